@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lbsg/lbsg/internal/app"
+	"github.com/lbsg/lbsg/internal/config"
+	"github.com/lbsg/lbsg/internal/controller"
+	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/plan"
+	"github.com/lbsg/lbsg/internal/spec"
+)
+
+func newPlanCmd() *cobra.Command {
+	cfg := &config.Config{}
+	var output string
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Print the changes the controller would make, making none",
+		Long: `plan runs the controller's planner against the cluster of --kubeconfig and the AWS
+account of the AWS flags, and prints every change the controller would make: per Service,
+then for the target (node and pod) security groups. It only reads.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.Validate(); err != nil {
+				return fmt.Errorf("invalid flags: %w", err)
+			}
+			restCfg, err := ctrl.GetConfig()
+			if err != nil {
+				return fmt.Errorf("load kubeconfig: %w", err)
+			}
+			scheme := runtime.NewScheme()
+			if err := clientgoscheme.AddToScheme(scheme); err != nil {
+				return err
+			}
+			c, err := client.New(restCfg, client.Options{Scheme: scheme})
+			if err != nil {
+				return fmt.Errorf("connect to the cluster: %w", err)
+			}
+			engine, _, err := app.NewEngine(cmd.Context(), cfg, nil)
+			if err != nil {
+				return err
+			}
+			report, err := planAll(cmd.Context(), c, engine)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(report)
+			}
+			return report.write(cmd.OutOrStdout())
+		},
+	}
+	app.AddFlags(cmd.Flags(), cfg)
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// Report is what `lbsg plan` prints.
+type Report struct {
+	Stacks     []StackReport `json:"stacks"`
+	Networking plan.Plan     `json:"targetSecurityGroups"`
+	Partial    bool          `json:"partial,omitempty"`
+}
+
+// StackReport is one object's plan, or the problems that keep it from being planned.
+type StackReport struct {
+	Owner    spec.Owner      `json:"owner"`
+	Problems []*spec.Problem `json:"problems,omitempty"`
+	Notices  []spec.Notice   `json:"notices,omitempty"`
+	Plan     plan.Plan       `json:"plan"`
+}
+
+func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Report, error) {
+	services := &corev1.ServiceList{}
+	if err := c.List(ctx, services); err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	nodes := &corev1.NodeList{}
+	if err := c.List(ctx, nodes); err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	slices := &discoveryv1.EndpointSliceList{}
+	if err := c.List(ctx, slices); err != nil {
+		return nil, fmt.Errorf("list endpoint slices: %w", err)
+	}
+	objs := controller.ClusterObjects{Nodes: nodes.Items, Slices: slices.Items}
+	sort.Slice(services.Items, func(i, j int) bool {
+		a, b := services.Items[i], services.Items[j]
+		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+	})
+	r := &Report{}
+	for i := range services.Items {
+		svc := &services.Items[i]
+		if !spec.OwnsService(svc, e.Settings) && !hasFinalizer(svc.Finalizers, naming.ServiceFinalizer) {
+			continue
+		}
+		sp, err := e.PlanService(ctx, svc, objs, false)
+		if err != nil {
+			return nil, fmt.Errorf("plan %s/%s: %w", svc.Namespace, svc.Name, err)
+		}
+		sr := StackReport{Owner: sp.Owner, Problems: sp.Problems, Plan: sp.Plan}
+		if sp.Stack != nil {
+			sr.Notices = sp.Stack.Notices
+		}
+		r.Stacks = append(r.Stacks, sr)
+	}
+	np, err := e.PlanNetworking(ctx, services.Items, objs)
+	if err != nil {
+		return nil, fmt.Errorf("plan target security groups: %w", err)
+	}
+	r.Networking, r.Partial = np.Plan, np.Partial
+	return r, nil
+}
+
+func hasFinalizer(list []string, f string) bool {
+	for _, x := range list {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Report) write(w io.Writer) error {
+	for _, s := range r.Stacks {
+		fmt.Fprintf(w, "%s\n", s.Owner)
+		for _, p := range s.Problems {
+			fmt.Fprintf(w, "  invalid: %s\n", p.Error())
+		}
+		for _, n := range s.Notices {
+			fmt.Fprintf(w, "  notice (%s): %s\n", n.Reason, n.Message)
+		}
+		if len(s.Problems) == 0 {
+			if err := plan.Write(w, s.Plan); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Fprintln(w, "target security groups")
+	if r.Partial {
+		fmt.Fprintln(w, "  (some stacks could not be computed: only additions are planned)")
+	}
+	return plan.Write(w, r.Networking)
+}

@@ -1,0 +1,170 @@
+// Package app wires the configuration into running parts: AWS clients, the engine the
+// reconcilers and `lbsg plan` share, and the controller manager. The binary, the demo and
+// the end-to-end tests all start lbsg through it.
+package app
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/pflag"
+
+	"github.com/lbsg/lbsg/internal/apply"
+	"github.com/lbsg/lbsg/internal/cloud"
+	"github.com/lbsg/lbsg/internal/config"
+	"github.com/lbsg/lbsg/internal/controller"
+	"github.com/lbsg/lbsg/internal/elb"
+	"github.com/lbsg/lbsg/internal/spec"
+)
+
+// AddFlags registers the controller flags and the standard library flags
+// (controller-runtime's --kubeconfig) on fs.
+func AddFlags(fs *pflag.FlagSet, cfg *config.Config) {
+	cfg.AddFlags(fs)
+	fs.AddGoFlagSet(flag.CommandLine)
+}
+
+// Settings turns the flags into the planner's settings.
+func Settings(cfg *config.Config) spec.Settings {
+	return spec.Settings{
+		Cluster:                    cfg.ClusterName,
+		EnableBackendSG:            cfg.EnableBackendSG,
+		BackendSGConfigured:        cfg.BackendSG != "",
+		EnableManageBackendSGRules: cfg.EnableManageBackendSGRules,
+		NLBSecurityGroup:           cfg.NLBSecurityGroup(),
+		DisableRestrictedSGRules:   cfg.DisableRestrictedSGRules,
+		DefaultTags:                cfg.DefaultTags,
+		DefaultTagsLowPriority:     cfg.Feature(config.GateEnableDefaultTagsLowPriority),
+		DefaultTargetType:          cfg.DefaultTargetType,
+		DefaultScheme:              cfg.DefaultLoadBalancerScheme,
+		LoadBalancerClass:          cfg.LoadBalancerClass,
+	}
+}
+
+// NewEngine connects to AWS and builds the engine the reconcilers and `lbsg plan` share.
+func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registerer) (*controller.Engine, *cloud.Clients, error) {
+	clients, err := cloud.New(ctx, cloud.Options{
+		Region:      cfg.AWSRegion,
+		VPCID:       cfg.AWSVPCID,
+		Endpoints:   cfg.AWSAPIEndpoints,
+		MaxAttempts: cfg.AWSMaxRetries + 1,
+		Registerer:  reg,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to AWS: %w", err)
+	}
+	if clients.VPCID == "" {
+		if clients.VPCID, err = discoverVPC(ctx, clients.EC2, cfg.ClusterName); err != nil {
+			return nil, nil, err
+		}
+	}
+	obs := cloud.NewObserver(clients, reg)
+	lbs := elb.New(clients.ELBV2)
+	budget := cfg.TargetSGRuleBudget
+	if budget < 1 {
+		budget = 1
+	}
+	e := &controller.Engine{
+		Settings:            Settings(cfg),
+		BackendSGID:         cfg.BackendSG,
+		Budget:              budget,
+		ENISGTags:           cfg.ServiceTargetENISGTags,
+		ExternalManagedTags: cfg.ExternalManagedTags,
+		EC2:                 obs,
+		ELB:                 lbs,
+		Exec:                &apply.Executor{EC2: obs, ELB: lbs, VPCID: clients.VPCID},
+	}
+	return e, clients, nil
+}
+
+// discoverVPC finds the cluster's VPC from its subnets' kubernetes.io/cluster/<name> tag,
+// for clusters run without --aws-vpc-id outside EC2.
+func discoverVPC(ctx context.Context, api *ec2.Client, cluster string) (string, error) {
+	out, err := api.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag-key"), Values: []string{"kubernetes.io/cluster/" + cluster}},
+	}})
+	if err != nil {
+		return "", fmt.Errorf("discover the cluster's VPC: %w", err)
+	}
+	vpcs := map[string]bool{}
+	for _, s := range out.Subnets {
+		vpcs[aws.ToString(s.VpcId)] = true
+	}
+	if len(vpcs) != 1 {
+		return "", fmt.Errorf("--aws-vpc-id is not set and %d VPCs have subnets tagged kubernetes.io/cluster/%s: set --aws-vpc-id", len(vpcs), cluster)
+	}
+	for v := range vpcs {
+		return v, nil
+	}
+	return "", nil
+}
+
+// Version is set at build time with -ldflags "-X github.com/lbsg/lbsg/internal/app.Version=v1.2.3".
+var Version = "dev"
+
+// Run starts the controller manager and blocks until ctx ends (nil: until SIGTERM or
+// SIGINT). restCfg nil means controller-runtime's usual kubeconfig discovery (--kubeconfig,
+// KUBECONFIG, in-cluster).
+func Run(ctx context.Context, cfg *config.Config, restCfg *rest.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid flags: %w", err)
+	}
+	logger := ctrl.Log.WithName("setup")
+	if len(cfg.IgnoredFlags) > 0 {
+		logger.Info("upstream flags accepted but not implemented by lbsg; they have no effect", "flags", cfg.IgnoredFlags)
+	}
+	if len(cfg.IgnoredFeatureGates) > 0 {
+		logger.Info("upstream feature gates accepted but not implemented by lbsg", "gates", cfg.IgnoredFeatureGates)
+	}
+	if restCfg == nil {
+		var err error
+		if restCfg, err = ctrl.GetConfig(); err != nil {
+			return fmt.Errorf("load kubeconfig: %w", err)
+		}
+	}
+	opts := ctrl.Options{
+		Metrics:                 metricsserver.Options{BindAddress: cfg.MetricsBindAddr},
+		HealthProbeBindAddress:  cfg.HealthProbeBindAddr,
+		LeaderElection:          cfg.EnableLeaderElection,
+		LeaderElectionID:        cfg.LeaderElectionID,
+		LeaderElectionNamespace: cfg.LeaderElectionNamespace,
+		Cache:                   cache.Options{SyncPeriod: &cfg.SyncPeriod},
+	}
+	if cfg.WatchNamespace != "" {
+		opts.Cache.DefaultNamespaces = map[string]cache.Config{cfg.WatchNamespace: {}}
+	}
+	mgr, err := ctrl.NewManager(restCfg, opts)
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	if ctx == nil {
+		ctx = ctrl.SetupSignalHandler()
+	}
+	engine, _, err := NewEngine(ctx, cfg, metrics.Registry)
+	if err != nil {
+		return err
+	}
+	if err := controller.Setup(mgr, engine, controller.Options{Resync: cfg.DriftCheckInterval * 5, DriftCheck: cfg.DriftCheckInterval}); err != nil {
+		return fmt.Errorf("set up controllers: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	logger.Info("starting", "cluster", cfg.ClusterName, "vpc", engine.Exec.VPCID, "version", Version)
+	return mgr.Start(ctx)
+}

@@ -1,0 +1,223 @@
+// Package apply executes a plan against AWS, one API call per change, in the plan's order.
+// It resolves the logical keys of resources created earlier in the same plan into their
+// AWS IDs, and classifies failures so that callers know whether to retry.
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lbsg/lbsg/internal/cloud"
+	"github.com/lbsg/lbsg/internal/elb"
+	"github.com/lbsg/lbsg/internal/plan"
+	"github.com/lbsg/lbsg/internal/sgrules"
+	"github.com/lbsg/lbsg/internal/state"
+)
+
+// EC2 is the part of the EC2 boundary that apply writes through.
+type EC2 interface {
+	CreateSecurityGroup(ctx context.Context, name, description string, tags map[string]string) (string, error)
+	DeleteSecurityGroup(ctx context.Context, id string) error
+	AuthorizeIngress(ctx context.Context, sgID string, rules []sgrules.Rule, ruleTags map[string]string) error
+	RevokeIngress(ctx context.Context, sgID string, rules []sgrules.Rule) error
+	CreateTags(ctx context.Context, id string, tags map[string]string) error
+	DeleteTags(ctx context.Context, id string, keys []string) error
+}
+
+var _ EC2 = (*cloud.Observer)(nil)
+
+// Executor applies plans.
+type Executor struct {
+	EC2   EC2
+	ELB   *elb.Client
+	VPCID string
+}
+
+// Result is what applying a plan produced.
+type Result struct {
+	// IDs maps the logical key of every resource created by the plan to its AWS ID or ARN.
+	IDs map[string]string
+	// Created is the load balancer created by the plan, if any.
+	Created *state.LoadBalancer
+	// Applied counts the changes that were carried out.
+	Applied int
+}
+
+// RetryError means the plan stopped at a change AWS refused for now (a security group
+// still in use, throttling); the caller should requeue after After.
+type RetryError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryError) Error() string { return fmt.Sprintf("retry in %s: %v", e.After, e.Err) }
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// Apply executes the changes in order and stops at the first failure.
+func (x *Executor) Apply(ctx context.Context, p plan.Plan) (Result, error) {
+	res := Result{IDs: map[string]string{}}
+	for _, c := range p.Changes {
+		if err := x.apply(ctx, c, &res); err != nil {
+			err = fmt.Errorf("%s %s: %w", c.Op, c.Target.String(), err)
+			if cloud.IsDependencyViolation(err) || cloud.IsThrottling(err) || cloud.IsResourceInUse(err) {
+				return res, &RetryError{After: 10 * time.Second, Err: err}
+			}
+			return res, err
+		}
+		res.Applied++
+	}
+	return res, nil
+}
+
+func (x *Executor) id(r plan.Ref, res *Result) (string, error) {
+	if r.ID != "" {
+		return r.ID, nil
+	}
+	if id, ok := res.IDs[r.Key]; ok {
+		return id, nil
+	}
+	return "", fmt.Errorf("%s %q is not known: the change that creates it did not run", r.Kind, r.Key)
+}
+
+func (x *Executor) ids(refs []plan.Ref, res *Result) ([]string, error) {
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		id, err := x.id(r, res)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error {
+	switch c.Op {
+	case plan.OpCreateSG:
+		id, err := x.EC2.CreateSecurityGroup(ctx, c.SG.Name, c.SG.Description, c.SG.Tags)
+		if err != nil {
+			return err
+		}
+		res.IDs[c.Target.Key] = id
+		return nil
+	case plan.OpDeleteSG:
+		return x.EC2.DeleteSecurityGroup(ctx, c.Target.ID)
+	}
+	target, err := x.id(c.Target, res)
+	if err != nil && c.Op != plan.OpCreateTG && c.Op != plan.OpCreateLB && c.Op != plan.OpCreateListener {
+		return err
+	}
+	switch c.Op {
+	case plan.OpTagSG:
+		if len(c.Tags) > 0 {
+			if err := x.EC2.CreateTags(ctx, target, c.Tags); err != nil {
+				return err
+			}
+		}
+		if len(c.Untag) > 0 {
+			return x.EC2.DeleteTags(ctx, target, c.Untag)
+		}
+		return nil
+	case plan.OpAuthorize:
+		return x.EC2.AuthorizeIngress(ctx, target, c.Rules, c.RuleTags)
+	case plan.OpRevoke:
+		return x.EC2.RevokeIngress(ctx, target, c.Rules)
+	case plan.OpCreateTG:
+		tg := c.TG
+		arn, err := x.ELB.CreateTargetGroup(ctx, elb.TargetGroupInput{Name: tg.Name, Protocol: tg.Protocol, TargetType: tg.TargetType,
+			VPCID: x.VPCID, Port: tgPort(tg.Port), Tags: tg.Tags,
+			HealthCheck: state.HealthCheck{Protocol: tg.HealthCheck.Protocol, Port: tg.HealthCheck.Port, Path: tg.HealthCheck.Path}})
+		if err != nil {
+			return err
+		}
+		res.IDs[c.Target.Key] = arn
+		return nil
+	case plan.OpModifyTG:
+		hc := c.TG.HealthCheck
+		return x.ELB.ModifyHealthCheck(ctx, target, state.HealthCheck{Protocol: hc.Protocol, Port: hc.Port, Path: hc.Path})
+	case plan.OpTag:
+		return x.ELB.Tag(ctx, target, c.Tags, c.Untag)
+	case plan.OpCreateLB:
+		sgs, err := x.ids(c.SGs, res)
+		if err != nil {
+			return err
+		}
+		lb, err := x.ELB.CreateLoadBalancer(ctx, elb.CreateLoadBalancerInput{Name: c.LB.Name, Type: c.LB.Type, Scheme: c.LB.Scheme,
+			IPAddressType: c.LB.IPAddressType, Subnets: c.LB.Subnets, SecurityGroups: sgs, Tags: c.LB.Tags})
+		if err != nil {
+			return err
+		}
+		res.IDs[c.Target.Key] = lb.ARN
+		res.Created = &lb
+		if c.PrivateLinkEnforce != "" && len(sgs) > 0 {
+			return x.ELB.SetSecurityGroups(ctx, lb.ARN, sgs, c.PrivateLinkEnforce)
+		}
+		return nil
+	case plan.OpSetLBSGs:
+		sgs, err := x.ids(c.SGs, res)
+		if err != nil {
+			return err
+		}
+		return x.ELB.SetSecurityGroups(ctx, target, sgs, c.PrivateLinkEnforce)
+	case plan.OpSetSubnets:
+		return x.ELB.SetSubnets(ctx, target, c.Subnets)
+	case plan.OpSetIPType:
+		return x.ELB.SetIPAddressType(ctx, target, c.IPType)
+	case plan.OpCreateListener, plan.OpModifyListener:
+		lbARN, err := x.id(c.Listener.LoadBalancer, res)
+		if err != nil {
+			return err
+		}
+		tgARN, err := x.id(c.Listener.TargetGroup, res)
+		if err != nil {
+			return err
+		}
+		if c.Op == plan.OpModifyListener {
+			return x.ELB.ModifyListener(ctx, lbARN, target, c.Listener.Protocol, tgARN)
+		}
+		arn, err := x.ELB.CreateListener(ctx, lbARN, c.Listener.Port, c.Listener.Protocol, tgARN)
+		if err != nil {
+			return err
+		}
+		res.IDs[c.Target.Key] = arn
+		return nil
+	case plan.OpDeleteListener:
+		lbARN := ""
+		if c.Listener != nil {
+			lbARN, _ = x.id(c.Listener.LoadBalancer, res)
+		}
+		err := x.ELB.DeleteListener(ctx, lbARN, target)
+		if cloud.IsNotFound(err) {
+			return nil
+		}
+		return err
+	case plan.OpRegister:
+		return x.ELB.RegisterTargets(ctx, target, c.Targets)
+	case plan.OpDeregister:
+		return x.ELB.DeregisterTargets(ctx, target, c.Targets)
+	case plan.OpDeleteLB:
+		err := x.ELB.DeleteLoadBalancer(ctx, target)
+		if cloud.IsNotFound(err) {
+			return nil
+		}
+		return err
+	case plan.OpDeleteTG:
+		err := x.ELB.DeleteTargetGroup(ctx, target)
+		if cloud.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	return errors.New("unknown change " + string(c.Op))
+}
+
+// tgPort is the port a target group is created with; ip targets on a named port that no
+// endpoint reports yet get a placeholder, since every target is registered with its port.
+func tgPort(p int32) int32 {
+	if p == 0 {
+		return 1
+	}
+	return p
+}

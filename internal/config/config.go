@@ -1,0 +1,248 @@
+// Package config holds lbsg's controller flags, which keep the upstream AWS Load Balancer
+// Controller's names, value syntax and defaults, and validates them at start-up. Upstream
+// flags for features lbsg does not have are accepted and reported in Config.IgnoredFlags,
+// so an existing Deployment's argument list starts lbsg unchanged.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/lbsg/lbsg/internal/naming"
+)
+
+// Flag names, as upstream spells them.
+const (
+	FlagClusterName                = "cluster-name"
+	FlagAWSRegion                  = "aws-region"
+	FlagAWSVPCID                   = "aws-vpc-id"
+	FlagAWSAPIEndpoints            = "aws-api-endpoints"
+	FlagAWSMaxRetries              = "aws-max-retries"
+	FlagEnableBackendSG            = "enable-backend-security-group"
+	FlagBackendSG                  = "backend-security-group"
+	FlagDisableRestrictedSGRules   = "disable-restricted-sg-rules"
+	FlagEnableManageBackendSGRules = "enable-manage-backend-security-group-rules"
+	FlagFeatureGates               = "feature-gates"
+	FlagDefaultTags                = "default-tags"
+	FlagExternalManagedTags        = "external-managed-tags"
+	FlagServiceTargetENISGTags     = "service-target-eni-security-group-tags"
+	FlagLoadBalancerClass          = "load-balancer-class"
+	FlagDefaultTargetType          = "default-target-type"
+	FlagDefaultLoadBalancerScheme  = "default-load-balancer-scheme"
+	FlagSyncPeriod                 = "sync-period"
+	FlagMetricsBindAddr            = "metrics-bind-addr"
+	FlagHealthProbeBindAddr        = "health-probe-bind-addr"
+	FlagEnableLeaderElection       = "enable-leader-election"
+	FlagLeaderElectionID           = "leader-election-id"
+	FlagLeaderElectionNamespace    = "leader-election-namespace"
+	FlagWatchNamespace             = "watch-namespace"
+
+	// lbsg's own flags.
+	FlagTargetSGRuleBudget = "target-sg-rule-budget"
+	FlagDriftCheckInterval = "drift-check-interval"
+)
+
+// Defaults.
+const (
+	DefaultLoadBalancerClass  = "service.k8s.aws/nlb"
+	DefaultLeaderElectionID   = "aws-load-balancer-controller-leader"
+	DefaultMetricsBindAddr    = ":8080"
+	DefaultHealthProbeAddr    = ":61779"
+	DefaultSyncPeriod         = 10 * time.Hour
+	DefaultDriftCheckInterval = time.Minute
+	DefaultAWSMaxRetries      = 10
+	DefaultTargetSGRuleBudget = 1
+)
+
+// Config is the controller configuration, filled by the flags AddFlags registers.
+type Config struct {
+	ClusterName, AWSRegion, AWSVPCID string
+	// AWSAPIEndpoints maps an AWS SDK service ID ("EC2", "Elastic Load Balancing v2", see
+	// ParseEndpoints) to a custom endpoint URL.
+	AWSAPIEndpoints            map[string]string
+	EnableBackendSG            bool              // --enable-backend-security-group, default true
+	BackendSG                  string            // --backend-security-group: a user-supplied backend SG ID
+	DisableRestrictedSGRules   bool              // --disable-restricted-sg-rules
+	EnableManageBackendSGRules bool              // --enable-manage-backend-security-group-rules
+	FeatureGates               map[string]bool   // --feature-gates k=bool,...; holds every known gate, defaults included
+	DefaultTags                map[string]string // --default-tags k=v,...
+	ExternalManagedTags        []string          // --external-managed-tags
+	ServiceTargetENISGTags     map[string]string // --service-target-eni-security-group-tags
+	LoadBalancerClass          string            // --load-balancer-class, default service.k8s.aws/nlb
+	DefaultTargetType          string            // --default-target-type instance|ip, default instance
+	// DefaultLoadBalancerScheme is --default-load-balancer-scheme (internal|internet-facing,
+	// default internal): the scheme of a new load balancer without a scheme annotation. It
+	// feeds the NLB name hash, so it must be honoured for names to match upstream.
+	DefaultLoadBalancerScheme string
+	// TargetSGRuleBudget (--target-sg-rule-budget, lbsg's own) is the number of rules per
+	// (protocol, source SG) on each target SG. 1 is upstream's single min..max range; N > 1
+	// keeps exact ports until N rules, then merges the closest ports.
+	TargetSGRuleBudget int
+	// DriftCheckInterval (--drift-check-interval, lbsg's own, default 1m) is how often AWS
+	// state is re-read to repair drift.
+	DriftCheckInterval      time.Duration
+	SyncPeriod              time.Duration // --sync-period, default 10h
+	MetricsBindAddr         string        // --metrics-bind-addr, default ":8080"
+	HealthProbeBindAddr     string        // --health-probe-bind-addr, default ":61779"
+	EnableLeaderElection    bool          // --enable-leader-election, default true
+	LeaderElectionID        string        // --leader-election-id, default aws-load-balancer-controller-leader
+	LeaderElectionNamespace string        // --leader-election-namespace
+	WatchNamespace          string        // --watch-namespace; empty watches all namespaces
+	AWSMaxRetries           int           // --aws-max-retries, default 10
+
+	// IgnoredFlags names the upstream flags that were set but that lbsg does not implement,
+	// sorted, each once. Log them at start-up.
+	IgnoredFlags []string
+	// IgnoredFeatureGates names the upstream feature gates that were set but that lbsg does
+	// not implement, sorted, each once.
+	IgnoredFeatureGates []string
+
+	// unknownGates are --feature-gates names no controller knows; Validate reports them.
+	unknownGates []string
+}
+
+// AddFlags registers every flag on fs, with upstream's defaults, and sets c's fields to
+// those defaults. --kubeconfig is not registered: controller-runtime registers it on the
+// standard library's flag.CommandLine, which the binary adds to fs.
+func (c *Config) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.ClusterName, FlagClusterName, "", "Kubernetes cluster name (required)")
+	fs.StringVar(&c.AWSRegion, FlagAWSRegion, "", "AWS region of the cluster; discovered from instance metadata when empty")
+	fs.StringVar(&c.AWSVPCID, FlagAWSVPCID, "", "AWS VPC ID of the cluster; discovered from instance metadata when empty")
+	c.AWSAPIEndpoints = map[string]string{}
+	fs.Var(&endpointsValue{m: &c.AWSAPIEndpoints}, FlagAWSAPIEndpoints,
+		`Custom AWS API endpoints, format: serviceID1=URL1,serviceID2=URL2 with AWS SDK service IDs, e.g. "EC2=http://127.0.0.1:5000,Elastic Load Balancing v2=http://127.0.0.1:5000"`)
+	fs.IntVar(&c.AWSMaxRetries, FlagAWSMaxRetries, DefaultAWSMaxRetries, "Maximum retries for AWS APIs")
+
+	fs.BoolVar(&c.EnableBackendSG, FlagEnableBackendSG, true, "Enable the shared backend security group for traffic from load balancers to targets")
+	fs.StringVar(&c.BackendSG, FlagBackendSG, "", "ID of a backend security group to use instead of the one lbsg manages")
+	fs.BoolVar(&c.DisableRestrictedSGRules, FlagDisableRestrictedSGRules, false, "Open all ports on target security groups instead of only the needed ones")
+	fs.BoolVar(&c.EnableManageBackendSGRules, FlagEnableManageBackendSGRules, false,
+		"Manage target security group rules for load balancers with user-supplied security groups, unless their annotation says otherwise")
+	c.FeatureGates = defaultFeatureGates()
+	fs.Var(&featureGatesValue{c: c}, FlagFeatureGates, "A set of key=bool pairs that enable or disable features")
+
+	fs.StringToStringVar(&c.DefaultTags, FlagDefaultTags, nil, "AWS tags added to every AWS resource lbsg manages, format: k1=v1,k2=v2")
+	fs.StringSliceVar(&c.ExternalManagedTags, FlagExternalManagedTags, nil, "Tag keys that are managed outside lbsg and left alone")
+	fs.StringToStringVar(&c.ServiceTargetENISGTags, FlagServiceTargetENISGTags, nil,
+		"AWS tags, in addition to the cluster tag, that pick the security group of a target ENI with several security groups")
+	fs.StringVar(&c.LoadBalancerClass, FlagLoadBalancerClass, DefaultLoadBalancerClass,
+		"The spec.loadBalancerClass of the Services lbsg reconciles")
+	fs.StringVar(&c.DefaultTargetType, FlagDefaultTargetType, "instance", "Default target type for Ingresses and Services: instance or ip")
+	fs.StringVar(&c.DefaultLoadBalancerScheme, FlagDefaultLoadBalancerScheme, "internal",
+		"Default scheme for new load balancers: internal or internet-facing")
+
+	fs.IntVar(&c.TargetSGRuleBudget, FlagTargetSGRuleBudget, DefaultTargetSGRuleBudget,
+		"Rules per protocol and source security group on each target security group: 1 opens one min..max port range, as upstream; N > 1 keeps exact ports until N rules, then merges the closest ports")
+	fs.DurationVar(&c.DriftCheckInterval, FlagDriftCheckInterval, DefaultDriftCheckInterval,
+		"How often AWS state is re-read to repair drift")
+
+	fs.DurationVar(&c.SyncPeriod, FlagSyncPeriod, DefaultSyncPeriod, "Period at which every object is reconciled again")
+	fs.StringVar(&c.MetricsBindAddr, FlagMetricsBindAddr, DefaultMetricsBindAddr, "The address the metrics endpoint binds to")
+	fs.StringVar(&c.HealthProbeBindAddr, FlagHealthProbeBindAddr, DefaultHealthProbeAddr, "The address the health probes bind to")
+	fs.BoolVar(&c.EnableLeaderElection, FlagEnableLeaderElection, true, "Enable leader election, so that only one replica is active")
+	fs.StringVar(&c.LeaderElectionID, FlagLeaderElectionID, DefaultLeaderElectionID, "Name of the leader election lock")
+	fs.StringVar(&c.LeaderElectionNamespace, FlagLeaderElectionNamespace, "", "Namespace of the leader election lock")
+	fs.StringVar(&c.WatchNamespace, FlagWatchNamespace, "", "Namespace to watch; all namespaces when empty")
+
+	c.addIgnoredFlags(fs)
+}
+
+// NLBSecurityGroup reports whether the NLBSecurityGroup feature gate is on (default true).
+func (c *Config) NLBSecurityGroup() bool { return c.Feature(GateNLBSecurityGroup) }
+
+// Feature reports whether a feature gate is on: its set value, else its default.
+func (c *Config) Feature(name string) bool {
+	if v, ok := c.FeatureGates[name]; ok {
+		return v
+	}
+	return knownGates[name].def
+}
+
+// Validate checks the configuration and returns every problem, joined with errors.Join.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if c.ClusterName == "" {
+		add("kubernetes cluster name must be specified")
+	}
+	if c.BackendSG != "" && !strings.HasPrefix(c.BackendSG, "sg-") {
+		add("invalid value %v for backend security group id", c.BackendSG)
+	}
+	if c.EnableManageBackendSGRules && !c.EnableBackendSG {
+		add("backend security group must be enabled when manage backend security group rule is enabled")
+	}
+	for _, g := range c.unknownGates {
+		add("invalid --%s: unknown feature: %v", FlagFeatureGates, g)
+	}
+	for _, k := range sortedKeys(c.DefaultTags) {
+		switch {
+		case k == "":
+			add("tag key cannot be empty in %v flag", FlagDefaultTags)
+		case naming.IsTrackingTagKey(k):
+			add("tag key %v cannot be specified in %v flag", k, FlagDefaultTags)
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			add("tag key %v cannot be specified in %v flag: keys starting with aws: are reserved by AWS", k, FlagDefaultTags)
+		}
+	}
+	for _, k := range c.ExternalManagedTags {
+		if naming.IsTrackingTagKey(k) {
+			add("tag key %v cannot be specified in %v flag", k, FlagExternalManagedTags)
+		}
+		if _, ok := c.DefaultTags[k]; ok {
+			add("tag key %v cannot be specified in both %v and %v flag", k, FlagDefaultTags, FlagExternalManagedTags)
+		}
+	}
+	switch c.DefaultTargetType {
+	case "instance", "ip":
+	default:
+		add("invalid value %v for default target type", c.DefaultTargetType)
+	}
+	switch c.DefaultLoadBalancerScheme {
+	case "internal", "internet-facing":
+	default:
+		add("invalid value %v for default load balancer scheme: must be internal or internet-facing", c.DefaultLoadBalancerScheme)
+	}
+	if c.TargetSGRuleBudget < 1 {
+		add("invalid value %d for --%s: must be at least 1", c.TargetSGRuleBudget, FlagTargetSGRuleBudget)
+	}
+	if c.DriftCheckInterval <= 0 {
+		add("invalid value %v for --%s: must be positive", c.DriftCheckInterval, FlagDriftCheckInterval)
+	}
+	if c.SyncPeriod <= 0 {
+		add("invalid value %v for --%s: must be positive", c.SyncPeriod, FlagSyncPeriod)
+	}
+	if c.AWSMaxRetries < 0 {
+		add("invalid value %d for --%s: must not be negative", c.AWSMaxRetries, FlagAWSMaxRetries)
+	}
+	if err := validateEndpoints(c.AWSAPIEndpoints); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// insertSorted adds s to the sorted list, once.
+func insertSorted(list []string, s string) []string {
+	i := sort.SearchStrings(list, s)
+	if i < len(list) && list[i] == s {
+		return list
+	}
+	list = append(list, "")
+	copy(list[i+1:], list[i:])
+	list[i] = s
+	return list
+}

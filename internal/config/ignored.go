@@ -1,0 +1,108 @@
+package config
+
+import (
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// ignoredUsage is the help text of every upstream flag lbsg accepts but ignores.
+const ignoredUsage = "Accepted for compatibility with aws-load-balancer-controller; ignored by lbsg"
+
+// ignoredFlags are upstream flags (docs/deploy/configurations.md and pkg/config,
+// pkg/aws/cloud_config.go) for features lbsg does not have. Each is registered with
+// upstream's value type, so a value upstream accepts parses here too, and upstream's default.
+var ignoredFlags = []struct {
+	name string
+	reg  func(fs *pflag.FlagSet, name string)
+}{
+	// Logging, webhooks and ALB add-ons.
+	{"log-level", str("info")},
+	{"webhook-bind-port", integer(9443)},
+	{"webhook-cert-dir", str("")},
+	{"webhook-cert-file", str("")},
+	{"webhook-key-file", str("")},
+	{"kube-ca-pem-filepath", str("")},
+	{"enable-pod-readiness-gate-inject", boolean(true)},
+	{"enable-shield", boolean(true)},
+	{"enable-waf", boolean(true)},
+	{"enable-wafv2", boolean(true)},
+	{"default-ssl-policy", str("ELBSecurityPolicy-2016-08")},
+	{"allowed-certificate-authority-arns", slice()},
+	{"enable-acm-certificates", boolean(false)},
+	{"default-pca-arn", str("")},
+	// Ingress class handling.
+	{"ingress-class", str("alb")},
+	{"disable-ingress-class-annotation", boolean(false)},
+	{"disable-ingress-group-name-annotation", boolean(false)},
+	{"tolerate-non-existent-backend-service", boolean(true)},
+	{"tolerate-non-existent-backend-action", boolean(true)},
+	// AWS client tuning and VPC discovery.
+	{"aws-api-throttle", str("")},
+	{"aws-vpc-tags", stringMap()},
+	{"aws-vpc-tag-key", str("Name")},
+	{"aws-vpc-cache-ttl", duration(0)},
+	// Concurrency, back-off and targets.
+	{"enable-endpoint-slices", boolean(true)},
+	{"ingress-max-concurrent-reconciles", integer(3)},
+	{"service-max-concurrent-reconciles", integer(3)},
+	{"targetgroupbinding-max-concurrent-reconciles", integer(3)},
+	{"targetgroupbinding-max-exponential-backoff-delay", duration(1000 * time.Second)},
+	{"targetgroupbinding-requeue-duration", duration(15 * time.Second)},
+	{"globalaccelerator-max-concurrent-reconciles", integer(1)},
+	{"globalaccelerator-max-exponential-backoff-delay", duration(1000 * time.Second)},
+	{"alb-gateway-max-concurrent-reconciles", integer(3)},
+	{"nlb-gateway-max-concurrent-reconciles", integer(3)},
+	{"lb-stabilization-monitor-interval", duration(2 * time.Minute)},
+	{"max-targets-per-target-group", integer(0)},
+}
+
+func str(def string) func(*pflag.FlagSet, string) {
+	return func(fs *pflag.FlagSet, name string) { fs.String(name, def, ignoredUsage) }
+}
+
+func boolean(def bool) func(*pflag.FlagSet, string) {
+	return func(fs *pflag.FlagSet, name string) { fs.Bool(name, def, ignoredUsage) }
+}
+
+func integer(def int) func(*pflag.FlagSet, string) {
+	return func(fs *pflag.FlagSet, name string) { fs.Int(name, def, ignoredUsage) }
+}
+
+func duration(def time.Duration) func(*pflag.FlagSet, string) {
+	return func(fs *pflag.FlagSet, name string) { fs.Duration(name, def, ignoredUsage) }
+}
+
+func slice() func(*pflag.FlagSet, string) {
+	return func(fs *pflag.FlagSet, name string) { fs.StringSlice(name, nil, ignoredUsage) }
+}
+
+func stringMap() func(*pflag.FlagSet, string) {
+	return func(fs *pflag.FlagSet, name string) { fs.StringToString(name, nil, ignoredUsage) }
+}
+
+// addIgnoredFlags registers the ignored flags, each wrapped so that setting it records its
+// name in c.IgnoredFlags.
+func (c *Config) addIgnoredFlags(fs *pflag.FlagSet) {
+	for _, f := range ignoredFlags {
+		f.reg(fs, f.name)
+		flag := fs.Lookup(f.name)
+		flag.Value = &recordingValue{Value: flag.Value, name: f.name, c: c}
+	}
+}
+
+// recordingValue passes Set through to the typed value (so bad input is still rejected) and
+// records the flag's name.
+type recordingValue struct {
+	pflag.Value
+	name string
+	c    *Config
+}
+
+func (r *recordingValue) Set(v string) error {
+	if err := r.Value.Set(v); err != nil {
+		return err
+	}
+	r.c.IgnoredFlags = insertSorted(r.c.IgnoredFlags, r.name)
+	return nil
+}

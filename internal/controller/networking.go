@@ -1,0 +1,406 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/lbsg/lbsg/internal/annotations"
+	"github.com/lbsg/lbsg/internal/cloud"
+	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/plan"
+	"github.com/lbsg/lbsg/internal/sgrules"
+	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/state"
+	"github.com/lbsg/lbsg/internal/targets"
+)
+
+// NetworkingPlan is the cluster-wide plan for target SG rules.
+type NetworkingPlan struct {
+	Plan plan.Plan
+	// Partial is set when some stack could not be computed: then the plan only adds rules.
+	Partial bool
+	// Failures are per-owner reasons why its target rules could not be computed.
+	Failures map[spec.Owner]error
+	// Input is what the planner saw (printed by lbsg plan -o json).
+	Input plan.NetworkingInput
+}
+
+// stackNetworking is what one stack contributes to the target SGs.
+type stackNetworking struct {
+	owner    spec.Owner
+	source   string // SG ID, or "" for CIDR rules
+	needs    []sgrules.Need
+	cidr     []sgrules.Rule
+	enis     []targets.ENI
+	backend  bool
+	keepsSGs bool // the stack still refers to the backend SG (even when deleting)
+}
+
+// PlanNetworking computes the rules every target SG needs from every Service lbsg owns,
+// and the plan that makes AWS match. It reads AWS through the caches; when the plan would
+// revoke anything, it re-reads the SGs concerned without the cache and plans again, so a
+// revoke never rests on a stale read.
+func (e *Engine) PlanNetworking(ctx context.Context, services []corev1.Service, objs ClusterObjects) (*NetworkingPlan, error) {
+	np := &NetworkingPlan{Failures: map[spec.Owner]error{}}
+	backendID, err := e.BackendSG(ctx)
+	if err != nil {
+		return nil, err
+	}
+	backendNeeded := false
+	var contributions []stackNetworking
+	for i := range services {
+		svc := &services[i]
+		ours := spec.OwnsService(svc, e.Settings) && svc.DeletionTimestamp == nil
+		if !ours {
+			if hasFinalizer(svc, naming.ServiceFinalizer) {
+				// Being deleted or switched away: its LB may still use the backend SG
+				// until the Service reconciler removed it.
+				backendNeeded = true
+			}
+			continue
+		}
+		sn, err := e.serviceNetworking(ctx, svc, objs, backendID)
+		if err != nil {
+			np.Partial = true
+			np.Failures[spec.ServiceOwner(svc)] = err
+			backendNeeded = true
+			continue
+		}
+		if sn.keepsSGs {
+			backendNeeded = true
+		}
+		contributions = append(contributions, sn)
+	}
+	in := plan.NetworkingInput{
+		Cluster:       e.Settings.Cluster,
+		Budget:        e.Budget,
+		Needs:         map[string]map[string][]sgrules.Need{},
+		CIDRRules:     map[string][]sgrules.Rule{},
+		OurSources:    map[string]bool{},
+		AuthorizeOnly: np.Partial,
+	}
+	// Every ENI's SG, chosen as upstream does.
+	sgTags, err := e.eniSGTags(ctx, contributions)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range contributions {
+		for _, eni := range c.enis {
+			sg, err := targets.SelectSG(eni, sgTags, e.Settings.Cluster, e.ENISGTags)
+			if err != nil {
+				np.Partial, in.AuthorizeOnly = true, true
+				np.Failures[c.owner] = err
+				continue
+			}
+			if c.source != "" {
+				if in.Needs[sg] == nil {
+					in.Needs[sg] = map[string][]sgrules.Need{}
+				}
+				in.Needs[sg][c.source] = append(in.Needs[sg][c.source], c.needs...)
+			}
+			in.CIDRRules[sg] = append(in.CIDRRules[sg], c.cidr...)
+		}
+	}
+	// The universe of target SGs: those that need rules, those tagged for the cluster, and
+	// any SG with a rule whose source is one of this cluster's SGs (found also after a
+	// restart, so stale rules never leak).
+	owned, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{naming.TagCluster: {e.Settings.Cluster}}, false)
+	if err != nil {
+		return nil, fmt.Errorf("find the cluster's security groups: %w", err)
+	}
+	var sources []string
+	for _, sg := range owned {
+		in.OurSources[sg.ID] = true
+		sources = append(sources, sg.ID)
+	}
+	if e.BackendSGID != "" {
+		in.OurSources[e.BackendSGID] = true
+		sources = append(sources, e.BackendSGID)
+	}
+	tagged, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{naming.NodeSGClusterTagPrefix + e.Settings.Cluster: nil}, false)
+	if err != nil {
+		return nil, fmt.Errorf("find the cluster's node security groups: %w", err)
+	}
+	universe := map[string]bool{}
+	for id := range in.Needs {
+		universe[id] = true
+	}
+	for id := range in.CIDRRules {
+		universe[id] = true
+	}
+	for _, sg := range tagged {
+		universe[sg.ID] = true
+	}
+	referencing, err := e.EC2.SecurityGroupsReferencing(ctx, sources, false)
+	if err != nil {
+		return nil, fmt.Errorf("find rules that refer to the cluster's security groups: %w", err)
+	}
+	for _, sg := range referencing {
+		universe[sg.ID] = true
+	}
+	if !backendNeeded && e.BackendSGID == "" {
+		for _, sg := range owned {
+			if sg.Tags[naming.TagResource] == naming.BackendSGResourceValue && !e.attachedToLB(ctx, sg.ID) {
+				in.DeleteSGs = append(in.DeleteSGs, toState(sg))
+			}
+		}
+	}
+	in.Observed, err = e.observeTargetSGs(ctx, universe, false)
+	if err != nil {
+		return nil, err
+	}
+	p := plan.Networking(in)
+	if hasRevoke(p) {
+		if in.Observed, err = e.observeTargetSGs(ctx, universe, true); err != nil {
+			return nil, err
+		}
+		p = plan.Networking(in)
+	}
+	np.Plan, np.Input = p, in
+	return np, nil
+}
+
+func hasRevoke(p plan.Plan) bool {
+	for _, c := range p.Changes {
+		if c.Op == plan.OpRevoke || c.Op == plan.OpDeleteSG {
+			return true
+		}
+	}
+	return false
+}
+
+func hasFinalizer(o interface{ GetFinalizers() []string }, f string) bool {
+	for _, x := range o.GetFinalizers() {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// attachedToLB reports whether any load balancer still lists the SG; such an SG is not
+// deleted yet, whatever Kubernetes says.
+func (e *Engine) attachedToLB(ctx context.Context, sgID string) bool {
+	lbs, err := e.ELB.LoadBalancers(ctx, false)
+	if err != nil {
+		return true
+	}
+	for _, lb := range lbs {
+		for _, id := range lb.SecurityGroups {
+			if id == sgID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (e *Engine) observeTargetSGs(ctx context.Context, ids map[string]bool, fresh bool) (map[string]state.SecurityGroup, error) {
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	sort.Strings(list)
+	sgs, err := e.EC2.SecurityGroups(ctx, list, fresh)
+	if err != nil {
+		return nil, fmt.Errorf("read target security groups: %w", err)
+	}
+	out := make(map[string]state.SecurityGroup, len(sgs))
+	for id, sg := range sgs {
+		out[id] = toState(sg)
+	}
+	return out, nil
+}
+
+// eniSGTags reads the tags of the SGs on ENIs with more than one SG (one batched call).
+func (e *Engine) eniSGTags(ctx context.Context, cs []stackNetworking) (map[string]map[string]string, error) {
+	var ids []string
+	for _, c := range cs {
+		for _, eni := range c.enis {
+			if len(eni.SecurityGroups) > 1 {
+				ids = append(ids, eni.SecurityGroups...)
+			}
+		}
+	}
+	out := map[string]map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	sgs, err := e.EC2.SecurityGroups(ctx, ids, false)
+	if err != nil {
+		return nil, fmt.Errorf("read tags of target ENI security groups: %w", err)
+	}
+	for id, sg := range sgs {
+		out[id] = sg.Tags
+	}
+	return out, nil
+}
+
+// serviceNetworking computes one Service's contribution to the target SGs.
+func (e *Engine) serviceNetworking(ctx context.Context, svc *corev1.Service, objs ClusterObjects, backendID string) (stackNetworking, error) {
+	sn := stackNetworking{owner: spec.ServiceOwner(svc)}
+	sp, err := e.PlanService(ctx, svc, objs, false)
+	if err != nil {
+		return sn, err
+	}
+	if len(sp.Problems) > 0 {
+		return sn, fmt.Errorf("invalid configuration: %s", sp.Problems[0].Error())
+	}
+	st := sp.Stack
+	sn.keepsSGs = st.LoadBalancer.UseBackendSG
+	if !st.Networking.Manage || len(sp.Observed.LoadBalancers) == 0 {
+		// Rules follow the load balancer: none before it exists.
+		return sn, nil
+	}
+	lb := sp.Observed.LoadBalancers[0]
+	switch st.Networking.Source {
+	case spec.SourceBackend:
+		sn.source = backendID
+		if e.BackendSGID != "" {
+			sn.source = e.BackendSGID
+		}
+		sn.needs = st.Networking.Needs
+	case spec.SourceFrontend:
+		if len(sp.Observed.ManagedSGs) > 0 {
+			sn.source = sp.Observed.ManagedSGs[0].ID
+		}
+		sn.needs = st.Networking.Needs
+	default:
+		sn.cidr, err = e.legacyRules(ctx, st, lb)
+		if err != nil {
+			return sn, err
+		}
+	}
+	if sn.source == "" && len(sn.cidr) == 0 {
+		return sn, nil
+	}
+	sn.enis, err = e.targetENIs(ctx, svc, st, objs)
+	return sn, err
+}
+
+// legacyRules resolves the symbolic peers of an NLB without SGs into CIDR rules.
+func (e *Engine) legacyRules(ctx context.Context, st *spec.Stack, lb state.LoadBalancer) ([]sgrules.Rule, error) {
+	var subnetCIDRs, vpcCIDRs []string
+	var out []sgrules.Rule
+	for _, ln := range st.Networking.Legacy {
+		for _, peer := range ln.Peers {
+			var cidrs []string
+			switch peer {
+			case spec.PeerSubnets:
+				if subnetCIDRs == nil {
+					subnets, err := e.EC2.Subnets(ctx, lb.Subnets)
+					if err != nil {
+						return nil, err
+					}
+					for _, s := range subnets {
+						subnetCIDRs = append(subnetCIDRs, s.CIDR)
+					}
+				}
+				cidrs = subnetCIDRs
+			case spec.PeerVPC:
+				if vpcCIDRs == nil {
+					vpc, err := e.EC2.VPC(ctx)
+					if err != nil {
+						return nil, err
+					}
+					vpcCIDRs = vpc.CIDRs
+				}
+				cidrs = vpcCIDRs
+			default:
+				cidrs = []string{peer}
+			}
+			for _, c := range cidrs {
+				kind := sgrules.PeerCIDR
+				if containsColon(c) {
+					kind = sgrules.PeerCIDRv6
+				}
+				out = append(out, sgrules.Rule{Key: sgrules.Key{Protocol: ln.Need.Protocol, FromPort: ln.Need.Port, ToPort: ln.Need.Port, PeerKind: kind, Peer: c}})
+			}
+		}
+	}
+	return out, nil
+}
+
+func containsColon(s string) bool {
+	for _, r := range s {
+		if r == ':' {
+			return true
+		}
+	}
+	return false
+}
+
+// targetENIs returns the ENIs that receive the stack's traffic: the primary ENI of every
+// target instance, or the ENI holding each pod IP.
+func (e *Engine) targetENIs(ctx context.Context, svc *corev1.Service, st *spec.Stack, objs ClusterObjects) ([]targets.ENI, error) {
+	ipTargets := false
+	for _, tg := range st.TargetGroups {
+		if tg.TargetType == spec.TargetIP {
+			ipTargets = true
+		}
+	}
+	var out []targets.ENI
+	if !ipTargets {
+		ann, _ := annotations.ParseService(svc.Annotations)
+		var ids []string
+		for _, n := range eligibleNodes(objs.Nodes, ann.TargetNodeLabels) {
+			if id, err := targets.InstanceIDFromProviderID(n.Spec.ProviderID); err == nil {
+				ids = append(ids, id)
+			}
+		}
+		insts, err := e.EC2.Instances(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("resolve node ENIs: %w", err)
+		}
+		var missing []string
+		for _, id := range ids {
+			inst, ok := insts[id]
+			if !ok {
+				missing = append(missing, id)
+				continue
+			}
+			out = append(out, eniOf(inst.PrimaryENI))
+		}
+		if len(missing) > 0 {
+			return out, fmt.Errorf("cannot resolve node ENI for instances %v", missing)
+		}
+		return out, nil
+	}
+	var ips []string
+	for _, tg := range st.TargetGroups {
+		for _, t := range podTargets(svc, objs.Slices, tg.ServicePortName) {
+			ips = append(ips, t.ID)
+		}
+	}
+	if len(ips) == 0 {
+		return nil, nil
+	}
+	enis, err := e.EC2.NetworkInterfacesByIP(ctx, ips)
+	if err != nil {
+		return nil, fmt.Errorf("resolve pod ENIs: %w", err)
+	}
+	var missing []string
+	seen := map[string]bool{}
+	for _, ip := range ips {
+		eni, ok := enis[ip]
+		if !ok {
+			missing = append(missing, ip)
+			continue
+		}
+		if !seen[eni.ID] {
+			seen[eni.ID] = true
+			out = append(out, eniOf(eni))
+		}
+	}
+	if len(missing) > 0 {
+		return out, fmt.Errorf("cannot resolve pod ENI for pod IPs %v", missing)
+	}
+	return out, nil
+}
+
+func eniOf(e cloud.ENI) targets.ENI {
+	return targets.ENI{ID: e.ID, SecurityGroups: e.SecurityGroups}
+}

@@ -1,0 +1,84 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/lbsg/lbsg/internal/apply"
+	"github.com/lbsg/lbsg/internal/spec"
+)
+
+// NetworkingReconciler keeps the rules on target (node and pod) security groups. It has a
+// single work item for the whole cluster: every Service, Node or EndpointSlice event maps
+// to it, the work queue folds a burst of events into one pass, and each pass recomputes
+// every target SG from Kubernetes and AWS, so no state lives in memory.
+type NetworkingReconciler struct {
+	Client   client.Client
+	Engine   *Engine
+	Recorder events.EventRecorder
+	// DriftCheck is how often AWS is re-read to repair rules changed behind lbsg's back.
+	DriftCheck time.Duration
+}
+
+// networkingKey is the single request the networking reconciler works on.
+var networkingKey = ctrl.Request{}
+
+func init() {
+	networkingKey.Name = "target-security-groups"
+}
+
+// Reconcile runs one pass over every target SG.
+func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
+	logger := log.FromContext(ctx)
+	services := &corev1.ServiceList{}
+	if err := r.Client.List(ctx, services); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list services: %w", err)
+	}
+	nodes := &corev1.NodeList{}
+	if err := r.Client.List(ctx, nodes); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list nodes: %w", err)
+	}
+	slices := &discoveryv1.EndpointSliceList{}
+	if err := r.Client.List(ctx, slices); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list endpoint slices: %w", err)
+	}
+	np, err := r.Engine.PlanNetworking(ctx, services.Items, ClusterObjects{Nodes: nodes.Items, Slices: slices.Items})
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	for owner, ferr := range np.Failures {
+		r.event(services.Items, owner, ferr)
+	}
+	if !np.Plan.Empty() {
+		res, err := r.Engine.Exec.Apply(ctx, np.Plan)
+		if err != nil {
+			var retry *apply.RetryError
+			if errors.As(err, &retry) {
+				logger.Info("target security groups: waiting", "reason", err.Error())
+				return ctrl.Result{RequeueAfter: retry.After}, nil
+			}
+			return ctrl.Result{}, err
+		}
+		logger.Info("target security groups reconciled", "changes", res.Applied, "partial", np.Partial)
+	}
+	return ctrl.Result{RequeueAfter: r.DriftCheck}, nil
+}
+
+func (r *NetworkingReconciler) event(services []corev1.Service, owner spec.Owner, err error) {
+	for i := range services {
+		s := &services[i]
+		if s.Namespace == owner.Namespace && s.Name == owner.Name {
+			r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, EventFailedNetwork, "Reconcile",
+				"target security group rules not updated: %s", err.Error())
+		}
+	}
+}

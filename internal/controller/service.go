@@ -1,0 +1,214 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/lbsg/lbsg/internal/apply"
+	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/spec"
+)
+
+// Condition type and reasons lbsg sets on the objects it manages.
+const (
+	ConditionReady          = "lbsg.k8s.aws/Ready"
+	ReasonReconciled        = "Reconciled"
+	ReasonInvalidConfig     = "InvalidConfiguration"
+	ReasonAWSError          = "AWSError"
+	ReasonWaiting           = "Waiting"
+	EventSuccessfullyDeploy = "SuccessfullyReconciled"
+	EventFailedBuildModel   = "FailedBuildModel"
+	EventFailedDeploy       = "FailedDeployModel"
+	EventFailedCleanup      = "FailedCleanup"
+	EventFailedNetwork      = "FailedNetworkReconcile"
+)
+
+// ServiceReconciler provisions an NLB for each Service lbsg owns.
+type ServiceReconciler struct {
+	Client   client.Client
+	Engine   *Engine
+	Recorder events.EventRecorder
+	// Resync is how often a Service is re-read against AWS to repair drift.
+	Resync time.Duration
+	// Notify asks the target-SG reconciler for a pass (after a load balancer changed).
+	Notify func()
+}
+
+// Reconcile observes, plans and applies one Service.
+func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	svc := &corev1.Service{}
+	if err := r.Client.Get(ctx, req.NamespacedName, svc); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !spec.OwnsService(svc, r.Engine.Settings) || svc.DeletionTimestamp != nil {
+		if !controllerutil.ContainsFinalizer(svc, naming.ServiceFinalizer) {
+			return ctrl.Result{}, nil
+		}
+		return r.reconcileDelete(ctx, svc)
+	}
+	return r.reconcileNormal(ctx, svc)
+}
+
+func (r *ServiceReconciler) objects(ctx context.Context, svc *corev1.Service) (ClusterObjects, error) {
+	var objs ClusterObjects
+	nodes := &corev1.NodeList{}
+	if err := r.Client.List(ctx, nodes); err != nil {
+		return objs, fmt.Errorf("list nodes: %w", err)
+	}
+	slices := &discoveryv1.EndpointSliceList{}
+	if err := r.Client.List(ctx, slices, client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}); err != nil {
+		return objs, fmt.Errorf("list endpoint slices of %s/%s: %w", svc.Namespace, svc.Name, err)
+	}
+	objs.Nodes, objs.Slices = nodes.Items, slices.Items
+	return objs, nil
+}
+
+func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Service) (ctrl.Result, error) {
+	logger := log.FromContext(ctx)
+	objs, err := r.objects(ctx, svc)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	sp, err := r.Engine.PlanService(ctx, svc, objs, false)
+	if err != nil {
+		return ctrl.Result{}, r.fail(ctx, svc, EventFailedDeploy, ReasonAWSError, err)
+	}
+	if len(sp.Problems) > 0 {
+		msgs := make([]string, len(sp.Problems))
+		for i, p := range sp.Problems {
+			msgs[i] = p.Error()
+			r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, EventFailedBuildModel, "Reconcile", "%s", p.Error())
+		}
+		// Bad input is not retried: the next edit of the Service triggers a reconcile.
+		return ctrl.Result{}, r.setCondition(ctx, svc, metav1.ConditionFalse, ReasonInvalidConfig, strings.Join(msgs, "; "), "")
+	}
+	for _, n := range sp.Stack.Notices {
+		r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, n.Reason, "Reconcile", "%s", n.Message)
+	}
+	if controllerutil.AddFinalizer(svc, naming.ServiceFinalizer) {
+		if err := r.Client.Update(ctx, svc); err != nil {
+			return ctrl.Result{}, fmt.Errorf("add finalizer to %s/%s: %w", svc.Namespace, svc.Name, err)
+		}
+	}
+	if sp.NeedsBackendSG {
+		// Plan again with the backend SG ensured (created at most once per cluster).
+		if sp, err = r.Engine.PlanService(ctx, svc, objs, true); err != nil {
+			return ctrl.Result{}, r.fail(ctx, svc, EventFailedDeploy, ReasonAWSError, err)
+		}
+	}
+	res, err := r.Engine.Exec.Apply(ctx, sp.Plan)
+	if err != nil {
+		var retry *apply.RetryError
+		if errors.As(err, &retry) {
+			_ = r.setCondition(ctx, svc, metav1.ConditionFalse, ReasonWaiting, err.Error(), "")
+			return ctrl.Result{RequeueAfter: retry.After}, nil
+		}
+		return ctrl.Result{}, r.fail(ctx, svc, EventFailedDeploy, ReasonAWSError, err)
+	}
+	if !sp.Plan.Empty() {
+		r.notify()
+		logger.Info("applied plan", "changes", res.Applied)
+		r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, EventSuccessfullyDeploy, "Reconcile", "Successfully reconciled: %d change(s) applied", res.Applied)
+	}
+	hostname := ""
+	if res.Created != nil {
+		hostname = res.Created.DNSName
+	} else {
+		for _, lb := range sp.Observed.LoadBalancers {
+			if lb.Name == sp.Stack.LoadBalancer.Name {
+				hostname = lb.DNSName
+			}
+		}
+	}
+	if err := r.setCondition(ctx, svc, metav1.ConditionTrue, ReasonReconciled, "load balancer "+sp.Stack.LoadBalancer.Name+" is provisioned", hostname); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: r.Resync}, nil
+}
+
+func (r *ServiceReconciler) reconcileDelete(ctx context.Context, svc *corev1.Service) (ctrl.Result, error) {
+	sp, err := r.Engine.PlanService(ctx, svc, ClusterObjects{}, false)
+	if err != nil {
+		return ctrl.Result{}, r.fail(ctx, svc, EventFailedCleanup, ReasonAWSError, err)
+	}
+	if _, err := r.Engine.Exec.Apply(ctx, sp.Plan); err != nil {
+		var retry *apply.RetryError
+		if errors.As(err, &retry) {
+			return ctrl.Result{RequeueAfter: retry.After}, nil
+		}
+		return ctrl.Result{}, r.fail(ctx, svc, EventFailedCleanup, ReasonAWSError, err)
+	}
+	if svc.DeletionTimestamp == nil {
+		// No longer ours (another type or class): clear what lbsg wrote.
+		meta.RemoveStatusCondition(&svc.Status.Conditions, ConditionReady)
+		svc.Status.LoadBalancer = corev1.LoadBalancerStatus{}
+		if err := r.Client.Status().Update(ctx, svc); err != nil && !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, fmt.Errorf("clear status of %s/%s: %w", svc.Namespace, svc.Name, err)
+		}
+	}
+	if controllerutil.RemoveFinalizer(svc, naming.ServiceFinalizer) {
+		if err := r.Client.Update(ctx, svc); err != nil && !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, fmt.Errorf("remove finalizer from %s/%s: %w", svc.Namespace, svc.Name, err)
+		}
+	}
+	r.notify()
+	return ctrl.Result{}, nil
+}
+
+func (r *ServiceReconciler) notify() {
+	if r.Notify != nil {
+		r.Notify()
+	}
+}
+
+// fail reports an error through an Event and the condition, and returns it for a retry.
+func (r *ServiceReconciler) fail(ctx context.Context, svc *corev1.Service, event, reason string, err error) error {
+	r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, event, "Reconcile", "%s", err.Error())
+	if cerr := r.setCondition(ctx, svc, metav1.ConditionFalse, reason, err.Error(), ""); cerr != nil {
+		log.FromContext(ctx).Error(cerr, "update status")
+	}
+	return err
+}
+
+// setCondition writes the Ready condition and, when hostname is set, the load balancer
+// status, in one status update and only if something changed.
+func (r *ServiceReconciler) setCondition(ctx context.Context, svc *corev1.Service, status metav1.ConditionStatus, reason, msg, hostname string) error {
+	changed := meta.SetStatusCondition(&svc.Status.Conditions, metav1.Condition{
+		Type: ConditionReady, Status: status, Reason: reason, Message: truncate(msg, 32000), ObservedGeneration: svc.Generation,
+	})
+	if hostname != "" {
+		want := []corev1.LoadBalancerIngress{{Hostname: hostname}}
+		if len(svc.Status.LoadBalancer.Ingress) != 1 || svc.Status.LoadBalancer.Ingress[0].Hostname != hostname {
+			svc.Status.LoadBalancer.Ingress = want
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if err := r.Client.Status().Update(ctx, svc); err != nil {
+		return fmt.Errorf("update status of %s/%s: %w", svc.Namespace, svc.Name, err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,374 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/lbsg/lbsg/internal/annotations"
+	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/plan"
+	"github.com/lbsg/lbsg/internal/sgrules"
+	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/state"
+	"github.com/lbsg/lbsg/internal/targets"
+)
+
+// ServicePlan is the outcome of planning one Service: either problems (bad input, nothing
+// is changed) or a stack and the plan that realises it.
+type ServicePlan struct {
+	Owner    spec.Owner
+	Stack    *spec.Stack
+	Problems []*spec.Problem
+	Plan     plan.Plan
+	// Observed is what exists in AWS for the stack; LB is its current load balancer.
+	Observed plan.Observed
+	LB       *state.LoadBalancer
+	// NeedsBackendSG reports that the plan refers to the backend SG.
+	NeedsBackendSG bool
+}
+
+// Cluster objects the desired state of a Service depends on.
+type ClusterObjects struct {
+	Nodes  []corev1.Node
+	Slices []discoveryv1.EndpointSlice
+}
+
+// observeStack finds what exists in AWS for a stack, by its tags.
+func (e *Engine) observeStack(ctx context.Context, stackTag, stackID string) (plan.Observed, error) {
+	resourceTag := strings.Replace(stackTag, "/stack", "/resource", 1)
+	var o plan.Observed
+	cluster := e.Settings.Cluster
+	lbs, err := e.ELB.LoadBalancers(ctx, false)
+	if err != nil {
+		return o, err
+	}
+	for _, lb := range lbs {
+		if lb.Tags[naming.TagCluster] == cluster && lb.Tags[stackTag] == stackID {
+			o.LoadBalancers = append(o.LoadBalancers, lb)
+		}
+	}
+	o.Listeners = map[string][]state.Listener{}
+	for _, lb := range o.LoadBalancers {
+		ls, err := e.ELB.Listeners(ctx, lb.ARN)
+		if err != nil {
+			return o, err
+		}
+		o.Listeners[lb.ARN] = ls
+	}
+	tgs, err := e.ELB.TargetGroups(ctx, false)
+	if err != nil {
+		return o, err
+	}
+	o.Targets = map[string][]state.Target{}
+	for _, tg := range tgs {
+		if tg.Tags[naming.TagCluster] == cluster && tg.Tags[stackTag] == stackID {
+			o.TargetGroups = append(o.TargetGroups, tg)
+			ts, err := e.ELB.Targets(ctx, tg.ARN)
+			if err != nil {
+				return o, err
+			}
+			o.Targets[tg.ARN] = ts
+		}
+	}
+	sgs, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{
+		naming.TagCluster: {cluster},
+		stackTag:          {stackID},
+		resourceTag:       {naming.ManagedSGResourceID},
+	}, false)
+	if err != nil {
+		return o, fmt.Errorf("find managed security groups of %s: %w", stackID, err)
+	}
+	for _, sg := range sgs {
+		o.ManagedSGs = append(o.ManagedSGs, toState(sg))
+	}
+	return o, nil
+}
+
+// PlanService plans one Service. With ensure, missing shared prerequisites (the backend
+// SG) are created first; without it (lbsg plan), they are shown as to be created.
+func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs ClusterObjects, ensure bool) (*ServicePlan, error) {
+	sp := &ServicePlan{Owner: spec.ServiceOwner(svc)}
+	stackID := naming.ServiceStackID(svc.Namespace, svc.Name)
+	obs, err := e.observeStack(ctx, naming.ServiceStackTag, stackID)
+	if err != nil {
+		return nil, err
+	}
+	sp.Observed = obs
+	if !spec.OwnsService(svc, e.Settings) || svc.DeletionTimestamp != nil {
+		sp.Plan = plan.Stack(plan.StackInput{Observed: obs, KeepTag: e.keepTag}, sp.Owner.String())
+		return sp, nil
+	}
+	facts := spec.ServiceFacts{EndpointPorts: endpointPorts(svc, objs.Slices)}
+	if len(obs.LoadBalancers) > 0 {
+		lb := obs.LoadBalancers[0]
+		facts.LBExists, facts.LBHasSGs, facts.LBScheme = true, len(lb.SecurityGroups) > 0, lb.Scheme
+	}
+	stack, problems := spec.BuildService(svc, e.Settings, facts)
+	if len(problems) > 0 {
+		sp.Problems = problems
+		return sp, nil
+	}
+	sp.Stack = stack
+	resolved, problems, err := e.resolve(ctx, stack)
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		sp.Problems = problems
+		return sp, nil
+	}
+	var pre []plan.Change
+	if stack.LoadBalancer.UseBackendSG {
+		sp.NeedsBackendSG = true
+		if ensure {
+			if resolved.BackendSGID, err = e.EnsureBackendSG(ctx); err != nil {
+				return nil, err
+			}
+		} else if resolved.BackendSGID, err = e.BackendSG(ctx); err != nil {
+			return nil, err
+		} else if resolved.BackendSGID == "" {
+			name := naming.BackendSGName(e.Settings.Cluster)
+			resolved.BackendSGID = "(new " + name + ")"
+			pre = append(pre, plan.Change{Op: plan.OpCreateSG, Phase: plan.PhaseEnsureSGs,
+				Target: plan.Ref{Kind: plan.KindSG, Key: "backend-sg"}, Owner: "cluster/" + e.Settings.Cluster,
+				SG:     &spec.SecurityGroup{Name: name, Description: naming.BackendSGDescription, Tags: e.backendTags()},
+				Reason: "create the shared backend security group"})
+		}
+	}
+	sp.Plan = plan.Stack(plan.StackInput{
+		Desired:  stack,
+		Resolved: resolved,
+		Targets:  desiredTargets(stack, svc, objs),
+		Observed: obs,
+		KeepTag:  e.keepTag,
+	}, sp.Owner.String())
+	sp.Plan.Changes = append(pre, sp.Plan.Changes...)
+	return sp, nil
+}
+
+// resolve turns the stack's references (custom SGs, subnets) into AWS IDs. Unknown
+// references are problems (bad input), not errors.
+func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []*spec.Problem, error) {
+	var r plan.Resolved
+	var problems []*spec.Problem
+	lb := st.LoadBalancer
+	if lb.Frontend == spec.FrontendCustom {
+		ids, missing, err := e.resolveSGs(ctx, lb.CustomSGRefs)
+		if err != nil {
+			return r, nil, err
+		}
+		if len(missing) > 0 {
+			problems = append(problems, &spec.Problem{Key: annotations.SvcSecurityGroups, Value: strings.Join(lb.CustomSGRefs, ","),
+				Reason: fmt.Sprintf("couldn't find all security groups: %s not found in VPC %s", strings.Join(missing, ", "), e.EC2.VPCID()),
+				Fix:    "name security groups that exist in the cluster's VPC, by ID (sg-...) or by their Name tag"})
+		}
+		r.CustomSGIDs = ids
+		total := len(ids)
+		if lb.UseBackendSG {
+			total++
+		}
+		if total > sgrules.DefaultSGsPerLB {
+			problems = append(problems, &spec.Problem{Key: annotations.SvcSecurityGroups, Value: strings.Join(lb.CustomSGRefs, ","),
+				Reason: fmt.Sprintf("%d security groups (%d named, plus the backend SG: %t) exceed the limit of %d per load balancer", total, len(ids), lb.UseBackendSG, sgrules.DefaultSGsPerLB),
+				Fix:    fmt.Sprintf("name at most %d security groups (one fewer when lbsg also attaches the backend SG)", sgrules.DefaultSGsPerLB)})
+		}
+	}
+	if len(lb.SubnetRefs) > 0 {
+		subnets, err := e.EC2.Subnets(ctx, lb.SubnetRefs)
+		if err != nil {
+			return r, nil, err
+		}
+		if len(subnets) < len(lb.SubnetRefs) {
+			problems = append(problems, &spec.Problem{Key: annotations.SvcSubnets, Value: strings.Join(lb.SubnetRefs, ","),
+				Reason: fmt.Sprintf("found %d of %d subnets in VPC %s", len(subnets), len(lb.SubnetRefs), e.EC2.VPCID()),
+				Fix:    "name subnets of the cluster's VPC, by ID (subnet-...) or by their Name tag"})
+		}
+		for _, s := range subnets {
+			r.SubnetIDs = append(r.SubnetIDs, s.ID)
+		}
+	} else {
+		subnets, err := e.EC2.DiscoverSubnets(ctx, e.Settings.Cluster, lb.Scheme == spec.SchemeInternal)
+		if err != nil {
+			return r, nil, err
+		}
+		if len(subnets) == 0 {
+			role := "kubernetes.io/role/elb"
+			if lb.Scheme == spec.SchemeInternal {
+				role = "kubernetes.io/role/internal-elb"
+			}
+			problems = append(problems, &spec.Problem{Key: annotations.SvcSubnets, Value: "",
+				Reason: fmt.Sprintf("no subnet in VPC %s is tagged %s=1 for a %s load balancer", e.EC2.VPCID(), role, lb.Scheme),
+				Fix:    fmt.Sprintf("tag the subnets with %s=1, or name them with the annotation", role)})
+		}
+		for _, s := range subnets {
+			r.SubnetIDs = append(r.SubnetIDs, s.ID)
+		}
+	}
+	sort.Strings(r.SubnetIDs)
+	return r, problems, nil
+}
+
+// resolveSGs resolves SG IDs and Name tags within the VPC, keeping the annotation's order.
+// Several SGs sharing one Name tag are all used, as upstream does since v2.9.
+func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []string, err error) {
+	var byID, byName []string
+	for _, r := range refs {
+		if strings.HasPrefix(r, "sg-") {
+			byID = append(byID, r)
+		} else {
+			byName = append(byName, r)
+		}
+	}
+	found := map[string]bool{}
+	if len(byID) > 0 {
+		sgs, err := e.EC2.SecurityGroups(ctx, byID, false)
+		if err != nil {
+			return nil, nil, fmt.Errorf("resolve security groups %v: %w", byID, err)
+		}
+		for id, sg := range sgs {
+			if sg.VPCID == "" || sg.VPCID == e.EC2.VPCID() {
+				found[id] = true
+			}
+		}
+	}
+	named := map[string][]string{}
+	if len(byName) > 0 {
+		sgs, err := e.EC2.SecurityGroupsByNameTag(ctx, byName)
+		if err != nil {
+			return nil, nil, fmt.Errorf("resolve security groups %v: %w", byName, err)
+		}
+		for _, sg := range sgs {
+			named[sg.Tags["Name"]] = append(named[sg.Tags["Name"]], sg.ID)
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range refs {
+		var got []string
+		if strings.HasPrefix(r, "sg-") {
+			if found[r] {
+				got = []string{r}
+			}
+		} else {
+			got = named[r]
+		}
+		if len(got) == 0 {
+			missing = append(missing, r)
+		}
+		for _, id := range got {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids, missing, nil
+}
+
+// endpointPorts maps each Service port name to the port its ready endpoints report.
+func endpointPorts(svc *corev1.Service, slices []discoveryv1.EndpointSlice) map[string]int32 {
+	out := map[string]int32{}
+	for _, s := range slicesOf(svc, slices) {
+		for _, p := range s.Ports {
+			if p.Port != nil {
+				name := ""
+				if p.Name != nil {
+					name = *p.Name
+				}
+				out[name] = *p.Port
+			}
+		}
+	}
+	return out
+}
+
+func slicesOf(svc *corev1.Service, slices []discoveryv1.EndpointSlice) []discoveryv1.EndpointSlice {
+	var out []discoveryv1.EndpointSlice
+	for _, s := range slices {
+		if s.Namespace == svc.Namespace && s.Labels[discoveryv1.LabelServiceName] == svc.Name {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// eligibleNodes are the nodes that receive instance targets (reference §5.2).
+func eligibleNodes(nodes []corev1.Node, selector map[string]string) []corev1.Node {
+	var out []corev1.Node
+	for _, n := range nodes {
+		ready := false
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				ready = true
+			}
+		}
+		taints := make([]targets.Taint, len(n.Spec.Taints))
+		for i, t := range n.Spec.Taints {
+			taints[i] = targets.Taint{Key: t.Key, Effect: string(t.Effect)}
+		}
+		if n.DeletionTimestamp == nil && targets.NodeEligible(n.Labels, ready, taints, selector) {
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// podIPs returns the ready endpoint IPs of a Service port, with their ports.
+func podTargets(svc *corev1.Service, slices []discoveryv1.EndpointSlice, portName string) []state.Target {
+	var out []state.Target
+	for _, s := range slicesOf(svc, slices) {
+		if s.AddressType != discoveryv1.AddressTypeIPv4 {
+			continue
+		}
+		var port int32
+		for _, p := range s.Ports {
+			n := ""
+			if p.Name != nil {
+				n = *p.Name
+			}
+			if n == portName && p.Port != nil {
+				port = *p.Port
+			}
+		}
+		if port == 0 {
+			continue
+		}
+		for _, ep := range s.Endpoints {
+			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+				continue
+			}
+			for _, a := range ep.Addresses {
+				out = append(out, state.Target{ID: a, Port: port})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// desiredTargets are the targets of each target group: every eligible node on the
+// NodePort (instance) or every ready endpoint (ip).
+func desiredTargets(st *spec.Stack, svc *corev1.Service, objs ClusterObjects) map[string][]state.Target {
+	out := map[string][]state.Target{}
+	ann, _ := annotations.ParseService(svc.Annotations)
+	nodes := eligibleNodes(objs.Nodes, ann.TargetNodeLabels)
+	for _, tg := range st.TargetGroups {
+		if tg.TargetType == spec.TargetIP {
+			out[tg.ResourceID] = podTargets(svc, objs.Slices, tg.ServicePortName)
+			continue
+		}
+		for _, n := range nodes {
+			id, err := targets.InstanceIDFromProviderID(n.Spec.ProviderID)
+			if err != nil {
+				continue
+			}
+			out[tg.ResourceID] = append(out[tg.ResourceID], state.Target{ID: id, Port: tg.TrafficPort})
+		}
+	}
+	return out
+}

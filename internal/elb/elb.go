@@ -1,0 +1,300 @@
+// Package elb reads and writes Elastic Load Balancing v2 resources: load balancers, target
+// groups, listeners and targets. Reads are batched and cached; every write invalidates what
+// it changed, so a reconcile right after a write sees it.
+package elb
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/lbsg/lbsg/internal/state"
+)
+
+// API lists the ELBv2 calls lbsg makes; *elbv2.Client satisfies it.
+type API interface {
+	DescribeLoadBalancers(context.Context, *elbv2.DescribeLoadBalancersInput, ...func(*elbv2.Options)) (*elbv2.DescribeLoadBalancersOutput, error)
+	DescribeTargetGroups(context.Context, *elbv2.DescribeTargetGroupsInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupsOutput, error)
+	DescribeTags(context.Context, *elbv2.DescribeTagsInput, ...func(*elbv2.Options)) (*elbv2.DescribeTagsOutput, error)
+	DescribeListeners(context.Context, *elbv2.DescribeListenersInput, ...func(*elbv2.Options)) (*elbv2.DescribeListenersOutput, error)
+	DescribeTargetHealth(context.Context, *elbv2.DescribeTargetHealthInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error)
+	CreateLoadBalancer(context.Context, *elbv2.CreateLoadBalancerInput, ...func(*elbv2.Options)) (*elbv2.CreateLoadBalancerOutput, error)
+	DeleteLoadBalancer(context.Context, *elbv2.DeleteLoadBalancerInput, ...func(*elbv2.Options)) (*elbv2.DeleteLoadBalancerOutput, error)
+	SetSecurityGroups(context.Context, *elbv2.SetSecurityGroupsInput, ...func(*elbv2.Options)) (*elbv2.SetSecurityGroupsOutput, error)
+	SetSubnets(context.Context, *elbv2.SetSubnetsInput, ...func(*elbv2.Options)) (*elbv2.SetSubnetsOutput, error)
+	SetIpAddressType(context.Context, *elbv2.SetIpAddressTypeInput, ...func(*elbv2.Options)) (*elbv2.SetIpAddressTypeOutput, error)
+	CreateTargetGroup(context.Context, *elbv2.CreateTargetGroupInput, ...func(*elbv2.Options)) (*elbv2.CreateTargetGroupOutput, error)
+	ModifyTargetGroup(context.Context, *elbv2.ModifyTargetGroupInput, ...func(*elbv2.Options)) (*elbv2.ModifyTargetGroupOutput, error)
+	DeleteTargetGroup(context.Context, *elbv2.DeleteTargetGroupInput, ...func(*elbv2.Options)) (*elbv2.DeleteTargetGroupOutput, error)
+	CreateListener(context.Context, *elbv2.CreateListenerInput, ...func(*elbv2.Options)) (*elbv2.CreateListenerOutput, error)
+	ModifyListener(context.Context, *elbv2.ModifyListenerInput, ...func(*elbv2.Options)) (*elbv2.ModifyListenerOutput, error)
+	DeleteListener(context.Context, *elbv2.DeleteListenerInput, ...func(*elbv2.Options)) (*elbv2.DeleteListenerOutput, error)
+	RegisterTargets(context.Context, *elbv2.RegisterTargetsInput, ...func(*elbv2.Options)) (*elbv2.RegisterTargetsOutput, error)
+	DeregisterTargets(context.Context, *elbv2.DeregisterTargetsInput, ...func(*elbv2.Options)) (*elbv2.DeregisterTargetsOutput, error)
+	AddTags(context.Context, *elbv2.AddTagsInput, ...func(*elbv2.Options)) (*elbv2.AddTagsOutput, error)
+	RemoveTags(context.Context, *elbv2.RemoveTagsInput, ...func(*elbv2.Options)) (*elbv2.RemoveTagsOutput, error)
+}
+
+var _ API = (*elbv2.Client)(nil)
+
+// inventoryTTL bounds how stale the list of load balancers and target groups may be. Every
+// lbsg write invalidates it at once, so the TTL only bounds how long a change made behind
+// lbsg's back (an NLB deleted in the console) goes unnoticed.
+const inventoryTTL = 20 * time.Second
+
+// namePrefix is the prefix of every load balancer and target group name lbsg (and upstream)
+// creates; only those have their tags read, which keeps DescribeTags calls few.
+const namePrefix = "k8s-"
+
+// describeTagsBatch is the most ARNs DescribeTags accepts per call.
+const describeTagsBatch = 20
+
+// Client is the ELBv2 reader and writer.
+type Client struct {
+	api API
+	now func() time.Time
+
+	mu        sync.Mutex
+	lbs       []state.LoadBalancer
+	lbsAt     time.Time
+	tgs       []state.TargetGroup
+	tgsAt     time.Time
+	listeners map[string]cached[[]state.Listener]
+	targets   map[string]cached[[]state.Target]
+}
+
+type cached[T any] struct {
+	v  T
+	at time.Time
+}
+
+// New returns a Client on the given API.
+func New(api API) *Client {
+	return &Client{api: api, now: time.Now,
+		listeners: map[string]cached[[]state.Listener]{}, targets: map[string]cached[[]state.Target]{}}
+}
+
+func (c *Client) fresh(at time.Time) bool { return !at.IsZero() && c.now().Sub(at) < inventoryTTL }
+
+// InvalidateInventory drops the cached lists of load balancers and target groups.
+func (c *Client) InvalidateInventory() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lbsAt, c.tgsAt = time.Time{}, time.Time{}
+}
+
+// LoadBalancers lists every load balancer whose name starts with k8s-, with its tags.
+func (c *Client) LoadBalancers(ctx context.Context, fresh bool) ([]state.LoadBalancer, error) {
+	c.mu.Lock()
+	if !fresh && c.fresh(c.lbsAt) {
+		out := append([]state.LoadBalancer(nil), c.lbs...)
+		c.mu.Unlock()
+		return out, nil
+	}
+	c.mu.Unlock()
+	var lbs []state.LoadBalancer
+	p := elbv2.NewDescribeLoadBalancersPaginator(c.api, &elbv2.DescribeLoadBalancersInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe load balancers: %w", err)
+		}
+		for _, lb := range page.LoadBalancers {
+			if !strings.HasPrefix(aws.ToString(lb.LoadBalancerName), namePrefix) {
+				continue
+			}
+			lbs = append(lbs, lbFromSDK(lb))
+		}
+	}
+	arns := make([]string, len(lbs))
+	for i := range lbs {
+		arns[i] = lbs[i].ARN
+	}
+	tags, err := c.tags(ctx, arns)
+	if err != nil {
+		return nil, err
+	}
+	for i := range lbs {
+		lbs[i].Tags = tags[lbs[i].ARN]
+	}
+	sort.Slice(lbs, func(i, j int) bool { return lbs[i].Name < lbs[j].Name })
+	c.mu.Lock()
+	c.lbs, c.lbsAt = lbs, c.now()
+	c.mu.Unlock()
+	return append([]state.LoadBalancer(nil), lbs...), nil
+}
+
+func lbFromSDK(lb elbtypes.LoadBalancer) state.LoadBalancer {
+	out := state.LoadBalancer{
+		ARN:                aws.ToString(lb.LoadBalancerArn),
+		Name:               aws.ToString(lb.LoadBalancerName),
+		DNSName:            aws.ToString(lb.DNSName),
+		Type:               string(lb.Type),
+		Scheme:             string(lb.Scheme),
+		IPAddressType:      string(lb.IpAddressType),
+		SecurityGroups:     append([]string(nil), lb.SecurityGroups...),
+		PrivateLinkEnforce: aws.ToString(lb.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic),
+	}
+	for _, az := range lb.AvailabilityZones {
+		out.Subnets = append(out.Subnets, aws.ToString(az.SubnetId))
+	}
+	sort.Strings(out.Subnets)
+	return out
+}
+
+// TargetGroups lists every target group whose name starts with k8s-, with its tags.
+func (c *Client) TargetGroups(ctx context.Context, fresh bool) ([]state.TargetGroup, error) {
+	c.mu.Lock()
+	if !fresh && c.fresh(c.tgsAt) {
+		out := append([]state.TargetGroup(nil), c.tgs...)
+		c.mu.Unlock()
+		return out, nil
+	}
+	c.mu.Unlock()
+	var tgs []state.TargetGroup
+	p := elbv2.NewDescribeTargetGroupsPaginator(c.api, &elbv2.DescribeTargetGroupsInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe target groups: %w", err)
+		}
+		for _, tg := range page.TargetGroups {
+			if !strings.HasPrefix(aws.ToString(tg.TargetGroupName), namePrefix) {
+				continue
+			}
+			tgs = append(tgs, state.TargetGroup{
+				ARN:        aws.ToString(tg.TargetGroupArn),
+				Name:       aws.ToString(tg.TargetGroupName),
+				Protocol:   string(tg.Protocol),
+				Port:       aws.ToInt32(tg.Port),
+				TargetType: string(tg.TargetType),
+				HealthCheck: state.HealthCheck{
+					Protocol: string(tg.HealthCheckProtocol),
+					Port:     aws.ToString(tg.HealthCheckPort),
+					Path:     aws.ToString(tg.HealthCheckPath),
+				},
+			})
+		}
+	}
+	arns := make([]string, len(tgs))
+	for i := range tgs {
+		arns[i] = tgs[i].ARN
+	}
+	tags, err := c.tags(ctx, arns)
+	if err != nil {
+		return nil, err
+	}
+	for i := range tgs {
+		tgs[i].Tags = tags[tgs[i].ARN]
+	}
+	sort.Slice(tgs, func(i, j int) bool { return tgs[i].Name < tgs[j].Name })
+	c.mu.Lock()
+	c.tgs, c.tgsAt = tgs, c.now()
+	c.mu.Unlock()
+	return append([]state.TargetGroup(nil), tgs...), nil
+}
+
+func (c *Client) tags(ctx context.Context, arns []string) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for start := 0; start < len(arns); start += describeTagsBatch {
+		end := min(start+describeTagsBatch, len(arns))
+		res, err := c.api.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: arns[start:end]})
+		if err != nil {
+			return nil, fmt.Errorf("describe tags of %d resources: %w", end-start, err)
+		}
+		for _, d := range res.TagDescriptions {
+			m := map[string]string{}
+			for _, t := range d.Tags {
+				m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+			}
+			out[aws.ToString(d.ResourceArn)] = m
+		}
+	}
+	return out, nil
+}
+
+// Listeners of one load balancer.
+func (c *Client) Listeners(ctx context.Context, lbARN string) ([]state.Listener, error) {
+	c.mu.Lock()
+	if e, ok := c.listeners[lbARN]; ok && c.fresh(e.at) {
+		c.mu.Unlock()
+		return append([]state.Listener(nil), e.v...), nil
+	}
+	c.mu.Unlock()
+	var out []state.Listener
+	p := elbv2.NewDescribeListenersPaginator(c.api, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(lbARN)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe listeners of %s: %w", lbARN, err)
+		}
+		for _, l := range page.Listeners {
+			li := state.Listener{ARN: aws.ToString(l.ListenerArn), Port: aws.ToInt32(l.Port), Protocol: string(l.Protocol)}
+			for _, a := range l.DefaultActions {
+				if a.Type == elbtypes.ActionTypeEnumForward {
+					li.TargetGroupARN = aws.ToString(a.TargetGroupArn)
+					if li.TargetGroupARN == "" && a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) > 0 {
+						li.TargetGroupARN = aws.ToString(a.ForwardConfig.TargetGroups[0].TargetGroupArn)
+					}
+				}
+			}
+			out = append(out, li)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Port < out[j].Port })
+	c.mu.Lock()
+	c.listeners[lbARN] = cached[[]state.Listener]{v: out, at: c.now()}
+	c.mu.Unlock()
+	return append([]state.Listener(nil), out...), nil
+}
+
+// Targets registered in one target group.
+func (c *Client) Targets(ctx context.Context, tgARN string) ([]state.Target, error) {
+	c.mu.Lock()
+	if e, ok := c.targets[tgARN]; ok && c.fresh(e.at) {
+		c.mu.Unlock()
+		return append([]state.Target(nil), e.v...), nil
+	}
+	c.mu.Unlock()
+	res, err := c.api.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN)})
+	if err != nil {
+		return nil, fmt.Errorf("describe targets of %s: %w", tgARN, err)
+	}
+	var out []state.Target
+	for _, d := range res.TargetHealthDescriptions {
+		if d.Target == nil {
+			continue
+		}
+		if d.TargetHealth != nil && d.TargetHealth.State == elbtypes.TargetHealthStateEnumDraining {
+			continue
+		}
+		out = append(out, state.Target{ID: aws.ToString(d.Target.Id), Port: aws.ToInt32(d.Target.Port)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].ID != out[j].ID {
+			return out[i].ID < out[j].ID
+		}
+		return out[i].Port < out[j].Port
+	})
+	c.mu.Lock()
+	c.targets[tgARN] = cached[[]state.Target]{v: out, at: c.now()}
+	c.mu.Unlock()
+	return append([]state.Target(nil), out...), nil
+}
+
+func (c *Client) forget(arns ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lbsAt, c.tgsAt = time.Time{}, time.Time{}
+	for _, a := range arns {
+		delete(c.listeners, a)
+		delete(c.targets, a)
+	}
+}

@@ -1,0 +1,77 @@
+package plan
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Write prints the plan as `lbsg plan` shows it: one line per change, then its details.
+func Write(w io.Writer, p Plan) error {
+	if p.Empty() {
+		_, err := fmt.Fprintln(w, "  no changes")
+		return err
+	}
+	for _, c := range p.Changes {
+		if _, err := fmt.Fprintf(w, "  %-20s %-16s %s\n", c.Op, c.Target.String(), c.Reason); err != nil {
+			return err
+		}
+		for _, line := range details(c) {
+			if _, err := fmt.Fprintf(w, "      %s\n", line); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func details(c Change) []string {
+	var out []string
+	for _, r := range c.Rules {
+		out = append(out, r.Key.String())
+	}
+	if c.SG != nil {
+		out = append(out, fmt.Sprintf("name=%s description=%q", c.SG.Name, c.SG.Description))
+		out = append(out, "tags: "+tagsString(c.SG.Tags))
+	}
+	if len(c.Tags) > 0 {
+		out = append(out, "set tags: "+tagsString(c.Tags))
+	}
+	if len(c.Untag) > 0 {
+		out = append(out, "remove tags: "+strings.Join(c.Untag, ", "))
+	}
+	if c.LB != nil {
+		out = append(out, fmt.Sprintf("name=%s scheme=%s ip-address-type=%s subnets=%v", c.LB.Name, c.LB.Scheme, c.LB.IPAddressType, c.LB.Subnets))
+	}
+	if len(c.SGs) > 0 || c.Op == OpCreateLB {
+		out = append(out, "security groups: "+refsString(c.SGs))
+	}
+	if c.PrivateLinkEnforce != "" {
+		out = append(out, "enforce inbound rules on PrivateLink traffic: "+c.PrivateLinkEnforce)
+	}
+	if c.TG != nil {
+		hc := c.TG.HealthCheck
+		out = append(out, fmt.Sprintf("name=%s %s:%d target-type=%s health-check=%s:%s%s", c.TG.Name, c.TG.Protocol, c.TG.Port, c.TG.TargetType, hc.Protocol, hc.Port, hc.Path))
+	}
+	if c.Listener != nil {
+		out = append(out, fmt.Sprintf("%s:%d -> %s", c.Listener.Protocol, c.Listener.Port, c.Listener.TargetGroup.String()))
+	}
+	for _, t := range c.Targets {
+		out = append(out, fmt.Sprintf("%s:%d", t.ID, t.Port))
+	}
+	return out
+}
+
+func tagsString(tags map[string]string) string {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + tags[k]
+	}
+	return strings.Join(parts, ", ")
+}

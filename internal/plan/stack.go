@@ -1,0 +1,399 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/sgrules"
+	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/state"
+)
+
+// Logical keys of resources created within a stack's plan.
+const (
+	keyManagedSG = "managed-sg"
+	keyLB        = "load-balancer"
+)
+
+func tgKey(resourceID string) string { return "target-group/" + resourceID }
+
+// Resolved holds the desired state's references after AWS resolved them.
+type Resolved struct {
+	SubnetIDs   []string `json:"subnetIDs"`
+	CustomSGIDs []string `json:"customSGIDs,omitempty"`
+	BackendSGID string   `json:"backendSGID,omitempty"`
+}
+
+// Observed is what exists in AWS for one stack, found by its tags.
+type Observed struct {
+	LoadBalancers []state.LoadBalancer          `json:"loadBalancers,omitempty"`
+	Listeners     map[string][]state.Listener   `json:"listeners,omitempty"` // by LB ARN
+	TargetGroups  []state.TargetGroup           `json:"targetGroups,omitempty"`
+	Targets       map[string][]state.Target     `json:"targets,omitempty"` // by TG ARN
+	ManagedSGs    []state.SecurityGroup         `json:"managedSGs,omitempty"`
+}
+
+// StackInput is everything the stack planner needs.
+type StackInput struct {
+	// Desired is nil when the stack must go: the owner was deleted or is no longer ours.
+	Desired  *spec.Stack
+	Resolved Resolved
+	// Targets are the desired targets by target-group ResourceID.
+	Targets  map[string][]state.Target
+	Observed Observed
+	// KeepTag reports tag keys lbsg never removes (aws:*, legacy keys, external-managed).
+	KeepTag func(key string) bool
+}
+
+type builder struct {
+	owner   string
+	changes []Change
+}
+
+func (b *builder) add(c Change) {
+	c.Phase = phaseOf[c.Op]
+	c.Owner = b.owner
+	b.changes = append(b.changes, c)
+}
+
+func (b *builder) plan() Plan {
+	sort.SliceStable(b.changes, func(i, j int) bool { return b.changes[i].Phase < b.changes[j].Phase })
+	return Plan{Changes: b.changes}
+}
+
+// Stack plans one load balancer stack: its managed SG, target groups, load balancer,
+// listeners and targets. Target-SG rules are planned separately (Networking), because
+// they are shared by every stack of the cluster.
+func Stack(in StackInput, owner string) Plan {
+	b := &builder{owner: owner}
+	if in.Desired == nil {
+		planDeleteAll(b, in.Observed)
+		return b.plan()
+	}
+	d := in.Desired
+	sgRef := planManagedSG(b, d.ManagedSG, in.Observed.ManagedSGs, in.KeepTag)
+	tgRefs, staleTGs := planTargetGroups(b, d.TargetGroups, in.Observed.TargetGroups, in.KeepTag)
+	lbRef, lb := planLoadBalancer(b, d, in, sgRef)
+	planListeners(b, d.Listeners, lbRef, lb, in.Observed.Listeners, tgRefs)
+	planTargets(b, d.TargetGroups, tgRefs, in.Targets, in.Observed.Targets)
+	for _, tg := range staleTGs {
+		b.add(Change{Op: OpDeleteTG, Target: Ref{Kind: KindTargetGroup, ID: tg.ARN},
+			Reason: fmt.Sprintf("target group %s is no longer needed", tg.Name)})
+	}
+	return b.plan()
+}
+
+func planDeleteAll(b *builder, o Observed) {
+	for _, lb := range o.LoadBalancers {
+		b.add(Change{Op: OpDeleteLB, Target: Ref{Kind: KindLoadBalancer, ID: lb.ARN},
+			Reason: fmt.Sprintf("load balancer %s is no longer wanted", lb.Name)})
+	}
+	for _, tg := range o.TargetGroups {
+		b.add(Change{Op: OpDeleteTG, Target: Ref{Kind: KindTargetGroup, ID: tg.ARN},
+			Reason: fmt.Sprintf("target group %s is no longer wanted", tg.Name)})
+	}
+	for _, sg := range o.ManagedSGs {
+		b.add(Change{Op: OpDeleteSG, Target: Ref{Kind: KindSG, ID: sg.ID},
+			Reason: fmt.Sprintf("managed security group %s is no longer wanted", sg.Name)})
+	}
+}
+
+// planManagedSG returns a Ref to the managed SG the LB should use (zero Ref if none).
+func planManagedSG(b *builder, want *spec.SecurityGroup, have []state.SecurityGroup, keep func(string) bool) Ref {
+	var ref Ref
+	rest := have
+	if want != nil {
+		if len(have) == 0 {
+			ref = Ref{Kind: KindSG, Key: keyManagedSG}
+			b.add(Change{Op: OpCreateSG, Target: ref, SG: want,
+				Reason: fmt.Sprintf("create managed security group %s", want.Name)})
+			if len(want.Ingress) > 0 {
+				b.add(Change{Op: OpAuthorize, Target: ref, Rules: want.Ingress,
+					Reason: fmt.Sprintf("allow %d client rule(s) to the load balancer", len(want.Ingress))})
+			}
+		} else {
+			cur := have[0]
+			rest = have[1:]
+			ref = Ref{Kind: KindSG, ID: cur.ID}
+			if add, remove := diffTags(want.Tags, cur.Tags, keep); len(add) > 0 || len(remove) > 0 {
+				b.add(Change{Op: OpTagSG, Target: ref, Tags: add, Untag: remove,
+					Reason: "reconcile the managed security group's tags"})
+			}
+			grant, revoke := sgrules.Diff(want.Ingress, cur.Ingress, nil)
+			if len(grant) > 0 {
+				b.add(Change{Op: OpAuthorize, Target: ref, Rules: grant, Reason: "add missing client rules"})
+			}
+			if len(revoke) > 0 {
+				b.add(Change{Op: OpRevoke, Target: ref, Rules: revoke, Reason: "remove client rules that are no longer wanted"})
+			}
+		}
+	}
+	for _, sg := range rest {
+		b.add(Change{Op: OpDeleteSG, Target: Ref{Kind: KindSG, ID: sg.ID},
+			Reason: fmt.Sprintf("managed security group %s is no longer used", sg.Name)})
+	}
+	return ref
+}
+
+// diffTags returns the tags to set and the keys to remove so that have matches want,
+// leaving alone keys that keep reports.
+func diffTags(want, have map[string]string, keep func(string) bool) (map[string]string, []string) {
+	add := map[string]string{}
+	for k, v := range want {
+		if hv, ok := have[k]; !ok || hv != v {
+			add[k] = v
+		}
+	}
+	var remove []string
+	for k := range have {
+		if _, ok := want[k]; ok {
+			continue
+		}
+		if keep != nil && keep(k) {
+			continue
+		}
+		remove = append(remove, k)
+	}
+	sort.Strings(remove)
+	if len(add) == 0 {
+		add = nil
+	}
+	return add, remove
+}
+
+// tgCompatible reports whether an existing target group can serve the desired one: the
+// protocol, port and target type of a target group cannot change.
+func tgCompatible(want spec.TargetGroup, have state.TargetGroup) bool {
+	return strings.EqualFold(want.Protocol, have.Protocol) && want.Port == have.Port &&
+		want.TargetType == have.TargetType && want.Name == have.Name
+}
+
+func hcEqual(want spec.HealthCheck, have state.HealthCheck) bool {
+	if !strings.EqualFold(want.Protocol, have.Protocol) || want.Port != have.Port {
+		return false
+	}
+	return want.Protocol == "TCP" || want.Path == have.Path
+}
+
+func planTargetGroups(b *builder, want []spec.TargetGroup, have []state.TargetGroup, keep func(string) bool) (map[string]Ref, []state.TargetGroup) {
+	refs := map[string]Ref{}
+	used := map[string]bool{}
+	for i := range want {
+		tg := want[i]
+		var match *state.TargetGroup
+		for j := range have {
+			if !used[have[j].ARN] && have[j].Tags[naming.ServiceResourceTag] == tg.ResourceID && tgCompatible(tg, have[j]) {
+				match = &have[j]
+				break
+			}
+		}
+		if match == nil {
+			ref := Ref{Kind: KindTargetGroup, Key: tgKey(tg.ResourceID)}
+			refs[tg.ResourceID] = ref
+			b.add(Change{Op: OpCreateTG, Target: ref, TG: &tg,
+				Reason: fmt.Sprintf("create target group %s for port %d (%s targets on %s %d)", tg.Name, tg.ServicePort, tg.TargetType, tg.Protocol, tg.Port)})
+			continue
+		}
+		used[match.ARN] = true
+		ref := Ref{Kind: KindTargetGroup, ID: match.ARN}
+		refs[tg.ResourceID] = ref
+		if !hcEqual(tg.HealthCheck, match.HealthCheck) {
+			b.add(Change{Op: OpModifyTG, Target: ref, TG: &tg,
+				Reason: fmt.Sprintf("health check %s:%s%s differs from %s:%s%s", tg.HealthCheck.Protocol, tg.HealthCheck.Port, tg.HealthCheck.Path,
+					match.HealthCheck.Protocol, match.HealthCheck.Port, match.HealthCheck.Path)})
+		}
+		if add, remove := diffTags(tg.Tags, match.Tags, keep); len(add) > 0 || len(remove) > 0 {
+			b.add(Change{Op: OpTag, Target: ref, Tags: add, Untag: remove, Reason: "reconcile the target group's tags"})
+		}
+	}
+	var stale []state.TargetGroup
+	for _, tg := range have {
+		if !used[tg.ARN] {
+			stale = append(stale, tg)
+		}
+	}
+	return refs, stale
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := map[string]int{}
+	for _, x := range a {
+		m[x]++
+	}
+	for _, x := range b {
+		if m[x] == 0 {
+			return false
+		}
+		m[x]--
+	}
+	return true
+}
+
+// desiredSGs is the LB's SG list: the managed or custom SGs, then the backend SG.
+func desiredSGs(d *spec.Stack, in StackInput, managed Ref) []Ref {
+	var refs []Ref
+	switch d.LoadBalancer.Frontend {
+	case spec.FrontendNone:
+		return nil
+	case spec.FrontendManaged:
+		refs = append(refs, managed)
+	case spec.FrontendCustom:
+		for _, id := range in.Resolved.CustomSGIDs {
+			refs = append(refs, Ref{Kind: KindSG, ID: id})
+		}
+	}
+	if d.LoadBalancer.UseBackendSG && in.Resolved.BackendSGID != "" {
+		refs = append(refs, Ref{Kind: KindSG, ID: in.Resolved.BackendSGID})
+	}
+	return refs
+}
+
+func planLoadBalancer(b *builder, d *spec.Stack, in StackInput, managed Ref) (Ref, *state.LoadBalancer) {
+	want := d.LoadBalancer
+	sgs := desiredSGs(d, in, managed)
+	var cur *state.LoadBalancer
+	for i := range in.Observed.LoadBalancers {
+		lb := &in.Observed.LoadBalancers[i]
+		if cur == nil && lb.Name == want.Name {
+			cur = lb
+			continue
+		}
+		b.add(Change{Op: OpDeleteLB, Target: Ref{Kind: KindLoadBalancer, ID: lb.ARN},
+			Reason: fmt.Sprintf("load balancer %s is replaced by %s (scheme or identity changed)", lb.Name, want.Name)})
+	}
+	if cur == nil {
+		ref := Ref{Kind: KindLoadBalancer, Key: keyLB}
+		b.add(Change{Op: OpCreateLB, Target: ref, SGs: sgs, PrivateLinkEnforce: want.PrivateLinkEnforce,
+			LB: &LBSpec{Name: want.Name, Type: want.Type, Scheme: want.Scheme, IPAddressType: want.IPAddressType,
+				Subnets: in.Resolved.SubnetIDs, Tags: want.Tags},
+			Reason: fmt.Sprintf("create %s %s load balancer %s", want.Scheme, want.Type, want.Name)})
+		return ref, nil
+	}
+	ref := Ref{Kind: KindLoadBalancer, ID: cur.ARN}
+	if add, remove := diffTags(want.Tags, cur.Tags, in.KeepTag); len(add) > 0 || len(remove) > 0 {
+		b.add(Change{Op: OpTag, Target: ref, Tags: add, Untag: remove, Reason: "reconcile the load balancer's tags"})
+	}
+	if len(in.Resolved.SubnetIDs) > 0 && !sameSet(in.Resolved.SubnetIDs, cur.Subnets) {
+		b.add(Change{Op: OpSetSubnets, Target: ref, Subnets: in.Resolved.SubnetIDs,
+			Reason: fmt.Sprintf("subnets %v differ from %v", in.Resolved.SubnetIDs, cur.Subnets)})
+	}
+	if want.IPAddressType != "" && want.IPAddressType != cur.IPAddressType {
+		b.add(Change{Op: OpSetIPType, Target: ref, IPType: want.IPAddressType,
+			Reason: fmt.Sprintf("IP address type %s differs from %s", want.IPAddressType, cur.IPAddressType)})
+	}
+	if len(cur.SecurityGroups) > 0 {
+		ids := make([]string, 0, len(sgs))
+		known := true
+		for _, r := range sgs {
+			if r.ID == "" {
+				known = false
+			}
+			ids = append(ids, r.ID)
+		}
+		enforce := ""
+		if want.PrivateLinkEnforce != "" && want.PrivateLinkEnforce != cur.PrivateLinkEnforce {
+			enforce = want.PrivateLinkEnforce
+		}
+		if len(sgs) > 0 && (!known || !sameSet(ids, cur.SecurityGroups) || enforce != "") {
+			b.add(Change{Op: OpSetLBSGs, Target: ref, SGs: sgs, PrivateLinkEnforce: enforce,
+				Reason: fmt.Sprintf("security groups %s differ from %v", refsString(sgs), cur.SecurityGroups)})
+		}
+	}
+	return ref, cur
+}
+
+func refsString(refs []Ref) string {
+	parts := make([]string, len(refs))
+	for i, r := range refs {
+		parts[i] = r.String()
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBalancer, have map[string][]state.Listener, tgRefs map[string]Ref) {
+	var cur []state.Listener
+	if lb != nil {
+		cur = have[lb.ARN]
+	}
+	byPort := map[int32]state.Listener{}
+	for _, l := range cur {
+		byPort[l.Port] = l
+	}
+	wanted := map[int32]bool{}
+	for _, l := range want {
+		wanted[l.Port] = true
+		tg := tgRefs[l.TargetGroup]
+		ls := &ListenerSpec{LoadBalancer: lbRef, Port: l.Port, Protocol: l.Protocol, TargetGroup: tg}
+		old, ok := byPort[l.Port]
+		switch {
+		case !ok:
+			b.add(Change{Op: OpCreateListener, Target: Ref{Kind: KindListener, Key: fmt.Sprintf("listener/%d", l.Port)}, Listener: ls,
+				Reason: fmt.Sprintf("create %s listener on port %d", l.Protocol, l.Port)})
+		case !strings.EqualFold(old.Protocol, l.Protocol) || tg.ID == "" || old.TargetGroupARN != tg.ID:
+			b.add(Change{Op: OpModifyListener, Target: Ref{Kind: KindListener, ID: old.ARN}, Listener: ls,
+				Reason: fmt.Sprintf("listener on port %d must forward %s to %s", l.Port, l.Protocol, tg.String())})
+		}
+	}
+	for _, l := range cur {
+		if !wanted[l.Port] {
+			b.add(Change{Op: OpDeleteListener, Target: Ref{Kind: KindListener, ID: l.ARN},
+				Listener: &ListenerSpec{LoadBalancer: lbRef, Port: l.Port, Protocol: l.Protocol},
+				Reason: fmt.Sprintf("listener on port %d is no longer wanted", l.Port)})
+		}
+	}
+}
+
+func planTargets(b *builder, tgs []spec.TargetGroup, refs map[string]Ref, want map[string][]state.Target, have map[string][]state.Target) {
+	for _, tg := range tgs {
+		ref := refs[tg.ResourceID]
+		var cur []state.Target
+		if ref.ID != "" {
+			cur = have[ref.ID]
+		}
+		add, remove := diffTargets(want[tg.ResourceID], cur)
+		if len(add) > 0 {
+			b.add(Change{Op: OpRegister, Target: ref, Targets: add,
+				Reason: fmt.Sprintf("register %d target(s) for port %d", len(add), tg.ServicePort)})
+		}
+		if len(remove) > 0 {
+			b.add(Change{Op: OpDeregister, Target: ref, Targets: remove,
+				Reason: fmt.Sprintf("deregister %d target(s) that are gone", len(remove))})
+		}
+	}
+}
+
+func diffTargets(want, have []state.Target) (add, remove []state.Target) {
+	h := map[state.Target]bool{}
+	for _, t := range have {
+		h[t] = true
+	}
+	w := map[state.Target]bool{}
+	for _, t := range want {
+		w[t] = true
+		if !h[t] {
+			add = append(add, t)
+		}
+	}
+	for _, t := range have {
+		if !w[t] {
+			remove = append(remove, t)
+		}
+	}
+	sortTargets(add)
+	sortTargets(remove)
+	return add, remove
+}
+
+func sortTargets(ts []state.Target) {
+	sort.Slice(ts, func(i, j int) bool {
+		if ts[i].ID != ts[j].ID {
+			return ts[i].ID < ts[j].ID
+		}
+		return ts[i].Port < ts[j].Port
+	})
+}

@@ -1,0 +1,142 @@
+// Package plan computes the ordered changes that turn observed AWS state into the desired
+// state. It is pure: the same inputs always give the same plan, and nothing here talks to
+// AWS or Kubernetes. `lbsg plan` prints a Plan; the apply package executes it.
+package plan
+
+import (
+	"github.com/lbsg/lbsg/internal/sgrules"
+	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/state"
+)
+
+// Op is what a Change does.
+type Op string
+
+const (
+	OpCreateSG       Op = "create-sg"
+	OpTagSG          Op = "tag-sg"
+	OpAuthorize      Op = "authorize"
+	OpCreateTG       Op = "create-tg"
+	OpModifyTG       Op = "modify-tg"
+	OpTag            Op = "tag"
+	OpCreateLB       Op = "create-lb"
+	OpSetLBSGs       Op = "set-lb-sgs"
+	OpSetSubnets     Op = "set-subnets"
+	OpSetIPType      Op = "set-ip-address-type"
+	OpCreateListener Op = "create-listener"
+	OpModifyListener Op = "modify-listener"
+	OpRegister       Op = "register-targets"
+	OpDeregister     Op = "deregister-targets"
+	OpRevoke         Op = "revoke"
+	OpDeleteListener Op = "delete-listener"
+	OpDeleteLB       Op = "delete-lb"
+	OpDeleteTG       Op = "delete-tg"
+	OpDeleteSG       Op = "delete-sg"
+)
+
+// Phase orders changes: creates and widenings first, narrowings and deletes last, so that
+// nothing is referenced before it exists and no rule is revoked before its replacement.
+type Phase int
+
+const (
+	PhaseEnsureSGs Phase = iota + 1
+	PhaseAuthorize
+	PhaseTargetGroups
+	PhaseLoadBalancers
+	PhaseAttachSGs
+	PhaseListeners
+	PhaseTargets
+	PhaseRevoke
+	PhaseDeleteListeners
+	PhaseDeleteLBs
+	PhaseDeleteTGs
+	PhaseDeleteSGs
+)
+
+var phaseOf = map[Op]Phase{
+	OpCreateSG: PhaseEnsureSGs, OpTagSG: PhaseEnsureSGs,
+	OpAuthorize: PhaseAuthorize,
+	OpCreateTG:  PhaseTargetGroups, OpModifyTG: PhaseTargetGroups, OpTag: PhaseTargetGroups,
+	OpCreateLB: PhaseLoadBalancers, OpSetSubnets: PhaseLoadBalancers, OpSetIPType: PhaseLoadBalancers,
+	OpSetLBSGs:       PhaseAttachSGs,
+	OpCreateListener: PhaseListeners, OpModifyListener: PhaseListeners,
+	OpRegister: PhaseTargets, OpDeregister: PhaseTargets,
+	OpRevoke:         PhaseRevoke,
+	OpDeleteListener: PhaseDeleteListeners,
+	OpDeleteLB:       PhaseDeleteLBs,
+	OpDeleteTG:       PhaseDeleteTGs,
+	OpDeleteSG:       PhaseDeleteSGs,
+}
+
+// Kinds of resources a Change targets.
+const (
+	KindSG           = "security-group"
+	KindLoadBalancer = "load-balancer"
+	KindTargetGroup  = "target-group"
+	KindListener     = "listener"
+)
+
+// Ref points at a resource: by AWS ID (or ARN) when it exists, or by the logical Key of a
+// resource that an earlier Change of the same plan creates.
+type Ref struct {
+	Kind string `json:"kind"`
+	Key  string `json:"key,omitempty"`
+	ID   string `json:"id,omitempty"`
+}
+
+func (r Ref) String() string {
+	if r.ID != "" {
+		return r.ID
+	}
+	return "(new " + r.Key + ")"
+}
+
+// Change is one step of a plan: one AWS API call.
+type Change struct {
+	Op     Op     `json:"op"`
+	Phase  Phase  `json:"phase"`
+	Target Ref    `json:"target"`
+	Owner  string `json:"owner"`
+	Reason string `json:"reason"`
+
+	SG       *spec.SecurityGroup `json:"sg,omitempty"`
+	Rules    []sgrules.Rule      `json:"rules,omitempty"`
+	RuleTags map[string]string   `json:"ruleTags,omitempty"`
+	Tags     map[string]string   `json:"tags,omitempty"`
+	Untag    []string            `json:"untag,omitempty"`
+	LB       *LBSpec             `json:"lb,omitempty"`
+	SGs      []Ref               `json:"sgs,omitempty"`
+	Subnets  []string            `json:"subnets,omitempty"`
+	IPType   string              `json:"ipType,omitempty"`
+	TG       *spec.TargetGroup   `json:"tg,omitempty"`
+	Targets  []state.Target      `json:"targets,omitempty"`
+	Listener *ListenerSpec       `json:"listener,omitempty"`
+	// PrivateLinkEnforce is set on set-lb-sgs (and create-lb) when it must change.
+	PrivateLinkEnforce string `json:"privateLinkEnforce,omitempty"`
+}
+
+// LBSpec is the payload of create-lb.
+type LBSpec struct {
+	Name          string            `json:"name"`
+	Type          string            `json:"type"`
+	Scheme        string            `json:"scheme"`
+	IPAddressType string            `json:"ipAddressType"`
+	Subnets       []string          `json:"subnets"`
+	Tags          map[string]string `json:"tags"`
+}
+
+// ListenerSpec is the payload of create-listener and modify-listener.
+type ListenerSpec struct {
+	LoadBalancer Ref    `json:"loadBalancer"`
+	Port         int32  `json:"port"`
+	Protocol     string `json:"protocol"`
+	TargetGroup  Ref    `json:"targetGroup"`
+}
+
+// Plan is an ordered list of changes.
+type Plan struct {
+	Changes []Change `json:"changes"`
+}
+
+// Empty reports whether the plan changes nothing.
+func (p Plan) Empty() bool { return len(p.Changes) == 0 }

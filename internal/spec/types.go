@@ -1,0 +1,159 @@
+// Package spec builds the desired state of a load balancer stack from Kubernetes objects and
+// the controller's settings. It is pure: it takes values and returns values and problems,
+// and references that only AWS can resolve (SG names, subnet names) stay unresolved here.
+package spec
+
+import (
+	"github.com/lbsg/lbsg/internal/annotations"
+	"github.com/lbsg/lbsg/internal/sgrules"
+)
+
+// Settings are the controller-wide inputs of the desired state (from flags).
+type Settings struct {
+	Cluster                    string
+	EnableBackendSG            bool
+	BackendSGConfigured        bool // --backend-security-group was given
+	EnableManageBackendSGRules bool
+	NLBSecurityGroup           bool // feature gate
+	DisableRestrictedSGRules   bool
+	DefaultTags                map[string]string
+	DefaultTagsLowPriority     bool
+	DefaultTargetType          string
+	DefaultScheme              string
+	LoadBalancerClass          string
+}
+
+// Frontend says how a load balancer gets its frontend security groups.
+type Frontend string
+
+const (
+	FrontendManaged Frontend = "managed" // lbsg creates one SG for the load balancer
+	FrontendCustom  Frontend = "custom"  // the user names the SGs by annotation
+	FrontendNone    Frontend = "none"    // an NLB without security groups
+)
+
+// Stack is the desired state of one load balancer and everything lbsg creates for it.
+type Stack struct {
+	Owner   Owner  `json:"owner"`
+	StackID string `json:"stackID"`
+
+	LoadBalancer LoadBalancer     `json:"loadBalancer"`
+	ManagedSG    *SecurityGroup   `json:"managedSG,omitempty"`
+	TargetGroups []TargetGroup    `json:"targetGroups"`
+	Listeners    []Listener       `json:"listeners"`
+	Networking   TargetNetworking `json:"networking"`
+
+	// Notices are not errors: things the user asked for that lbsg deliberately ignores,
+	// with the reason. Each becomes a Warning Event.
+	Notices []Notice `json:"notices,omitempty"`
+}
+
+// Owner is the Kubernetes object a stack belongs to, so Events reach the right object.
+type Owner struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+func (o Owner) String() string { return o.Kind + " " + o.Namespace + "/" + o.Name }
+
+// LoadBalancer is the desired load balancer. Subnets and custom SGs are references (IDs or
+// Name tags) that the caller resolves against AWS.
+type LoadBalancer struct {
+	Name          string            `json:"name"`
+	Type          string            `json:"type"` // "network" or "application"
+	Scheme        string            `json:"scheme"`
+	IPAddressType string            `json:"ipAddressType"`
+	SubnetRefs    []string          `json:"subnetRefs,omitempty"` // nil: discover by role tags
+	Frontend      Frontend          `json:"frontend"`
+	CustomSGRefs  []string          `json:"customSGRefs,omitempty"`
+	UseBackendSG  bool              `json:"useBackendSG"`
+	Tags          map[string]string `json:"tags"`
+	// PrivateLinkEnforce is "on", "off" or "" (leave as is).
+	PrivateLinkEnforce string `json:"privateLinkEnforce,omitempty"`
+}
+
+// SecurityGroup is a managed frontend security group.
+type SecurityGroup struct {
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Tags        map[string]string `json:"tags"`
+	Ingress     []sgrules.Rule    `json:"ingress"`
+}
+
+// HealthCheck of a target group. Port is "traffic-port" or a number.
+type HealthCheck struct {
+	Protocol string `json:"protocol"`
+	Port     string `json:"port"`
+	Path     string `json:"path,omitempty"`
+}
+
+// TargetGroup is one target group per Service port.
+type TargetGroup struct {
+	ResourceID string `json:"resourceID"` // ns/name:port, the tag that identifies it
+	Name       string `json:"name"`
+	Protocol   string `json:"protocol"` // TCP, UDP, TCP_UDP
+	Port       int32  `json:"port"`     // the port the target group is created with (upstream's formula)
+	// TrafficPort is the port targets receive traffic on: the NodePort (instance) or the
+	// resolved target port (ip); 0 while a named port has no endpoints.
+	TrafficPort int32             `json:"trafficPort"`
+	TargetType  string            `json:"targetType"`
+	HealthCheck HealthCheck       `json:"healthCheck"`
+	Tags        map[string]string `json:"tags"`
+	// ServicePort and TargetPortName identify the Service port, to resolve ip targets.
+	ServicePort     int32  `json:"servicePort"`
+	ServicePortName string `json:"servicePortName,omitempty"`
+	TargetPortName  string `json:"targetPortName,omitempty"`
+	IPv6            bool   `json:"ipv6,omitempty"`
+}
+
+// Listener forwards one load-balancer port to a target group.
+type Listener struct {
+	Port        int32  `json:"port"`
+	Protocol    string `json:"protocol"`
+	TargetGroup string `json:"targetGroup"` // ResourceID of the target group
+}
+
+// TargetNetworking is what the targets' security groups must admit for this stack.
+type TargetNetworking struct {
+	// Manage is false when the user supplied frontend SGs and did not ask lbsg to manage
+	// target rules: then lbsg adds nothing to target SGs for this stack.
+	Manage bool `json:"manage"`
+	// Source says which SG is the peer of the target rules: "backend" (the shared backend
+	// SG) or "frontend" (the managed frontend SG, when the backend SG is disabled). Empty
+	// for legacy NLBs without SGs, whose rules come from CIDRs.
+	Source string         `json:"source,omitempty"`
+	Needs  []sgrules.Need `json:"needs,omitempty"`
+	// LegacyCIDRs are the rules of an NLB without security groups (reference §5.8), by
+	// peer CIDR. Only used when Source is empty.
+	Legacy []LegacyNeed `json:"legacy,omitempty"`
+}
+
+// LegacyNeed is a CIDR-sourced rule for an NLB without security groups. Peers are
+// symbolic where AWS must resolve them: "subnets" (the LB subnets' CIDRs) and "vpc".
+type LegacyNeed struct {
+	Need  sgrules.Need `json:"need"`
+	Peers []string     `json:"peers"`
+}
+
+// Source values of TargetNetworking.
+const (
+	SourceBackend  = "backend"
+	SourceFrontend = "frontend"
+)
+
+// Legacy symbolic peers.
+const (
+	PeerSubnets = "subnets"
+	PeerVPC     = "vpc"
+)
+
+// Notice is something lbsg ignores on purpose; it is reported as a Warning Event.
+type Notice struct {
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// Problem is bad input: it names the key, the value and the fix. A stack with problems is
+// not applied.
+type Problem = annotations.Error

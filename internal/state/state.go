@@ -1,0 +1,61 @@
+// Package state holds plain values describing what exists in AWS, as observed. The readers
+// in internal/cloud and internal/elb fill them; the planner compares them with the desired
+// state. No behaviour lives here.
+package state
+
+import "github.com/lbsg/lbsg/internal/sgrules"
+
+// SecurityGroup as observed.
+type SecurityGroup struct {
+	ID      string            `json:"id"`
+	Name    string            `json:"name"`
+	Tags    map[string]string `json:"tags,omitempty"`
+	Ingress []sgrules.Rule    `json:"ingress,omitempty"`
+}
+
+// LoadBalancer as observed.
+type LoadBalancer struct {
+	ARN            string            `json:"arn"`
+	Name           string            `json:"name"`
+	DNSName        string            `json:"dnsName"`
+	Type           string            `json:"type"`
+	Scheme         string            `json:"scheme"`
+	IPAddressType  string            `json:"ipAddressType"`
+	SecurityGroups []string          `json:"securityGroups,omitempty"`
+	Subnets        []string          `json:"subnets,omitempty"`
+	Tags           map[string]string `json:"tags,omitempty"`
+	// PrivateLinkEnforce is "on", "off" or "" when AWS does not report it.
+	PrivateLinkEnforce string `json:"privateLinkEnforce,omitempty"`
+}
+
+// HealthCheck of a target group as observed.
+type HealthCheck struct {
+	Protocol string `json:"protocol"`
+	Port     string `json:"port"`
+	Path     string `json:"path,omitempty"`
+}
+
+// TargetGroup as observed.
+type TargetGroup struct {
+	ARN         string            `json:"arn"`
+	Name        string            `json:"name"`
+	Protocol    string            `json:"protocol"`
+	Port        int32             `json:"port"`
+	TargetType  string            `json:"targetType"`
+	HealthCheck HealthCheck       `json:"healthCheck"`
+	Tags        map[string]string `json:"tags,omitempty"`
+}
+
+// Listener as observed. TargetGroupARN is the forward target of its default action.
+type Listener struct {
+	ARN            string `json:"arn"`
+	Port           int32  `json:"port"`
+	Protocol       string `json:"protocol"`
+	TargetGroupARN string `json:"targetGroupARN"`
+}
+
+// Target is one registered target: an instance ID or an IP, and a port.
+type Target struct {
+	ID   string `json:"id"`
+	Port int32  `json:"port"`
+}
