@@ -19,7 +19,7 @@ func newControllerCmd() *cobra.Command {
 		Short: "Run the controller (flags as the upstream AWS Load Balancer Controller)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-			return app.Run(cmd.Context(), cfg, nil)
+			return app.Run(cmd.Context(), cfg, app.RunOptions{})
 		},
 	}
 	app.AddFlags(cmd.Flags(), cfg)

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -18,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
 	"github.com/lbsg/lbsg/internal/apply"
@@ -114,10 +114,24 @@ func discoverVPC(ctx context.Context, api *ec2.Client, cluster string) (string, 
 // Version is set at build time with -ldflags "-X github.com/lbsg/lbsg/internal/app.Version=v1.2.3".
 var Version = "dev"
 
+// RunOptions are what embedders (the demo, end-to-end tests) may set; the binary sets none.
+type RunOptions struct {
+	// RestConfig nil means controller-runtime's usual discovery (--kubeconfig, KUBECONFIG,
+	// in-cluster).
+	RestConfig *rest.Config
+	// Started, when set, receives the engine and AWS clients once they exist (tests read
+	// the API call counts from them).
+	Started func(*controller.Engine, *cloud.Clients)
+	// Registry for metrics; nil is controller-runtime's global registry.
+	Registry prometheus.Registerer
+	// SkipNameValidation allows several managers in one process (tests).
+	SkipNameValidation bool
+}
+
 // Run starts the controller manager and blocks until ctx ends (nil: until SIGTERM or
-// SIGINT). restCfg nil means controller-runtime's usual kubeconfig discovery (--kubeconfig,
-// KUBECONFIG, in-cluster).
-func Run(ctx context.Context, cfg *config.Config, restCfg *rest.Config) error {
+// SIGINT).
+func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
+	restCfg := o.RestConfig
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid flags: %w", err)
 	}
@@ -152,11 +166,19 @@ func Run(ctx context.Context, cfg *config.Config, restCfg *rest.Config) error {
 	if ctx == nil {
 		ctx = ctrl.SetupSignalHandler()
 	}
-	engine, _, err := NewEngine(ctx, cfg, metrics.Registry)
+	reg := o.Registry
+	if reg == nil {
+		reg = metrics.Registry
+	}
+	engine, clients, err := NewEngine(ctx, cfg, reg)
 	if err != nil {
 		return err
 	}
-	if err := controller.Setup(mgr, engine, controller.Options{Resync: cfg.DriftCheckInterval * 5, DriftCheck: cfg.DriftCheckInterval}); err != nil {
+	if o.Started != nil {
+		o.Started(engine, clients)
+	}
+	if err := controller.Setup(mgr, engine, controller.Options{Resync: cfg.DriftCheckInterval * 5, DriftCheck: cfg.DriftCheckInterval,
+		SkipNameValidation: o.SkipNameValidation}); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -35,14 +35,11 @@ type stackNetworking struct {
 	needs    []sgrules.Need
 	cidr     []sgrules.Rule
 	enis     []targets.ENI
-	backend  bool
 	keepsSGs bool // the stack still refers to the backend SG (even when deleting)
 }
 
 // PlanNetworking computes the rules every target SG needs from every Service lbsg owns,
-// and the plan that makes AWS match. It reads AWS through the caches; when the plan would
-// revoke anything, it re-reads the SGs concerned without the cache and plans again, so a
-// revoke never rests on a stale read.
+// and the plan that makes AWS match.
 func (e *Engine) PlanNetworking(ctx context.Context, services []corev1.Service, objs ClusterObjects) (*NetworkingPlan, error) {
 	np := &NetworkingPlan{Failures: map[spec.Owner]error{}}
 	backendID, err := e.BackendSG(ctx)
@@ -148,28 +145,13 @@ func (e *Engine) PlanNetworking(ctx context.Context, services []corev1.Service, 
 			}
 		}
 	}
-	in.Observed, err = e.observeTargetSGs(ctx, universe, false)
-	if err != nil {
+	// Every pass reads the target SGs without the cache, in one batched call: this is the
+	// drift check, and it means a revoke never rests on a stale read.
+	if in.Observed, err = e.observeTargetSGs(ctx, universe, true); err != nil {
 		return nil, err
 	}
-	p := plan.Networking(in)
-	if hasRevoke(p) {
-		if in.Observed, err = e.observeTargetSGs(ctx, universe, true); err != nil {
-			return nil, err
-		}
-		p = plan.Networking(in)
-	}
-	np.Plan, np.Input = p, in
+	np.Plan, np.Input = plan.Networking(in), in
 	return np, nil
-}
-
-func hasRevoke(p plan.Plan) bool {
-	for _, c := range p.Changes {
-		if c.Op == plan.OpRevoke || c.Op == plan.OpDeleteSG {
-			return true
-		}
-	}
-	return false
 }
 
 func hasFinalizer(o interface{ GetFinalizers() []string }, f string) bool {

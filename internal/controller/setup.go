@@ -10,6 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -24,6 +25,8 @@ import (
 type Options struct {
 	Resync     time.Duration
 	DriftCheck time.Duration
+	// SkipNameValidation lets several managers run in one process (tests, the demo).
+	SkipNameValidation bool
 }
 
 // Setup registers lbsg's reconcilers with the manager.
@@ -69,7 +72,8 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		}
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}}}
 	}
-	if err := ctrl.NewControllerManagedBy(mgr).Named("service").
+	copts := crcontroller.Options{SkipNameValidation: &o.SkipNameValidation}
+	if err := ctrl.NewControllerManagedBy(mgr).Named("service").WithOptions(copts).
 		For(&corev1.Service{}, builder.WithPredicates(svcChanged)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(ownedServices), builder.WithPredicates(nodeChanged)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(sliceService)).
@@ -80,7 +84,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	toCluster := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{networkingKey}
 	})
-	return ctrl.NewControllerManagedBy(mgr).Named("target-security-groups").
+	return ctrl.NewControllerManagedBy(mgr).Named("target-security-groups").WithOptions(copts).
 		WatchesRawSource(source.Channel(kick, toCluster)).
 		Watches(&corev1.Service{}, toCluster, builder.WithPredicates(svcChanged)).
 		Watches(&corev1.Node{}, toCluster, builder.WithPredicates(nodeChanged)).
