@@ -1,7 +1,705 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/yaml"
+
+	"github.com/lbsg/lbsg/internal/app"
+	"github.com/lbsg/lbsg/internal/cloud"
+	"github.com/lbsg/lbsg/internal/config"
+	"github.com/lbsg/lbsg/internal/controller"
+	"github.com/lbsg/lbsg/internal/localenv"
+	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/sgrules"
+)
+
+const (
+	demoCluster   = "demo"
+	demoNamespace = "default"
+	demoService   = "webserver"
+	demoSGName    = "demo-frontend"
+	// sgAnnotation is the annotation step 5 of the walk-through puts on the Service.
+	sgAnnotation = "service.beta.kubernetes.io/aws-load-balancer-security-groups"
+
+	// demoWait bounds every wait for the controller.
+	demoWait = 60 * time.Second
+	demoPoll = 500 * time.Millisecond
+	// controllerStopTimeout bounds how long the demo waits for the controller to return
+	// once cancelled.
+	controllerStopTimeout = 30 * time.Second
+)
+
+// webserverYAML is the sample Service of the "Network Load Balancers now support Security
+// groups" post: external, internet-facing, instance targets.
+const webserverYAML = `apiVersion: v1
+kind: Service
+metadata:
+  name: webserver
+  namespace: default
+  labels:
+    role: webserver
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-type: external
+    service.beta.kubernetes.io/aws-load-balancer-scheme: internet-facing
+    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: instance
+spec:
+  ports:
+  - name: http
+    port: 80
+    protocol: TCP
+    targetPort: 80
+  selector:
+    role: webserver
+  type: LoadBalancer
+`
 
 func newDemoCmd() *cobra.Command {
-	return &cobra.Command{Use: "demo", Short: "Run the demo on a local control plane and AWS emulator"}
+	var keep, verbose bool
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the demo on a local control plane and AWS emulator",
+		Long: `demo starts kube-apiserver, etcd and the moto AWS emulator on loopback, seeds them with
+an EKS-like cluster (a VPC, two subnets, a node security group, two nodes), starts the
+controller and applies a sample Service of type LoadBalancer. Once its NLB exists it
+prints the load balancer and every security group, then walks through "Frontend
+Security Groups": it creates a security group, annotates the Service with it, shows the
+NLB's security groups, removes the annotation and shows them again.
+
+It needs the kube-apiserver and etcd binaries of "make testbin" and moto's server
+(pip install 'moto[server]'). Everything it starts is stopped when it ends, unless
+--keep is given: then it prints how to reach the cluster and the emulator and waits for
+Ctrl-C.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			d := &demo{out: cmd.OutOrStdout(), keep: keep, verbose: verbose}
+			return d.run(ctx)
+		},
+	}
+	cmd.Flags().BoolVar(&keep, "keep", false, "leave everything running after the walk-through and wait for Ctrl-C")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print the controller's logs (to stderr)")
+	return cmd
+}
+
+// demo is one run of `lbsg demo`.
+type demo struct {
+	out           io.Writer
+	keep, verbose bool
+
+	moto  *localenv.Moto
+	cp    *localenv.ControlPlane
+	world *localenv.World
+	cfg   *config.Config
+	ec2   *ec2.Client
+	elb   *elasticloadbalancingv2.Client
+	k8s   client.Client
+
+	// ctrlDone is closed when the controller has returned; ctrlErr is its error then.
+	ctrlDone   chan struct{}
+	ctrlErr    error
+	cancelCtrl context.CancelFunc
+}
+
+func (d *demo) printf(format string, args ...any) { fmt.Fprintf(d.out, format, args...) }
+
+func (d *demo) heading(title string) { d.printf("\n== %s ==\n", title) }
+
+// progress prints what is being done and returns a function that prints how long it took.
+func (d *demo) progress(what string) func(err error) {
+	d.printf("%s ... ", what)
+	start := time.Now()
+	return func(err error) {
+		if err != nil {
+			d.printf("failed after %s\n", time.Since(start).Round(10*time.Millisecond))
+			return
+		}
+		d.printf("done (%s)\n", time.Since(start).Round(10*time.Millisecond))
+	}
+}
+
+func (d *demo) run(ctx context.Context) (err error) {
+	started := time.Now()
+	d.setupLogging()
+	d.heading("setup")
+	dir, err := localenv.AssetsDir()
+	if err != nil {
+		return err
+	}
+	d.printf("kube-apiserver and etcd: %s\n", dir)
+	setDemoAWSEnv()
+
+	// Everything started is stopped in reverse order on the way out, whatever happens.
+	defer func() {
+		if cerr := d.shutdown(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			err = errors.New("interrupted")
+		}
+	}()
+
+	done := d.progress("starting moto (AWS emulator)")
+	d.moto, err = localenv.StartMoto(ctx)
+	done(err)
+	if err != nil {
+		return err
+	}
+	d.printf("  AWS endpoint: %s\n", d.moto.Endpoint)
+	awsCfg, err := d.moto.AWSConfig(ctx)
+	if err != nil {
+		return err
+	}
+	d.ec2 = ec2.NewFromConfig(awsCfg)
+	d.elb = elasticloadbalancingv2.NewFromConfig(awsCfg)
+
+	done = d.progress("starting etcd and kube-apiserver")
+	d.cp, err = localenv.StartControlPlane(ctx, localenv.ControlPlaneOptions{})
+	done(err)
+	if err != nil {
+		return err
+	}
+	d.k8s = d.cp.Client
+	d.printf("  API server: %s\n", d.cp.Config.Host)
+
+	done = d.progress("seeding the world (VPC, subnets, node security group, 2 nodes)")
+	d.world, err = localenv.SeedWorld(ctx, awsCfg, d.k8s, localenv.WorldOptions{Cluster: demoCluster, Nodes: 2})
+	done(err)
+	if err != nil {
+		return err
+	}
+	d.printWorld()
+
+	if err := d.startController(ctx); err != nil {
+		return err
+	}
+
+	if err := d.applyService(ctx); err != nil {
+		return err
+	}
+	if err := d.printState(ctx, "the load balancer (aws elbv2 describe-load-balancers)", "the security groups in the VPC"); err != nil {
+		return err
+	}
+	if err := d.printPlan(ctx); err != nil {
+		return err
+	}
+	if err := d.walk(ctx); err != nil {
+		return err
+	}
+
+	d.heading("done")
+	d.printf("the walk-through took %s\n", time.Since(started).Round(100*time.Millisecond))
+	if d.keep {
+		d.printKeep()
+		<-ctx.Done()
+		d.printf("\n")
+	}
+	return nil
+}
+
+// setupLogging gives controller-runtime a logger: the controller's logs on stderr with
+// --verbose, none otherwise (the demo prints what matters).
+func (d *demo) setupLogging() {
+	if d.verbose {
+		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.ConsoleEncoder()))
+		return
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+}
+
+// setDemoAWSEnv points the controller's AWS SDK at the emulator's credentials and region:
+// the demo only ever talks to the local moto, so a developer's AWS settings must not leak in.
+func setDemoAWSEnv() {
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID":           "test",
+		"AWS_SECRET_ACCESS_KEY":       "test",
+		"AWS_REGION":                  localenv.Region,
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_CONFIG_FILE":             os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+	} {
+		_ = os.Setenv(k, v)
+	}
+	for _, k := range []string{"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION"} {
+		_ = os.Unsetenv(k)
+	}
+}
+
+func (d *demo) printWorld() {
+	w := d.world
+	d.printf("  cluster %q in %s: VPC %s (%s)\n", w.Cluster, w.Region, w.VPCID, w.VPCCIDR)
+	for _, s := range w.Subnets {
+		d.printf("  subnet %s in %s (%s)\n", s.ID, s.AZ, s.CIDR)
+	}
+	d.printf("  node security group %s\n", w.NodeSGID)
+	for _, n := range w.Nodes {
+		d.printf("  node %s: instance %s in %s\n", n.Name, n.InstanceID, n.AZ)
+	}
+}
+
+// startController runs the controller in a goroutine, configured as the binary would be
+// with these flags.
+func (d *demo) startController(ctx context.Context) error {
+	args := []string{
+		"--cluster-name=" + demoCluster,
+		"--aws-region=" + localenv.Region,
+		"--aws-vpc-id=" + d.world.VPCID,
+		"--aws-api-endpoints=EC2=" + d.moto.Endpoint + ",Elastic Load Balancing v2=" + d.moto.Endpoint,
+		"--enable-leader-election=false",
+		"--metrics-bind-addr=0",
+		"--health-probe-bind-addr=0",
+		"--drift-check-interval=5s",
+	}
+	d.cfg = &config.Config{}
+	fs := pflag.NewFlagSet("demo", pflag.ContinueOnError)
+	d.cfg.AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("controller flags: %w", err)
+	}
+	if err := d.cfg.Validate(); err != nil {
+		return fmt.Errorf("controller flags: %w", err)
+	}
+	d.printf("starting the controller: lbsg controller %s\n", strings.Join(args, " "))
+	if !d.verbose {
+		d.printf("  (its logs are hidden: run with --verbose to see them)\n")
+	}
+	ctrlCtx, cancel := context.WithCancel(ctx)
+	d.ctrlDone = make(chan struct{})
+	d.cancelCtrl = cancel
+	go func() {
+		defer close(d.ctrlDone)
+		d.ctrlErr = app.Run(ctrlCtx, d.cfg, app.RunOptions{
+			RestConfig:         d.cp.Config,
+			SkipNameValidation: true,
+			Registry:           prometheus.NewRegistry(),
+		})
+	}()
+	return nil
+}
+
+// controllerExited returns the controller's error if it has returned (it should not before
+// the demo ends).
+func (d *demo) controllerExited() error {
+	if d.ctrlDone == nil {
+		return nil
+	}
+	select {
+	case <-d.ctrlDone:
+		if d.ctrlErr != nil {
+			return fmt.Errorf("the controller stopped: %w", d.ctrlErr)
+		}
+		return errors.New("the controller stopped without an error")
+	default:
+		return nil
+	}
+}
+
+// shutdown stops the controller, the control plane and moto, in that order.
+func (d *demo) shutdown() error {
+	if d.moto == nil && d.cp == nil && d.ctrlDone == nil {
+		return nil
+	}
+	d.heading("stopping everything the demo started")
+	var errs []error
+	if d.ctrlDone != nil {
+		done := d.progress("stopping the controller")
+		d.cancelCtrl()
+		select {
+		case <-d.ctrlDone:
+			done(nil)
+			if d.ctrlErr != nil && !errors.Is(d.ctrlErr, context.Canceled) {
+				d.printf("  the controller had returned: %v\n", d.ctrlErr)
+			}
+		case <-time.After(controllerStopTimeout):
+			err := fmt.Errorf("the controller did not stop within %s", controllerStopTimeout)
+			done(err)
+			errs = append(errs, err)
+		}
+	}
+	if d.cp != nil {
+		done := d.progress("stopping kube-apiserver and etcd")
+		err := d.cp.Stop()
+		done(err)
+		errs = append(errs, err)
+	}
+	if d.moto != nil {
+		done := d.progress("stopping moto")
+		err := d.moto.Close()
+		done(err)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// applyService creates the sample Service and waits until its NLB is provisioned and the
+// node security group lets the NLB's backend SG in.
+func (d *demo) applyService(ctx context.Context) error {
+	d.heading("the sample Service (kubectl apply -f webserver.yaml)")
+	d.printf("%s", indent(webserverYAML, "  "))
+	svc := &corev1.Service{}
+	if err := yaml.UnmarshalStrict([]byte(webserverYAML), svc); err != nil {
+		return fmt.Errorf("the sample Service: %w", err)
+	}
+	if err := d.k8s.Create(ctx, svc); err != nil {
+		return fmt.Errorf("creating Service %s/%s: %w", demoNamespace, demoService, err)
+	}
+	d.printf("service/%s created (node port %d)\n", svc.Name, svc.Spec.Ports[0].NodePort)
+
+	var hostname string
+	err := d.waitFor(ctx, "the controller to provision the NLB (status.loadBalancer.ingress[0].hostname)", func(ctx context.Context) (bool, error) {
+		s, err := d.service(ctx)
+		if err != nil {
+			return false, err
+		}
+		if ing := s.Status.LoadBalancer.Ingress; len(ing) > 0 && ing[0].Hostname != "" {
+			hostname = ing[0].Hostname
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return err
+	}
+	d.printf("  EXTERNAL-IP %s\n", hostname)
+	return d.waitFor(ctx, "the node security group to admit the backend security group", d.nodeSGAdmitsBackend)
+}
+
+// service reads the sample Service.
+func (d *demo) service(ctx context.Context) (*corev1.Service, error) {
+	s := &corev1.Service{}
+	err := d.k8s.Get(ctx, client.ObjectKey{Namespace: demoNamespace, Name: demoService}, s)
+	return s, err
+}
+
+// nodeSGAdmitsBackend reports whether the node SG has a rule from the cluster's backend SG.
+func (d *demo) nodeSGAdmitsBackend(ctx context.Context) (bool, error) {
+	backend, err := d.backendSGID(ctx)
+	if err != nil || backend == "" {
+		return false, err
+	}
+	return d.nodeSGAdmits(ctx, backend)
+}
+
+// nodeSGAdmits reports whether the node SG has a rule from the SG peer.
+func (d *demo) nodeSGAdmits(ctx context.Context, peer string) (bool, error) {
+	out, err := d.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{d.world.NodeSGID}})
+	if err != nil {
+		return false, err
+	}
+	for _, sg := range out.SecurityGroups {
+		for _, r := range cloud.RulesFromSDK(sg.IpPermissions) {
+			if r.PeerKind == sgrules.PeerSG && r.Peer == peer {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// backendSGID returns the ID of the cluster's shared backend SG, "" while there is none.
+func (d *demo) backendSGID(ctx context.Context) (string, error) {
+	out, err := d.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{d.world.VPCID}},
+		{Name: aws.String("group-name"), Values: []string{naming.BackendSGName(demoCluster)}},
+	}})
+	if err != nil {
+		return "", err
+	}
+	if len(out.SecurityGroups) == 0 {
+		return "", nil
+	}
+	return aws.ToString(out.SecurityGroups[0].GroupId), nil
+}
+
+// loadBalancer returns the sample Service's NLB (the one whose DNS name is in the Service's
+// status), nil while there is none.
+func (d *demo) loadBalancer(ctx context.Context) (*elbv2types.LoadBalancer, error) {
+	s, err := d.service(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.Status.LoadBalancer.Ingress) == 0 {
+		return nil, nil
+	}
+	host := s.Status.LoadBalancer.Ingress[0].Hostname
+	lbs, err := d.loadBalancers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range lbs {
+		if aws.ToString(lbs[i].DNSName) == host {
+			return &lbs[i], nil
+		}
+	}
+	return nil, nil
+}
+
+func (d *demo) loadBalancers(ctx context.Context) ([]elbv2types.LoadBalancer, error) {
+	var lbs []elbv2types.LoadBalancer
+	p := elasticloadbalancingv2.NewDescribeLoadBalancersPaginator(d.elb, &elasticloadbalancingv2.DescribeLoadBalancersInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("DescribeLoadBalancers: %w", err)
+		}
+		lbs = append(lbs, page.LoadBalancers...)
+	}
+	return lbs, nil
+}
+
+// waitFor polls cond every demoPoll for at most demoWait. Errors from cond are taken as
+// "not yet" (the last one is reported on timeout). While waiting it reports the
+// Service's Ready condition when the controller sets it to False; on timeout the error
+// carries it.
+func (d *demo) waitFor(ctx context.Context, what string, cond func(context.Context) (bool, error)) error {
+	done := d.progress("waiting for " + what)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, demoWait)
+	defer cancel()
+	tick := time.NewTicker(demoPoll)
+	defer tick.Stop()
+	var lastErr error
+	lastNote := ""
+	for {
+		ok, err := cond(ctx)
+		if ok {
+			done(nil)
+			return nil
+		}
+		if err != nil && ctx.Err() == nil {
+			lastErr = err
+		}
+		if note := d.readyNote(ctx); note != "" && note != lastNote {
+			lastNote = note
+			d.printf("\n  (%s: %s) ... ", time.Since(start).Round(100*time.Millisecond), note)
+		}
+		if err := d.controllerExited(); err != nil {
+			done(err)
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			done(ctx.Err())
+			if parentDone := ctx.Err() != context.DeadlineExceeded; parentDone {
+				return ctx.Err()
+			}
+			msg := fmt.Sprintf("timed out after %s waiting for %s", demoWait, what)
+			if lastErr != nil {
+				msg += "; last error: " + lastErr.Error()
+			}
+			if note := d.readyNote(context.Background()); note != "" {
+				msg += "; Service " + demoNamespace + "/" + demoService + ": " + note
+			} else {
+				msg += "; the Service has no " + controller.ConditionReady + " condition"
+			}
+			return errors.New(msg + " (run with --verbose for the controller's logs)")
+		case <-tick.C:
+		}
+	}
+}
+
+// readyNote describes the Service's Ready condition when it is not True, "" otherwise.
+func (d *demo) readyNote(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := d.service(ctx)
+	if err != nil {
+		return ""
+	}
+	c := meta.FindStatusCondition(s.Status.Conditions, controller.ConditionReady)
+	if c == nil || c.Status == "True" {
+		return ""
+	}
+	return fmt.Sprintf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
+}
+
+// printPlan prints what `lbsg plan` says now: the controller has converged, so nothing.
+func (d *demo) printPlan(ctx context.Context) error {
+	d.heading("lbsg plan (what the controller would still change: nothing, it has converged)")
+	engine, _, err := app.NewEngine(ctx, d.cfg, nil)
+	if err != nil {
+		return err
+	}
+	report, err := planAll(ctx, d.k8s, engine)
+	if err != nil {
+		return fmt.Errorf("lbsg plan: %w", err)
+	}
+	return report.write(d.out)
+}
+
+// walk follows "Frontend Security Groups" step by step.
+func (d *demo) walk(ctx context.Context) error {
+	w := d.world
+	d.heading("step 1: find the VPC ID of the cluster")
+	d.printf("$ aws eks describe-cluster --name %s --query \"cluster.resourcesVpcConfig.vpcId\" --output text\n", w.Cluster)
+	d.printf("%s\n", w.VPCID)
+
+	d.heading("step 2: create a security group using the VPC ID")
+	desc := "frontend of the webserver load balancer"
+	d.printf("$ aws ec2 create-security-group --group-name %s --description %q --vpc-id %s\n", demoSGName, desc, w.VPCID)
+	out, err := d.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
+		GroupName:   aws.String(demoSGName),
+		Description: aws.String(desc),
+		VpcId:       aws.String(w.VPCID),
+		TagSpecifications: []ec2types.TagSpecification{{
+			ResourceType: ec2types.ResourceTypeSecurityGroup,
+			Tags:         []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String(demoSGName)}},
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("CreateSecurityGroup: %w", err)
+	}
+	sgID := aws.ToString(out.GroupId)
+	if err := printJSON(d.out, map[string]string{"GroupId": sgID}); err != nil {
+		return err
+	}
+
+	d.heading("step 3: create its ingress rules")
+	d.printf("$ aws ec2 authorize-security-group-ingress --group-id %s --protocol tcp --port 80 --cidr 0.0.0.0/0\n", sgID)
+	if _, err := d.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+		GroupId: aws.String(sgID),
+		IpPermissions: []ec2types.IpPermission{{
+			IpProtocol: aws.String("tcp"), FromPort: aws.Int32(80), ToPort: aws.Int32(80),
+			IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}},
+		}},
+	}); err != nil {
+		return fmt.Errorf("AuthorizeSecurityGroupIngress: %w", err)
+	}
+	d.printf("(rule added: tcp 80 from 0.0.0.0/0)\n")
+
+	d.heading("step 4: determine your egress rules (optional)")
+	d.printf("skipped: a new security group allows all outbound traffic\n")
+
+	// The backend SG the controller put on the NLB, to watch its rule leave the node SG.
+	oldBackend, err := d.backendSGID(ctx)
+	if err != nil {
+		return err
+	}
+
+	d.heading("step 5: add the security group annotation to the Service")
+	d.printf("$ kubectl annotate service %s %s=%s\n", demoService, sgAnnotation, sgID)
+	if err := d.setAnnotation(ctx, sgID); err != nil {
+		return err
+	}
+	d.printf("service/%s annotated\n", demoService)
+	err = d.waitFor(ctx, "the NLB's security groups to be exactly ["+sgID+"]", func(ctx context.Context) (bool, error) {
+		lb, err := d.loadBalancer(ctx)
+		if err != nil || lb == nil {
+			return false, err
+		}
+		return slices.Equal(lb.SecurityGroups, []string{sgID}), nil
+	})
+	if err != nil {
+		return err
+	}
+
+	// manage-backend-rules is off by default with custom SGs: the NLB no longer uses the
+	// backend SG, so the node SG must stop admitting it.
+	err = d.waitFor(ctx, "the node security group to stop admitting the backend security group", func(ctx context.Context) (bool, error) {
+		admits, err := d.nodeSGAdmits(ctx, oldBackend)
+		return !admits, err
+	})
+	if err != nil {
+		return err
+	}
+
+	if err := d.printState(ctx, "step 6: list the load balancers and verify the security groups are attached",
+		"the security groups in the VPC (the NLB has only "+demoSGName+" now)"); err != nil {
+		return err
+	}
+
+	d.heading("step 7: clean up: remove the annotation (back to the default frontend security group)")
+	d.printf("$ kubectl annotate service %s %s-\n", demoService, sgAnnotation)
+	if err := d.setAnnotation(ctx, ""); err != nil {
+		return err
+	}
+	d.printf("service/%s annotated\n", demoService)
+	err = d.waitFor(ctx, "the NLB to have a managed frontend and the backend security group again", func(ctx context.Context) (bool, error) {
+		lb, err := d.loadBalancer(ctx)
+		if err != nil || lb == nil {
+			return false, err
+		}
+		backend, err := d.backendSGID(ctx)
+		if err != nil || backend == "" {
+			return false, err
+		}
+		return len(lb.SecurityGroups) == 2 && slices.Contains(lb.SecurityGroups, backend) &&
+			!slices.Contains(lb.SecurityGroups, sgID), nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := d.waitFor(ctx, "the node security group to admit the backend security group", d.nodeSGAdmitsBackend); err != nil {
+		return err
+	}
+	return d.printState(ctx, "the load balancer after step 7 (aws elbv2 describe-load-balancers)", "the security groups in the VPC")
+}
+
+// setAnnotation sets the security-groups annotation on the Service to value, or removes it
+// when value is "".
+func (d *demo) setAnnotation(ctx context.Context, value string) error {
+	s, err := d.service(ctx)
+	if err != nil {
+		return fmt.Errorf("reading Service %s/%s: %w", demoNamespace, demoService, err)
+	}
+	patch := client.MergeFrom(s.DeepCopy())
+	if value == "" {
+		delete(s.Annotations, sgAnnotation)
+	} else {
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
+		}
+		s.Annotations[sgAnnotation] = value
+	}
+	if err := d.k8s.Patch(ctx, s, patch); err != nil {
+		return fmt.Errorf("annotating Service %s/%s: %w", demoNamespace, demoService, err)
+	}
+	return nil
+}
+
+func (d *demo) printKeep() {
+	d.heading("everything is still running (--keep)")
+	d.printf("kubeconfig: %s\n", d.cp.Kubeconfig)
+	d.printf("AWS endpoint: %s (region %s, credentials test/test)\n\n", d.moto.Endpoint, localenv.Region)
+	d.printf("  export KUBECONFIG=%s\n", d.cp.Kubeconfig)
+	d.printf("  kubectl get service %s -o wide\n", demoService)
+	d.printf("  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=%s\n", localenv.Region)
+	d.printf("  aws --endpoint-url %s elbv2 describe-load-balancers\n", d.moto.Endpoint)
+	d.printf("  aws --endpoint-url %s ec2 describe-security-groups --filters Name=vpc-id,Values=%s\n\n", d.moto.Endpoint, d.world.VPCID)
+	d.printf("press Ctrl-C to stop everything\n")
+}
+
+func indent(s, prefix string) string {
+	lines := strings.SplitAfter(s, "\n")
+	var b strings.Builder
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		b.WriteString(prefix + l)
+	}
+	return b.String()
 }

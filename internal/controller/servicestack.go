@@ -101,7 +101,7 @@ func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs Clus
 	sp.Observed = obs
 	if !spec.OwnsService(svc, e.Settings) || svc.DeletionTimestamp != nil {
 		sp.Plan = plan.Stack(plan.StackInput{Observed: obs, KeepTag: e.keepTag}, sp.Owner.String())
-		return sp, nil
+		return sp, e.revokeReferences(ctx, sp)
 	}
 	facts := spec.ServiceFacts{EndpointPorts: endpointPorts(svc, objs.Slices)}
 	if len(obs.LoadBalancers) > 0 {
@@ -148,7 +148,58 @@ func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs Clus
 		KeepTag:  e.keepTag,
 	}, sp.Owner.String())
 	sp.Plan.Changes = append(pre, sp.Plan.Changes...)
-	return sp, nil
+	return sp, e.revokeReferences(ctx, sp)
+}
+
+// revokeReferences adds, before each SG deletion in the plan, the revocation of every
+// lbsg rule elsewhere whose source is that SG: AWS refuses to delete a referenced SG.
+func (e *Engine) revokeReferences(ctx context.Context, sp *ServicePlan) error {
+	var doomed []string
+	for _, c := range sp.Plan.Changes {
+		if c.Op == plan.OpDeleteSG && c.Target.ID != "" {
+			doomed = append(doomed, c.Target.ID)
+		}
+	}
+	if len(doomed) == 0 {
+		return nil
+	}
+	refs, err := e.EC2.SecurityGroupsReferencing(ctx, doomed, true)
+	if err != nil {
+		return fmt.Errorf("find rules that refer to %v: %w", doomed, err)
+	}
+	isDoomed := map[string]bool{}
+	for _, id := range doomed {
+		isDoomed[id] = true
+	}
+	owned := sgrules.OwnedBy(e.Settings.Cluster, isDoomed)
+	var revokes []plan.Change
+	for _, g := range refs {
+		var rules []sgrules.Rule
+		for _, r := range g.Ingress {
+			if r.PeerKind == sgrules.PeerSG && isDoomed[r.Peer] && owned(r) {
+				rules = append(rules, r)
+			}
+		}
+		if len(rules) > 0 {
+			revokes = append(revokes, plan.Change{Op: plan.OpRevoke, Phase: plan.PhaseRevoke, Owner: sp.Owner.String(),
+				Target: plan.Ref{Kind: plan.KindSG, ID: g.ID}, Rules: rules,
+				Reason: fmt.Sprintf("remove lbsg rules in %s that refer to a security group about to be deleted", g.ID)})
+		}
+	}
+	if len(revokes) == 0 {
+		return nil
+	}
+	changes := make([]plan.Change, 0, len(sp.Plan.Changes)+len(revokes))
+	inserted := false
+	for _, c := range sp.Plan.Changes {
+		if !inserted && c.Phase >= plan.PhaseRevoke {
+			changes = append(changes, revokes...)
+			inserted = true
+		}
+		changes = append(changes, c)
+	}
+	sp.Plan.Changes = changes
+	return nil
 }
 
 // resolve turns the stack's references (custom SGs, subnets) into AWS IDs. Unknown
