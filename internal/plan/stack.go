@@ -28,11 +28,11 @@ type Resolved struct {
 
 // Observed is what exists in AWS for one stack, found by its tags.
 type Observed struct {
-	LoadBalancers []state.LoadBalancer          `json:"loadBalancers,omitempty"`
-	Listeners     map[string][]state.Listener   `json:"listeners,omitempty"` // by LB ARN
-	TargetGroups  []state.TargetGroup           `json:"targetGroups,omitempty"`
-	Targets       map[string][]state.Target     `json:"targets,omitempty"` // by TG ARN
-	ManagedSGs    []state.SecurityGroup         `json:"managedSGs,omitempty"`
+	LoadBalancers []state.LoadBalancer        `json:"loadBalancers,omitempty"`
+	Listeners     map[string][]state.Listener `json:"listeners,omitempty"` // by LB ARN
+	TargetGroups  []state.TargetGroup         `json:"targetGroups,omitempty"`
+	Targets       map[string][]state.Target   `json:"targets,omitempty"` // by TG ARN
+	ManagedSGs    []state.SecurityGroup       `json:"managedSGs,omitempty"`
 }
 
 // StackInput is everything the stack planner needs.
@@ -343,7 +343,7 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 		if !wanted[l.Port] {
 			b.add(Change{Op: OpDeleteListener, Target: Ref{Kind: KindListener, ID: l.ARN},
 				Listener: &ListenerSpec{LoadBalancer: lbRef, Port: l.Port, Protocol: l.Protocol},
-				Reason: fmt.Sprintf("listener on port %d is no longer wanted", l.Port)})
+				Reason:   fmt.Sprintf("listener on port %d is no longer wanted", l.Port)})
 		}
 	}
 }

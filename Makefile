@@ -1,0 +1,46 @@
+# lbsg — the two set-up commands are `make demo` and `make test`; both install what they
+# need on a fresh machine (Go modules, kube-apiserver and etcd built once into the cache)
+# and check for the AWS emulator.
+
+GO       ?= go
+BIN      := bin/lbsg
+# Cache for kube-apiserver and etcd (about 3 GB of Go build cache the first time).
+export LBSG_CACHE ?= $(HOME)/.cache/lbsg
+
+.PHONY: all build test unit e2e lint demo testbin check-moto clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/lbsg
+
+## testbin: build kube-apiserver and etcd from the Go module proxy (once; cached).
+testbin:
+	@bash hack/testbin.sh >/dev/null
+
+## check-moto: fail with a hint when the moto AWS emulator is not installed.
+check-moto:
+	@bash hack/check-moto.sh
+
+## lint: formatting and vet.
+lint:
+	@test -z "$$(gofmt -l cmd internal test)" || { echo "gofmt would change:"; gofmt -l cmd internal test; exit 1; }
+	$(GO) vet ./...
+
+## test: every test — unit tests and end-to-end tests on a real kube-apiserver and moto.
+test: lint check-moto
+	@assets=$$(bash hack/testbin.sh) && \
+	  echo "[test] KUBEBUILDER_ASSETS=$$assets" && \
+	  KUBEBUILDER_ASSETS=$$assets $(GO) test -count=1 -timeout 45m ./...
+
+## unit: only the tests that need no control plane or emulator.
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /internal/localenv -e /internal/cloud)
+
+## demo: run the demo on a local control plane and AWS emulator (add ARGS=--keep to keep it).
+demo: check-moto
+	@assets=$$(bash hack/testbin.sh) && \
+	  KUBEBUILDER_ASSETS=$$assets $(GO) run ./cmd/lbsg demo $(ARGS)
+
+clean:
+	rm -rf bin
