@@ -2,6 +2,7 @@ package cloud
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -139,19 +140,7 @@ func (c *ttlCache[V]) getMany(ctx context.Context, keys []string, fresh bool, fe
 	c.mu.Unlock()
 
 	if mine != nil {
-		vals, err := fetch(ctx, toFetch)
-		c.mu.Lock()
-		if err == nil {
-			c.storeLocked(vals, gen)
-		}
-		for _, k := range toFetch {
-			if c.flights[k] == mine {
-				delete(c.flights, k)
-			}
-		}
-		c.mu.Unlock()
-		mine.vals, mine.err = vals, err
-		close(mine.done)
+		vals, err := c.fly(ctx, mine, toFetch, gen, fetch)
 		if err != nil {
 			return nil, err
 		}
@@ -193,6 +182,33 @@ func (c *ttlCache[V]) getMany(ctx context.Context, keys []string, fresh bool, fe
 		}
 	}
 	return out, nil
+}
+
+// fly runs fetch for the keys of flight f, stores the result, and lands the flight: even
+// if fetch panics, waiters are released (with an error).
+func (c *ttlCache[V]) fly(ctx context.Context, f *flight[V], keys []string, gen uint64, fetch func(context.Context, []string) (map[string]V, error)) (vals map[string]V, err error) {
+	completed := false
+	defer func() {
+		ferr := err
+		if !completed {
+			ferr = errors.New("describe did not complete")
+		}
+		c.mu.Lock()
+		if ferr == nil {
+			c.storeLocked(vals, gen)
+		}
+		for _, k := range keys {
+			if c.flights[k] == f {
+				delete(c.flights, k)
+			}
+		}
+		c.mu.Unlock()
+		f.vals, f.err = vals, ferr
+		close(f.done)
+	}()
+	vals, err = fetch(ctx, keys)
+	completed = true
+	return vals, err
 }
 
 // get is getMany for one key; ok is false when fetch did not return it.

@@ -28,6 +28,9 @@ type FakeEC2 struct {
 	// Fail, when set, is called before every call with its action name ("CreateTags"); a
 	// non-nil result is returned as the call's error. Use FakeAPIError to build one.
 	Fail func(action string) error
+	// DenyRuleTags makes an authorize that tags its rules fail with UnauthorizedOperation,
+	// as under upstream's IAM policy.
+	DenyRuleTags bool
 
 	mu        sync.Mutex
 	next      int
@@ -135,6 +138,14 @@ func (f *FakeEC2) DescribeSecurityGroups(_ context.Context, in *ec2.DescribeSecu
 				return []string{g.name}, true
 			case "vpc-id":
 				return []string{g.vpc}, true
+			case "ip-permission.group-id":
+				var peers []string
+				for _, r := range g.ingress {
+					if r.PeerKind == sgrules.PeerSG {
+						peers = append(peers, r.Peer)
+					}
+				}
+				return peers, true
 			}
 			return nil, false
 		})
@@ -358,6 +369,9 @@ func (f *FakeEC2) AuthorizeSecurityGroupIngress(_ context.Context, in *ec2.Autho
 	var tags map[string]string
 	for _, ts := range in.TagSpecifications {
 		if ts.ResourceType == ec2types.ResourceTypeSecurityGroupRule {
+			if f.DenyRuleTags {
+				return nil, FakeAPIError(CodeUnauthorizedOperation)
+			}
 			tags = tagMap(ts.Tags)
 		}
 	}

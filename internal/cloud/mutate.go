@@ -51,8 +51,9 @@ func (o *Observer) DeleteSecurityGroup(ctx context.Context, id string) error {
 }
 
 // AuthorizeIngress adds inbound rules to an SG in one call. When ruleTags is non-empty the
-// new rules are tagged at creation (resource type security-group-rule), which is how lbsg
-// marks the rules it owns on shared node SGs.
+// new rules are tagged at creation (resource type security-group-rule), marking the rules
+// lbsg owns on shared node SGs; if the IAM policy refuses that, the rules are authorized
+// untagged (see RuleTagsDenied).
 //
 // It is idempotent: if EC2 answers InvalidPermission.Duplicate (the whole call fails when
 // one rule exists), the SG is re-read without the cache and only the missing rules are
@@ -78,15 +79,41 @@ func (o *Observer) AuthorizeIngress(ctx context.Context, sgID string, rules []sg
 	return nil
 }
 
+// authorize makes one AuthorizeSecurityGroupIngress call (two when rule tags are refused).
+//
+// Tagging rules at creation needs ec2:CreateTags on security-group-rule/*, which upstream's
+// IAM policy does not grant. So that lbsg runs under that policy unchanged, a call with
+// rule tags that fails with UnauthorizedOperation is retried once without them, and later
+// calls leave them out. Ownership does not depend on the tags (sgrules.OwnedBy reads the
+// description); they help people and other tools see which cluster a rule belongs to.
 func (o *Observer) authorize(ctx context.Context, sgID string, rules []sgrules.Rule, ruleTags map[string]string) error {
 	in := &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(sgID), IpPermissions: RulesToSDK(rules)}
-	if len(ruleTags) > 0 {
+	tagged := len(ruleTags) > 0 && !o.ruleTagsDenied.Load()
+	if tagged {
 		in.TagSpecifications = []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroupRule, Tags: sdkTags(ruleTags)}}
 	}
 	_, err := o.ec2.AuthorizeSecurityGroupIngress(ctx, in)
-	o.Invalidate(sgID)
+	if tagged && IsUnauthorized(err) {
+		in.TagSpecifications = nil
+		if _, err2 := o.ec2.AuthorizeSecurityGroupIngress(ctx, in); !IsUnauthorized(err2) {
+			o.ruleTagsDenied.Store(true)
+			err = err2
+		}
+	}
+	o.invalidateRules(sgID)
 	return err
 }
+
+// invalidateRules drops what a rule change on sgID makes stale: the SG itself and every
+// cached search, since a search may select on rules (SecurityGroupsReferencing).
+func (o *Observer) invalidateRules(sgID string) {
+	o.Invalidate(sgID)
+	o.InvalidateSearches()
+}
+
+// RuleTagsDenied reports whether EC2 refused to tag rules (see AuthorizeIngress), so rules
+// are being authorized without tags.
+func (o *Observer) RuleTagsDenied() bool { return o.ruleTagsDenied.Load() }
 
 // RevokeIngress removes inbound rules from an SG in one call. Rules that do not exist are
 // not an error: if EC2 answers InvalidPermission.NotFound (the whole call fails when one
@@ -116,7 +143,7 @@ func (o *Observer) RevokeIngress(ctx context.Context, sgID string, rules []sgrul
 
 func (o *Observer) revoke(ctx context.Context, sgID string, rules []sgrules.Rule) error {
 	_, err := o.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(sgID), IpPermissions: RulesToSDK(rules)})
-	o.Invalidate(sgID)
+	o.invalidateRules(sgID)
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -69,6 +70,8 @@ type VPC struct {
 type Observer struct {
 	ec2   EC2API
 	vpcID string
+
+	ruleTagsDenied atomic.Bool // EC2 refused security-group-rule tags once: stop sending them
 
 	sgs      *ttlCache[SecurityGroup]
 	searches *ttlCache[[]SecurityGroup]

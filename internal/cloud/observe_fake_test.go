@@ -98,6 +98,58 @@ func TestFakeAuthorizeAndRevokeAreIdempotent(t *testing.T) {
 	}
 }
 
+func TestFakeRuleTagsDenied(t *testing.T) {
+	ctx := context.Background()
+	o, f := newFakeObserver(t)
+	f.DenyRuleTags = true
+	sg, _ := o.CreateSecurityGroup(ctx, "node", "n", nil)
+	tags := map[string]string{"elbv2.k8s.aws/cluster": "c1"}
+	r1 := rule("tcp", 1, 1, sgrules.PeerCIDR, "10.0.0.0/8", "elbv2.k8s.aws/cluster=c1")
+	if err := o.AuthorizeIngress(ctx, sg, []sgrules.Rule{r1}, tags); err != nil {
+		t.Fatal(err)
+	}
+	if !o.RuleTagsDenied() || f.Calls()["AuthorizeSecurityGroupIngress"] != 2 {
+		t.Errorf("denied = %v, calls = %v", o.RuleTagsDenied(), f.Calls())
+	}
+	r2 := rule("tcp", 2, 2, sgrules.PeerCIDR, "10.0.0.0/8", "elbv2.k8s.aws/cluster=c1")
+	if err := o.AuthorizeIngress(ctx, sg, []sgrules.Rule{r2}, tags); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.Calls()["AuthorizeSecurityGroupIngress"]; n != 3 {
+		t.Errorf("authorize calls = %d, want 3: once refused, tags are no longer sent", n)
+	}
+	// An authorize that is itself refused stays refused.
+	o2, f2 := newFakeObserver(t)
+	f2.Fail = func(a string) error {
+		if a == "AuthorizeSecurityGroupIngress" {
+			return FakeAPIError(CodeUnauthorizedOperation)
+		}
+		return nil
+	}
+	if err := o2.AuthorizeIngress(ctx, sg, []sgrules.Rule{r1}, tags); !IsUnauthorized(err) || o2.RuleTagsDenied() {
+		t.Errorf("refused authorize: %v, denied = %v", err, o2.RuleTagsDenied())
+	}
+}
+
+func TestFakeSecurityGroupsReferencing(t *testing.T) {
+	ctx := context.Background()
+	o, _ := newFakeObserver(t)
+	backend, _ := o.CreateSecurityGroup(ctx, "backend", "b", nil)
+	node, _ := o.CreateSecurityGroup(ctx, "node", "n", nil)
+	refs, err := o.SecurityGroupsReferencing(ctx, []string{backend}, false)
+	if err != nil || len(refs) != 0 {
+		t.Fatalf("refs before = %v, %v", refs, err)
+	}
+	// A rule written by lbsg drops the cached (empty) search.
+	if err := o.AuthorizeIngress(ctx, node, []sgrules.Rule{rule("tcp", 80, 80, sgrules.PeerSG, backend, "")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	refs, err = o.SecurityGroupsReferencing(ctx, []string{backend}, false)
+	if err != nil || len(refs) != 1 || refs[0].ID != node {
+		t.Errorf("refs after authorize = %v, %v", refs, err)
+	}
+}
+
 func TestFakeRuleLimit(t *testing.T) {
 	ctx := context.Background()
 	o, f := newFakeObserver(t)

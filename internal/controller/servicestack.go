@@ -79,7 +79,7 @@ func (e *Engine) observeStack(ctx context.Context, stackTag, stackID string) (pl
 		naming.TagCluster: {cluster},
 		stackTag:          {stackID},
 		resourceTag:       {naming.ManagedSGResourceID},
-	}, false)
+	}, true) // fresh: client rules are revoked from this read
 	if err != nil {
 		return o, fmt.Errorf("find managed security groups of %s: %w", stackID, err)
 	}

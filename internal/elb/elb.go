@@ -49,8 +49,8 @@ var _ API = (*elbv2.Client)(nil)
 // lbsg's back (an NLB deleted in the console) goes unnoticed.
 const inventoryTTL = 20 * time.Second
 
-// namePrefix is the prefix of every load balancer and target group name lbsg (and upstream)
-// creates; only those have their tags read, which keeps DescribeTags calls few.
+// namePrefix is the prefix of every target group name lbsg (and upstream) creates; only
+// those have their tags read, which keeps DescribeTags calls few.
 const namePrefix = "k8s-"
 
 // describeTagsBatch is the most ARNs DescribeTags accepts per call.
@@ -90,7 +90,7 @@ func (c *Client) InvalidateInventory() {
 	c.lbsAt, c.tgsAt = time.Time{}, time.Time{}
 }
 
-// LoadBalancers lists every load balancer whose name starts with k8s-, with its tags.
+// LoadBalancers lists every load balancer in the region with its tags.
 func (c *Client) LoadBalancers(ctx context.Context, fresh bool) ([]state.LoadBalancer, error) {
 	c.mu.Lock()
 	if !fresh && c.fresh(c.lbsAt) {
@@ -107,9 +107,8 @@ func (c *Client) LoadBalancers(ctx context.Context, fresh bool) ([]state.LoadBal
 			return nil, fmt.Errorf("describe load balancers: %w", err)
 		}
 		for _, lb := range page.LoadBalancers {
-			if !strings.HasPrefix(aws.ToString(lb.LoadBalancerName), namePrefix) {
-				continue
-			}
+			// Every load balancer: the aws-load-balancer-name annotation may name an NLB
+			// without the k8s- prefix, and only its tags say whose it is.
 			lbs = append(lbs, lbFromSDK(lb))
 		}
 	}

@@ -55,7 +55,11 @@ func details(c Change) []string {
 		out = append(out, fmt.Sprintf("name=%s %s:%d target-type=%s health-check=%s:%s%s", c.TG.Name, c.TG.Protocol, c.TG.Port, c.TG.TargetType, hc.Protocol, hc.Port, hc.Path))
 	}
 	if c.Listener != nil {
-		out = append(out, fmt.Sprintf("%s:%d -> %s", c.Listener.Protocol, c.Listener.Port, c.Listener.TargetGroup.String()))
+		l := fmt.Sprintf("%s:%d", c.Listener.Protocol, c.Listener.Port)
+		if c.Listener.TargetGroup != (Ref{}) {
+			l += " -> " + c.Listener.TargetGroup.String()
+		}
+		out = append(out, l)
 	}
 	for _, t := range c.Targets {
 		out = append(out, fmt.Sprintf("%s:%d", t.ID, t.Port))

@@ -53,7 +53,9 @@ type builder struct {
 }
 
 func (b *builder) add(c Change) {
-	c.Phase = phaseOf[c.Op]
+	if c.Phase == 0 {
+		c.Phase = phaseOf[c.Op]
+	}
 	c.Owner = b.owner
 	b.changes = append(b.changes, c)
 }
@@ -263,7 +265,7 @@ func planLoadBalancer(b *builder, d *spec.Stack, in StackInput, managed Ref) (Re
 			cur = lb
 			continue
 		}
-		b.add(Change{Op: OpDeleteLB, Target: Ref{Kind: KindLoadBalancer, ID: lb.ARN},
+		b.add(Change{Op: OpDeleteLB, Phase: PhaseReplaceLBs, Target: Ref{Kind: KindLoadBalancer, ID: lb.ARN},
 			Reason: fmt.Sprintf("load balancer %s is replaced by %s (scheme or identity changed)", lb.Name, want.Name)})
 	}
 	if cur == nil {

@@ -39,7 +39,11 @@ const (
 type Phase int
 
 const (
-	PhaseEnsureSGs Phase = iota + 1
+	// PhaseReplaceLBs deletes a load balancer that must be replaced (its scheme or name
+	// changed) before anything else: its target groups can belong to one load balancer
+	// only, so the new one cannot use them while the old one exists.
+	PhaseReplaceLBs Phase = iota + 1
+	PhaseEnsureSGs
 	PhaseAuthorize
 	PhaseTargetGroups
 	PhaseLoadBalancers

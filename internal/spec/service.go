@@ -380,7 +380,7 @@ func (b *serviceBuilder) buildTargets(st *Stack, stackTags, specTags map[string]
 		tg := TargetGroup{
 			ResourceID:      naming.TargetGroupResourceID(svc.Namespace, svc.Name, p.Port),
 			Protocol:        proto,
-			Port:            naming.ServiceTargetGroupPort(tt, p.Port, p.NodePort, p.TargetPort.String()),
+			Port:            naming.ServiceTargetGroupPort(tt, p.Port, p.NodePort, targetPortString(p)),
 			TrafficPort:     port,
 			TargetType:      tt,
 			HealthCheck:     b.healthCheck(tt),
@@ -396,6 +396,14 @@ func (b *serviceBuilder) buildTargets(st *Stack, stackTags, specTags map[string]
 		st.TargetGroups = append(st.TargetGroups, tg)
 		st.Listeners = append(st.Listeners, Listener{Port: p.Port, Protocol: proto, TargetGroup: tg.ResourceID})
 	}
+}
+
+// targetPortString renders spec.ports[].targetPort as upstream hashes it; unset is "".
+func targetPortString(p corev1.ServicePort) string {
+	if p.TargetPort.IntVal == 0 && p.TargetPort.StrVal == "" {
+		return ""
+	}
+	return p.TargetPort.String()
 }
 
 // targetPort is the port targets are registered on: the NodePort for instance targets, the

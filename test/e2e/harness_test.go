@@ -433,3 +433,9 @@ func (h *harness) waitEvent(name, reason, contains string) {
 		return fmt.Sprint(h.events(name))
 	})
 }
+
+// rulesToSDK renders one tcp rule from an SG, as a user would revoke it.
+func rulesToSDK(port int32, sgID string) []ec2types.IpPermission {
+	return []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(port), ToPort: aws.Int32(port),
+		UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(sgID), Description: aws.String(sgrules.OwnerDescription(cluster))}}}}
+}
