@@ -111,8 +111,8 @@ type Config struct {
 // standard library's flag.CommandLine, which the binary adds to fs.
 func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ClusterName, FlagClusterName, "", "Kubernetes cluster name (required)")
-	fs.StringVar(&c.AWSRegion, FlagAWSRegion, "", "AWS region of the cluster; discovered from instance metadata when empty")
-	fs.StringVar(&c.AWSVPCID, FlagAWSVPCID, "", "AWS VPC ID of the cluster; discovered from instance metadata when empty")
+	fs.StringVar(&c.AWSRegion, FlagAWSRegion, "", "AWS region of the cluster; when empty, the AWS SDK default chain decides (AWS_REGION, shared config)")
+	fs.StringVar(&c.AWSVPCID, FlagAWSVPCID, "", "AWS VPC ID of the cluster; when empty, the VPC of the subnets tagged kubernetes.io/cluster/<cluster-name>")
 	c.AWSAPIEndpoints = map[string]string{}
 	fs.Var(&endpointsValue{m: &c.AWSAPIEndpoints}, FlagAWSAPIEndpoints,
 		`Custom AWS API endpoints, format: serviceID1=URL1,serviceID2=URL2 with AWS SDK service IDs, e.g. "EC2=http://127.0.0.1:5000,Elastic Load Balancing v2=http://127.0.0.1:5000"`)

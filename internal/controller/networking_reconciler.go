@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,6 +28,10 @@ type NetworkingReconciler struct {
 	Recorder events.EventRecorder
 	// DriftCheck is how often AWS is re-read to repair rules changed behind lbsg's back.
 	DriftCheck time.Duration
+
+	// reported remembers the last failure reported per owner, only so that a pass every
+	// DriftCheck does not repeat the same Event; it holds no state the plan depends on.
+	reported sync.Map
 }
 
 // networkingKey is the single request the networking reconciler works on.
@@ -56,8 +61,18 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (c
 		return ctrl.Result{}, err
 	}
 	for owner, ferr := range np.Failures {
+		if last, ok := r.reported.Load(owner); ok && last == ferr.Error() {
+			continue
+		}
+		r.reported.Store(owner, ferr.Error())
 		r.event(services.Items, owner, ferr)
 	}
+	r.reported.Range(func(k, _ any) bool {
+		if _, failing := np.Failures[k.(spec.Owner)]; !failing {
+			r.reported.Delete(k)
+		}
+		return true
+	})
 	if !np.Plan.Empty() {
 		res, err := r.Engine.Exec.Apply(ctx, np.Plan)
 		if err != nil {

@@ -8,7 +8,7 @@ type Peer struct {
 
 // Permission is an observed inbound permission in a neutral shape: one protocol and port
 // range with any number of peers, grouped the way EC2 reports them. The conversion from the
-// AWS SDK type lives in internal/aws; this package never imports the SDK.
+// AWS SDK type lives in internal/cloud; this package never imports the SDK.
 //
 // FromPort and ToPort are what EC2 reports; the conversion fills 0 for an absent value.
 type Permission struct {
