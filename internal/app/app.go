@@ -41,7 +41,6 @@ func Settings(cfg *config.Config) spec.Settings {
 	return spec.Settings{
 		Cluster:                    cfg.ClusterName,
 		EnableBackendSG:            cfg.EnableBackendSG,
-		BackendSGConfigured:        cfg.BackendSG != "",
 		EnableManageBackendSGRules: cfg.EnableManageBackendSGRules,
 		NLBSecurityGroup:           cfg.NLBSecurityGroup(),
 		DisableRestrictedSGRules:   cfg.DisableRestrictedSGRules,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -296,7 +297,7 @@ func (e *Engine) legacyRules(ctx context.Context, st *spec.Stack, lb state.LoadB
 			}
 			for _, c := range cidrs {
 				kind := sgrules.PeerCIDR
-				if containsColon(c) {
+				if strings.Contains(c, ":") {
 					kind = sgrules.PeerCIDRv6
 				}
 				out = append(out, sgrules.Rule{Key: sgrules.Key{Protocol: ln.Need.Protocol, FromPort: ln.Need.Port, ToPort: ln.Need.Port, PeerKind: kind, Peer: c}})
@@ -304,15 +305,6 @@ func (e *Engine) legacyRules(ctx context.Context, st *spec.Stack, lb state.LoadB
 		}
 	}
 	return out, nil
-}
-
-func containsColon(s string) bool {
-	for _, r := range s {
-		if r == ':' {
-			return true
-		}
-	}
-	return false
 }
 
 // targetENIs returns the ENIs that receive the stack's traffic: the primary ENI of every

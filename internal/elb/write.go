@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -251,6 +250,3 @@ func sdkTags(tags map[string]string) []elbtypes.Tag {
 	}
 	return out
 }
-
-// PortString renders a health-check port for the API.
-func PortString(p int32) string { return strconv.Itoa(int(p)) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -331,7 +332,7 @@ func applyStack(t *testing.T, o Observed, p Plan) Observed {
 		case OpCreateSG:
 			id := "sg-0new" + fmt.Sprint(len(ids))
 			ids[c.Target.Key] = id
-			o.ManagedSGs = append(o.ManagedSGs, state.SecurityGroup{ID: id, Name: c.SG.Name, Tags: cloneMap(c.SG.Tags)})
+			o.ManagedSGs = append(o.ManagedSGs, state.SecurityGroup{ID: id, Name: c.SG.Name, Tags: maps.Clone(c.SG.Tags)})
 		case OpTagSG, OpTag:
 			m := tags(resolve(c.Target))
 			for k, v := range c.Tags {
@@ -350,7 +351,7 @@ func applyStack(t *testing.T, o Observed, p Plan) Observed {
 			arn := "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/" + c.TG.Name + "/new"
 			ids[c.Target.Key] = arn
 			o.TargetGroups = append(o.TargetGroups, state.TargetGroup{ARN: arn, Name: c.TG.Name, Protocol: c.TG.Protocol,
-				Port: c.TG.Port, TargetType: c.TG.TargetType, Tags: cloneMap(c.TG.Tags),
+				Port: c.TG.Port, TargetType: c.TG.TargetType, Tags: maps.Clone(c.TG.Tags),
 				HealthCheck: state.HealthCheck(c.TG.HealthCheck)})
 		case OpModifyTG:
 			tg(resolve(c.Target)).HealthCheck = state.HealthCheck(c.TG.HealthCheck)
@@ -359,7 +360,7 @@ func applyStack(t *testing.T, o Observed, p Plan) Observed {
 			ids[c.Target.Key] = arn
 			o.LoadBalancers = append(o.LoadBalancers, state.LoadBalancer{ARN: arn, Name: c.LB.Name, Type: c.LB.Type,
 				Scheme: c.LB.Scheme, IPAddressType: c.LB.IPAddressType, SecurityGroups: resolveAll(c.SGs),
-				Subnets: slices.Clone(c.LB.Subnets), Tags: cloneMap(c.LB.Tags), PrivateLinkEnforce: c.PrivateLinkEnforce})
+				Subnets: slices.Clone(c.LB.Subnets), Tags: maps.Clone(c.LB.Tags), PrivateLinkEnforce: c.PrivateLinkEnforce})
 		case OpSetLBSGs:
 			l := lb(resolve(c.Target))
 			l.SecurityGroups = resolveAll(c.SGs)
@@ -455,17 +456,6 @@ func revokeRules(have, revoke []sgrules.Rule) []sgrules.Rule {
 		gone[r.Key.Canonical()] = true
 	}
 	return slices.DeleteFunc(slices.Clone(have), func(r sgrules.Rule) bool { return gone[r.Key.Canonical()] })
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 func cloneObserved(o Observed) Observed {

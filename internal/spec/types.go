@@ -12,7 +12,6 @@ import (
 type Settings struct {
 	Cluster                    string
 	EnableBackendSG            bool
-	BackendSGConfigured        bool // --backend-security-group was given
 	EnableManageBackendSGRules bool
 	NLBSecurityGroup           bool // feature gate
 	DisableRestrictedSGRules   bool
