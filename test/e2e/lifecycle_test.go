@@ -192,6 +192,7 @@ func TestIPTargets(t *testing.T) {
 		for _, ip := range ips {
 			want = append(want, ip+":8080")
 		}
+		sort.Strings(want)
 		if !reflect.DeepEqual(got, want) {
 			return fmt.Sprintf("%v, want %v", got, want)
 		}
