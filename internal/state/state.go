@@ -46,12 +46,29 @@ type TargetGroup struct {
 	Tags        map[string]string `json:"tags,omitempty"`
 }
 
-// Listener as observed. TargetGroupARN is the forward target of its default action.
+// Listener as observed. TargetGroupARN is the forward target of its default action; an
+// ALB listener whose default action is a fixed response has FixedResponseStatus instead.
 type Listener struct {
-	ARN            string `json:"arn"`
-	Port           int32  `json:"port"`
-	Protocol       string `json:"protocol"`
-	TargetGroupARN string `json:"targetGroupARN"`
+	ARN                 string `json:"arn"`
+	Port                int32  `json:"port"`
+	Protocol            string `json:"protocol"`
+	TargetGroupARN      string `json:"targetGroupARN,omitempty"`
+	FixedResponseStatus string `json:"fixedResponseStatus,omitempty"`
+	// Certificates are the HTTPS listener's certificate ARNs, the default one first and the
+	// others sorted.
+	Certificates []string `json:"certificates,omitempty"`
+	// Rules are the listener's non-default rules (ALB only), by ascending priority.
+	Rules []ListenerRule `json:"rules,omitempty"`
+}
+
+// ListenerRule is one non-default ALB listener rule as observed. Hosts and Paths are the
+// values of its host-header and path-pattern conditions; TargetGroupARN is where it forwards.
+type ListenerRule struct {
+	ARN            string   `json:"arn"`
+	Priority       int32    `json:"priority"`
+	Hosts          []string `json:"hosts,omitempty"`
+	Paths          []string `json:"paths,omitempty"`
+	TargetGroupARN string   `json:"targetGroupARN"`
 }
 
 // Target is one registered target: an instance ID or an IP, and a port.
