@@ -7,7 +7,7 @@ BIN      := bin/lbsg
 # Cache for kube-apiserver and etcd (about 3 GB of Go build cache the first time).
 export LBSG_CACHE ?= $(HOME)/.cache/lbsg
 
-.PHONY: all build test unit e2e lint demo testbin check-moto clean
+.PHONY: all build test unit e2e lint demo testbin check-moto generate clean
 
 all: build
 
@@ -24,7 +24,7 @@ check-moto:
 
 ## lint: formatting and vet.
 lint:
-	@test -z "$$(gofmt -l cmd internal test)" || { echo "gofmt would change:"; gofmt -l cmd internal test; exit 1; }
+	@test -z "$$(gofmt -l api cmd internal test)" || { echo "gofmt would change:"; gofmt -l api cmd internal test; exit 1; }
 	$(GO) vet ./...
 
 ## test: every test — unit tests and end-to-end tests on a real kube-apiserver and moto.
@@ -35,7 +35,11 @@ test: lint check-moto
 
 ## unit: only the tests that need no control plane or emulator.
 unit:
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /internal/localenv -e /internal/cloud)
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /internal/localenv -e /internal/cloud -e /internal/elb -e /api/)
+
+## generate: regenerate the IngressClassParams deepcopy code and CRD manifest from api/.
+generate:
+	$(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0 object crd:headerFile=hack/crd-header.yaml.txt paths=./api/... output:crd:dir=./config/crd
 
 ## demo: run the demo on a local control plane and AWS emulator (add ARGS=--keep to keep it).
 demo: check-moto
