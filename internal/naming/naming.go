@@ -165,3 +165,43 @@ func ServiceTargetGroupPort(targetType string, port, nodePort int32, targetPort 
 	}
 	return 1
 }
+
+// IngressLBName is the generated name of an Ingress group's ALB (upstream
+// buildLoadBalancerName in pkg/ingress). The hash is over cluster + group ID + scheme, where
+// the group ID is the group name for an explicit group and "<namespace>/<name>" for an
+// implicit one. An explicit group renders "k8s-<group:17>-<hash:10>", an implicit one
+// "k8s-<ns:8>-<name:8>-<hash:10>".
+func IngressLBName(cluster string, explicit bool, namespace, name, scheme string) string {
+	id := name
+	if !explicit {
+		id = namespace + "/" + name
+	}
+	h := hashHex(cluster, id, scheme)
+	if explicit {
+		return "k8s-" + trunc(sanitize(name), 17) + "-" + trunc(h, 10)
+	}
+	return nsNameHash(namespace, name, h)
+}
+
+// IngressTargetGroupNameInput holds the inputs of upstream's ALB target group name
+// (buildTargetGroupName in pkg/ingress), hashed in this order with no separators:
+// Cluster, GroupID, ServiceNamespace, ServiceName, ServicePort, TargetGroupPort (decimal),
+// TargetType, Protocol, ProtocolVersion.
+type IngressTargetGroupNameInput struct {
+	Cluster          string
+	GroupID          string // group name (explicit) or "<namespace>/<name>" (implicit)
+	ServiceNamespace string
+	ServiceName      string
+	ServicePort      string // the Ingress backend's port: a number or a port name
+	TargetGroupPort  int32
+	TargetType       string
+	Protocol         string // HTTP or HTTPS
+	ProtocolVersion  string // HTTP1 unless set otherwise
+}
+
+// IngressTargetGroupName renders "k8s-<svc ns:8>-<svc name:8>-<hash:10>".
+func IngressTargetGroupName(in IngressTargetGroupNameInput) string {
+	h := hashHex(in.Cluster, in.GroupID, in.ServiceNamespace, in.ServiceName, in.ServicePort,
+		strconv.Itoa(int(in.TargetGroupPort)), in.TargetType, in.Protocol, in.ProtocolVersion)
+	return nsNameHash(in.ServiceNamespace, in.ServiceName, h)
+}

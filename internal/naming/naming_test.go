@@ -186,3 +186,47 @@ func TestSanitize(t *testing.T) {
 		}
 	}
 }
+
+func TestIngressLBName(t *testing.T) {
+	tests := []struct {
+		name     string
+		explicit bool
+		ns, n    string
+		scheme   string
+		want     string
+	}{
+		{"implicit", false, "default", "echo-server", "internal",
+			"k8s-default-echoserv-" + h10("c", "default/echo-server", "internal")},
+		{"implicit scheme changes the name", false, "default", "echo-server", "internet-facing",
+			"k8s-default-echoserv-" + h10("c", "default/echo-server", "internet-facing")},
+		{"explicit cut at 17", true, "", "my-very-long-shared-group", "internal",
+			"k8s-myverylongsharedg-" + h10("c", "my-very-long-shared-group", "internal")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := IngressLBName("c", tc.explicit, tc.ns, tc.n, tc.scheme)
+			if got != tc.want {
+				t.Errorf("IngressLBName = %q, want %q", got, tc.want)
+			}
+			if len(got) > 32 || !validName.MatchString(got) {
+				t.Errorf("%q is not a valid load balancer name", got)
+			}
+		})
+	}
+}
+
+func TestIngressTargetGroupName(t *testing.T) {
+	in := IngressTargetGroupNameInput{Cluster: "c", GroupID: "default/web", ServiceNamespace: "default", ServiceName: "web-svc",
+		ServicePort: "80", TargetGroupPort: 30080, TargetType: "instance", Protocol: "HTTP", ProtocolVersion: "HTTP1"}
+	want := "k8s-default-websvc-" + h10("c", "default/web", "default", "web-svc", "80", "30080", "instance", "HTTP", "HTTP1")
+	if got := IngressTargetGroupName(in); got != want {
+		t.Errorf("IngressTargetGroupName = %q, want %q", got, want)
+	}
+	in.TargetType = "ip"
+	if got := IngressTargetGroupName(in); got == want {
+		t.Error("the target type must change the name")
+	}
+	if got := IngressTargetGroupResourceID("default", "web", "web-svc", "http"); got != "default/web-web-svc:http" {
+		t.Errorf("IngressTargetGroupResourceID = %q", got)
+	}
+}

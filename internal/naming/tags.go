@@ -141,3 +141,10 @@ func IsIgnoredTagKey(key, cluster string) bool {
 		key == NodeSGClusterTagPrefix+cluster ||
 		legacyTagKeys[key]
 }
+
+// IngressTargetGroupResourceID is the resource ID (ingress.k8s.aws/resource value) of the
+// target group of one Ingress backend: "<ingress ns>/<ingress name>-<service name>:<port>",
+// where port is the backend's port number or name.
+func IngressTargetGroupResourceID(namespace, ingress, service, port string) string {
+	return namespace + "/" + ingress + "-" + service + ":" + port
+}

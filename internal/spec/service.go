@@ -253,8 +253,10 @@ func (b *serviceBuilder) build() (*Stack, []*Problem) {
 		specTags = naming.MergeTags(b.ann.AdditionalTags, s.DefaultTags)
 	}
 	st := &Stack{
-		Owner:   ServiceOwner(svc),
-		StackID: naming.ServiceStackID(svc.Namespace, svc.Name),
+		Owner:       ServiceOwner(svc),
+		StackID:     naming.ServiceStackID(svc.Namespace, svc.Name),
+		StackTag:    naming.ServiceStackTag,
+		ResourceTag: naming.ServiceResourceTag,
 	}
 	manage := b.manageTargetRules(f)
 	useBackend := false
@@ -388,6 +390,10 @@ func (b *serviceBuilder) buildTargets(st *Stack, stackTags, specTags map[string]
 			ServicePortName: p.Name,
 			TargetPortName:  portName,
 			IPv6:            false,
+
+			ServiceNamespace: svc.Namespace,
+			ServiceName:      svc.Name,
+			NodeSelector:     b.ann.TargetNodeLabels,
 		}
 		tg.Name = naming.ServiceTargetGroupName(naming.TargetGroupNameInput{Cluster: s.Cluster, Namespace: svc.Namespace,
 			Name: svc.Name, UID: string(svc.UID), Port: p.Port, TargetGroupPort: tg.Port, TargetType: tt,

@@ -35,6 +35,10 @@ const (
 type Stack struct {
 	Owner   Owner  `json:"owner"`
 	StackID string `json:"stackID"`
+	// StackTag and ResourceTag are the tag keys that tie AWS resources to this stack:
+	// service.k8s.aws/... for a Service, ingress.k8s.aws/... for an Ingress group.
+	StackTag    string `json:"stackTag"`
+	ResourceTag string `json:"resourceTag"`
 
 	LoadBalancer LoadBalancer     `json:"loadBalancer"`
 	ManagedSG    *SecurityGroup   `json:"managedSG,omitempty"`
@@ -54,7 +58,12 @@ type Owner struct {
 	Name      string `json:"name"`
 }
 
-func (o Owner) String() string { return o.Kind + " " + o.Namespace + "/" + o.Name }
+func (o Owner) String() string {
+	if o.Namespace == "" {
+		return o.Kind + " " + o.Name
+	}
+	return o.Kind + " " + o.Namespace + "/" + o.Name
+}
 
 // LoadBalancer is the desired load balancer. Subnets and custom SGs are references (IDs or
 // Name tags) that the caller resolves against AWS.
@@ -87,9 +96,9 @@ type HealthCheck struct {
 	Path     string `json:"path,omitempty"`
 }
 
-// TargetGroup is one target group per Service port.
+// TargetGroup is one target group per Service port (NLB) or per Ingress backend (ALB).
 type TargetGroup struct {
-	ResourceID string `json:"resourceID"` // ns/name:port, the tag that identifies it
+	ResourceID string `json:"resourceID"` // the resource tag value that identifies it
 	Name       string `json:"name"`
 	Protocol   string `json:"protocol"` // TCP, UDP, TCP_UDP
 	Port       int32  `json:"port"`     // the port the target group is created with (upstream's formula)
@@ -104,13 +113,32 @@ type TargetGroup struct {
 	ServicePortName string `json:"servicePortName,omitempty"`
 	TargetPortName  string `json:"targetPortName,omitempty"`
 	IPv6            bool   `json:"ipv6,omitempty"`
+	// ServiceNamespace and ServiceName name the Service whose endpoints are the targets.
+	ServiceNamespace string `json:"serviceNamespace"`
+	ServiceName      string `json:"serviceName"`
+	// NodeSelector limits instance targets to nodes with these labels.
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 }
 
-// Listener forwards one load-balancer port to a target group.
+// Listener serves one load-balancer port. Its default action forwards to TargetGroup; an
+// ALB listener with no default backend answers 404 instead (TargetGroup is empty).
 type Listener struct {
 	Port        int32  `json:"port"`
 	Protocol    string `json:"protocol"`
-	TargetGroup string `json:"targetGroup"` // ResourceID of the target group
+	TargetGroup string `json:"targetGroup,omitempty"` // ResourceID of the target group
+	// Certificates are the certificate ARNs of an HTTPS listener, the default one first.
+	Certificates []string `json:"certificates,omitempty"`
+	// Rules are the ALB listener rules, by ascending priority.
+	Rules []ListenerRule `json:"rules,omitempty"`
+}
+
+// ListenerRule forwards requests whose host matches one of Hosts (when set) and whose path
+// matches one of Paths (ALB path patterns, when set) to a target group.
+type ListenerRule struct {
+	Priority    int32    `json:"priority"`
+	Hosts       []string `json:"hosts,omitempty"`
+	Paths       []string `json:"paths,omitempty"`
+	TargetGroup string   `json:"targetGroup"` // ResourceID of the target group
 }
 
 // TargetNetworking is what the targets' security groups must admit for this stack.
