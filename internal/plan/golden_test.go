@@ -203,8 +203,8 @@ func TestPlanSortedByPhase(t *testing.T) {
 	}
 	// Every phase is reachable and phases follow the declared order of the ops.
 	ops := []Op{OpCreateSG, OpTagSG, OpAuthorize, OpCreateTG, OpModifyTG, OpTag, OpCreateLB, OpSetSubnets, OpSetIPType,
-		OpSetLBSGs, OpCreateListener, OpModifyListener, OpRegister, OpDeregister, OpRevoke, OpDeleteListener,
-		OpDeleteLB, OpDeleteTG, OpDeleteSG}
+		OpSetLBSGs, OpCreateListener, OpModifyListener, OpCreateRule, OpModifyRule, OpRegister, OpDeregister, OpRevoke,
+		OpDeleteListener, OpDeleteRule, OpDeleteLB, OpDeleteTG, OpDeleteSG}
 	if len(ops) != len(phaseOf) {
 		t.Fatalf("phaseOf has %d ops, the test knows %d", len(phaseOf), len(ops))
 	}
@@ -378,13 +378,41 @@ func applyStack(t *testing.T, o Observed, p Plan) Observed {
 			if o.Listeners == nil {
 				o.Listeners = map[string][]state.Listener{}
 			}
-			o.Listeners[lbARN] = append(o.Listeners[lbARN], state.Listener{ARN: arn, Port: c.Listener.Port,
-				Protocol: c.Listener.Protocol, TargetGroupARN: resolve(c.Listener.TargetGroup)})
+			l := state.Listener{ARN: arn, Port: c.Listener.Port, Protocol: c.Listener.Protocol,
+				Certificates: slices.Clone(c.Listener.Certificates)}
+			setDefault(&l, c.Listener.TargetGroup, resolve)
+			o.Listeners[lbARN] = append(o.Listeners[lbARN], l)
 		case OpModifyListener:
 			ls := o.Listeners[resolve(c.Listener.LoadBalancer)]
 			for i := range ls {
 				if ls[i].ARN == c.Target.ID {
-					ls[i].Protocol, ls[i].TargetGroupARN = c.Listener.Protocol, resolve(c.Listener.TargetGroup)
+					ls[i].Protocol, ls[i].Certificates = c.Listener.Protocol, slices.Clone(c.Listener.Certificates)
+					setDefault(&ls[i], c.Listener.TargetGroup, resolve)
+				}
+			}
+		case OpCreateRule, OpModifyRule, OpDeleteRule:
+			ls := o.Listeners[resolve(c.Rule.LoadBalancer)]
+			lARN := resolve(c.Rule.Listener)
+			for i := range ls {
+				if ls[i].ARN != lARN {
+					continue
+				}
+				r := state.ListenerRule{Priority: c.Rule.Priority, Hosts: slices.Clone(c.Rule.Hosts), Paths: slices.Clone(c.Rule.Paths)}
+				switch c.Op {
+				case OpCreateRule:
+					r.ARN = fmt.Sprintf("%s/rule-%d", lARN, r.Priority)
+					r.TargetGroupARN = resolve(c.Rule.TargetGroup)
+					ids[c.Target.Key] = r.ARN
+					ls[i].Rules = append(ls[i].Rules, r)
+				case OpModifyRule:
+					for j := range ls[i].Rules {
+						if ls[i].Rules[j].ARN == c.Target.ID {
+							r.ARN, r.TargetGroupARN = c.Target.ID, resolve(c.Rule.TargetGroup)
+							ls[i].Rules[j] = r
+						}
+					}
+				case OpDeleteRule:
+					ls[i].Rules = slices.DeleteFunc(ls[i].Rules, func(x state.ListenerRule) bool { return x.ARN == c.Target.ID })
 				}
 			}
 		case OpDeleteListener:
@@ -412,6 +440,17 @@ func applyStack(t *testing.T, o Observed, p Plan) Observed {
 		}
 	}
 	return o
+}
+
+// setDefault sets a listener's default action as the apply package would: forward to the
+// target group, or a fixed 404 when there is none.
+func setDefault(l *state.Listener, tg Ref, resolve func(Ref) string) {
+	l.TargetGroupARN, l.FixedResponseStatus = "", ""
+	if tg == (Ref{}) {
+		l.FixedResponseStatus = "404"
+		return
+	}
+	l.TargetGroupARN = resolve(tg)
 }
 
 // applyNetworking applies a networking plan to the observed target SGs in memory and

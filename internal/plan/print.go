@@ -56,10 +56,19 @@ func details(c Change) []string {
 	}
 	if c.Listener != nil {
 		l := fmt.Sprintf("%s:%d", c.Listener.Protocol, c.Listener.Port)
-		if c.Listener.TargetGroup != (Ref{}) {
+		switch {
+		case c.Listener.TargetGroup != (Ref{}):
 			l += " -> " + c.Listener.TargetGroup.String()
+		case c.Op != OpDeleteListener:
+			l += " -> fixed-response 404"
+		}
+		if len(c.Listener.Certificates) > 0 {
+			l += " certificates=" + strings.Join(c.Listener.Certificates, ",")
 		}
 		out = append(out, l)
+	}
+	if c.Rule != nil && c.Op != OpDeleteRule {
+		out = append(out, fmt.Sprintf("priority %d: %s -> %s", c.Rule.Priority, ruleString(c.Rule.Hosts, c.Rule.Paths), c.Rule.TargetGroup.String()))
 	}
 	for _, t := range c.Targets {
 		out = append(out, fmt.Sprintf("%s:%d", t.ID, t.Port))

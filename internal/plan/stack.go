@@ -76,7 +76,7 @@ func Stack(in StackInput, owner string) Plan {
 	}
 	d := in.Desired
 	sgRef := planManagedSG(b, d.ManagedSG, in.Observed.ManagedSGs, in.KeepTag)
-	tgRefs, staleTGs := planTargetGroups(b, d.TargetGroups, in.Observed.TargetGroups, in.KeepTag)
+	tgRefs, staleTGs := planTargetGroups(b, d.TargetGroups, resourceTag(d), in.Observed.TargetGroups, in.KeepTag)
 	lbRef, lb := planLoadBalancer(b, d, in, sgRef)
 	planListeners(b, d.Listeners, lbRef, lb, in.Observed.Listeners, tgRefs)
 	planTargets(b, d.TargetGroups, tgRefs, in.Targets, in.Observed.Targets)
@@ -179,14 +179,22 @@ func hcEqual(want spec.HealthCheck, have state.HealthCheck) bool {
 	return want.Protocol == "TCP" || want.Path == have.Path
 }
 
-func planTargetGroups(b *builder, want []spec.TargetGroup, have []state.TargetGroup, keep func(string) bool) (map[string]Ref, []state.TargetGroup) {
+// resourceTag is the tag whose value identifies a resource within the stack.
+func resourceTag(d *spec.Stack) string {
+	if d.ResourceTag != "" {
+		return d.ResourceTag
+	}
+	return naming.ServiceResourceTag
+}
+
+func planTargetGroups(b *builder, want []spec.TargetGroup, tagKey string, have []state.TargetGroup, keep func(string) bool) (map[string]Ref, []state.TargetGroup) {
 	refs := map[string]Ref{}
 	used := map[string]bool{}
 	for i := range want {
 		tg := want[i]
 		var match *state.TargetGroup
 		for j := range have {
-			if !used[have[j].ARN] && have[j].Tags[naming.ServiceResourceTag] == tg.ResourceID && tgCompatible(tg, have[j]) {
+			if !used[have[j].ARN] && have[j].Tags[tagKey] == tg.ResourceID && tgCompatible(tg, have[j]) {
 				match = &have[j]
 				break
 			}
@@ -195,7 +203,7 @@ func planTargetGroups(b *builder, want []spec.TargetGroup, have []state.TargetGr
 			ref := Ref{Kind: KindTargetGroup, Key: tgKey(tg.ResourceID)}
 			refs[tg.ResourceID] = ref
 			b.add(Change{Op: OpCreateTG, Target: ref, TG: &tg,
-				Reason: fmt.Sprintf("create target group %s for port %d (%s targets on %s %d)", tg.Name, tg.ServicePort, tg.TargetType, tg.Protocol, tg.Port)})
+				Reason: fmt.Sprintf("create target group %s for %s/%s port %d (%s targets on %s %d)", tg.Name, tg.ServiceNamespace, tg.ServiceName, tg.ServicePort, tg.TargetType, tg.Protocol, tg.Port)})
 			continue
 		}
 		used[match.ARN] = true
@@ -329,17 +337,28 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 	wanted := map[int32]bool{}
 	for _, l := range want {
 		wanted[l.Port] = true
-		tg := tgRefs[l.TargetGroup]
-		ls := &ListenerSpec{LoadBalancer: lbRef, Port: l.Port, Protocol: l.Protocol, TargetGroup: tg}
+		var tg Ref
+		if l.TargetGroup != "" {
+			tg = tgRefs[l.TargetGroup]
+		}
+		ls := &ListenerSpec{LoadBalancer: lbRef, Port: l.Port, Protocol: l.Protocol, TargetGroup: tg, Certificates: l.Certificates}
 		old, ok := byPort[l.Port]
+		var ref Ref
+		var oldRules []state.ListenerRule
 		switch {
 		case !ok:
-			b.add(Change{Op: OpCreateListener, Target: Ref{Kind: KindListener, Key: fmt.Sprintf("listener/%d", l.Port)}, Listener: ls,
+			ref = Ref{Kind: KindListener, Key: fmt.Sprintf("listener/%d", l.Port)}
+			b.add(Change{Op: OpCreateListener, Target: ref, Listener: ls,
 				Reason: fmt.Sprintf("create %s listener on port %d", l.Protocol, l.Port)})
-		case !strings.EqualFold(old.Protocol, l.Protocol) || tg.ID == "" || old.TargetGroupARN != tg.ID:
-			b.add(Change{Op: OpModifyListener, Target: Ref{Kind: KindListener, ID: old.ARN}, Listener: ls,
-				Reason: fmt.Sprintf("listener on port %d must forward %s to %s", l.Port, l.Protocol, tg.String())})
+		default:
+			ref = Ref{Kind: KindListener, ID: old.ARN}
+			oldRules = old.Rules
+			if why := listenerDiff(l, tg, old); why != "" {
+				b.add(Change{Op: OpModifyListener, Target: ref, Listener: ls,
+					Reason: fmt.Sprintf("listener on port %d: %s", l.Port, why)})
+			}
 		}
+		planRules(b, lbRef, ref, l, oldRules, tgRefs)
 	}
 	for _, l := range cur {
 		if !wanted[l.Port] {
@@ -348,6 +367,72 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 				Reason:   fmt.Sprintf("listener on port %d is no longer wanted", l.Port)})
 		}
 	}
+}
+
+// listenerDiff says why an existing listener must be modified, or "" when it matches.
+func listenerDiff(want spec.Listener, tg Ref, have state.Listener) string {
+	switch {
+	case !strings.EqualFold(have.Protocol, want.Protocol):
+		return fmt.Sprintf("protocol %s must be %s", have.Protocol, want.Protocol)
+	case want.TargetGroup == "" && (have.TargetGroupARN != "" || have.FixedResponseStatus != "404"):
+		return "the default action must answer 404 (no default backend)"
+	case want.TargetGroup != "" && (tg.ID == "" || have.TargetGroupARN != tg.ID):
+		return "the default action must forward to " + tg.String()
+	case !sameCertificates(want.Certificates, have.Certificates):
+		return fmt.Sprintf("certificates %v must be %v", have.Certificates, want.Certificates)
+	}
+	return ""
+}
+
+// sameCertificates compares certificate lists: the default (first) one exactly, the
+// others as a set.
+func sameCertificates(want, have []string) bool {
+	if len(want) == 0 || len(have) == 0 {
+		return len(want) == len(have)
+	}
+	return want[0] == have[0] && sameSet(want[1:], have[1:])
+}
+
+// planRules makes a listener's rules match, matching existing rules by priority so that
+// no rule is ever created at a priority another rule still holds.
+func planRules(b *builder, lbRef, listener Ref, l spec.Listener, have []state.ListenerRule, tgRefs map[string]Ref) {
+	byPrio := map[int32]state.ListenerRule{}
+	for _, r := range have {
+		byPrio[r.Priority] = r
+	}
+	wanted := map[int32]bool{}
+	for _, r := range l.Rules {
+		wanted[r.Priority] = true
+		tg := tgRefs[r.TargetGroup]
+		rs := &RuleSpec{LoadBalancer: lbRef, Listener: listener, Priority: r.Priority, Hosts: r.Hosts, Paths: r.Paths, TargetGroup: tg}
+		old, ok := byPrio[r.Priority]
+		switch {
+		case !ok:
+			b.add(Change{Op: OpCreateRule, Target: Ref{Kind: KindRule, Key: fmt.Sprintf("rule/%d/%d", l.Port, r.Priority)}, Rule: rs,
+				Reason: fmt.Sprintf("route %s to %s on port %d (priority %d)", ruleString(r.Hosts, r.Paths), r.TargetGroup, l.Port, r.Priority)})
+		case tg.ID == "" || old.TargetGroupARN != tg.ID || !sameSet(old.Hosts, r.Hosts) || !sameSet(old.Paths, r.Paths):
+			b.add(Change{Op: OpModifyRule, Target: Ref{Kind: KindRule, ID: old.ARN}, Rule: rs,
+				Reason: fmt.Sprintf("rule %d on port %d must route %s to %s", r.Priority, l.Port, ruleString(r.Hosts, r.Paths), r.TargetGroup)})
+		}
+	}
+	for _, r := range have {
+		if !wanted[r.Priority] {
+			b.add(Change{Op: OpDeleteRule, Target: Ref{Kind: KindRule, ID: r.ARN},
+				Rule:   &RuleSpec{LoadBalancer: lbRef, Listener: listener, Priority: r.Priority},
+				Reason: fmt.Sprintf("rule %d on port %d is no longer wanted", r.Priority, l.Port)})
+		}
+	}
+}
+
+func ruleString(hosts, paths []string) string {
+	h, p := "*", "*"
+	if len(hosts) > 0 {
+		h = strings.Join(hosts, ",")
+	}
+	if len(paths) > 0 {
+		p = strings.Join(paths, ",")
+	}
+	return "host " + h + " path " + p
 }
 
 func planTargets(b *builder, tgs []spec.TargetGroup, refs map[string]Ref, want map[string][]state.Target, have map[string][]state.Target) {

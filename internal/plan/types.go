@@ -25,6 +25,9 @@ const (
 	OpSetIPType      Op = "set-ip-address-type"
 	OpCreateListener Op = "create-listener"
 	OpModifyListener Op = "modify-listener"
+	OpCreateRule     Op = "create-rule"
+	OpModifyRule     Op = "modify-rule"
+	OpDeleteRule     Op = "delete-rule"
 	OpRegister       Op = "register-targets"
 	OpDeregister     Op = "deregister-targets"
 	OpRevoke         Op = "revoke"
@@ -64,6 +67,8 @@ var phaseOf = map[Op]Phase{
 	OpCreateLB: PhaseLoadBalancers, OpSetSubnets: PhaseLoadBalancers, OpSetIPType: PhaseLoadBalancers,
 	OpSetLBSGs:       PhaseAttachSGs,
 	OpCreateListener: PhaseListeners, OpModifyListener: PhaseListeners,
+	OpCreateRule: PhaseListeners, OpModifyRule: PhaseListeners,
+	OpDeleteRule:     PhaseDeleteListeners,
 	OpRegister: PhaseTargets, OpDeregister: PhaseTargets,
 	OpRevoke:         PhaseRevoke,
 	OpDeleteListener: PhaseDeleteListeners,
@@ -78,6 +83,7 @@ const (
 	KindLoadBalancer = "load-balancer"
 	KindTargetGroup  = "target-group"
 	KindListener     = "listener"
+	KindRule         = "listener-rule"
 )
 
 // Ref points at a resource: by AWS ID (or ARN) when it exists, or by the logical Key of a
@@ -115,6 +121,7 @@ type Change struct {
 	TG       *spec.TargetGroup   `json:"tg,omitempty"`
 	Targets  []state.Target      `json:"targets,omitempty"`
 	Listener *ListenerSpec       `json:"listener,omitempty"`
+	Rule     *RuleSpec           `json:"rule,omitempty"`
 	// PrivateLinkEnforce is set on set-lb-sgs (and create-lb) when it must change.
 	PrivateLinkEnforce string `json:"privateLinkEnforce,omitempty"`
 }
@@ -129,12 +136,24 @@ type LBSpec struct {
 	Tags          map[string]string `json:"tags"`
 }
 
-// ListenerSpec is the payload of create-listener and modify-listener.
+// ListenerSpec is the payload of create-listener and modify-listener. A zero TargetGroup
+// means the default action is a fixed 404 response (an ALB without a default backend).
 type ListenerSpec struct {
-	LoadBalancer Ref    `json:"loadBalancer"`
-	Port         int32  `json:"port"`
-	Protocol     string `json:"protocol"`
-	TargetGroup  Ref    `json:"targetGroup"`
+	LoadBalancer Ref      `json:"loadBalancer"`
+	Port         int32    `json:"port"`
+	Protocol     string   `json:"protocol"`
+	TargetGroup  Ref      `json:"targetGroup"`
+	Certificates []string `json:"certificates,omitempty"`
+}
+
+// RuleSpec is the payload of create-rule and modify-rule.
+type RuleSpec struct {
+	LoadBalancer Ref      `json:"loadBalancer"`
+	Listener     Ref      `json:"listener"`
+	Priority     int32    `json:"priority"`
+	Hosts        []string `json:"hosts,omitempty"`
+	Paths        []string `json:"paths,omitempty"`
+	TargetGroup  Ref      `json:"targetGroup"`
 }
 
 // Plan is an ordered list of changes.

@@ -1,0 +1,824 @@
+package spec
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/lbsg/lbsg/internal/annotations"
+	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/sgrules"
+)
+
+// ALB values, as the ELBv2 API spells them.
+const (
+	TypeApplication        = "application"
+	DualStackNoPublicIPv4  = annotations.IPAddressTypeDualNoPublicV4
+	IngressController      = "ingress.k8s.aws/alb"
+	IngressClassLegacyName = "alb"
+	protocolHTTP           = "HTTP"
+	protocolHTTPS          = "HTTPS"
+	protocolVersionHTTP1   = "HTTP1"
+	defaultHealthCheckPath = "/"
+	isDefaultClass         = "ingressclass.kubernetes.io/is-default-class"
+)
+
+// IngressGroupID names an Ingress group: an explicit group (alb.ingress.kubernetes.io/
+// group.name) by its name, with Namespace empty; an implicit group by its only Ingress.
+type IngressGroupID struct {
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// Explicit reports whether the group was named by group.name (or IngressClassParams).
+func (g IngressGroupID) Explicit() bool { return g.Namespace == "" }
+
+// String is upstream's group ID: the group name, or "<namespace>/<name>". It is the stack
+// ID and goes into the ALB and target group name hashes.
+func (g IngressGroupID) String() string {
+	if g.Explicit() {
+		return g.Name
+	}
+	return g.Namespace + "/" + g.Name
+}
+
+// Finalizer is the finalizer every member of the group carries.
+func (g IngressGroupID) Finalizer() string {
+	if g.Explicit() {
+		return naming.IngressGroupFinalizer(g.Name)
+	}
+	return naming.IngressFinalizer
+}
+
+// Owner of the group's stack, for Events and plans.
+func (g IngressGroupID) Owner() Owner {
+	if g.Explicit() {
+		return Owner{Kind: "IngressGroup", Name: g.Name}
+	}
+	return Owner{Kind: "Ingress", Namespace: g.Namespace, Name: g.Name}
+}
+
+// ClassParams are the fields of an IngressClassParams that lbsg applies. A set field
+// overrides the matching annotation on every Ingress of the class.
+type ClassParams struct {
+	Name          string            `json:"name"`
+	Group         string            `json:"group,omitempty"`
+	Scheme        string            `json:"scheme,omitempty"`
+	IPAddressType string            `json:"ipAddressType,omitempty"`
+	InboundCIDRs  []string          `json:"inboundCIDRs,omitempty"`
+	PrefixLists   []string          `json:"prefixLists,omitempty"`
+	Tags          map[string]string `json:"tags,omitempty"`
+}
+
+// IngressMember is one Ingress of a group with what its IngressClass says.
+type IngressMember struct {
+	Ingress *networkingv1.Ingress
+	// ClassName is the IngressClass the Ingress uses ("" for the legacy annotation).
+	ClassName string
+	// Params are the class's IngressClassParams, nil when it has none.
+	Params *ClassParams
+	// MissingParams names an IngressClassParams the class refers to that does not exist.
+	MissingParams string
+}
+
+// IngressFacts are the observed facts the desired state of a group depends on.
+type IngressFacts struct {
+	// LBExists and LBScheme describe the group's ALB if it exists: an existing ALB keeps
+	// its scheme when no annotation sets one.
+	LBExists bool
+	LBScheme string
+	// Services are the backend Services by "<namespace>/<name>".
+	Services map[string]*corev1.Service
+	// EndpointPorts maps "<namespace>/<name>" of a Service to the ports its endpoints
+	// report, by Service port name; it resolves named target ports for ip targets.
+	EndpointPorts map[string]map[string]int32
+}
+
+// IngressClassOf returns the IngressClass an Ingress uses and whether lbsg owns the
+// Ingress: spec.ingressClassName naming a class whose controller is ingress.k8s.aws/alb;
+// or the legacy kubernetes.io/ingress.class: alb annotation; or, with neither, the
+// cluster's default IngressClass when it is lbsg's.
+func IngressClassOf(ing *networkingv1.Ingress, classes []networkingv1.IngressClass) (*networkingv1.IngressClass, bool) {
+	if ing.Spec.IngressClassName != nil {
+		for i := range classes {
+			if classes[i].Name == *ing.Spec.IngressClassName {
+				return &classes[i], classes[i].Spec.Controller == IngressController
+			}
+		}
+		return nil, false
+	}
+	if v, ok := ing.Annotations[annotations.IngressClassAnnotation]; ok {
+		return nil, v == IngressClassLegacyName
+	}
+	for i := range classes {
+		if classes[i].Annotations[isDefaultClass] == "true" {
+			return &classes[i], classes[i].Spec.Controller == IngressController
+		}
+	}
+	return nil, false
+}
+
+// IngressGroupOf returns the group an Ingress belongs to: the class's IngressClassParams
+// group, else its group.name annotation, else its own implicit group. A malformed
+// group.name puts the Ingress in its implicit group, whose build reports the problem.
+func IngressGroupOf(ing *networkingv1.Ingress, params *ClassParams) IngressGroupID {
+	if params != nil && params.Group != "" {
+		return IngressGroupID{Name: params.Group}
+	}
+	if name := ing.Annotations[annotations.IngGroupName]; name != "" {
+		if ann, problems := annotations.ParseIngress(map[string]string{annotations.IngGroupName: name}); len(problems) == 0 {
+			return IngressGroupID{Name: ann.GroupName}
+		}
+	}
+	return IngressGroupID{Namespace: ing.Namespace, Name: ing.Name}
+}
+
+// SortMembers orders a group's members as upstream does: by group.order, then by
+// namespace and name. Listener rule priorities follow this order.
+func SortMembers(members []IngressMember) {
+	order := func(m IngressMember) int32 {
+		ann, _ := annotations.ParseIngress(map[string]string{annotations.IngGroupOrder: m.Ingress.Annotations[annotations.IngGroupOrder]})
+		if _, ok := m.Ingress.Annotations[annotations.IngGroupOrder]; !ok {
+			return 0
+		}
+		return ann.GroupOrder
+	}
+	sort.SliceStable(members, func(i, j int) bool {
+		oi, oj := order(members[i]), order(members[j])
+		if oi != oj {
+			return oi < oj
+		}
+		a, b := members[i].Ingress, members[j].Ingress
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+}
+
+// member is one Ingress with its annotations resolved against its class's parameters.
+type member struct {
+	IngressMember
+	key       string // "<namespace>/<name>"
+	ann       annotations.Ingress
+	scheme    string // "" when neither the annotation nor the class sets it
+	ipType    string
+	cidrs     []string // nil when unset
+	cidrsFrom string   // the key (annotation or IngressClassParams field) the CIDRs came from
+	prefixes  []string
+	ports     []annotations.ListenPort
+	tags      map[string]string
+}
+
+type ingressBuilder struct {
+	g        IngressGroupID
+	s        Settings
+	facts    IngressFacts
+	members  []*member
+	problems []*Problem
+}
+
+func (b *ingressBuilder) fail(key, value, reason, fix string) {
+	b.problems = append(b.problems, &Problem{Key: key, Value: value, Reason: reason, Fix: fix})
+}
+
+// BuildIngressGroup returns the desired stack of an Ingress group's ALB, or the problems
+// that keep it from being built (then nothing in AWS changes for the group). members are
+// the group's live Ingresses, in any order.
+func BuildIngressGroup(g IngressGroupID, members []IngressMember, s Settings, facts IngressFacts) (*Stack, []*Problem) {
+	sorted := append([]IngressMember(nil), members...)
+	SortMembers(sorted)
+	b := &ingressBuilder{g: g, s: s, facts: facts}
+	for _, m := range sorted {
+		b.members = append(b.members, b.resolveMember(m))
+	}
+	st := b.build()
+	if len(b.problems) > 0 {
+		seen := map[string]bool{}
+		var problems []*Problem
+		for _, p := range b.problems {
+			if !seen[p.Error()] {
+				seen[p.Error()] = true
+				problems = append(problems, p)
+			}
+		}
+		sortProblems(problems)
+		return nil, problems
+	}
+	return st, nil
+}
+
+// onIngress tags a problem with the Ingress it comes from.
+func onIngress(p *Problem, key string) *Problem {
+	p.Reason += " (Ingress " + key + ")"
+	return p
+}
+
+func (b *ingressBuilder) resolveMember(im IngressMember) *member {
+	ing := im.Ingress
+	m := &member{IngressMember: im, key: ing.Namespace + "/" + ing.Name}
+	ann, problems := annotations.ParseIngress(ing.Annotations)
+	for _, p := range problems {
+		b.problems = append(b.problems, onIngress(p, m.key))
+	}
+	m.ann = ann
+	if im.MissingParams != "" {
+		b.fail("spec.ingressClassName", im.ClassName,
+			fmt.Sprintf("IngressClass %s refers to IngressClassParams %s, which does not exist (Ingress %s)", im.ClassName, im.MissingParams, m.key),
+			"create the IngressClassParams, or remove spec.parameters from the IngressClass")
+	}
+	if ann.SchemeSet {
+		m.scheme = ann.Scheme
+	}
+	m.ipType = ann.IPAddressType
+	if ann.InboundCIDRs != nil && len(ann.InboundCIDRs) > 0 {
+		m.cidrs, m.cidrsFrom = ann.InboundCIDRs, annotations.IngInboundCIDRs
+	}
+	m.prefixes = ann.PrefixLists
+	m.tags = ann.Tags
+	if p := im.Params; p != nil {
+		field := "IngressClassParams " + p.Name + " spec."
+		if p.Scheme != "" {
+			m.scheme = p.Scheme
+		}
+		if p.IPAddressType != "" {
+			m.ipType = p.IPAddressType
+		}
+		if len(p.InboundCIDRs) > 0 {
+			m.cidrs, m.cidrsFrom = p.InboundCIDRs, field+"inboundCIDRs"
+			for _, c := range p.InboundCIDRs {
+				if _, err := netip.ParsePrefix(strings.TrimSpace(c)); err != nil {
+					b.fail(field+"inboundCIDRs", c, "invalid CIDR in IngressClassParams InboundCIDR",
+						"use CIDR notation such as 203.0.113.0/24 or 2001:db8::/32")
+				}
+			}
+		}
+		if len(p.PrefixLists) > 0 {
+			m.prefixes = p.PrefixLists
+		}
+		if len(p.Tags) > 0 {
+			m.tags = naming.MergeTags(p.Tags, ann.Tags) // the class's tags win
+		}
+	}
+	m.ports = ann.ListenPorts
+	if m.ports == nil {
+		if len(ann.CertificateARNs) > 0 {
+			m.ports = []annotations.ListenPort{{Protocol: protocolHTTPS, Port: 443}}
+		} else {
+			m.ports = []annotations.ListenPort{{Protocol: protocolHTTP, Port: 80}}
+		}
+	}
+	return m
+}
+
+// exclusive merges a setting that members either leave unset or must agree on. values
+// holds each member's rendered value ("" = unset); it returns the agreed value.
+func (b *ingressBuilder) exclusive(key, what string, values []string) string {
+	agreed, from := "", ""
+	for i, v := range values {
+		if v == "" {
+			continue
+		}
+		if agreed == "" {
+			agreed, from = v, b.members[i].key
+			continue
+		}
+		if v != agreed {
+			b.fail(key, from+": "+agreed+" | "+b.members[i].key+": "+v,
+				fmt.Sprintf("conflicting %s across the members of Ingress group %s", what, b.g.String()),
+				"give every member that sets it the same value, or move one of these Ingresses to another group")
+			return agreed
+		}
+	}
+	return agreed
+}
+
+// setString renders a list as a sorted set, so that members are compared as sets.
+func setString(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	s := append([]string(nil), list...)
+	sort.Strings(s)
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return "[" + strings.Join(out, " ") + "]"
+}
+
+// portConfig is one merged listen port.
+type portConfig struct {
+	port       int32
+	protocol   string
+	cidrs      []string
+	cidrsFrom  string
+	prefixes   []string
+	certs      []string
+	protoFrom  string
+	cidrOwner  string
+	prefixFrom string
+}
+
+func (b *ingressBuilder) build() *Stack {
+	g, s := b.g, b.s
+	pick := func(f func(m *member) string) []string {
+		out := make([]string, len(b.members))
+		for i, m := range b.members {
+			out[i] = f(m)
+		}
+		return out
+	}
+	b.exclusive(annotations.IngSecurityGroups, "securityGroups", pick(func(m *member) string { return setString(m.ann.SecurityGroups) }))
+	manage := b.exclusive(annotations.IngManageBackendRules, "manage backend security group rules settings", pick(func(m *member) string {
+		if m.ann.ManageBackendRules == nil {
+			return ""
+		}
+		return strconv.FormatBool(*m.ann.ManageBackendRules)
+	}))
+	ipType := b.exclusive(annotations.IngIPAddressType, "IPAddressType", pick(func(m *member) string { return m.ipType }))
+	scheme := b.exclusive(annotations.IngScheme, "scheme", pick(func(m *member) string { return m.scheme }))
+	subnets := b.exclusive(annotations.IngSubnets, "subnets", pick(func(m *member) string { return setString(m.ann.Subnets) }))
+	lbName := b.exclusive(annotations.IngLoadBalancerName, "load-balancer-name", pick(func(m *member) string { return m.ann.LoadBalancerName }))
+	groupTags := b.mergeTags()
+	if ipType == "" {
+		ipType = IPv4
+	}
+	dual := ipType == DualStack || ipType == DualStackNoPublicIPv4
+	switch {
+	case scheme != "":
+	case b.facts.LBExists && b.facts.LBScheme != "":
+		scheme = b.facts.LBScheme
+	case s.DefaultScheme != "":
+		scheme = s.DefaultScheme
+	default:
+		scheme = SchemeInternal
+	}
+	ports := b.mergePorts(dual)
+
+	stackTags := naming.IngressStackTags(s.Cluster, g.String())
+	specTags := naming.MergeTags(s.DefaultTags, groupTags)
+	if s.DefaultTagsLowPriority {
+		specTags = naming.MergeTags(groupTags, s.DefaultTags)
+	}
+	st := &Stack{Owner: g.Owner(), StackID: g.String(), StackTag: naming.IngressStackTag, ResourceTag: naming.IngressResourceTag}
+	frontend := FrontendManaged
+	var customRefs []string
+	for _, m := range b.members {
+		if len(m.ann.SecurityGroups) > 0 {
+			frontend, customRefs = FrontendCustom, m.ann.SecurityGroups
+			break
+		}
+	}
+	manageRules := true
+	if frontend == FrontendCustom {
+		manageRules = s.EnableManageBackendSGRules
+		if manage != "" {
+			manageRules = manage == "true"
+		}
+		if manageRules && !s.EnableBackendSG {
+			v := manage
+			if v == "" {
+				v = "true (from --enable-manage-backend-security-group-rules)"
+			}
+			b.fail(annotations.IngManageBackendRules, v,
+				"backendSG feature is required to manage worker node SG rules when frontendSG manually specified",
+				"run the controller with --enable-backend-security-group=true, or set the annotation to false")
+		}
+	}
+	useBackend := s.EnableBackendSG && (frontend == FrontendManaged || manageRules)
+	if lbName == "" {
+		lbName = naming.IngressLBName(s.Cluster, g.Explicit(), g.Namespace, g.Name, scheme)
+	}
+	st.LoadBalancer = LoadBalancer{
+		Name:          lbName,
+		Type:          TypeApplication,
+		Scheme:        scheme,
+		IPAddressType: ipType,
+		Frontend:      frontend,
+		CustomSGRefs:  customRefs,
+		UseBackendSG:  useBackend,
+		Tags:          naming.MergeTags(stackTags, map[string]string{naming.IngressResourceTag: naming.LoadBalancerResourceID}, specTags),
+	}
+	if subnets != "" {
+		for _, m := range b.members {
+			if len(m.ann.Subnets) > 0 {
+				st.LoadBalancer.SubnetRefs = m.ann.Subnets
+				break
+			}
+		}
+	}
+	if frontend == FrontendManaged {
+		name := naming.IngressSGName(s.Cluster, g.Namespace, g.Name)
+		if g.Explicit() {
+			name = naming.IngressGroupSGName(s.Cluster, g.Name)
+		}
+		st.ManagedSG = &SecurityGroup{
+			Name:        name,
+			Description: naming.ManagedSGDescription,
+			Tags:        naming.MergeTags(stackTags, map[string]string{naming.IngressResourceTag: naming.ManagedSGResourceID}, specTags),
+			Ingress:     frontendRulesALB(ports, dual),
+		}
+	}
+	tgs := &tgSet{b: b, stackTags: stackTags, specTags: specTags, byID: map[string]int{}}
+	b.buildListeners(st, ports, tgs)
+	st.TargetGroups = tgs.list
+	st.Networking.Manage = manageRules
+	switch {
+	case !manageRules:
+	case useBackend:
+		st.Networking.Source = SourceBackend
+	case frontend == FrontendManaged:
+		st.Networking.Source = SourceFrontend
+	}
+	if st.Networking.Source != "" {
+		st.Networking.Needs = albNeeds(st.TargetGroups, s.DisableRestrictedSGRules)
+	}
+	return st
+}
+
+// mergeTags merges the members' tags; two members giving one key different values conflict.
+func (b *ingressBuilder) mergeTags() map[string]string {
+	out := map[string]string{}
+	from := map[string]string{}
+	for _, m := range b.members {
+		keys := make([]string, 0, len(m.tags))
+		for k := range m.tags {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := m.tags[k]
+			if old, ok := out[k]; ok && old != v {
+				b.fail(annotations.IngTags, from[k]+": "+k+"="+old+" | "+m.key+": "+k+"="+v,
+					fmt.Sprintf("conflicting tag %s: %s | %s across the members of Ingress group %s", k, old, v, b.g.String()),
+					"give the tag the same value on every member, or set it once on one member")
+				continue
+			}
+			out[k], from[k] = v, m.key
+		}
+	}
+	return out
+}
+
+// mergePorts merges the members' listen ports (reference §2.4): one protocol per port;
+// the members that set client CIDRs (or prefix lists) for a port must agree on the set.
+func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
+	byPort := map[int32]*portConfig{}
+	for _, m := range b.members {
+		for _, lp := range m.ports {
+			pc := byPort[lp.Port]
+			if pc == nil {
+				pc = &portConfig{port: lp.Port, protocol: lp.Protocol, protoFrom: m.key}
+				byPort[lp.Port] = pc
+			} else if pc.protocol != lp.Protocol {
+				b.fail(annotations.IngListenPorts, fmt.Sprintf("%s: %s:%d | %s: %s:%d", pc.protoFrom, pc.protocol, lp.Port, m.key, lp.Protocol, lp.Port),
+					fmt.Sprintf("conflicting protocol for port %d across the members of Ingress group %s", lp.Port, b.g.String()),
+					"use one protocol per port in every member's listen-ports")
+				continue
+			}
+			if len(m.cidrs) > 0 {
+				if pc.cidrs == nil {
+					pc.cidrs, pc.cidrsFrom, pc.cidrOwner = m.cidrs, m.cidrsFrom, m.key
+				} else if setString(pc.cidrs) != setString(m.cidrs) {
+					b.fail(annotations.IngInboundCIDRs, pc.cidrOwner+": "+setString(pc.cidrs)+" | "+m.key+": "+setString(m.cidrs),
+						fmt.Sprintf("conflicting inbound-cidrs for port %d across the members of Ingress group %s", lp.Port, b.g.String()),
+						"give every member that listens on the port the same inbound-cidrs, or leave them unset on all but one")
+				}
+			}
+			if len(m.prefixes) > 0 {
+				if pc.prefixes == nil {
+					pc.prefixes, pc.prefixFrom = m.prefixes, m.key
+				} else if setString(pc.prefixes) != setString(m.prefixes) {
+					b.fail(annotations.IngPrefixLists, pc.prefixFrom+": "+setString(pc.prefixes)+" | "+m.key+": "+setString(m.prefixes),
+						fmt.Sprintf("conflicting inbound-prefix-lists for port %d across the members of Ingress group %s", lp.Port, b.g.String()),
+						"give every member that listens on the port the same prefix lists, or leave them unset on all but one")
+				}
+			}
+			if lp.Protocol == protocolHTTPS {
+				for _, c := range m.ann.CertificateARNs {
+					if !contains(pc.certs, c) {
+						pc.certs = append(pc.certs, c)
+					}
+				}
+			}
+		}
+	}
+	out := make([]*portConfig, 0, len(byPort))
+	for _, pc := range byPort {
+		out = append(out, pc)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].port < out[j].port })
+	for _, pc := range out {
+		if pc.protocol == protocolHTTPS && len(pc.certs) == 0 {
+			b.fail(annotations.IngListenPorts, fmt.Sprintf(`[{"HTTPS":%d}]`, pc.port),
+				fmt.Sprintf("HTTPS listener on port %d has no certificate", pc.port),
+				"set "+annotations.IngCertificateARN+" to the ARN of an ACM certificate, or listen on HTTP")
+		}
+		for _, c := range pc.cidrs {
+			p, err := netip.ParsePrefix(strings.TrimSpace(c))
+			if err == nil && p.Addr().Is6() && !p.Addr().Is4In6() && !dual {
+				b.fail(pc.cidrsFrom, c,
+					fmt.Sprintf("IPv6 CIDR %s on an ipv4 load balancer (upstream drops it silently; lbsg refuses) (Ingress %s)", c, pc.cidrOwner),
+					"remove the IPv6 CIDR, or set "+annotations.IngIPAddressType+" to dualstack")
+			}
+		}
+	}
+	return out
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// frontendRulesALB are the managed SG's rules (reference §3.4, ALB): each listen port from
+// each client CIDR and prefix list; 0.0.0.0/0 (and ::/0 when dualstack) by default.
+func frontendRulesALB(ports []*portConfig, dual bool) []sgrules.Rule {
+	var rules []sgrules.Rule
+	for _, pc := range ports {
+		cidrs := pc.cidrs
+		if len(cidrs) == 0 && len(pc.prefixes) == 0 {
+			cidrs = []string{"0.0.0.0/0", "::/0"}
+		}
+		for _, c := range cidrs {
+			c = strings.TrimSpace(c)
+			if isV6(c) && !dual {
+				continue
+			}
+			rules = append(rules, cidrRule(sgrules.ProtoTCP, pc.port, pc.port, c))
+		}
+		for _, pl := range pc.prefixes {
+			rules = append(rules, sgrules.Rule{Key: sgrules.Key{Protocol: sgrules.ProtoTCP, FromPort: pc.port, ToPort: pc.port,
+				PeerKind: sgrules.PeerPrefixList, Peer: pl}})
+		}
+	}
+	rules = sgrules.Dedup(rules)
+	sgrules.Sort(rules)
+	return rules
+}
+
+// buildListeners makes one listener per merged port, with the members' rules in group
+// order and the default backend (or a 404) as default action.
+func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgSet) {
+	defaultTG, defaultFrom := "", ""
+	for _, m := range b.members {
+		db := m.Ingress.Spec.DefaultBackend
+		if db == nil {
+			continue
+		}
+		id := tgs.forBackend(m, db, "spec.defaultBackend")
+		if defaultFrom != "" {
+			b.fail("spec.defaultBackend", defaultFrom+" | "+m.key,
+				fmt.Sprintf("more than one member of Ingress group %s sets a default backend", b.g.String()),
+				"set spec.defaultBackend on one member only")
+			continue
+		}
+		defaultTG, defaultFrom = id, m.key
+	}
+	for _, pc := range ports {
+		l := Listener{Port: pc.port, Protocol: pc.protocol, TargetGroup: defaultTG, Certificates: pc.certs}
+		var prio int32
+		for _, m := range b.members {
+			if !listensOn(m, pc.port) {
+				continue
+			}
+			for ri, rule := range m.Ingress.Spec.Rules {
+				if rule.HTTP == nil {
+					continue
+				}
+				for pi, path := range rule.HTTP.Paths {
+					where := fmt.Sprintf("spec.rules[%d].http.paths[%d]", ri, pi)
+					patterns, err := pathPatterns(path)
+					if err != nil {
+						b.problems = append(b.problems, onIngress(&Problem{Key: where + ".path", Value: path.Path, Reason: err.Error(),
+							Fix: "use a path without * and ? for pathType Exact and Prefix, or use ImplementationSpecific"}, m.key))
+						continue
+					}
+					id := tgs.forBackend(m, &path.Backend, where+".backend")
+					prio++
+					r := ListenerRule{Priority: prio, Paths: patterns, TargetGroup: id}
+					if rule.Host != "" {
+						r.Hosts = []string{rule.Host}
+					}
+					if len(r.Hosts) == 0 && len(r.Paths) == 0 {
+						r.Paths = []string{"/*"}
+					}
+					l.Rules = append(l.Rules, r)
+				}
+			}
+		}
+		st.Listeners = append(st.Listeners, l)
+	}
+}
+
+func listensOn(m *member, port int32) bool {
+	for _, lp := range m.ports {
+		if lp.Port == port {
+			return true
+		}
+	}
+	return false
+}
+
+// pathPatterns converts an Ingress path into ALB path-pattern values as upstream does:
+// Exact as is, Prefix as the path and everything below it, ImplementationSpecific as is
+// (ALB wildcards allowed).
+func pathPatterns(p networkingv1.HTTPIngressPath) ([]string, error) {
+	pt := networkingv1.PathTypeImplementationSpecific
+	if p.PathType != nil {
+		pt = *p.PathType
+	}
+	switch pt {
+	case networkingv1.PathTypeExact:
+		if strings.ContainsAny(p.Path, "*?") {
+			return nil, fmt.Errorf("exact path shouldn't contain wildcards: %s", p.Path)
+		}
+		return []string{p.Path}, nil
+	case networkingv1.PathTypePrefix:
+		if strings.ContainsAny(p.Path, "*?") {
+			return nil, fmt.Errorf("prefix path shouldn't contain wildcards: %s", p.Path)
+		}
+		if p.Path == "/" {
+			return []string{"/*"}, nil
+		}
+		trimmed := strings.TrimSuffix(p.Path, "/")
+		return []string{trimmed, trimmed + "/*"}, nil
+	}
+	if p.Path == "" {
+		return nil, nil
+	}
+	return []string{p.Path}, nil
+}
+
+// tgSet collects the group's target groups, one per (Ingress, Service, port).
+type tgSet struct {
+	b                   *ingressBuilder
+	stackTags, specTags map[string]string
+	list                []TargetGroup
+	byID                map[string]int
+}
+
+// forBackend returns the ResourceID of the target group of a backend, creating it on
+// first use; a bad backend is reported as a problem and yields "".
+func (t *tgSet) forBackend(m *member, be *networkingv1.IngressBackend, where string) string {
+	b := t.b
+	ing := m.Ingress
+	if be.Service == nil {
+		b.problems = append(b.problems, onIngress(&Problem{Key: where, Value: "resource",
+			Reason: "only Service backends are supported", Fix: "point the backend at a Service"}, m.key))
+		return ""
+	}
+	svcName := be.Service.Name
+	portStr := be.Service.Port.Name
+	if portStr == "" {
+		portStr = strconv.Itoa(int(be.Service.Port.Number))
+	}
+	if portStr == "use-annotation" {
+		b.problems = append(b.problems, onIngress(&Problem{Key: where + ".service.port.name", Value: portStr,
+			Reason: "actions.* and conditions.* annotations are not supported by lbsg",
+			Fix:    "route to a Service port directly"}, m.key))
+		return ""
+	}
+	id := naming.IngressTargetGroupResourceID(ing.Namespace, ing.Name, svcName, portStr)
+	if _, ok := t.byID[id]; ok {
+		return id
+	}
+	svcKey := ing.Namespace + "/" + svcName
+	svc := b.facts.Services[svcKey]
+	if svc == nil {
+		b.problems = append(b.problems, onIngress(&Problem{Key: where + ".service.name", Value: svcName,
+			Reason: fmt.Sprintf("Service %s not found", svcKey), Fix: "create the Service, or point the backend at an existing one"}, m.key))
+		return ""
+	}
+	var sp *corev1.ServicePort
+	for i := range svc.Spec.Ports {
+		p := &svc.Spec.Ports[i]
+		if (be.Service.Port.Name != "" && p.Name == be.Service.Port.Name) || (be.Service.Port.Name == "" && p.Port == be.Service.Port.Number) {
+			sp = p
+		}
+	}
+	if sp == nil {
+		b.problems = append(b.problems, onIngress(&Problem{Key: where + ".service.port", Value: portStr,
+			Reason: fmt.Sprintf("Service %s has no port %s", svcKey, portStr), Fix: "name a port the Service defines"}, m.key))
+		return ""
+	}
+	backend, problems := annotations.ParseBackend(ing.Annotations, svc.Annotations)
+	for _, p := range problems {
+		b.problems = append(b.problems, onIngress(p, m.key))
+	}
+	tt := backend.TargetType
+	if tt == "" {
+		tt = b.s.DefaultTargetType
+	}
+	if tt == "" {
+		tt = TargetInstance
+	}
+	proto := backend.Protocol
+	if proto == "" {
+		proto = protocolHTTP
+	}
+	tg := TargetGroup{
+		ResourceID:       id,
+		Protocol:         proto,
+		TargetType:       tt,
+		ServicePort:      sp.Port,
+		ServicePortName:  sp.Name,
+		ServiceNamespace: svc.Namespace,
+		ServiceName:      svc.Name,
+		NodeSelector:     backend.TargetNodeLabels,
+	}
+	tg.Port = naming.ServiceTargetGroupPort(tt, sp.Port, sp.NodePort, targetPortString(*sp))
+	switch {
+	case tt == TargetInstance:
+		if svc.Spec.Type != corev1.ServiceTypeNodePort && svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+			b.problems = append(b.problems, onIngress(&Problem{Key: annotations.IngTargetType, Value: tt,
+				Reason: fmt.Sprintf("Service %s is of type %s; instance targets need type NodePort or LoadBalancer", svcKey, svc.Spec.Type),
+				Fix:    "make the Service type NodePort, or set " + annotations.IngTargetType + ": ip"}, m.key))
+			return ""
+		}
+		tg.TrafficPort = sp.NodePort
+	case sp.TargetPort.StrVal != "":
+		tg.TargetPortName = sp.TargetPort.StrVal
+		tg.TrafficPort = b.facts.EndpointPorts[svcKey][sp.Name]
+	case sp.TargetPort.IntVal != 0:
+		tg.TrafficPort = sp.TargetPort.IntVal
+	default:
+		tg.TrafficPort = sp.Port
+	}
+	tg.HealthCheck = HealthCheck{Protocol: proto, Port: TrafficPort, Path: defaultHealthCheckPath}
+	if backend.HealthCheckProtocol != "" {
+		tg.HealthCheck.Protocol = backend.HealthCheckProtocol
+	}
+	if backend.HealthCheckPath != "" {
+		tg.HealthCheck.Path = backend.HealthCheckPath
+	}
+	if hp := backend.HealthCheckPort; hp != "" && hp != TrafficPort {
+		if _, ok := numericPort(hp); ok {
+			tg.HealthCheck.Port = hp
+		} else if port, err := namedHealthCheckPort(svc, hp, tt); err != nil {
+			b.problems = append(b.problems, onIngress(&Problem{Key: annotations.IngHealthCheckPort, Value: hp, Reason: err.Error(),
+				Fix: "use traffic-port, a port number, or the name of a Service port with a numeric target port"}, m.key))
+		} else {
+			tg.HealthCheck.Port = strconv.Itoa(int(port))
+		}
+	}
+	tg.Name = naming.IngressTargetGroupName(naming.IngressTargetGroupNameInput{Cluster: b.s.Cluster, GroupID: b.g.String(),
+		ServiceNamespace: svc.Namespace, ServiceName: svc.Name, ServicePort: portStr, TargetGroupPort: tg.Port,
+		TargetType: tt, Protocol: proto, ProtocolVersion: protocolVersionHTTP1})
+	tg.Tags = naming.MergeTags(t.stackTags, map[string]string{naming.IngressResourceTag: id}, t.specTags)
+	t.byID[id] = len(t.list)
+	t.list = append(t.list, tg)
+	return id
+}
+
+// namedHealthCheckPort resolves a health-check port given as a Service port name: its
+// NodePort for instance targets, its numeric target port for ip targets.
+func namedHealthCheckPort(svc *corev1.Service, name, targetType string) (int32, error) {
+	for _, p := range svc.Spec.Ports {
+		if p.Name != name {
+			continue
+		}
+		if targetType == TargetInstance {
+			return p.NodePort, nil
+		}
+		if p.TargetPort.StrVal != "" {
+			return 0, fmt.Errorf("health check port %q maps to the named target port %q; ip targets need a numeric one", name, p.TargetPort.StrVal)
+		}
+		if p.TargetPort.IntVal != 0 {
+			return p.TargetPort.IntVal, nil
+		}
+		return p.Port, nil
+	}
+	return 0, fmt.Errorf("Service %s/%s has no port named %q", svc.Namespace, svc.Name, name)
+}
+
+// albNeeds are the ports targets must admit from the source SG (reference §5.1, ALB): the
+// traffic port and a distinct numeric health-check port of each target group, all TCP.
+func albNeeds(tgs []TargetGroup, unrestricted bool) []sgrules.Need {
+	if unrestricted {
+		return []sgrules.Need{{Protocol: sgrules.ProtoTCP, AllPorts: true}}
+	}
+	var needs []sgrules.Need
+	for _, tg := range tgs {
+		if tg.TrafficPort == 0 {
+			continue
+		}
+		needs = append(needs, sgrules.Need{Protocol: sgrules.ProtoTCP, Port: tg.TrafficPort})
+		if hc, ok := numericPort(tg.HealthCheck.Port); ok && hc != tg.TrafficPort {
+			needs = append(needs, sgrules.Need{Protocol: sgrules.ProtoTCP, Port: hc})
+		}
+	}
+	return dedupNeeds(needs)
+}
