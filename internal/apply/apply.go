@@ -174,10 +174,11 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 		if err != nil {
 			return err
 		}
+		in := elb.ListenerInput{Port: c.Listener.Port, Protocol: c.Listener.Protocol, TargetGroupARN: tgARN}
 		if c.Op == plan.OpModifyListener {
-			return x.ELB.ModifyListener(ctx, lbARN, target, c.Listener.Protocol, tgARN)
+			return x.ELB.ModifyListener(ctx, lbARN, target, in)
 		}
-		arn, err := x.ELB.CreateListener(ctx, lbARN, c.Listener.Port, c.Listener.Protocol, tgARN)
+		arn, err := x.ELB.CreateListener(ctx, lbARN, in)
 		if err != nil {
 			return err
 		}

@@ -1,11 +1,13 @@
 // Package elb reads and writes Elastic Load Balancing v2 resources: load balancers, target
-// groups, listeners and targets. Reads are batched and cached; every write invalidates what
-// it changed, so a reconcile right after a write sees it.
+// groups, listeners (with their certificates and ALB rules) and targets. Reads are batched
+// and cached; every write invalidates what it changed, so a reconcile right after a write
+// sees it.
 package elb
 
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -24,6 +26,8 @@ type API interface {
 	DescribeTargetGroups(context.Context, *elbv2.DescribeTargetGroupsInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupsOutput, error)
 	DescribeTags(context.Context, *elbv2.DescribeTagsInput, ...func(*elbv2.Options)) (*elbv2.DescribeTagsOutput, error)
 	DescribeListeners(context.Context, *elbv2.DescribeListenersInput, ...func(*elbv2.Options)) (*elbv2.DescribeListenersOutput, error)
+	DescribeListenerCertificates(context.Context, *elbv2.DescribeListenerCertificatesInput, ...func(*elbv2.Options)) (*elbv2.DescribeListenerCertificatesOutput, error)
+	DescribeRules(context.Context, *elbv2.DescribeRulesInput, ...func(*elbv2.Options)) (*elbv2.DescribeRulesOutput, error)
 	DescribeTargetHealth(context.Context, *elbv2.DescribeTargetHealthInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error)
 	CreateLoadBalancer(context.Context, *elbv2.CreateLoadBalancerInput, ...func(*elbv2.Options)) (*elbv2.CreateLoadBalancerOutput, error)
 	DeleteLoadBalancer(context.Context, *elbv2.DeleteLoadBalancerInput, ...func(*elbv2.Options)) (*elbv2.DeleteLoadBalancerOutput, error)
@@ -36,6 +40,11 @@ type API interface {
 	CreateListener(context.Context, *elbv2.CreateListenerInput, ...func(*elbv2.Options)) (*elbv2.CreateListenerOutput, error)
 	ModifyListener(context.Context, *elbv2.ModifyListenerInput, ...func(*elbv2.Options)) (*elbv2.ModifyListenerOutput, error)
 	DeleteListener(context.Context, *elbv2.DeleteListenerInput, ...func(*elbv2.Options)) (*elbv2.DeleteListenerOutput, error)
+	AddListenerCertificates(context.Context, *elbv2.AddListenerCertificatesInput, ...func(*elbv2.Options)) (*elbv2.AddListenerCertificatesOutput, error)
+	RemoveListenerCertificates(context.Context, *elbv2.RemoveListenerCertificatesInput, ...func(*elbv2.Options)) (*elbv2.RemoveListenerCertificatesOutput, error)
+	CreateRule(context.Context, *elbv2.CreateRuleInput, ...func(*elbv2.Options)) (*elbv2.CreateRuleOutput, error)
+	ModifyRule(context.Context, *elbv2.ModifyRuleInput, ...func(*elbv2.Options)) (*elbv2.ModifyRuleOutput, error)
+	DeleteRule(context.Context, *elbv2.DeleteRuleInput, ...func(*elbv2.Options)) (*elbv2.DeleteRuleOutput, error)
 	RegisterTargets(context.Context, *elbv2.RegisterTargetsInput, ...func(*elbv2.Options)) (*elbv2.RegisterTargetsOutput, error)
 	DeregisterTargets(context.Context, *elbv2.DeregisterTargetsInput, ...func(*elbv2.Options)) (*elbv2.DeregisterTargetsOutput, error)
 	AddTags(context.Context, *elbv2.AddTagsInput, ...func(*elbv2.Options)) (*elbv2.AddTagsOutput, error)
@@ -68,6 +77,10 @@ type Client struct {
 	tgsAt     time.Time
 	listeners map[string]cached[[]state.Listener]
 	targets   map[string]cached[[]state.Target]
+	// gen counts calls of forget. Reading an LB's listeners takes several calls (rules and
+	// certificates per listener); a read during which a write happened does not cache its
+	// result, which may predate the write.
+	gen uint64
 }
 
 type cached[T any] struct {
@@ -219,13 +232,16 @@ func (c *Client) tags(ctx context.Context, arns []string) (map[string]map[string
 	return out, nil
 }
 
-// Listeners of one load balancer.
+// Listeners of one load balancer, by port, with their certificates (HTTPS) and non-default
+// rules (HTTP and HTTPS). They are one cache entry: any write on the load balancer, its
+// listeners or their rules forgets all of it.
 func (c *Client) Listeners(ctx context.Context, lbARN string) ([]state.Listener, error) {
 	c.mu.Lock()
 	if e, ok := c.listeners[lbARN]; ok && c.fresh(e.at) {
 		c.mu.Unlock()
-		return append([]state.Listener(nil), e.v...), nil
+		return cloneListeners(e.v), nil
 	}
+	gen := c.gen
 	c.mu.Unlock()
 	var out []state.Listener
 	p := elbv2.NewDescribeListenersPaginator(c.api, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(lbARN)})
@@ -235,23 +251,133 @@ func (c *Client) Listeners(ctx context.Context, lbARN string) ([]state.Listener,
 			return nil, fmt.Errorf("describe listeners of %s: %w", lbARN, err)
 		}
 		for _, l := range page.Listeners {
-			li := state.Listener{ARN: aws.ToString(l.ListenerArn), Port: aws.ToInt32(l.Port), Protocol: string(l.Protocol)}
-			for _, a := range l.DefaultActions {
-				if a.Type == elbtypes.ActionTypeEnumForward {
-					li.TargetGroupARN = aws.ToString(a.TargetGroupArn)
-					if li.TargetGroupARN == "" && a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) > 0 {
-						li.TargetGroupARN = aws.ToString(a.ForwardConfig.TargetGroups[0].TargetGroupArn)
-					}
-				}
+			out = append(out, listenerFromSDK(l))
+		}
+	}
+	for i := range out {
+		li := &out[i]
+		// DescribeListeners names only the default certificate, and only HTTPS listeners
+		// have others; NLB listeners cost no extra call.
+		if li.Protocol == string(elbtypes.ProtocolEnumHttps) {
+			def, extra, err := c.listenerCertificates(ctx, li.ARN)
+			if err != nil {
+				return nil, err
 			}
-			out = append(out, li)
+			if len(li.Certificates) == 0 && def != "" {
+				li.Certificates = []string{def}
+			}
+			if len(li.Certificates) > 0 {
+				extra = withoutCertificate(extra, li.Certificates[0])
+			}
+			li.Certificates = append(li.Certificates, extra...)
+		}
+		if li.Protocol == string(elbtypes.ProtocolEnumHttp) || li.Protocol == string(elbtypes.ProtocolEnumHttps) {
+			rules, err := c.rules(ctx, li.ARN)
+			if err != nil {
+				return nil, err
+			}
+			li.Rules = rules
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Port < out[j].Port })
 	c.mu.Lock()
-	c.listeners[lbARN] = cached[[]state.Listener]{v: out, at: c.now()}
+	if c.gen == gen {
+		c.listeners[lbARN] = cached[[]state.Listener]{v: out, at: c.now()}
+	}
 	c.mu.Unlock()
-	return append([]state.Listener(nil), out...), nil
+	return cloneListeners(out), nil
+}
+
+// listenerFromSDK converts what DescribeListeners says about a listener: its default action
+// and its default certificate. Additional certificates and rules take other calls.
+func listenerFromSDK(l elbtypes.Listener) state.Listener {
+	li := state.Listener{ARN: aws.ToString(l.ListenerArn), Port: aws.ToInt32(l.Port), Protocol: string(l.Protocol)}
+	for _, a := range l.DefaultActions {
+		switch a.Type {
+		case elbtypes.ActionTypeEnumForward:
+			li.TargetGroupARN = forwardTarget(a)
+		case elbtypes.ActionTypeEnumFixedResponse:
+			if a.FixedResponseConfig != nil {
+				li.FixedResponseStatus = aws.ToString(a.FixedResponseConfig.StatusCode)
+			}
+		}
+	}
+	// AWS lists only the default certificate here; moto lists them all, the default first.
+	def := ""
+	for i, cert := range l.Certificates {
+		if aws.ToBool(cert.IsDefault) || (i == 0 && def == "") {
+			def = aws.ToString(cert.CertificateArn)
+		}
+	}
+	if def != "" {
+		li.Certificates = []string{def}
+	}
+	return li
+}
+
+// forwardTarget is the target group a forward action sends to: TargetGroupArn, or the first
+// group of its ForwardConfig when only that is set (a weighted forward, which lbsg never
+// writes).
+func forwardTarget(a elbtypes.Action) string {
+	if arn := aws.ToString(a.TargetGroupArn); arn != "" {
+		return arn
+	}
+	if a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) > 0 {
+		return aws.ToString(a.ForwardConfig.TargetGroups[0].TargetGroupArn)
+	}
+	return ""
+}
+
+// listenerCertificates reads a listener's certificate list, uncached: the default one and
+// the others, sorted.
+func (c *Client) listenerCertificates(ctx context.Context, listenerARN string) (def string, extra []string, err error) {
+	p := elbv2.NewDescribeListenerCertificatesPaginator(c.api, &elbv2.DescribeListenerCertificatesInput{ListenerArn: aws.String(listenerARN)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", nil, fmt.Errorf("describe certificates of listener %s: %w", listenerARN, err)
+		}
+		for _, cert := range page.Certificates {
+			if aws.ToBool(cert.IsDefault) {
+				def = aws.ToString(cert.CertificateArn)
+			} else {
+				extra = append(extra, aws.ToString(cert.CertificateArn))
+			}
+		}
+	}
+	return def, withoutCertificate(extra, def), nil
+}
+
+// withoutCertificate returns certs sorted and deduplicated, without def.
+func withoutCertificate(certs []string, def string) []string {
+	var out []string
+	for _, cert := range certs {
+		if cert != "" && cert != def {
+			out = append(out, cert)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+func cloneListeners(ls []state.Listener) []state.Listener {
+	if ls == nil {
+		return nil
+	}
+	out := make([]state.Listener, len(ls))
+	for i, l := range ls {
+		l.Certificates = slices.Clone(l.Certificates)
+		if l.Rules != nil {
+			rules := make([]state.ListenerRule, len(l.Rules))
+			for j, r := range l.Rules {
+				r.Hosts, r.Paths = slices.Clone(r.Hosts), slices.Clone(r.Paths)
+				rules[j] = r
+			}
+			l.Rules = rules
+		}
+		out[i] = l
+	}
+	return out
 }
 
 // Targets registered in one target group.
@@ -292,6 +418,7 @@ func (c *Client) forget(arns ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lbsAt, c.tgsAt = time.Time{}, time.Time{}
+	c.gen++
 	for _, a := range arns {
 		delete(c.listeners, a)
 		delete(c.targets, a)

@@ -3,6 +3,7 @@ package elb
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -149,34 +150,136 @@ func (c *Client) DeleteTargetGroup(ctx context.Context, arn string) error {
 	return nil
 }
 
-// CreateListener creates a listener forwarding to a target group and returns its ARN.
-func (c *Client) CreateListener(ctx context.Context, lbARN string, port int32, protocol, tgARN string) (string, error) {
+// ListenerInput is what lbsg sets on a listener.
+type ListenerInput struct {
+	Port     int32
+	Protocol string // TCP/UDP/TCP_UDP (NLB) or HTTP/HTTPS (ALB)
+	// TargetGroupARN is where the default action forwards; "" makes the default action a
+	// fixed 404 (text/plain, no body), for an ALB whose rules route all known traffic.
+	TargetGroupARN string
+	// Certificates (HTTPS): the first is the default certificate, the others are added with
+	// AddListenerCertificates (SNI).
+	Certificates []string
+}
+
+// fixedResponseStatus is the status of the default action of a listener without a target
+// group: a request no rule matches is for no backend.
+const fixedResponseStatus = "404"
+
+func defaultActions(tgARN string) []elbtypes.Action {
+	if tgARN == "" {
+		return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse,
+			FixedResponseConfig: &elbtypes.FixedResponseActionConfig{
+				StatusCode: aws.String(fixedResponseStatus), ContentType: aws.String("text/plain")}}}
+	}
+	return forwardActions(tgARN)
+}
+
+// defaultCertificate is the Certificates parameter of CreateListener and ModifyListener,
+// which take exactly the default certificate.
+func defaultCertificate(certs []string) []elbtypes.Certificate {
+	if len(certs) == 0 {
+		return nil
+	}
+	return []elbtypes.Certificate{{CertificateArn: aws.String(certs[0])}}
+}
+
+// CreateListener creates a listener and returns its ARN. When adding an additional
+// certificate fails, the listener exists: its ARN is returned with the error.
+func (c *Client) CreateListener(ctx context.Context, lbARN string, in ListenerInput) (string, error) {
 	res, err := c.api.CreateListener(ctx, &elbv2.CreateListenerInput{
 		LoadBalancerArn: aws.String(lbARN),
-		Port:            aws.Int32(port),
-		Protocol:        elbtypes.ProtocolEnum(protocol),
-		DefaultActions:  []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tgARN)}},
+		Port:            aws.Int32(in.Port),
+		Protocol:        elbtypes.ProtocolEnum(in.Protocol),
+		DefaultActions:  defaultActions(in.TargetGroupARN),
+		Certificates:    defaultCertificate(in.Certificates),
 	})
 	c.forget(lbARN)
 	if err != nil {
-		return "", fmt.Errorf("create listener %s:%d on %s: %w", protocol, port, lbARN, err)
+		return "", fmt.Errorf("create listener %s:%d on %s: %w", in.Protocol, in.Port, lbARN, err)
 	}
 	if len(res.Listeners) == 0 {
-		return "", fmt.Errorf("create listener %s:%d: empty response", protocol, port)
+		return "", fmt.Errorf("create listener %s:%d: empty response", in.Protocol, in.Port)
 	}
-	return aws.ToString(res.Listeners[0].ListenerArn), nil
+	arn := aws.ToString(res.Listeners[0].ListenerArn)
+	if len(in.Certificates) > 1 {
+		if err := c.addCertificates(ctx, lbARN, arn, withoutCertificate(in.Certificates[1:], in.Certificates[0])); err != nil {
+			return arn, err
+		}
+	}
+	return arn, nil
 }
 
-// ModifyListener points a listener at another protocol or target group.
-func (c *Client) ModifyListener(ctx context.Context, lbARN, arn string, protocol, tgARN string) error {
+// ModifyListener makes an existing listener match in: protocol, default action, default
+// certificate and, for HTTPS, the set of additional certificates.
+func (c *Client) ModifyListener(ctx context.Context, lbARN, arn string, in ListenerInput) error {
 	_, err := c.api.ModifyListener(ctx, &elbv2.ModifyListenerInput{
 		ListenerArn:    aws.String(arn),
-		Protocol:       elbtypes.ProtocolEnum(protocol),
-		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tgARN)}},
+		Protocol:       elbtypes.ProtocolEnum(in.Protocol),
+		DefaultActions: defaultActions(in.TargetGroupARN),
+		Certificates:   defaultCertificate(in.Certificates),
 	})
 	c.forget(lbARN)
 	if err != nil {
 		return fmt.Errorf("modify listener %s: %w", arn, err)
+	}
+	if in.Protocol != string(elbtypes.ProtocolEnumHttps) {
+		return nil
+	}
+	def := ""
+	if len(in.Certificates) > 0 {
+		def = in.Certificates[0]
+	}
+	// Read the list after the modify: AWS keeps the additional certificates across it, moto
+	// replaces them all by the default one. Either way, this is what remains to fix.
+	_, have, err := c.listenerCertificates(ctx, arn)
+	if err != nil {
+		return fmt.Errorf("modify listener %s: %w", arn, err)
+	}
+	have = withoutCertificate(have, def)
+	want := withoutCertificate(in.Certificates, def)
+	var add, remove []string
+	for _, cert := range want {
+		if !slices.Contains(have, cert) {
+			add = append(add, cert)
+		}
+	}
+	for _, cert := range have {
+		if !slices.Contains(want, cert) {
+			remove = append(remove, cert)
+		}
+	}
+	// Add before removing: a client picking a certificate by SNI in between finds the new
+	// one before the old one goes.
+	if err := c.addCertificates(ctx, lbARN, arn, add); err != nil {
+		return err
+	}
+	return c.removeCertificates(ctx, lbARN, arn, remove)
+}
+
+// addCertificates adds certificates to a listener's list, one per call (the API takes one).
+func (c *Client) addCertificates(ctx context.Context, lbARN, arn string, certs []string) error {
+	for _, cert := range certs {
+		_, err := c.api.AddListenerCertificates(ctx, &elbv2.AddListenerCertificatesInput{
+			ListenerArn: aws.String(arn), Certificates: []elbtypes.Certificate{{CertificateArn: aws.String(cert)}}})
+		c.forget(lbARN)
+		if err != nil {
+			return fmt.Errorf("add certificate %s to listener %s: %w", cert, arn, err)
+		}
+	}
+	return nil
+}
+
+// removeCertificates removes certificates from a listener's list, one per call (the API
+// takes one).
+func (c *Client) removeCertificates(ctx context.Context, lbARN, arn string, certs []string) error {
+	for _, cert := range certs {
+		_, err := c.api.RemoveListenerCertificates(ctx, &elbv2.RemoveListenerCertificatesInput{
+			ListenerArn: aws.String(arn), Certificates: []elbtypes.Certificate{{CertificateArn: aws.String(cert)}}})
+		c.forget(lbARN)
+		if err != nil {
+			return fmt.Errorf("remove certificate %s from listener %s: %w", cert, arn, err)
+		}
 	}
 	return nil
 }
