@@ -8,10 +8,6 @@ import (
 	"sort"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -31,7 +27,7 @@ func newPlanCmd() *cobra.Command {
 		Short: "Print the changes the controller would make, making none",
 		Long: `plan runs the controller's planner against the cluster of --kubeconfig and the AWS
 account of the AWS flags, and prints every change the controller would make: per Service,
-then for the target (node and pod) security groups. It only reads.`,
+per Ingress group, then for the target (node and pod) security groups. It only reads.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.Validate(); err != nil {
 				return fmt.Errorf("invalid flags: %w", err)
@@ -40,11 +36,7 @@ then for the target (node and pod) security groups. It only reads.`,
 			if err != nil {
 				return fmt.Errorf("load kubeconfig: %w", err)
 			}
-			scheme := runtime.NewScheme()
-			if err := clientgoscheme.AddToScheme(scheme); err != nil {
-				return err
-			}
-			c, err := client.New(restCfg, client.Options{Scheme: scheme})
+			c, err := client.New(restCfg, client.Options{Scheme: app.Scheme()})
 			if err != nil {
 				return fmt.Errorf("connect to the cluster: %w", err)
 			}
@@ -85,26 +77,24 @@ type StackReport struct {
 }
 
 func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Report, error) {
-	services := &corev1.ServiceList{}
-	if err := c.List(ctx, services); err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
+	objs, err := controller.ListClusterObjects(ctx, c)
+	if err != nil {
+		return nil, err
 	}
-	nodes := &corev1.NodeList{}
-	if err := c.List(ctx, nodes); err != nil {
-		return nil, fmt.Errorf("list nodes: %w", err)
-	}
-	slices := &discoveryv1.EndpointSliceList{}
-	if err := c.List(ctx, slices); err != nil {
-		return nil, fmt.Errorf("list endpoint slices: %w", err)
-	}
-	objs := controller.ClusterObjects{Nodes: nodes.Items, Slices: slices.Items}
-	sort.Slice(services.Items, func(i, j int) bool {
-		a, b := services.Items[i], services.Items[j]
+	sort.Slice(objs.Services, func(i, j int) bool {
+		a, b := objs.Services[i], objs.Services[j]
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
 	r := &Report{}
-	for i := range services.Items {
-		svc := &services.Items[i]
+	add := func(sp *controller.StackPlan) {
+		sr := StackReport{Owner: sp.Owner, Problems: sp.Problems, Plan: sp.Plan}
+		if sp.Stack != nil {
+			sr.Notices = sp.Stack.Notices
+		}
+		r.Stacks = append(r.Stacks, sr)
+	}
+	for i := range objs.Services {
+		svc := &objs.Services[i]
 		if !spec.OwnsService(svc, e.Settings) && !hasFinalizer(svc.Finalizers, naming.ServiceFinalizer) {
 			continue
 		}
@@ -112,13 +102,22 @@ func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Repor
 		if err != nil {
 			return nil, fmt.Errorf("plan %s/%s: %w", svc.Namespace, svc.Name, err)
 		}
-		sr := StackReport{Owner: sp.Owner, Problems: sp.Problems, Plan: sp.Plan}
-		if sp.Stack != nil {
-			sr.Notices = sp.Stack.Notices
-		}
-		r.Stacks = append(r.Stacks, sr)
+		add(sp)
 	}
-	np, err := e.PlanNetworking(ctx, services.Items, objs)
+	groups := controller.IngressGroups(objs)
+	ids := make([]spec.IngressGroupID, 0, len(groups))
+	for id := range groups {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+	for _, id := range ids {
+		sp, err := e.PlanIngressGroup(ctx, groups[id], objs, false)
+		if err != nil {
+			return nil, fmt.Errorf("plan Ingress group %s: %w", id.String(), err)
+		}
+		add(sp)
+	}
+	np, err := e.PlanNetworking(ctx, objs)
 	if err != nil {
 		return nil, fmt.Errorf("plan target security groups: %w", err)
 	}

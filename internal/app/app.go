@@ -9,6 +9,9 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -21,6 +24,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/spf13/pflag"
 
+	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/apply"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/config"
@@ -127,6 +131,14 @@ type RunOptions struct {
 	SkipNameValidation bool
 }
 
+// Scheme holds the Kubernetes types lbsg reads: the built-in ones and IngressClassParams.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(elbv2api.AddToScheme(s))
+	return s
+}
+
 // Run starts the controller manager and blocks until ctx ends (nil: until SIGTERM or
 // SIGINT).
 func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
@@ -148,6 +160,7 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 		}
 	}
 	opts := ctrl.Options{
+		Scheme:                  Scheme(),
 		Metrics:                 metricsserver.Options{BindAddress: cfg.MetricsBindAddr},
 		HealthProbeBindAddress:  cfg.HealthProbeBindAddr,
 		LeaderElection:          cfg.EnableLeaderElection,
@@ -176,8 +189,12 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 	if o.Started != nil {
 		o.Started(engine, clients)
 	}
+	_, paramsErr := mgr.GetRESTMapper().RESTMapping(elbv2api.GroupVersion.WithKind("IngressClassParams").GroupKind(), elbv2api.GroupVersion.Version)
+	if paramsErr != nil {
+		logger.Info("the IngressClassParams CRD is not installed: IngressClasses that refer to parameters are reported as misconfigured", "error", paramsErr.Error())
+	}
 	if err := controller.Setup(mgr, engine, controller.Options{Resync: cfg.DriftCheckInterval * 5, DriftCheck: cfg.DriftCheckInterval,
-		SkipNameValidation: o.SkipNameValidation}); err != nil {
+		SkipNameValidation: o.SkipNameValidation, WatchIngressClassParams: paramsErr == nil}); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

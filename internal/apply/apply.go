@@ -106,7 +106,7 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 		return x.EC2.DeleteSecurityGroup(ctx, c.Target.ID)
 	}
 	target, err := x.id(c.Target, res)
-	if err != nil && c.Op != plan.OpCreateTG && c.Op != plan.OpCreateLB && c.Op != plan.OpCreateListener {
+	if err != nil && c.Op != plan.OpCreateTG && c.Op != plan.OpCreateLB && c.Op != plan.OpCreateListener && c.Op != plan.OpCreateRule {
 		return err
 	}
 	switch c.Op {
@@ -170,11 +170,14 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 		if err != nil {
 			return err
 		}
-		tgARN, err := x.id(c.Listener.TargetGroup, res)
-		if err != nil {
-			return err
+		tgARN := "" // no target group: a fixed 404 response
+		if c.Listener.TargetGroup != (plan.Ref{}) {
+			if tgARN, err = x.id(c.Listener.TargetGroup, res); err != nil {
+				return err
+			}
 		}
-		in := elb.ListenerInput{Port: c.Listener.Port, Protocol: c.Listener.Protocol, TargetGroupARN: tgARN}
+		in := elb.ListenerInput{Port: c.Listener.Port, Protocol: c.Listener.Protocol, TargetGroupARN: tgARN,
+			Certificates: c.Listener.Certificates}
 		if c.Op == plan.OpModifyListener {
 			return x.ELB.ModifyListener(ctx, lbARN, target, in)
 		}
@@ -184,6 +187,32 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 		}
 		res.IDs[c.Target.Key] = arn
 		return nil
+	case plan.OpCreateRule, plan.OpModifyRule:
+		lbARN, err := x.id(c.Rule.LoadBalancer, res)
+		if err != nil {
+			return err
+		}
+		tgARN, err := x.id(c.Rule.TargetGroup, res)
+		if err != nil {
+			return err
+		}
+		in := elb.RuleInput{Priority: c.Rule.Priority, Hosts: c.Rule.Hosts, Paths: c.Rule.Paths, TargetGroupARN: tgARN}
+		if c.Op == plan.OpModifyRule {
+			return x.ELB.ModifyRule(ctx, lbARN, target, in)
+		}
+		listenerARN, err := x.id(c.Rule.Listener, res)
+		if err != nil {
+			return err
+		}
+		arn, err := x.ELB.CreateRule(ctx, lbARN, listenerARN, in)
+		if err != nil {
+			return err
+		}
+		res.IDs[c.Target.Key] = arn
+		return nil
+	case plan.OpDeleteRule:
+		lbARN, _ := x.id(c.Rule.LoadBalancer, res)
+		return x.ELB.DeleteRule(ctx, lbARN, target)
 	case plan.OpDeleteListener:
 		lbARN := ""
 		if c.Listener != nil {

@@ -6,9 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-
-	"github.com/lbsg/lbsg/internal/annotations"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/plan"
@@ -39,9 +36,9 @@ type stackNetworking struct {
 	keepsSGs bool // the stack still refers to the backend SG (even when deleting)
 }
 
-// PlanNetworking computes the rules every target SG needs from every Service lbsg owns,
-// and the plan that makes AWS match.
-func (e *Engine) PlanNetworking(ctx context.Context, services []corev1.Service, objs ClusterObjects) (*NetworkingPlan, error) {
+// PlanNetworking computes the rules every target SG needs from every Service and Ingress
+// group lbsg serves (objs.Services and objs.Ingresses), and the plan that makes AWS match.
+func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*NetworkingPlan, error) {
 	np := &NetworkingPlan{Failures: map[spec.Owner]error{}}
 	backendID, err := e.BackendSG(ctx)
 	if err != nil {
@@ -49,8 +46,24 @@ func (e *Engine) PlanNetworking(ctx context.Context, services []corev1.Service, 
 	}
 	backendNeeded := false
 	var contributions []stackNetworking
-	for i := range services {
-		svc := &services[i]
+	add := func(owner spec.Owner, sp *StackPlan, err error) {
+		var sn stackNetworking
+		if err == nil {
+			sn, err = e.stackNetworking(ctx, sp, objs, backendID)
+		}
+		if err != nil {
+			np.Partial = true
+			np.Failures[owner] = err
+			backendNeeded = true
+			return
+		}
+		if sn.keepsSGs {
+			backendNeeded = true
+		}
+		contributions = append(contributions, sn)
+	}
+	for i := range objs.Services {
+		svc := &objs.Services[i]
 		ours := spec.OwnsService(svc, e.Settings) && svc.DeletionTimestamp == nil
 		if !ours {
 			if hasFinalizer(svc, naming.ServiceFinalizer) {
@@ -60,17 +73,26 @@ func (e *Engine) PlanNetworking(ctx context.Context, services []corev1.Service, 
 			}
 			continue
 		}
-		sn, err := e.serviceNetworking(ctx, svc, objs, backendID)
-		if err != nil {
-			np.Partial = true
-			np.Failures[spec.ServiceOwner(svc)] = err
+		sp, err := e.PlanService(ctx, svc, objs, false)
+		add(spec.ServiceOwner(svc), sp, err)
+	}
+	groups := IngressGroups(objs)
+	ids := make([]spec.IngressGroupID, 0, len(groups))
+	for id := range groups {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+	for _, id := range ids {
+		g := groups[id]
+		if len(g.Leaving) > 0 {
+			// Until the group's reconciler removed what they used, keep the backend SG.
 			backendNeeded = true
+		}
+		if len(g.Members) == 0 {
 			continue
 		}
-		if sn.keepsSGs {
-			backendNeeded = true
-		}
-		contributions = append(contributions, sn)
+		sp, err := e.PlanIngressGroup(ctx, g, objs, false)
+		add(id.Owner(), sp, err)
 	}
 	in := plan.NetworkingInput{
 		Cluster:       e.Settings.Cluster,
@@ -222,13 +244,9 @@ func (e *Engine) eniSGTags(ctx context.Context, cs []stackNetworking) (map[strin
 	return out, nil
 }
 
-// serviceNetworking computes one Service's contribution to the target SGs.
-func (e *Engine) serviceNetworking(ctx context.Context, svc *corev1.Service, objs ClusterObjects, backendID string) (stackNetworking, error) {
-	sn := stackNetworking{owner: spec.ServiceOwner(svc)}
-	sp, err := e.PlanService(ctx, svc, objs, false)
-	if err != nil {
-		return sn, err
-	}
+// stackNetworking computes one stack's contribution to the target SGs.
+func (e *Engine) stackNetworking(ctx context.Context, sp *StackPlan, objs ClusterObjects, backendID string) (stackNetworking, error) {
+	sn := stackNetworking{owner: sp.Owner}
 	if len(sp.Problems) > 0 {
 		return sn, fmt.Errorf("invalid configuration: %s", sp.Problems[0].Error())
 	}
@@ -239,6 +257,7 @@ func (e *Engine) serviceNetworking(ctx context.Context, svc *corev1.Service, obj
 		return sn, nil
 	}
 	lb := sp.Observed.LoadBalancers[0]
+	var err error
 	switch st.Networking.Source {
 	case spec.SourceBackend:
 		sn.source = backendID
@@ -260,7 +279,7 @@ func (e *Engine) serviceNetworking(ctx context.Context, svc *corev1.Service, obj
 	if sn.source == "" && len(sn.cidr) == 0 {
 		return sn, nil
 	}
-	sn.enis, err = e.targetENIs(ctx, svc, st, objs)
+	sn.enis, err = e.targetENIs(ctx, st, objs)
 	return sn, err
 }
 
@@ -308,28 +327,31 @@ func (e *Engine) legacyRules(ctx context.Context, st *spec.Stack, lb state.LoadB
 }
 
 // targetENIs returns the ENIs that receive the stack's traffic: the primary ENI of every
-// target instance, or the ENI holding each pod IP.
-func (e *Engine) targetENIs(ctx context.Context, svc *corev1.Service, st *spec.Stack, objs ClusterObjects) ([]targets.ENI, error) {
-	ipTargets := false
+// target instance, and the ENI holding each pod IP.
+func (e *Engine) targetENIs(ctx context.Context, st *spec.Stack, objs ClusterObjects) ([]targets.ENI, error) {
+	var ids, ips []string
+	seenID := map[string]bool{}
 	for _, tg := range st.TargetGroups {
 		if tg.TargetType == spec.TargetIP {
-			ipTargets = true
+			for _, t := range podTargets(tg, objs.Slices) {
+				ips = append(ips, t.ID)
+			}
+			continue
 		}
-	}
-	var out []targets.ENI
-	if !ipTargets {
-		ann, _ := annotations.ParseService(svc.Annotations)
-		var ids []string
-		for _, n := range eligibleNodes(objs.Nodes, ann.TargetNodeLabels) {
-			if id, err := targets.InstanceIDFromProviderID(n.Spec.ProviderID); err == nil {
+		for _, n := range eligibleNodes(objs.Nodes, tg.NodeSelector) {
+			if id, err := targets.InstanceIDFromProviderID(n.Spec.ProviderID); err == nil && !seenID[id] {
+				seenID[id] = true
 				ids = append(ids, id)
 			}
 		}
+	}
+	var out []targets.ENI
+	var missing []string
+	if len(ids) > 0 {
 		insts, err := e.EC2.Instances(ctx, ids)
 		if err != nil {
 			return nil, fmt.Errorf("resolve node ENIs: %w", err)
 		}
-		var missing []string
 		for _, id := range ids {
 			inst, ok := insts[id]
 			if !ok {
@@ -341,22 +363,14 @@ func (e *Engine) targetENIs(ctx context.Context, svc *corev1.Service, st *spec.S
 		if len(missing) > 0 {
 			return out, fmt.Errorf("cannot resolve node ENI for instances %v", missing)
 		}
-		return out, nil
-	}
-	var ips []string
-	for _, tg := range st.TargetGroups {
-		for _, t := range podTargets(svc, objs.Slices, tg.ServicePortName) {
-			ips = append(ips, t.ID)
-		}
 	}
 	if len(ips) == 0 {
-		return nil, nil
+		return out, nil
 	}
 	enis, err := e.EC2.NetworkInterfacesByIP(ctx, ips)
 	if err != nil {
 		return nil, fmt.Errorf("resolve pod ENIs: %w", err)
 	}
-	var missing []string
 	seen := map[string]bool{}
 	for _, ip := range ips {
 		eni, ok := enis[ip]

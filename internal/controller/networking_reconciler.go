@@ -3,12 +3,11 @@ package controller
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,19 +43,11 @@ func init() {
 // Reconcile runs one pass over every target SG.
 func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
 	logger := log.FromContext(ctx)
-	services := &corev1.ServiceList{}
-	if err := r.Client.List(ctx, services); err != nil {
-		return ctrl.Result{}, fmt.Errorf("list services: %w", err)
+	objs, err := ListClusterObjects(ctx, r.Client)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	nodes := &corev1.NodeList{}
-	if err := r.Client.List(ctx, nodes); err != nil {
-		return ctrl.Result{}, fmt.Errorf("list nodes: %w", err)
-	}
-	slices := &discoveryv1.EndpointSliceList{}
-	if err := r.Client.List(ctx, slices); err != nil {
-		return ctrl.Result{}, fmt.Errorf("list endpoint slices: %w", err)
-	}
-	np, err := r.Engine.PlanNetworking(ctx, services.Items, ClusterObjects{Nodes: nodes.Items, Slices: slices.Items})
+	np, err := r.Engine.PlanNetworking(ctx, objs)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -65,7 +56,7 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (c
 			continue
 		}
 		r.reported.Store(owner, ferr.Error())
-		r.event(services.Items, owner, ferr)
+		r.event(objs, owner, ferr)
 	}
 	r.reported.Range(func(k, _ any) bool {
 		if _, failing := np.Failures[k.(spec.Owner)]; !failing {
@@ -88,12 +79,32 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (c
 	return ctrl.Result{RequeueAfter: r.DriftCheck}, nil
 }
 
-func (r *NetworkingReconciler) event(services []corev1.Service, owner spec.Owner, err error) {
-	for i := range services {
-		s := &services[i]
-		if s.Namespace == owner.Namespace && s.Name == owner.Name {
-			r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, EventFailedNetwork, "Reconcile",
-				"target security group rules not updated: %s", err.Error())
+// event reports a failure on the objects of the owner: the Service, or every Ingress of
+// the group.
+func (r *NetworkingReconciler) event(objs ClusterObjects, owner spec.Owner, err error) {
+	for _, o := range ownerObjects(objs, owner) {
+		r.Recorder.Eventf(o, nil, corev1.EventTypeWarning, EventFailedNetwork, "Reconcile",
+			"target security group rules not updated: %s", err.Error())
+	}
+}
+
+// ownerObjects returns the Kubernetes objects of a stack's owner.
+func ownerObjects(objs ClusterObjects, owner spec.Owner) []runtime.Object {
+	var out []runtime.Object
+	switch owner.Kind {
+	case "Service":
+		for i := range objs.Services {
+			s := &objs.Services[i]
+			if s.Namespace == owner.Namespace && s.Name == owner.Name {
+				out = append(out, s)
+			}
+		}
+	default:
+		if g := IngressGroups(objs)[groupIDOf(owner)]; g != nil {
+			for _, ing := range g.Objects() {
+				out = append(out, ing)
+			}
 		}
 	}
+	return out
 }

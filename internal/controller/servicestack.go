@@ -8,6 +8,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 
 	"github.com/lbsg/lbsg/internal/annotations"
 	"github.com/lbsg/lbsg/internal/naming"
@@ -18,9 +21,10 @@ import (
 	"github.com/lbsg/lbsg/internal/targets"
 )
 
-// ServicePlan is the outcome of planning one Service: either problems (bad input, nothing
-// is changed) or a stack and the plan that realises it.
-type ServicePlan struct {
+// StackPlan is the outcome of planning one stack (a Service's NLB or an Ingress group's
+// ALB): either problems (bad input, nothing is changed) or a stack and the plan that
+// realises it.
+type StackPlan struct {
 	Owner    spec.Owner
 	Stack    *spec.Stack
 	Problems []*spec.Problem
@@ -32,10 +36,16 @@ type ServicePlan struct {
 	NeedsBackendSG bool
 }
 
-// Cluster objects the desired state of a Service depends on.
+// ClusterObjects are the Kubernetes objects desired states depend on.
 type ClusterObjects struct {
 	Nodes  []corev1.Node
 	Slices []discoveryv1.EndpointSlice
+	// Services are every Service (Ingress backends); Ingresses, Classes and Params are
+	// what Ingress groups are made of.
+	Services  []corev1.Service
+	Ingresses []networkingv1.Ingress
+	Classes   []networkingv1.IngressClass
+	Params    []elbv2api.IngressClassParams
 }
 
 // observeStack finds what exists in AWS for a stack, by its tags.
@@ -91,8 +101,8 @@ func (e *Engine) observeStack(ctx context.Context, stackTag, stackID string) (pl
 
 // PlanService plans one Service. With ensure, missing shared prerequisites (the backend
 // SG) are created first; without it (lbsg plan), they are shown as to be created.
-func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs ClusterObjects, ensure bool) (*ServicePlan, error) {
-	sp := &ServicePlan{Owner: spec.ServiceOwner(svc)}
+func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs ClusterObjects, ensure bool) (*StackPlan, error) {
+	sp := &StackPlan{Owner: spec.ServiceOwner(svc)}
 	stackID := naming.ServiceStackID(svc.Namespace, svc.Name)
 	obs, err := e.observeStack(ctx, naming.ServiceStackTag, stackID)
 	if err != nil {
@@ -114,23 +124,30 @@ func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs Clus
 		return sp, nil
 	}
 	sp.Stack = stack
+	return sp, e.planStack(ctx, sp, objs, ensure)
+}
+
+// planStack resolves a built stack's references, ensures (or, for lbsg plan, shows) the
+// backend SG, and plans the changes that realise it.
+func (e *Engine) planStack(ctx context.Context, sp *StackPlan, objs ClusterObjects, ensure bool) error {
+	stack := sp.Stack
 	resolved, problems, err := e.resolve(ctx, stack)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(problems) > 0 {
 		sp.Problems = problems
-		return sp, nil
+		return nil
 	}
 	var pre []plan.Change
 	if stack.LoadBalancer.UseBackendSG {
 		sp.NeedsBackendSG = true
 		if ensure {
 			if resolved.BackendSGID, err = e.EnsureBackendSG(ctx); err != nil {
-				return nil, err
+				return err
 			}
 		} else if resolved.BackendSGID, err = e.BackendSG(ctx); err != nil {
-			return nil, err
+			return err
 		} else if resolved.BackendSGID == "" {
 			name := naming.BackendSGName(e.Settings.Cluster)
 			resolved.BackendSGID = "(new " + name + ")"
@@ -143,17 +160,17 @@ func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs Clus
 	sp.Plan = plan.Stack(plan.StackInput{
 		Desired:  stack,
 		Resolved: resolved,
-		Targets:  desiredTargets(stack, svc, objs),
-		Observed: obs,
+		Targets:  desiredTargets(stack, objs),
+		Observed: sp.Observed,
 		KeepTag:  e.keepTag,
 	}, sp.Owner.String())
 	sp.Plan.Changes = append(pre, sp.Plan.Changes...)
-	return sp, e.revokeReferences(ctx, sp)
+	return e.revokeReferences(ctx, sp)
 }
 
 // revokeReferences adds, before each SG deletion in the plan, the revocation of every
 // lbsg rule elsewhere whose source is that SG: AWS refuses to delete a referenced SG.
-func (e *Engine) revokeReferences(ctx context.Context, sp *ServicePlan) error {
+func (e *Engine) revokeReferences(ctx context.Context, sp *StackPlan) error {
 	var doomed []string
 	for _, c := range sp.Plan.Changes {
 		if c.Op == plan.OpDeleteSG && c.Target.ID != "" {
@@ -208,13 +225,17 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 	var r plan.Resolved
 	var problems []*spec.Problem
 	lb := st.LoadBalancer
+	sgKey, subnetKey := annotations.SvcSecurityGroups, annotations.SvcSubnets
+	if lb.Type == spec.TypeApplication {
+		sgKey, subnetKey = annotations.IngSecurityGroups, annotations.IngSubnets
+	}
 	if lb.Frontend == spec.FrontendCustom {
 		ids, missing, err := e.resolveSGs(ctx, lb.CustomSGRefs)
 		if err != nil {
 			return r, nil, err
 		}
 		if len(missing) > 0 {
-			problems = append(problems, &spec.Problem{Key: annotations.SvcSecurityGroups, Value: strings.Join(lb.CustomSGRefs, ","),
+			problems = append(problems, &spec.Problem{Key: sgKey, Value: strings.Join(lb.CustomSGRefs, ","),
 				Reason: fmt.Sprintf("couldn't find all security groups: %s not found in VPC %s", strings.Join(missing, ", "), e.EC2.VPCID()),
 				Fix:    "name security groups that exist in the cluster's VPC, by ID (sg-...) or by their Name tag"})
 		}
@@ -224,7 +245,7 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 			total++
 		}
 		if total > sgrules.DefaultSGsPerLB {
-			problems = append(problems, &spec.Problem{Key: annotations.SvcSecurityGroups, Value: strings.Join(lb.CustomSGRefs, ","),
+			problems = append(problems, &spec.Problem{Key: sgKey, Value: strings.Join(lb.CustomSGRefs, ","),
 				Reason: fmt.Sprintf("%d security groups (%d named, plus the backend SG: %t) exceed the limit of %d per load balancer", total, len(ids), lb.UseBackendSG, sgrules.DefaultSGsPerLB),
 				Fix:    fmt.Sprintf("name at most %d security groups (one fewer when lbsg also attaches the backend SG)", sgrules.DefaultSGsPerLB)})
 		}
@@ -235,7 +256,7 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 			return r, nil, err
 		}
 		if len(subnets) < len(lb.SubnetRefs) {
-			problems = append(problems, &spec.Problem{Key: annotations.SvcSubnets, Value: strings.Join(lb.SubnetRefs, ","),
+			problems = append(problems, &spec.Problem{Key: subnetKey, Value: strings.Join(lb.SubnetRefs, ","),
 				Reason: fmt.Sprintf("found %d of %d subnets in VPC %s", len(subnets), len(lb.SubnetRefs), e.EC2.VPCID()),
 				Fix:    "name subnets of the cluster's VPC, by ID (subnet-...) or by their Name tag"})
 		}
@@ -252,7 +273,7 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 			if lb.Scheme == spec.SchemeInternal {
 				role = "kubernetes.io/role/internal-elb"
 			}
-			problems = append(problems, &spec.Problem{Key: annotations.SvcSubnets, Value: "",
+			problems = append(problems, &spec.Problem{Key: subnetKey, Value: "",
 				Reason: fmt.Sprintf("no subnet in VPC %s is tagged %s=1 for a %s load balancer", e.EC2.VPCID(), role, lb.Scheme),
 				Fix:    fmt.Sprintf("tag the subnets with %s=1, or name them with the annotation", role)})
 		}
@@ -323,7 +344,7 @@ func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []
 // endpointPorts maps each Service port name to the port its ready endpoints report.
 func endpointPorts(svc *corev1.Service, slices []discoveryv1.EndpointSlice) map[string]int32 {
 	out := map[string]int32{}
-	for _, s := range slicesOf(svc, slices) {
+	for _, s := range slicesOf(svc.Namespace, svc.Name, slices) {
 		for _, p := range s.Ports {
 			if p.Port != nil {
 				name := ""
@@ -337,10 +358,10 @@ func endpointPorts(svc *corev1.Service, slices []discoveryv1.EndpointSlice) map[
 	return out
 }
 
-func slicesOf(svc *corev1.Service, slices []discoveryv1.EndpointSlice) []discoveryv1.EndpointSlice {
+func slicesOf(namespace, service string, slices []discoveryv1.EndpointSlice) []discoveryv1.EndpointSlice {
 	var out []discoveryv1.EndpointSlice
 	for _, s := range slices {
-		if s.Namespace == svc.Namespace && s.Labels[discoveryv1.LabelServiceName] == svc.Name {
+		if s.Namespace == namespace && s.Labels[discoveryv1.LabelServiceName] == service {
 			out = append(out, s)
 		}
 	}
@@ -369,10 +390,11 @@ func eligibleNodes(nodes []corev1.Node, selector map[string]string) []corev1.Nod
 	return out
 }
 
-// podIPs returns the ready endpoint IPs of a Service port, with their ports.
-func podTargets(svc *corev1.Service, slices []discoveryv1.EndpointSlice, portName string) []state.Target {
+// podTargets returns the ready endpoint IPs of a target group's Service port, with their
+// ports.
+func podTargets(tg spec.TargetGroup, slices []discoveryv1.EndpointSlice) []state.Target {
 	var out []state.Target
-	for _, s := range slicesOf(svc, slices) {
+	for _, s := range slicesOf(tg.ServiceNamespace, tg.ServiceName, slices) {
 		if s.AddressType != discoveryv1.AddressTypeIPv4 {
 			continue
 		}
@@ -382,7 +404,7 @@ func podTargets(svc *corev1.Service, slices []discoveryv1.EndpointSlice, portNam
 			if p.Name != nil {
 				n = *p.Name
 			}
-			if n == portName && p.Port != nil {
+			if n == tg.ServicePortName && p.Port != nil {
 				port = *p.Port
 			}
 		}
@@ -404,16 +426,14 @@ func podTargets(svc *corev1.Service, slices []discoveryv1.EndpointSlice, portNam
 
 // desiredTargets are the targets of each target group: every eligible node on the
 // NodePort (instance) or every ready endpoint (ip).
-func desiredTargets(st *spec.Stack, svc *corev1.Service, objs ClusterObjects) map[string][]state.Target {
+func desiredTargets(st *spec.Stack, objs ClusterObjects) map[string][]state.Target {
 	out := map[string][]state.Target{}
-	ann, _ := annotations.ParseService(svc.Annotations)
-	nodes := eligibleNodes(objs.Nodes, ann.TargetNodeLabels)
 	for _, tg := range st.TargetGroups {
 		if tg.TargetType == spec.TargetIP {
-			out[tg.ResourceID] = podTargets(svc, objs.Slices, tg.ServicePortName)
+			out[tg.ResourceID] = podTargets(tg, objs.Slices)
 			continue
 		}
-		for _, n := range nodes {
+		for _, n := range eligibleNodes(objs.Nodes, tg.NodeSelector) {
 			id, err := targets.InstanceIDFromProviderID(n.Spec.ProviderID)
 			if err != nil {
 				continue

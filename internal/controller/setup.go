@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
+	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/spec"
 )
@@ -27,6 +29,8 @@ type Options struct {
 	DriftCheck time.Duration
 	// SkipNameValidation lets several managers run in one process (tests, the demo).
 	SkipNameValidation bool
+	// WatchIngressClassParams is false when the IngressClassParams CRD is not installed.
+	WatchIngressClassParams bool
 }
 
 // Setup registers lbsg's reconcilers with the manager.
@@ -80,6 +84,70 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		Complete(svcR); err != nil {
 		return err
 	}
+	ingChanged := predicate.Or(predicate.GenerationChangedPredicate{},
+		predicate.Funcs{UpdateFunc: func(ev event.UpdateEvent) bool {
+			return !reflect.DeepEqual(withoutCondition(ev.ObjectOld.GetAnnotations()), withoutCondition(ev.ObjectNew.GetAnnotations())) ||
+				!reflect.DeepEqual(ev.ObjectOld.GetFinalizers(), ev.ObjectNew.GetFinalizers()) ||
+				ev.ObjectOld.GetDeletionTimestamp() != ev.ObjectNew.GetDeletionTimestamp()
+		}})
+	ingR := &IngressGroupReconciler{Client: mgr.GetClient(), Engine: e, Recorder: mgr.GetEventRecorder("lbsg-ingress"),
+		Resync: o.Resync, Notify: svcR.Notify}
+	groupsOf := func(ctx context.Context, o client.Object) []reconcile.Request {
+		objs, err := ListClusterObjects(ctx, mgr.GetClient())
+		if err != nil {
+			return nil
+		}
+		var reqs []reconcile.Request
+		for _, id := range GroupsOfIngress(o.(*networkingv1.Ingress), objs) {
+			reqs = append(reqs, GroupRequest(id))
+		}
+		return reqs
+	}
+	// A Service (or its endpoints) concerns the groups with an Ingress in its namespace
+	// that routes to it.
+	groupsUsing := func(ctx context.Context, namespace, service string) []reconcile.Request {
+		objs, err := ListClusterObjects(ctx, mgr.GetClient())
+		if err != nil {
+			return nil
+		}
+		var reqs []reconcile.Request
+		for id, g := range IngressGroups(objs) {
+			for _, ing := range g.Objects() {
+				if ing.Namespace == namespace && routesTo(ing, service) {
+					reqs = append(reqs, GroupRequest(id))
+					break
+				}
+			}
+		}
+		return reqs
+	}
+	allGroups := func(ctx context.Context, _ client.Object) []reconcile.Request {
+		objs, err := ListClusterObjects(ctx, mgr.GetClient())
+		if err != nil {
+			return nil
+		}
+		var reqs []reconcile.Request
+		for id := range IngressGroups(objs) {
+			reqs = append(reqs, GroupRequest(id))
+		}
+		return reqs
+	}
+	ib := ctrl.NewControllerManagedBy(mgr).Named("ingress").WithOptions(copts).
+		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(groupsOf), builder.WithPredicates(ingChanged)).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			return groupsUsing(ctx, o.GetNamespace(), o.GetName())
+		}), builder.WithPredicates(svcChanged)).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			return groupsUsing(ctx, o.GetNamespace(), o.GetLabels()[discoveryv1.LabelServiceName])
+		})).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(allGroups), builder.WithPredicates(nodeChanged)).
+		Watches(&networkingv1.IngressClass{}, handler.EnqueueRequestsFromMapFunc(allGroups))
+	if o.WatchIngressClassParams {
+		ib = ib.Watches(&elbv2api.IngressClassParams{}, handler.EnqueueRequestsFromMapFunc(allGroups))
+	}
+	if err := ib.Complete(ingR); err != nil {
+		return err
+	}
 	netR := &NetworkingReconciler{Client: mgr.GetClient(), Engine: e, Recorder: mgr.GetEventRecorder("lbsg-networking"), DriftCheck: o.DriftCheck}
 	toCluster := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{networkingKey}
@@ -87,9 +155,40 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	return ctrl.NewControllerManagedBy(mgr).Named("target-security-groups").WithOptions(copts).
 		WatchesRawSource(source.Channel(kick, toCluster)).
 		Watches(&corev1.Service{}, toCluster, builder.WithPredicates(svcChanged)).
+		Watches(&networkingv1.Ingress{}, toCluster, builder.WithPredicates(ingChanged)).
 		Watches(&corev1.Node{}, toCluster, builder.WithPredicates(nodeChanged)).
 		Watches(&discoveryv1.EndpointSlice{}, toCluster).
 		Complete(netR)
+}
+
+// withoutCondition drops lbsg's own condition annotation, whose writes must not trigger a
+// reconcile.
+func withoutCondition(ann map[string]string) map[string]string {
+	out := make(map[string]string, len(ann))
+	for k, v := range ann {
+		if k != ConditionAnnotation {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// routesTo reports whether an Ingress has a backend on the Service.
+func routesTo(ing *networkingv1.Ingress, service string) bool {
+	if b := ing.Spec.DefaultBackend; b != nil && b.Service != nil && b.Service.Name == service {
+		return true
+	}
+	for _, rule := range ing.Spec.Rules {
+		if rule.HTTP == nil {
+			continue
+		}
+		for _, p := range rule.HTTP.Paths {
+			if p.Backend.Service != nil && p.Backend.Service.Name == service {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func nodeReady(n *corev1.Node) bool {

@@ -12,6 +12,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
+	"github.com/lbsg/lbsg/config/crd"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -94,10 +97,11 @@ func missingBinaries(dir string) []string {
 
 // ControlPlaneOptions configure StartControlPlane.
 type ControlPlaneOptions struct {
-	// CRDDirectoryPaths are directories (or files) of CRD manifests to install. A path that
-	// does not exist is an error.
+	// CRDDirectoryPaths are directories (or files) of CRD manifests to install besides
+	// lbsg's own (IngressClassParams), which are always installed. A path that does not
+	// exist is an error.
 	CRDDirectoryPaths []string
-	// Scheme for Client; default: client-go's built-in types.
+	// Scheme for Client; default: client-go's built-in types and IngressClassParams.
 	Scheme *runtime.Scheme
 }
 
@@ -129,9 +133,17 @@ func StartControlPlane(ctx context.Context, opts ControlPlaneOptions) (*ControlP
 		if err := clientgoscheme.AddToScheme(sch); err != nil {
 			return nil, err
 		}
+		if err := elbv2api.AddToScheme(sch); err != nil {
+			return nil, err
+		}
+	}
+	crds, err := crd.All()
+	if err != nil {
+		return nil, fmt.Errorf("lbsg's embedded CRDs: %w", err)
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: dir,
+		CRDs:                  crds,
 		CRDDirectoryPaths:     opts.CRDDirectoryPaths,
 		ErrorIfCRDPathMissing: true,
 		Scheme:                sch,

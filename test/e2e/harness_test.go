@@ -105,8 +105,10 @@ func newHarness(t *testing.T, opts localenv.WorldOptions) *harness {
 	if h.world, err = localenv.SeedWorld(ctx, cfg, plane.Client, opts); err != nil {
 		t.Fatalf("seed world: %v", err)
 	}
+	h.clearIngresses()
 	t.Cleanup(func() {
 		h.stopController()
+		h.clearIngresses()
 		h.clearServices()
 	})
 	return h

@@ -1,0 +1,254 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/lbsg/lbsg/internal/apply"
+	"github.com/lbsg/lbsg/internal/spec"
+)
+
+// ConditionAnnotation carries lbsg's Ready condition on an Ingress, whose status has no
+// conditions field: a JSON metav1.Condition of type lbsg.k8s.aws/Ready.
+const ConditionAnnotation = "lbsg.k8s.aws/ready-condition"
+
+// IngressGroupReconciler provisions one ALB per Ingress group. Its requests name groups,
+// not Ingresses: an explicit group as {Name: group}, an implicit one as the Ingress's
+// namespace and name (no Ingress lives in the empty namespace, so the two never clash).
+type IngressGroupReconciler struct {
+	Client   client.Client
+	Engine   *Engine
+	Recorder events.EventRecorder
+	// Resync is how often a group is re-read against AWS to repair drift.
+	Resync time.Duration
+	// Notify asks the target-SG reconciler for a pass.
+	Notify func()
+}
+
+// GroupRequest is the request that reconciles a group.
+func GroupRequest(id spec.IngressGroupID) ctrl.Request {
+	var r ctrl.Request
+	r.Namespace, r.Name = id.Namespace, id.Name
+	return r
+}
+
+// Reconcile observes, plans and applies one Ingress group.
+func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	id := spec.IngressGroupID{Namespace: req.Namespace, Name: req.Name}
+	objs, err := ListClusterObjects(ctx, r.Client)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	g := IngressGroups(objs)[id]
+	if g == nil {
+		return ctrl.Result{}, nil
+	}
+	// The finalizer goes on before anything is created in AWS, so nothing can leak.
+	for _, m := range g.Members {
+		if controllerutil.AddFinalizer(m.Ingress, id.Finalizer()) {
+			if err := r.Client.Update(ctx, m.Ingress); err != nil {
+				return ctrl.Result{}, fmt.Errorf("add finalizer to %s/%s: %w", m.Ingress.Namespace, m.Ingress.Name, err)
+			}
+		}
+	}
+	sp, err := r.Engine.PlanIngressGroup(ctx, g, objs, false)
+	if err != nil {
+		return ctrl.Result{}, r.fail(ctx, g, EventFailedDeploy, err)
+	}
+	if len(sp.Problems) > 0 {
+		r.reportProblems(ctx, g, sp.Problems)
+		// A group in conflict changes nothing in AWS, but Ingresses leaving it are let go
+		// at once (upstream blocks their deletion: #3357); the group's next good build
+		// removes what they used.
+		return ctrl.Result{}, r.release(ctx, g)
+	}
+	if sp.NeedsBackendSG {
+		if sp, err = r.Engine.PlanIngressGroup(ctx, g, objs, true); err != nil {
+			return ctrl.Result{}, r.fail(ctx, g, EventFailedDeploy, err)
+		}
+	}
+	res, err := r.Engine.Exec.Apply(ctx, sp.Plan)
+	if err != nil {
+		var retry *apply.RetryError
+		if errors.As(err, &retry) {
+			for _, m := range g.Members {
+				_ = r.setCondition(ctx, m.Ingress, metav1.ConditionFalse, ReasonWaiting, err.Error(), "")
+			}
+			return ctrl.Result{RequeueAfter: retry.After}, nil
+		}
+		return ctrl.Result{}, r.fail(ctx, g, EventFailedDeploy, err)
+	}
+	if !sp.Plan.Empty() {
+		r.notify()
+		log.FromContext(ctx).Info("applied plan", "group", id.String(), "changes", res.Applied)
+		for _, m := range g.Members {
+			r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeNormal, EventSuccessfullyDeploy, "Reconcile",
+				"Successfully reconciled: %d change(s) applied", res.Applied)
+		}
+	}
+	if err := r.release(ctx, g); err != nil {
+		return ctrl.Result{}, err
+	}
+	if len(g.Members) == 0 {
+		return ctrl.Result{}, nil
+	}
+	hostname := ""
+	if res.Created != nil {
+		hostname = res.Created.DNSName
+	} else {
+		for _, lb := range sp.Observed.LoadBalancers {
+			if lb.Name == sp.Stack.LoadBalancer.Name {
+				hostname = lb.DNSName
+			}
+		}
+	}
+	msg := "load balancer " + sp.Stack.LoadBalancer.Name + " is provisioned"
+	for _, m := range g.Members {
+		if err := r.setCondition(ctx, m.Ingress, metav1.ConditionTrue, ReasonReconciled, msg, hostname); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{RequeueAfter: r.Resync}, nil
+}
+
+// release lets go of the Ingresses leaving the group: lbsg's status goes from those that
+// still exist, and the group's finalizer is removed.
+func (r *IngressGroupReconciler) release(ctx context.Context, g *IngressGroup) error {
+	released := false
+	for _, ing := range g.Leaving {
+		if ing.DeletionTimestamp == nil && ing.Annotations[ConditionAnnotation] != "" {
+			delete(ing.Annotations, ConditionAnnotation)
+			if err := r.Client.Update(ctx, ing); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("clear the condition of %s/%s: %w", ing.Namespace, ing.Name, err)
+			}
+		}
+		if ing.DeletionTimestamp == nil && len(ing.Status.LoadBalancer.Ingress) > 0 && !r.inOtherGroup(ing, g.ID) {
+			ing.Status.LoadBalancer = networkingv1.IngressLoadBalancerStatus{}
+			if err := r.Client.Status().Update(ctx, ing); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("clear the status of %s/%s: %w", ing.Namespace, ing.Name, err)
+			}
+		}
+		if controllerutil.RemoveFinalizer(ing, g.ID.Finalizer()) {
+			if err := r.Client.Update(ctx, ing); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("remove finalizer from %s/%s: %w", ing.Namespace, ing.Name, err)
+			}
+			released = true
+		}
+	}
+	if released {
+		r.notify()
+	}
+	return nil
+}
+
+// inOtherGroup reports whether an Ingress leaving g still belongs to another lbsg group,
+// whose reconciler owns its status now.
+func (r *IngressGroupReconciler) inOtherGroup(ing *networkingv1.Ingress, g spec.IngressGroupID) bool {
+	for _, f := range ing.Finalizers {
+		if f != g.Finalizer() && (strings.HasPrefix(f, "group.ingress.k8s.aws/") || f == "ingress.k8s.aws/resources") {
+			return true
+		}
+	}
+	return false
+}
+
+// reportProblems puts every problem on every member as an Event and in its condition, so
+// each owner of an Ingress in the group sees why the group is not reconciled.
+func (r *IngressGroupReconciler) reportProblems(ctx context.Context, g *IngressGroup, problems []*spec.Problem) {
+	msgs := make([]string, len(problems))
+	for i, p := range problems {
+		msgs[i] = p.Error()
+	}
+	msg := fmt.Sprintf("Ingress group %s is not reconciled: %s", g.ID.String(), strings.Join(msgs, "; "))
+	for _, ing := range g.Objects() {
+		for _, p := range problems {
+			r.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, EventFailedBuildModel, "Reconcile", "%s", p.Error())
+		}
+	}
+	for _, m := range g.Members {
+		if err := r.setCondition(ctx, m.Ingress, metav1.ConditionFalse, ReasonInvalidConfig, msg, ""); err != nil {
+			log.FromContext(ctx).Error(err, "update condition")
+		}
+	}
+}
+
+// fail reports an error on every member and returns it for a retry.
+func (r *IngressGroupReconciler) fail(ctx context.Context, g *IngressGroup, event string, err error) error {
+	for _, ing := range g.Objects() {
+		r.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, event, "Reconcile", "%s", err.Error())
+	}
+	for _, m := range g.Members {
+		if cerr := r.setCondition(ctx, m.Ingress, metav1.ConditionFalse, ReasonAWSError, err.Error(), ""); cerr != nil {
+			log.FromContext(ctx).Error(cerr, "update condition")
+		}
+	}
+	return err
+}
+
+func (r *IngressGroupReconciler) notify() {
+	if r.Notify != nil {
+		r.Notify()
+	}
+}
+
+// IngressCondition reads lbsg's Ready condition from an Ingress; nil when it has none.
+func IngressCondition(ing *networkingv1.Ingress) *metav1.Condition {
+	raw := ing.Annotations[ConditionAnnotation]
+	if raw == "" {
+		return nil
+	}
+	var c metav1.Condition
+	if err := json.Unmarshal([]byte(raw), &c); err != nil {
+		return nil
+	}
+	return &c
+}
+
+// setCondition writes the Ready condition annotation and, when hostname is set, the
+// load-balancer status, each only if it changed.
+func (r *IngressGroupReconciler) setCondition(ctx context.Context, ing *networkingv1.Ingress, status metav1.ConditionStatus, reason, msg, hostname string) error {
+	old := IngressCondition(ing)
+	c := metav1.Condition{Type: ConditionReady, Status: status, Reason: reason, Message: truncate(msg, 4000),
+		ObservedGeneration: ing.Generation, LastTransitionTime: metav1.Now()}
+	if old != nil && old.Status == c.Status {
+		c.LastTransitionTime = old.LastTransitionTime
+	}
+	if old == nil || old.Status != c.Status || old.Reason != c.Reason || old.Message != c.Message || old.ObservedGeneration != c.ObservedGeneration {
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		if ing.Annotations == nil {
+			ing.Annotations = map[string]string{}
+		}
+		ing.Annotations[ConditionAnnotation] = string(raw)
+		if err := r.Client.Update(ctx, ing); err != nil {
+			return fmt.Errorf("update condition of %s/%s: %w", ing.Namespace, ing.Name, err)
+		}
+	}
+	if hostname == "" {
+		return nil
+	}
+	if len(ing.Status.LoadBalancer.Ingress) == 1 && ing.Status.LoadBalancer.Ingress[0].Hostname == hostname {
+		return nil
+	}
+	ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{Hostname: hostname}}
+	if err := r.Client.Status().Update(ctx, ing); err != nil {
+		return fmt.Errorf("update status of %s/%s: %w", ing.Namespace, ing.Name, err)
+	}
+	return nil
+}

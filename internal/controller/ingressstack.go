@@ -1,0 +1,191 @@
+package controller
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
+	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/plan"
+	"github.com/lbsg/lbsg/internal/spec"
+)
+
+// IngressGroup is an Ingress group as Kubernetes shows it.
+type IngressGroup struct {
+	ID spec.IngressGroupID
+	// Members are the live Ingresses lbsg owns in the group.
+	Members []spec.IngressMember
+	// Leaving are Ingresses that carry the group's finalizer but no longer belong to it:
+	// deleted, moved to another group or class, or no longer lbsg's. Their finalizer is
+	// removed once the group's load balancer no longer serves them.
+	Leaving []*networkingv1.Ingress
+}
+
+// Objects returns every Ingress of the group, members first.
+func (g *IngressGroup) Objects() []*networkingv1.Ingress {
+	out := make([]*networkingv1.Ingress, 0, len(g.Members)+len(g.Leaving))
+	for _, m := range g.Members {
+		out = append(out, m.Ingress)
+	}
+	return append(out, g.Leaving...)
+}
+
+// ingressParamsGroup is the API group of IngressClassParams.
+const ingressParamsGroup = "elbv2.k8s.aws"
+
+// classParams converts an IngressClassParams into the fields lbsg applies.
+func classParams(p *elbv2api.IngressClassParams) *spec.ClassParams {
+	cp := &spec.ClassParams{Name: p.Name, InboundCIDRs: p.Spec.InboundCIDRs, PrefixLists: p.Spec.PrefixLists()}
+	if p.Spec.Group != nil {
+		cp.Group = p.Spec.Group.Name
+	}
+	if p.Spec.Scheme != nil {
+		cp.Scheme = string(*p.Spec.Scheme)
+	}
+	if p.Spec.IPAddressType != nil {
+		cp.IPAddressType = string(*p.Spec.IPAddressType)
+	}
+	if len(p.Spec.Tags) > 0 {
+		cp.Tags = map[string]string{}
+		for _, t := range p.Spec.Tags {
+			cp.Tags[t.Key] = t.Value
+		}
+	}
+	return cp
+}
+
+// ingressMember returns how lbsg sees one Ingress: whether it owns it, and the member with
+// its class and parameters.
+func ingressMember(ing *networkingv1.Ingress, objs ClusterObjects) (spec.IngressMember, bool) {
+	m := spec.IngressMember{Ingress: ing}
+	class, ours := spec.IngressClassOf(ing, objs.Classes)
+	if !ours {
+		return m, false
+	}
+	if class == nil {
+		return m, true
+	}
+	m.ClassName = class.Name
+	ref := class.Spec.Parameters
+	if ref == nil || ref.APIGroup == nil || *ref.APIGroup != ingressParamsGroup || ref.Kind != "IngressClassParams" {
+		return m, true
+	}
+	m.MissingParams = ref.Name
+	for i := range objs.Params {
+		if objs.Params[i].Name == ref.Name {
+			m.Params, m.MissingParams = classParams(&objs.Params[i]), ""
+		}
+	}
+	return m, true
+}
+
+// groupsOfFinalizers returns the groups an Ingress's lbsg finalizers name.
+func groupsOfFinalizers(ing *networkingv1.Ingress) []spec.IngressGroupID {
+	var out []spec.IngressGroupID
+	for _, f := range ing.Finalizers {
+		switch {
+		case f == naming.IngressFinalizer:
+			out = append(out, spec.IngressGroupID{Namespace: ing.Namespace, Name: ing.Name})
+		case strings.HasPrefix(f, naming.IngressGroupFinalizer("")):
+			out = append(out, spec.IngressGroupID{Name: strings.TrimPrefix(f, naming.IngressGroupFinalizer(""))})
+		}
+	}
+	return out
+}
+
+// IngressGroups sorts every Ingress into the groups lbsg serves: live members by their
+// current group, and Ingresses still holding a group's finalizer as leaving that group.
+func IngressGroups(objs ClusterObjects) map[spec.IngressGroupID]*IngressGroup {
+	groups := map[spec.IngressGroupID]*IngressGroup{}
+	get := func(id spec.IngressGroupID) *IngressGroup {
+		g := groups[id]
+		if g == nil {
+			g = &IngressGroup{ID: id}
+			groups[id] = g
+		}
+		return g
+	}
+	for i := range objs.Ingresses {
+		ing := &objs.Ingresses[i]
+		m, ours := ingressMember(ing, objs)
+		var current spec.IngressGroupID
+		live := ours && ing.DeletionTimestamp == nil
+		if live {
+			current = spec.IngressGroupOf(ing, m.Params)
+			g := get(current)
+			g.Members = append(g.Members, m)
+		}
+		for _, id := range groupsOfFinalizers(ing) {
+			if !live || id != current {
+				g := get(id)
+				g.Leaving = append(g.Leaving, ing)
+			}
+		}
+	}
+	for _, g := range groups {
+		spec.SortMembers(g.Members)
+		sort.Slice(g.Leaving, func(i, j int) bool {
+			return g.Leaving[i].Namespace+"/"+g.Leaving[i].Name < g.Leaving[j].Namespace+"/"+g.Leaving[j].Name
+		})
+	}
+	return groups
+}
+
+// GroupsOfIngress returns the groups whose reconcile an event on the Ingress concerns: its
+// current group and every group it still holds a finalizer of.
+func GroupsOfIngress(ing *networkingv1.Ingress, objs ClusterObjects) []spec.IngressGroupID {
+	var out []spec.IngressGroupID
+	if m, ours := ingressMember(ing, objs); ours {
+		out = append(out, spec.IngressGroupOf(ing, m.Params))
+	}
+	for _, id := range groupsOfFinalizers(ing) {
+		if len(out) == 0 || out[0] != id {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// PlanIngressGroup plans one Ingress group. With ensure, the backend SG is created first
+// when the group needs it; without (lbsg plan), it is shown as to be created.
+func (e *Engine) PlanIngressGroup(ctx context.Context, g *IngressGroup, objs ClusterObjects, ensure bool) (*StackPlan, error) {
+	sp := &StackPlan{Owner: g.ID.Owner()}
+	obs, err := e.observeStack(ctx, naming.IngressStackTag, g.ID.String())
+	if err != nil {
+		return nil, err
+	}
+	sp.Observed = obs
+	if len(g.Members) == 0 {
+		sp.Plan = plan.Stack(plan.StackInput{Observed: obs, KeepTag: e.keepTag}, sp.Owner.String())
+		return sp, e.revokeReferences(ctx, sp)
+	}
+	facts := spec.IngressFacts{Services: map[string]*corev1.Service{}, EndpointPorts: map[string]map[string]int32{}}
+	if len(obs.LoadBalancers) > 0 {
+		facts.LBExists, facts.LBScheme = true, obs.LoadBalancers[0].Scheme
+	}
+	for i := range objs.Services {
+		svc := &objs.Services[i]
+		key := svc.Namespace + "/" + svc.Name
+		facts.Services[key] = svc
+		facts.EndpointPorts[key] = endpointPorts(svc, objs.Slices)
+	}
+	stack, problems := spec.BuildIngressGroup(g.ID, g.Members, e.Settings, facts)
+	if len(problems) > 0 {
+		sp.Problems = problems
+		return sp, nil
+	}
+	sp.Stack = stack
+	return sp, e.planStack(ctx, sp, objs, ensure)
+}
+
+// groupIDOf is the group an Ingress stack's owner names.
+func groupIDOf(o spec.Owner) spec.IngressGroupID {
+	if o.Kind == "IngressGroup" {
+		return spec.IngressGroupID{Name: o.Name}
+	}
+	return spec.IngressGroupID{Namespace: o.Namespace, Name: o.Name}
+}
