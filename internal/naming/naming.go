@@ -185,13 +185,16 @@ func IngressLBName(cluster string, explicit bool, namespace, name, scheme string
 
 // IngressTargetGroupNameInput holds the inputs of upstream's ALB target group name
 // (buildTargetGroupName in pkg/ingress), hashed in this order with no separators:
-// Cluster, GroupID, ServiceNamespace, ServiceName, ServicePort, TargetGroupPort (decimal),
-// TargetType, Protocol, ProtocolVersion.
+// Cluster, GroupID, IngressNamespace, IngressName, ServiceUID, ServicePort,
+// TargetGroupPort (decimal), TargetType, Protocol, ProtocolVersion.
 type IngressTargetGroupNameInput struct {
 	Cluster          string
 	GroupID          string // group name (explicit) or "<namespace>/<name>" (implicit)
-	ServiceNamespace string
-	ServiceName      string
+	IngressNamespace string // of the Ingress whose backend this is
+	IngressName      string
+	ServiceNamespace string // shown in the name, not hashed
+	ServiceName      string // shown in the name, not hashed
+	ServiceUID       string
 	ServicePort      string // the Ingress backend's port: a number or a port name
 	TargetGroupPort  int32
 	TargetType       string
@@ -201,7 +204,7 @@ type IngressTargetGroupNameInput struct {
 
 // IngressTargetGroupName renders "k8s-<svc ns:8>-<svc name:8>-<hash:10>".
 func IngressTargetGroupName(in IngressTargetGroupNameInput) string {
-	h := hashHex(in.Cluster, in.GroupID, in.ServiceNamespace, in.ServiceName, in.ServicePort,
+	h := hashHex(in.Cluster, in.GroupID, in.IngressNamespace, in.IngressName, in.ServiceUID, in.ServicePort,
 		strconv.Itoa(int(in.TargetGroupPort)), in.TargetType, in.Protocol, in.ProtocolVersion)
 	return nsNameHash(in.ServiceNamespace, in.ServiceName, h)
 }

@@ -216,9 +216,10 @@ func TestIngressLBName(t *testing.T) {
 }
 
 func TestIngressTargetGroupName(t *testing.T) {
-	in := IngressTargetGroupNameInput{Cluster: "c", GroupID: "default/web", ServiceNamespace: "default", ServiceName: "web-svc",
+	in := IngressTargetGroupNameInput{Cluster: "c", GroupID: "default/web", IngressNamespace: "default", IngressName: "web",
+		ServiceNamespace: "default", ServiceName: "web-svc", ServiceUID: "uid-1",
 		ServicePort: "80", TargetGroupPort: 30080, TargetType: "instance", Protocol: "HTTP", ProtocolVersion: "HTTP1"}
-	want := "k8s-default-websvc-" + h10("c", "default/web", "default", "web-svc", "80", "30080", "instance", "HTTP", "HTTP1")
+	want := "k8s-default-websvc-" + h10("c", "default/web", "default", "web", "uid-1", "80", "30080", "instance", "HTTP", "HTTP1")
 	if got := IngressTargetGroupName(in); got != want {
 		t.Errorf("IngressTargetGroupName = %q, want %q", got, want)
 	}

@@ -202,8 +202,8 @@ func TestPlanSortedByPhase(t *testing.T) {
 		})
 	}
 	// Every phase is reachable and phases follow the declared order of the ops.
-	ops := []Op{OpCreateSG, OpTagSG, OpAuthorize, OpCreateTG, OpModifyTG, OpTag, OpCreateLB, OpSetSubnets, OpSetIPType,
-		OpSetLBSGs, OpCreateListener, OpModifyListener, OpCreateRule, OpModifyRule, OpRegister, OpDeregister, OpRevoke,
+	ops := []Op{OpCreateSG, OpTagSG, OpAuthorize, OpCreateTG, OpModifyTG, OpTag, OpRegister, OpDeregister, OpCreateLB, OpSetSubnets, OpSetIPType,
+		OpSetLBSGs, OpCreateListener, OpModifyListener, OpCreateRule, OpModifyRule, OpRevoke,
 		OpDeleteListener, OpDeleteRule, OpDeleteLB, OpDeleteTG, OpDeleteSG}
 	if len(ops) != len(phaseOf) {
 		t.Fatalf("phaseOf has %d ops, the test knows %d", len(phaseOf), len(ops))

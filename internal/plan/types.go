@@ -49,10 +49,12 @@ const (
 	PhaseEnsureSGs
 	PhaseAuthorize
 	PhaseTargetGroups
+	// PhaseTargets registers targets before any listener or rule forwards to a new
+	// target group, so traffic never reaches an empty one.
+	PhaseTargets
 	PhaseLoadBalancers
 	PhaseAttachSGs
 	PhaseListeners
-	PhaseTargets
 	PhaseRevoke
 	PhaseDeleteListeners
 	PhaseDeleteLBs

@@ -100,10 +100,14 @@ type IngressFacts struct {
 }
 
 // IngressClassOf returns the IngressClass an Ingress uses and whether lbsg owns the
-// Ingress: spec.ingressClassName naming a class whose controller is ingress.k8s.aws/alb;
-// or the legacy kubernetes.io/ingress.class: alb annotation; or, with neither, the
-// cluster's default IngressClass when it is lbsg's.
+// Ingress: the legacy kubernetes.io/ingress.class: alb annotation (which, when present,
+// decides alone, as upstream); else spec.ingressClassName naming a class whose controller
+// is ingress.k8s.aws/alb; else the cluster's default IngressClass when it is lbsg's.
 func IngressClassOf(ing *networkingv1.Ingress, classes []networkingv1.IngressClass) (*networkingv1.IngressClass, bool) {
+	// Upstream reads the legacy annotation first: when present it alone decides.
+	if v, ok := ing.Annotations[annotations.IngressClassAnnotation]; ok {
+		return nil, v == IngressClassLegacyName
+	}
 	if ing.Spec.IngressClassName != nil {
 		for i := range classes {
 			if classes[i].Name == *ing.Spec.IngressClassName {
@@ -111,9 +115,6 @@ func IngressClassOf(ing *networkingv1.Ingress, classes []networkingv1.IngressCla
 			}
 		}
 		return nil, false
-	}
-	if v, ok := ing.Annotations[annotations.IngressClassAnnotation]; ok {
-		return nil, v == IngressClassLegacyName
 	}
 	for i := range classes {
 		if classes[i].Annotations[isDefaultClass] == "true" {
@@ -138,8 +139,8 @@ func IngressGroupOf(ing *networkingv1.Ingress, params *ClassParams) IngressGroup
 	return IngressGroupID{Namespace: ing.Namespace, Name: ing.Name}
 }
 
-// SortMembers orders a group's members as upstream does: by group.order, then by
-// namespace and name. Listener rule priorities follow this order.
+// SortMembers orders a group's members as upstream does: by group.order, then by the
+// string "<namespace>/<name>". Listener rule priorities follow this order.
 func SortMembers(members []IngressMember) {
 	order := func(m IngressMember) int32 {
 		ann, _ := annotations.ParseIngress(map[string]string{annotations.IngGroupOrder: m.Ingress.Annotations[annotations.IngGroupOrder]})
@@ -154,10 +155,7 @@ func SortMembers(members []IngressMember) {
 			return oi < oj
 		}
 		a, b := members[i].Ingress, members[j].Ingress
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		return a.Name < b.Name
+		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
 }
 
@@ -337,12 +335,6 @@ func (b *ingressBuilder) build() *Stack {
 		return out
 	}
 	b.exclusive(annotations.IngSecurityGroups, "securityGroups", pick(func(m *member) string { return setString(m.ann.SecurityGroups) }))
-	manage := b.exclusive(annotations.IngManageBackendRules, "manage backend security group rules settings", pick(func(m *member) string {
-		if m.ann.ManageBackendRules == nil {
-			return ""
-		}
-		return strconv.FormatBool(*m.ann.ManageBackendRules)
-	}))
 	ipType := b.exclusive(annotations.IngIPAddressType, "IPAddressType", pick(func(m *member) string { return m.ipType }))
 	scheme := b.exclusive(annotations.IngScheme, "scheme", pick(func(m *member) string { return m.scheme }))
 	subnets := b.exclusive(annotations.IngSubnets, "subnets", pick(func(m *member) string { return setString(m.ann.Subnets) }))
@@ -379,6 +371,14 @@ func (b *ingressBuilder) build() *Stack {
 	}
 	manageRules := true
 	if frontend == FrontendCustom {
+		// Read only with custom SGs (seed 000: ignored for auto-generated SGs), so only
+		// then can members conflict over it.
+		manage := b.exclusive(annotations.IngManageBackendRules, "manage backend security group rules settings", pick(func(m *member) string {
+			if m.ann.ManageBackendRules == nil {
+				return ""
+			}
+			return strconv.FormatBool(*m.ann.ManageBackendRules)
+		}))
 		manageRules = s.EnableManageBackendSGRules
 		if manage != "" {
 			manageRules = manage == "true"
@@ -572,23 +572,27 @@ func frontendRulesALB(ports []*portConfig, dual bool) []sgrules.Rule {
 // buildListeners makes one listener per merged port, with the members' rules in group
 // order and the default backend (or a 404) as default action.
 func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgSet) {
-	defaultTG, defaultFrom := "", ""
+	defaults := map[int32]string{}    // port -> target group of the default backend
+	defaultFrom := map[int32]string{} // port -> the member that set it
 	for _, m := range b.members {
 		db := m.Ingress.Spec.DefaultBackend
 		if db == nil {
 			continue
 		}
 		id := tgs.forBackend(m, db, "spec.defaultBackend")
-		if defaultFrom != "" {
-			b.fail("spec.defaultBackend", defaultFrom+" | "+m.key,
-				fmt.Sprintf("more than one member of Ingress group %s sets a default backend", b.g.String()),
-				"set spec.defaultBackend on one member only")
-			continue
+		// A default backend serves the ports its own Ingress listens on.
+		for _, lp := range m.ports {
+			if from, taken := defaultFrom[lp.Port]; taken {
+				b.fail("spec.defaultBackend", from+" | "+m.key,
+					fmt.Sprintf("more than one member of Ingress group %s sets a default backend for port %d", b.g.String(), lp.Port),
+					"set spec.defaultBackend on one member only, or give the members different listen-ports")
+				continue
+			}
+			defaults[lp.Port], defaultFrom[lp.Port] = id, m.key
 		}
-		defaultTG, defaultFrom = id, m.key
 	}
 	for _, pc := range ports {
-		l := Listener{Port: pc.port, Protocol: pc.protocol, TargetGroup: defaultTG, Certificates: pc.certs}
+		l := Listener{Port: pc.port, Protocol: pc.protocol, TargetGroup: defaults[pc.port], Certificates: pc.certs}
 		var prio int32
 		for _, m := range b.members {
 			if !listensOn(m, pc.port) {
@@ -775,6 +779,7 @@ func (t *tgSet) forBackend(m *member, be *networkingv1.IngressBackend, where str
 		}
 	}
 	tg.Name = naming.IngressTargetGroupName(naming.IngressTargetGroupNameInput{Cluster: b.s.Cluster, GroupID: b.g.String(),
+		IngressNamespace: ing.Namespace, IngressName: ing.Name, ServiceUID: string(svc.UID),
 		ServiceNamespace: svc.Namespace, ServiceName: svc.Name, ServicePort: portStr, TargetGroupPort: tg.Port,
 		TargetType: tt, Protocol: proto, ProtocolVersion: protocolVersionHTTP1})
 	tg.Tags = naming.MergeTags(t.stackTags, map[string]string{naming.IngressResourceTag: id}, t.specTags)

@@ -1334,16 +1334,26 @@ func TestBuildIngressGroupTargetGroupNameUpstream(t *testing.T) {
 				g = implicitGroup(tt.ing)
 			}
 			st := mustBuildGroup(t, g, asMembers(tt.ing), testSettings(), defaultFacts())
-			// BUG: ingress.go names target groups with naming.IngressTargetGroupName, which
-			// hashes the Service namespace and name where upstream hashes the Ingress
-			// namespace, the Ingress name and the Service UID (upstream
-			// pkg/ingress/model_build_target_group.go buildTargetGroupName). Every name
-			// differs from upstream's, so a takeover replaces all of upstream's target groups.
+			// Upstream hashes the Ingress namespace and name and the Service UID; any other
+			// name would make a takeover replace every target group upstream created.
 			if got := st.TargetGroups[0].Name; got != tt.want {
 				t.Errorf("target group name = %q, want upstream's %q", got, tt.want)
 			}
 		})
 	}
+	t.Run("two members of a group on one Service port get two names", func(t *testing.T) {
+		a := testIngress("a", inGroup("team"))
+		b := testIngress("b", inGroup("team"))
+		st := mustBuildGroup(t, teamGroup, asMembers(a, b), testSettings(), defaultFacts())
+		if len(st.TargetGroups) != 2 {
+			t.Fatalf("got %d target groups, want 2 (one per Ingress backend)", len(st.TargetGroups))
+		}
+		// The Ingress name is hashed, so the two target groups (shop/a-web:80 and
+		// shop/b-web:80) get different names; AWS allows one target group per name.
+		if st.TargetGroups[0].Name == st.TargetGroups[1].Name {
+			t.Errorf("target groups %s and %s share the name %q", st.TargetGroups[0].ResourceID, st.TargetGroups[1].ResourceID, st.TargetGroups[0].Name)
+		}
+	})
 }
 
 func TestBuildIngressGroupScheme(t *testing.T) {
@@ -1544,18 +1554,16 @@ func TestBuildIngressGroupDefaultBackendPerPort(t *testing.T) {
 		for _, l := range st.Listeners {
 			got[l.Port] = l.TargetGroup
 		}
-		// BUG: ingress.go gives every listener of the group the one default backend, so
-		// port 8080, where only shop/c listens, forwards to shop/a's backend instead of
-		// answering 404 as upstream does.
+		// A default backend serves its own Ingress's ports: port 8080, where only shop/c
+		// listens, answers 404 as upstream does.
 		if diff := cmp.Diff(map[int32]string{80: "shop/a-web:80", 8080: ""}, got); diff != "" {
 			t.Errorf("listener default target groups mismatch (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("default backends on different ports do not conflict", func(t *testing.T) {
 		c2 := testIngress("c", inGroup("team"), withDefaultBackend("api", 8080), ingAnn(annotations.IngListenPorts, `[{"HTTP":8080}]`))
-		// BUG: ingress.go reports "more than one member ... sets a default backend" for
-		// members whose listeners do not overlap; upstream builds each listener's default
-		// action from the members on its port, so this group is valid there.
+		// Members whose listeners do not overlap may both set a default backend: each
+		// listener's default action comes from the members on its port, as upstream.
 		st, problems := BuildIngressGroup(teamGroup, asMembers(a, c2), testSettings(), defaultFacts())
 		checkProblems(t, nil, problems)
 		if st == nil {
@@ -1577,9 +1585,8 @@ func TestBuildIngressGroupDefaultBackendPerPort(t *testing.T) {
 func TestBuildIngressGroupManageIgnoredWithManagedSG(t *testing.T) {
 	a := testIngress("a", inGroup("team"), ingAnn(annotations.IngManageBackendRules, "true"))
 	b := testIngress("b", inGroup("team"), ingAnn(annotations.IngManageBackendRules, "false"))
-	// BUG: ingress.go compares the annotation across members before it knows the frontend
-	// is managed, and fails the group with "conflicting manage backend security group
-	// rules settings" although upstream never reads the annotation here.
+	// With a managed SG the annotation is never read (seed 000), so members that set it
+	// differently do not conflict.
 	st, problems := BuildIngressGroup(teamGroup, asMembers(a, b), testSettings(), defaultFacts())
 	checkProblems(t, nil, problems)
 	if st == nil {
@@ -1609,12 +1616,12 @@ func TestIngressClassOf(t *testing.T) {
 	noClass := func(ing *networkingv1.Ingress) { ing.Spec.IngressClassName = nil }
 	legacy := func(v string) ingOpt { return ingAnn(annotations.IngressClassAnnotation, v) }
 	tests := []struct {
-		name      string
-		ing       *networkingv1.Ingress
-		classes   []networkingv1.IngressClass
-		wantClass string // "" for nil
-		wantOurs  bool
-		bug       bool
+		name        string
+		ing         *networkingv1.Ingress
+		classes     []networkingv1.IngressClass
+		wantClass   string // "" for nil
+		wantOurs    bool
+		legacyFirst bool
 	}{
 		{name: "ingressClassName with our controller", ing: testIngress("web"), classes: []networkingv1.IngressClass{nginx, ours}, wantClass: "alb", wantOurs: true},
 		{name: "ingressClassName with another controller", ing: testIngress("web", withClass("nginx")), classes: []networkingv1.IngressClass{nginx, ours}, wantClass: "nginx"},
@@ -1627,15 +1634,14 @@ func TestIngressClassOf(t *testing.T) {
 		{name: "no class: our default class", ing: testIngress("web", noClass), classes: []networkingv1.IngressClass{nginx, oursDefault}, wantClass: "alb-default", wantOurs: true},
 		{name: "no class: another controller's default class", ing: testIngress("web", noClass), classes: []networkingv1.IngressClass{ours, nginxDefault}, wantClass: "nginx"},
 		{name: "no class and no default class", ing: testIngress("web", noClass), classes: []networkingv1.IngressClass{ours, nginx}},
-		// Upstream: "the kubernetes.io/ingress.class annotation takes higher priority than
-		// ingressClassName field" (classifyIngress in pkg/ingress/group_loader.go); the
-		// annotations package says so too (IngressClassAnnotation).
+		// The three rows below: the kubernetes.io/ingress.class annotation takes priority
+		// over spec.ingressClassName, as upstream (classifyIngress).
 		{name: "legacy annotation alb wins over ingressClassName of another controller",
-			ing: testIngress("web", withClass("nginx"), legacy("alb")), classes: []networkingv1.IngressClass{nginx, ours}, wantOurs: true, bug: true},
+			ing: testIngress("web", withClass("nginx"), legacy("alb")), classes: []networkingv1.IngressClass{nginx, ours}, wantOurs: true, legacyFirst: true},
 		{name: "legacy annotation of another controller wins over ingressClassName alb",
-			ing: testIngress("web", legacy("nginx")), classes: []networkingv1.IngressClass{nginx, ours}, bug: true},
+			ing: testIngress("web", legacy("nginx")), classes: []networkingv1.IngressClass{nginx, ours}, legacyFirst: true},
 		{name: "both alb (the API server allows equal values), no IngressClass named alb",
-			ing: testIngress("web", legacy("alb")), classes: []networkingv1.IngressClass{nginx}, wantOurs: true, bug: true},
+			ing: testIngress("web", legacy("alb")), classes: []networkingv1.IngressClass{nginx}, wantOurs: true, legacyFirst: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1644,13 +1650,12 @@ func TestIngressClassOf(t *testing.T) {
 			if got != nil {
 				gotName = got.Name
 			}
-			// BUG (rows with bug: true): IngressClassOf checks spec.ingressClassName before
-			// the legacy annotation; upstream checks the annotation first and, when it is
-			// set, uses no IngressClass at all.
+			// Rows marked legacyFirst check that the annotation, when set, decides alone
+			// and no IngressClass is used.
 			if gotName != tt.wantClass || owned != tt.wantOurs {
 				prefix := ""
-				if tt.bug {
-					prefix = "BUG: "
+				if tt.legacyFirst {
+					prefix = "legacy annotation first: "
 				}
 				t.Errorf("%sIngressClassOf() = (%q, %v), want (%q, %v)", prefix, gotName, owned, tt.wantClass, tt.wantOurs)
 			}
@@ -1739,8 +1744,7 @@ func TestSortMembers(t *testing.T) {
 func TestSortMembersUpstreamKey(t *testing.T) {
 	ms := asMembers(testIngress("y", inNamespace("team")), testIngress("x", inNamespace("team-b")))
 	SortMembers(ms)
-	// BUG: SortMembers compares the namespaces first ("team" < "team-b"), which orders
-	// these two members, and so their listener rule priorities, the other way round.
+	// Upstream compares "<namespace>/<name>" as one string, and "-" sorts before "/".
 	if diff := cmp.Diff([]string{"team-b/x", "team/y"}, memberKeys(ms)); diff != "" {
 		t.Errorf("order mismatch (-want +got):\n%s", diff)
 	}
