@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/app"
 	"github.com/lbsg/lbsg/internal/config"
 	"github.com/lbsg/lbsg/internal/controller"
@@ -77,7 +78,8 @@ type StackReport struct {
 }
 
 func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Report, error) {
-	objs, err := controller.ListClusterObjects(ctx, c)
+	_, noCRD := c.RESTMapper().RESTMapping(elbv2api.GroupVersion.WithKind("IngressClassParams").GroupKind(), elbv2api.GroupVersion.Version)
+	objs, err := controller.ListClusterObjects(ctx, c, noCRD == nil)
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,8 @@ type IngressGroupReconciler struct {
 	Resync time.Duration
 	// Notify asks the target-SG reconciler for a pass.
 	Notify func()
+	// WithParams is set when the IngressClassParams CRD is installed.
+	WithParams bool
 }
 
 // GroupRequest is the request that reconciles a group.
@@ -49,7 +51,7 @@ func GroupRequest(id spec.IngressGroupID) ctrl.Request {
 // Reconcile observes, plans and applies one Ingress group.
 func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	id := spec.IngressGroupID{Namespace: req.Namespace, Name: req.Name}
-	objs, err := ListClusterObjects(ctx, r.Client)
+	objs, err := ListClusterObjects(ctx, r.Client, r.WithParams)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -130,13 +132,15 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 func (r *IngressGroupReconciler) release(ctx context.Context, g *IngressGroup) error {
 	released := false
 	for _, ing := range g.Leaving {
-		if ing.DeletionTimestamp == nil && ing.Annotations[ConditionAnnotation] != "" {
+		// An Ingress that moved to another lbsg group keeps what that group writes.
+		mine := ing.DeletionTimestamp == nil && !r.inOtherGroup(ing, g.ID)
+		if mine && ing.Annotations[ConditionAnnotation] != "" {
 			delete(ing.Annotations, ConditionAnnotation)
 			if err := r.Client.Update(ctx, ing); err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("clear the condition of %s/%s: %w", ing.Namespace, ing.Name, err)
 			}
 		}
-		if ing.DeletionTimestamp == nil && len(ing.Status.LoadBalancer.Ingress) > 0 && !r.inOtherGroup(ing, g.ID) {
+		if mine && len(ing.Status.LoadBalancer.Ingress) > 0 {
 			ing.Status.LoadBalancer = networkingv1.IngressLoadBalancerStatus{}
 			if err := r.Client.Status().Update(ctx, ing); err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("clear the status of %s/%s: %w", ing.Namespace, ing.Name, err)

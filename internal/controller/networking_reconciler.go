@@ -27,6 +27,8 @@ type NetworkingReconciler struct {
 	Recorder events.EventRecorder
 	// DriftCheck is how often AWS is re-read to repair rules changed behind lbsg's back.
 	DriftCheck time.Duration
+	// WithParams is set when the IngressClassParams CRD is installed.
+	WithParams bool
 
 	// reported remembers the last failure reported per owner, only so that a pass every
 	// DriftCheck does not repeat the same Event; it holds no state the plan depends on.
@@ -43,7 +45,7 @@ func init() {
 // Reconcile runs one pass over every target SG.
 func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
 	logger := log.FromContext(ctx)
-	objs, err := ListClusterObjects(ctx, r.Client)
+	objs, err := ListClusterObjects(ctx, r.Client, r.WithParams)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

@@ -14,8 +14,8 @@ import (
 )
 
 // ListClusterObjects reads every object the desired states depend on. IngressClassParams
-// are read only when their CRD is installed (a cluster without it has none).
-func ListClusterObjects(ctx context.Context, c client.Reader) (ClusterObjects, error) {
+// are read only withParams, when their CRD is installed (a cluster without it has none).
+func ListClusterObjects(ctx context.Context, c client.Reader, withParams bool) (ClusterObjects, error) {
 	var objs ClusterObjects
 	nodes := &corev1.NodeList{}
 	if err := c.List(ctx, nodes); err != nil {
@@ -38,8 +38,10 @@ func ListClusterObjects(ctx context.Context, c client.Reader) (ClusterObjects, e
 		return objs, fmt.Errorf("list ingress classes: %w", err)
 	}
 	params := &elbv2api.IngressClassParamsList{}
-	if err := c.List(ctx, params); err != nil && !meta.IsNoMatchError(err) {
-		return objs, fmt.Errorf("list ingress class params: %w", err)
+	if withParams {
+		if err := c.List(ctx, params); err != nil && !meta.IsNoMatchError(err) {
+			return objs, fmt.Errorf("list ingress class params: %w", err)
+		}
 	}
 	objs.Nodes, objs.Slices, objs.Services = nodes.Items, slices.Items, services.Items
 	objs.Ingresses, objs.Classes, objs.Params = ingresses.Items, classes.Items, params.Items

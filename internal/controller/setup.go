@@ -91,14 +91,14 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 				ev.ObjectOld.GetDeletionTimestamp() != ev.ObjectNew.GetDeletionTimestamp()
 		}})
 	ingR := &IngressGroupReconciler{Client: mgr.GetClient(), Engine: e, Recorder: mgr.GetEventRecorder("lbsg-ingress"),
-		Resync: o.Resync, Notify: svcR.Notify}
-	groupsOf := func(ctx context.Context, o client.Object) []reconcile.Request {
-		objs, err := ListClusterObjects(ctx, mgr.GetClient())
+		Resync: o.Resync, Notify: svcR.Notify, WithParams: o.WatchIngressClassParams}
+	groupsOf := func(ctx context.Context, obj client.Object) []reconcile.Request {
+		objs, err := ListClusterObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
 		if err != nil {
 			return nil
 		}
 		var reqs []reconcile.Request
-		for _, id := range GroupsOfIngress(o.(*networkingv1.Ingress), objs) {
+		for _, id := range GroupsOfIngress(obj.(*networkingv1.Ingress), objs) {
 			reqs = append(reqs, GroupRequest(id))
 		}
 		return reqs
@@ -106,7 +106,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	// A Service (or its endpoints) concerns the groups with an Ingress in its namespace
 	// that routes to it.
 	groupsUsing := func(ctx context.Context, namespace, service string) []reconcile.Request {
-		objs, err := ListClusterObjects(ctx, mgr.GetClient())
+		objs, err := ListClusterObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
 		if err != nil {
 			return nil
 		}
@@ -122,7 +122,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		return reqs
 	}
 	allGroups := func(ctx context.Context, _ client.Object) []reconcile.Request {
-		objs, err := ListClusterObjects(ctx, mgr.GetClient())
+		objs, err := ListClusterObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
 		if err != nil {
 			return nil
 		}
@@ -148,7 +148,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	if err := ib.Complete(ingR); err != nil {
 		return err
 	}
-	netR := &NetworkingReconciler{Client: mgr.GetClient(), Engine: e, Recorder: mgr.GetEventRecorder("lbsg-networking"), DriftCheck: o.DriftCheck}
+	netR := &NetworkingReconciler{Client: mgr.GetClient(), Engine: e, Recorder: mgr.GetEventRecorder("lbsg-networking"), DriftCheck: o.DriftCheck, WithParams: o.WatchIngressClassParams}
 	toCluster := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{networkingKey}
 	})
