@@ -7,6 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/naming"
@@ -76,11 +78,31 @@ func ingressMember(ing *networkingv1.Ingress, objs ClusterObjects) (spec.Ingress
 	}
 	m.MissingParams = ref.Name
 	for i := range objs.Params {
-		if objs.Params[i].Name == ref.Name {
-			m.Params, m.MissingParams = classParams(&objs.Params[i]), ""
+		p := &objs.Params[i]
+		if p.Name != ref.Name {
+			continue
+		}
+		m.Params, m.MissingParams = classParams(p), ""
+		if p.Spec.NamespaceSelector != nil {
+			m.NamespaceNotSelected = !namespaceSelected(p.Spec.NamespaceSelector, ing.Namespace, objs.Namespaces)
 		}
 	}
 	return m, true
+}
+
+// namespaceSelected reports whether the namespace's labels match an IngressClassParams
+// namespaceSelector; an invalid selector selects nothing.
+func namespaceSelected(sel *metav1.LabelSelector, namespace string, namespaces []corev1.Namespace) bool {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return false
+	}
+	for _, ns := range namespaces {
+		if ns.Name == namespace {
+			return s.Matches(labels.Set(ns.Labels))
+		}
+	}
+	return false
 }
 
 // groupsOfFinalizers returns the groups an Ingress's lbsg finalizers name.

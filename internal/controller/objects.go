@@ -45,5 +45,15 @@ func ListClusterObjects(ctx context.Context, c client.Reader, withParams bool) (
 	}
 	objs.Nodes, objs.Slices, objs.Services = nodes.Items, slices.Items, services.Items
 	objs.Ingresses, objs.Classes, objs.Params = ingresses.Items, classes.Items, params.Items
+	for _, p := range params.Items {
+		if p.Spec.NamespaceSelector != nil {
+			namespaces := &corev1.NamespaceList{}
+			if err := c.List(ctx, namespaces); err != nil {
+				return objs, fmt.Errorf("list namespaces: %w", err)
+			}
+			objs.Namespaces = namespaces.Items
+			break
+		}
+	}
 	return objs, nil
 }

@@ -46,6 +46,8 @@ type ClusterObjects struct {
 	Ingresses []networkingv1.Ingress
 	Classes   []networkingv1.IngressClass
 	Params    []elbv2api.IngressClassParams
+	// Namespaces are read for IngressClassParams namespaceSelectors.
+	Namespaces []corev1.Namespace
 }
 
 // observeStack finds what exists in AWS for a stack, by its tags.

@@ -84,6 +84,9 @@ type IngressMember struct {
 	Params *ClassParams
 	// MissingParams names an IngressClassParams the class refers to that does not exist.
 	MissingParams string
+	// NamespaceNotSelected is set when the class's IngressClassParams has a
+	// namespaceSelector that the Ingress's namespace does not match.
+	NamespaceNotSelected bool
 }
 
 // IngressFacts are the observed facts the desired state of a group depends on.
@@ -126,15 +129,21 @@ func IngressClassOf(ing *networkingv1.Ingress, classes []networkingv1.IngressCla
 
 // IngressGroupOf returns the group an Ingress belongs to: the class's IngressClassParams
 // group, else its group.name annotation, else its own implicit group. A malformed
-// group.name puts the Ingress in its implicit group, whose build reports the problem.
+// group name (annotation or class) puts the Ingress in its implicit group, whose build
+// reports the problem.
 func IngressGroupOf(ing *networkingv1.Ingress, params *ClassParams) IngressGroupID {
-	if params != nil && params.Group != "" {
-		return IngressGroupID{Name: params.Group}
+	valid := func(name string) bool {
+		_, problems := annotations.ParseIngress(map[string]string{annotations.IngGroupName: name})
+		return len(problems) == 0
 	}
-	if name := ing.Annotations[annotations.IngGroupName]; name != "" {
-		if ann, problems := annotations.ParseIngress(map[string]string{annotations.IngGroupName: name}); len(problems) == 0 {
-			return IngressGroupID{Name: ann.GroupName}
+	if params != nil && params.Group != "" {
+		if valid(params.Group) {
+			return IngressGroupID{Name: params.Group}
 		}
+		return IngressGroupID{Namespace: ing.Namespace, Name: ing.Name}
+	}
+	if name := ing.Annotations[annotations.IngGroupName]; name != "" && valid(name) {
+		return IngressGroupID{Name: name}
 	}
 	return IngressGroupID{Namespace: ing.Namespace, Name: ing.Name}
 }
@@ -225,6 +234,23 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 		b.problems = append(b.problems, onIngress(p, m.key))
 	}
 	m.ann = ann
+	for key := range ing.Annotations {
+		if strings.HasPrefix(key, annotations.IngressPrefix+"actions.") || strings.HasPrefix(key, annotations.IngressPrefix+"conditions.") {
+			b.problems = append(b.problems, onIngress(&Problem{Key: key, Value: ing.Annotations[key],
+				Reason: "custom actions and conditions are not supported by lbsg",
+				Fix:    "route with Ingress rules (host and path) to Service backends, and remove the annotation"}, m.key))
+		}
+	}
+	if im.NamespaceNotSelected && im.Params != nil {
+		b.fail("spec.ingressClassName", im.ClassName,
+			fmt.Sprintf("namespace %s is not selected by the namespaceSelector of IngressClassParams %s (Ingress %s)", ing.Namespace, im.Params.Name, m.key),
+			"use an IngressClass whose parameters allow this namespace, or label the namespace to match")
+	}
+	if p := im.Params; p != nil && p.Group != "" {
+		if _, problems := annotations.ParseIngress(map[string]string{annotations.IngGroupName: p.Group}); len(problems) > 0 {
+			b.fail("IngressClassParams "+p.Name+" spec.group.name", p.Group, problems[0].Reason, problems[0].Fix)
+		}
+	}
 	if im.MissingParams != "" {
 		b.fail("spec.ingressClassName", im.ClassName,
 			fmt.Sprintf("IngressClass %s refers to IngressClassParams %s, which does not exist (Ingress %s)", im.ClassName, im.MissingParams, m.key),

@@ -870,6 +870,27 @@ func TestBuildIngressGroupProblems(t *testing.T) {
 				Fix:    "create the IngressClassParams"}},
 		},
 		{
+			name: "namespace not selected by IngressClassParams",
+			args: args{ing: testIngress("web"), member: func(m *IngressMember) {
+				m.Params, m.NamespaceNotSelected = &ClassParams{Name: "team-only"}, true
+			}},
+			want: []wantProblem{{Key: "spec.ingressClassName", Value: albClassName,
+				Reason: "namespace shop is not selected by the namespaceSelector of IngressClassParams team-only (Ingress shop/web)",
+				Fix:    "label the namespace"}},
+		},
+		{
+			name: "invalid group name in IngressClassParams",
+			args: args{ing: testIngress("web"), member: func(m *IngressMember) { m.Params = &ClassParams{Name: "p", Group: "Bad_Group"} }},
+			want: []wantProblem{{Key: "IngressClassParams p spec.group.name", Value: "Bad_Group",
+				Reason: "groupName must consist of lower case alphanumeric characters"}},
+		},
+		{
+			name: "custom action annotation",
+			args: args{ing: testIngress("web", ingAnn("alb.ingress.kubernetes.io/actions.redirect", `{"type":"redirect"}`))},
+			want: []wantProblem{{Key: "alb.ingress.kubernetes.io/actions.redirect", Value: `{"type":"redirect"}`,
+				Reason: "custom actions and conditions are not supported by lbsg (Ingress shop/web)", Fix: "remove the annotation"}},
+		},
+		{
 			name: "Service not found",
 			args: args{ing: testIngress("web", withRules(httpRule("", prefixPath("/", svcBackend("nosuch", 80)))))},
 			want: []wantProblem{{Key: "spec.rules[0].http.paths[0].backend.service.name", Value: "nosuch",
