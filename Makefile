@@ -35,7 +35,7 @@ test: lint check-moto
 
 ## unit: only the tests that need no control plane or emulator.
 unit:
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /internal/localenv -e /internal/cloud -e /internal/elb -e /api/)
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /internal/localenv -e /internal/cloud -e /internal/elb -e /api/ -e /cmd/lbsg)
 
 ## generate: regenerate the IngressClassParams deepcopy code and CRD manifest from api/.
 generate:

@@ -21,7 +21,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -43,6 +45,13 @@ const (
 	demoSGName    = "demo-frontend"
 	// sgAnnotation is the annotation step 5 of the walk-through puts on the Service.
 	sgAnnotation = "service.beta.kubernetes.io/aws-load-balancer-security-groups"
+
+	// demoIngress is the Ingress of seed 002 and the NodePort Service it routes to.
+	demoIngress = "frontend"
+	// demoALBSGName is the user's security group the Ingress is annotated with.
+	demoALBSGName = "demo-alb-frontend"
+	// ingressSGAnnotation is the annotation step 5 of the walk-through puts on the Ingress.
+	ingressSGAnnotation = "alb.ingress.kubernetes.io/security-groups"
 
 	// demoWait bounds every wait for the controller.
 	demoWait = 60 * time.Second
@@ -86,7 +95,10 @@ an EKS-like cluster (a VPC, two subnets, a node security group, two nodes), star
 controller and applies a sample Service of type LoadBalancer. Once its NLB exists it
 prints the load balancer and every security group, then walks through "Frontend
 Security Groups": it creates a security group, annotates the Service with it, shows the
-NLB's security groups, removes the annotation and shows them again.
+NLB's security groups, removes the annotation and shows them again. It then does the same
+for an Ingress, next to the NLB: an ALB with a managed security group, a security group of
+the user's by annotation, then back; and it shows the backend security group both load
+balancers share and the single rule it needs on the node security group.
 
 It needs the kube-apiserver and etcd binaries of "make testbin" and moto's server
 (pip install 'moto[server]'). Everything it starts is stopped when it ends, unless
@@ -203,10 +215,22 @@ func (d *demo) run(ctx context.Context) (err error) {
 	if err := d.printState(ctx, "the load balancer (aws elbv2 describe-load-balancers)", "the security groups in the VPC"); err != nil {
 		return err
 	}
-	if err := d.printPlan(ctx); err != nil {
+	if err := d.printPlan(ctx, "lbsg plan (what the controller would still change: nothing, it has converged)"); err != nil {
 		return err
 	}
 	if err := d.walk(ctx); err != nil {
+		return err
+	}
+	if err := d.walkIngress(ctx); err != nil {
+		return err
+	}
+	if err := d.waitFor(ctx, "the controller to converge (lbsg plan: no changes)", d.converged); err != nil {
+		return err
+	}
+	if err := d.printShared(ctx); err != nil {
+		return err
+	}
+	if err := d.printPlan(ctx, "lbsg plan (the Service and the Ingress: nothing left to change)"); err != nil {
 		return err
 	}
 
@@ -470,11 +494,25 @@ func (d *demo) loadBalancers(ctx context.Context) ([]elbv2types.LoadBalancer, er
 	return lbs, nil
 }
 
-// waitFor polls cond every demoPoll for at most demoWait. Errors from cond are taken as
-// "not yet" (the last one is reported on timeout). While waiting it reports the
-// Service's Ready condition when the controller sets it to False; on timeout the error
-// carries it.
+// subject is the Kubernetes object whose Ready condition a wait reports.
+type subject struct{ kind, name string }
+
+var (
+	serviceSubject = subject{kind: "Service", name: demoService}
+	ingressSubject = subject{kind: "Ingress", name: demoIngress}
+)
+
+func (s subject) String() string { return s.kind + " " + demoNamespace + "/" + s.name }
+
+// waitFor is waitOn for the sample Service.
 func (d *demo) waitFor(ctx context.Context, what string, cond func(context.Context) (bool, error)) error {
+	return d.waitOn(ctx, serviceSubject, what, cond)
+}
+
+// waitOn polls cond every demoPoll for at most demoWait. Errors from cond are taken as
+// "not yet" (the last one is reported on timeout). While waiting it reports the Ready
+// condition of obj when the controller sets it to False; on timeout the error carries it.
+func (d *demo) waitOn(ctx context.Context, obj subject, what string, cond func(context.Context) (bool, error)) error {
 	done := d.progress("waiting for " + what)
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, demoWait)
@@ -492,7 +530,7 @@ func (d *demo) waitFor(ctx context.Context, what string, cond func(context.Conte
 		if err != nil && ctx.Err() == nil {
 			lastErr = err
 		}
-		if note := d.readyNote(ctx); note != "" && note != lastNote {
+		if note := d.readyNote(ctx, obj); note != "" && note != lastNote {
 			lastNote = note
 			d.printf("\n  (%s: %s) ... ", time.Since(start).Round(100*time.Millisecond), note)
 		}
@@ -510,10 +548,10 @@ func (d *demo) waitFor(ctx context.Context, what string, cond func(context.Conte
 			if lastErr != nil {
 				msg += "; last error: " + lastErr.Error()
 			}
-			if note := d.readyNote(context.Background()); note != "" {
-				msg += "; Service " + demoNamespace + "/" + demoService + ": " + note
+			if note := d.readyNote(context.Background(), obj); note != "" {
+				msg += "; " + obj.String() + ": " + note
 			} else {
-				msg += "; the Service has no " + controller.ConditionReady + " condition"
+				msg += "; the " + obj.kind + " has no " + controller.ConditionReady + " condition"
 			}
 			return errors.New(msg + " (run with --verbose for the controller's logs)")
 		case <-tick.C:
@@ -521,33 +559,70 @@ func (d *demo) waitFor(ctx context.Context, what string, cond func(context.Conte
 	}
 }
 
-// readyNote describes the Service's Ready condition when it is not True, "" otherwise.
-func (d *demo) readyNote(ctx context.Context) string {
+// readyNote describes the Ready condition of obj when it is not True, "" otherwise.
+func (d *demo) readyNote(ctx context.Context, obj subject) string {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	s, err := d.service(ctx)
-	if err != nil {
-		return ""
+	var c *metav1.Condition
+	switch obj.kind {
+	case "Ingress":
+		ing, err := d.ingress(ctx)
+		if err != nil {
+			return ""
+		}
+		c = controller.IngressCondition(ing)
+	default:
+		s, err := d.service(ctx)
+		if err != nil {
+			return ""
+		}
+		c = meta.FindStatusCondition(s.Status.Conditions, controller.ConditionReady)
 	}
-	c := meta.FindStatusCondition(s.Status.Conditions, controller.ConditionReady)
-	if c == nil || c.Status == "True" {
+	if c == nil || c.Status == metav1.ConditionTrue {
 		return ""
 	}
 	return fmt.Sprintf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
 }
 
 // printPlan prints what `lbsg plan` says now: the controller has converged, so nothing.
-func (d *demo) printPlan(ctx context.Context) error {
-	d.heading("lbsg plan (what the controller would still change: nothing, it has converged)")
-	engine, _, err := app.NewEngine(ctx, d.cfg, nil)
+func (d *demo) printPlan(ctx context.Context, title string) error {
+	d.heading(title)
+	report, err := d.plan(ctx)
 	if err != nil {
 		return err
 	}
+	return report.write(d.out)
+}
+
+// plan runs `lbsg plan` over the cluster, with a new engine each time as the command
+// would: an engine's AWS caches would hide for up to their TTL what the controller changed.
+func (d *demo) plan(ctx context.Context) (*Report, error) {
+	engine, _, err := app.NewEngine(ctx, d.cfg, nil)
+	if err != nil {
+		return nil, err
+	}
 	report, err := planAll(ctx, d.k8s, engine)
 	if err != nil {
-		return fmt.Errorf("lbsg plan: %w", err)
+		return nil, fmt.Errorf("lbsg plan: %w", err)
 	}
-	return report.write(d.out)
+	return report, nil
+}
+
+// converged reports whether `lbsg plan` has nothing left to change.
+func (d *demo) converged(ctx context.Context) (bool, error) {
+	report, err := d.plan(ctx)
+	if err != nil {
+		return false, err
+	}
+	if report.Partial || !report.Networking.Empty() {
+		return false, nil
+	}
+	for _, s := range report.Stacks {
+		if len(s.Problems) > 0 || !s.Plan.Empty() {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // walk follows "Frontend Security Groups" step by step.
@@ -558,37 +633,15 @@ func (d *demo) walk(ctx context.Context) error {
 	d.printf("%s\n", w.VPCID)
 
 	d.heading("step 2: create a security group using the VPC ID")
-	desc := "frontend of the webserver load balancer"
-	d.printf("$ aws ec2 create-security-group --group-name %s --description %q --vpc-id %s\n", demoSGName, desc, w.VPCID)
-	out, err := d.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
-		GroupName:   aws.String(demoSGName),
-		Description: aws.String(desc),
-		VpcId:       aws.String(w.VPCID),
-		TagSpecifications: []ec2types.TagSpecification{{
-			ResourceType: ec2types.ResourceTypeSecurityGroup,
-			Tags:         []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String(demoSGName)}},
-		}},
-	})
+	sgID, err := d.createUserSG(ctx, demoSGName, "frontend of the webserver load balancer")
 	if err != nil {
-		return fmt.Errorf("CreateSecurityGroup: %w", err)
-	}
-	sgID := aws.ToString(out.GroupId)
-	if err := printJSON(d.out, map[string]string{"GroupId": sgID}); err != nil {
 		return err
 	}
 
 	d.heading("step 3: create its ingress rules")
-	d.printf("$ aws ec2 authorize-security-group-ingress --group-id %s --protocol tcp --port 80 --cidr 0.0.0.0/0\n", sgID)
-	if _, err := d.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
-		GroupId: aws.String(sgID),
-		IpPermissions: []ec2types.IpPermission{{
-			IpProtocol: aws.String("tcp"), FromPort: aws.Int32(80), ToPort: aws.Int32(80),
-			IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}},
-		}},
-	}); err != nil {
-		return fmt.Errorf("AuthorizeSecurityGroupIngress: %w", err)
+	if err := d.authorizeFromAnywhere(ctx, sgID, 80); err != nil {
+		return err
 	}
-	d.printf("(rule added: tcp 80 from 0.0.0.0/0)\n")
 
 	d.heading("step 4: determine your egress rules (optional)")
 	d.printf("skipped: a new security group allows all outbound traffic\n")
@@ -658,6 +711,43 @@ func (d *demo) walk(ctx context.Context) error {
 	return d.printState(ctx, "the load balancer after step 7 (aws elbv2 describe-load-balancers)", "the security groups in the VPC")
 }
 
+// createUserSG creates a security group in the cluster's VPC as a user would (step 2 of
+// the walk-through) and prints the command and its answer.
+func (d *demo) createUserSG(ctx context.Context, name, desc string) (string, error) {
+	d.printf("$ aws ec2 create-security-group --group-name %s --description %q --vpc-id %s\n", name, desc, d.world.VPCID)
+	out, err := d.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
+		GroupName:   aws.String(name),
+		Description: aws.String(desc),
+		VpcId:       aws.String(d.world.VPCID),
+		TagSpecifications: []ec2types.TagSpecification{{
+			ResourceType: ec2types.ResourceTypeSecurityGroup,
+			Tags:         []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String(name)}},
+		}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("CreateSecurityGroup: %w", err)
+	}
+	id := aws.ToString(out.GroupId)
+	return id, printJSON(d.out, map[string]string{"GroupId": id})
+}
+
+// authorizeFromAnywhere adds the rule "tcp port from 0.0.0.0/0" to a user's security
+// group (step 3 of the walk-through) and prints the command.
+func (d *demo) authorizeFromAnywhere(ctx context.Context, sgID string, port int32) error {
+	d.printf("$ aws ec2 authorize-security-group-ingress --group-id %s --protocol tcp --port %d --cidr 0.0.0.0/0\n", sgID, port)
+	if _, err := d.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+		GroupId: aws.String(sgID),
+		IpPermissions: []ec2types.IpPermission{{
+			IpProtocol: aws.String("tcp"), FromPort: aws.Int32(port), ToPort: aws.Int32(port),
+			IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}},
+		}},
+	}); err != nil {
+		return fmt.Errorf("AuthorizeSecurityGroupIngress: %w", err)
+	}
+	d.printf("(rule added: tcp %d from 0.0.0.0/0)\n", port)
+	return nil
+}
+
 // setAnnotation sets the security-groups annotation on the Service to value, or removes it
 // when value is "".
 func (d *demo) setAnnotation(ctx context.Context, value string) error {
@@ -686,6 +776,7 @@ func (d *demo) printKeep() {
 	d.printf("AWS endpoint: %s (region %s, credentials test/test)\n\n", d.moto.Endpoint, localenv.Region)
 	d.printf("  export KUBECONFIG=%s\n", d.cp.Kubeconfig)
 	d.printf("  kubectl get service %s -o wide\n", demoService)
+	d.printf("  kubectl get ingress %s -o wide\n", demoIngress)
 	d.printf("  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=%s\n", localenv.Region)
 	d.printf("  aws --endpoint-url %s elbv2 describe-load-balancers\n", d.moto.Endpoint)
 	d.printf("  aws --endpoint-url %s ec2 describe-security-groups --filters Name=vpc-id,Values=%s\n\n", d.moto.Endpoint, d.world.VPCID)
@@ -702,4 +793,385 @@ func indent(s, prefix string) string {
 		b.WriteString(prefix + l)
 	}
 	return b.String()
+}
+
+// frontendYAML is seed 002's Ingress "frontend" with what it needs around it: the "alb"
+// IngressClass lbsg serves and a NodePort Service to route to (instance targets, the
+// default).
+const frontendYAML = `apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata:
+  name: alb
+spec:
+  controller: ingress.k8s.aws/alb
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: frontend
+  namespace: default
+spec:
+  type: NodePort
+  selector:
+    role: frontend
+  ports:
+  - name: http
+    port: 80
+    protocol: TCP
+    targetPort: 8080
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: frontend
+  namespace: default
+  annotations:
+    alb.ingress.kubernetes.io/scheme: internet-facing
+spec:
+  ingressClassName: alb
+  rules:
+  - http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service:
+            name: frontend
+            port:
+              number: 80
+`
+
+// frontendObjects decodes frontendYAML.
+func frontendObjects() (*networkingv1.IngressClass, *corev1.Service, *networkingv1.Ingress, error) {
+	docs := strings.Split(frontendYAML, "\n---\n")
+	if len(docs) != 3 {
+		return nil, nil, nil, fmt.Errorf("frontend.yaml: %d documents, want 3", len(docs))
+	}
+	class, svc, ing := &networkingv1.IngressClass{}, &corev1.Service{}, &networkingv1.Ingress{}
+	for i, obj := range []any{class, svc, ing} {
+		if err := yaml.UnmarshalStrict([]byte(docs[i]), obj); err != nil {
+			return nil, nil, nil, fmt.Errorf("frontend.yaml, document %d: %w", i+1, err)
+		}
+	}
+	return class, svc, ing, nil
+}
+
+// ingress reads the sample Ingress.
+func (d *demo) ingress(ctx context.Context) (*networkingv1.Ingress, error) {
+	ing := &networkingv1.Ingress{}
+	err := d.k8s.Get(ctx, client.ObjectKey{Namespace: demoNamespace, Name: demoIngress}, ing)
+	return ing, err
+}
+
+// alb returns the sample Ingress's ALB (the one whose DNS name is in the Ingress's status),
+// nil while there is none.
+func (d *demo) alb(ctx context.Context) (*elbv2types.LoadBalancer, error) {
+	ing, err := d.ingress(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(ing.Status.LoadBalancer.Ingress) == 0 {
+		return nil, nil
+	}
+	host := ing.Status.LoadBalancer.Ingress[0].Hostname
+	lbs, err := d.loadBalancers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range lbs {
+		if aws.ToString(lbs[i].DNSName) == host {
+			return &lbs[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// sgIDByName returns the ID of the VPC's security group named name, "" when there is none.
+func (d *demo) sgIDByName(ctx context.Context, name string) (string, error) {
+	out, err := d.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{d.world.VPCID}},
+		{Name: aws.String("group-name"), Values: []string{name}},
+	}})
+	if err != nil {
+		return "", err
+	}
+	if len(out.SecurityGroups) == 0 {
+		return "", nil
+	}
+	return aws.ToString(out.SecurityGroups[0].GroupId), nil
+}
+
+// sgRules returns the inbound rules of a security group, formatted and sorted; ok is false
+// when the group does not exist.
+func (d *demo) sgRules(ctx context.Context, id string) (rules []string, ok bool, err error) {
+	out, err := d.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("group-id"), Values: []string{id}},
+	}})
+	if err != nil {
+		return nil, false, err
+	}
+	if len(out.SecurityGroups) == 0 {
+		return nil, false, nil
+	}
+	return formatRules(cloud.RulesFromSDK(out.SecurityGroups[0].IpPermissions), nil), true, nil
+}
+
+// lbsgNodeRules returns lbsg's rules on the node SG (those with lbsg's owner description).
+func (d *demo) lbsgNodeRules(ctx context.Context) ([]sgrules.Rule, error) {
+	out, err := d.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{d.world.NodeSGID}})
+	if err != nil {
+		return nil, err
+	}
+	var rules []sgrules.Rule
+	for _, sg := range out.SecurityGroups {
+		for _, r := range cloud.RulesFromSDK(sg.IpPermissions) {
+			if r.Description == sgrules.OwnerDescription(demoCluster) {
+				rules = append(rules, r)
+			}
+		}
+	}
+	return rules, nil
+}
+
+// nodeSGAdmitsPort reports whether the node SG lets the SG peer in on TCP port.
+func (d *demo) nodeSGAdmitsPort(ctx context.Context, peer string, port int32) (bool, error) {
+	rules, err := d.lbsgNodeRules(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range rules {
+		if r.PeerKind == sgrules.PeerSG && r.Peer == peer && (r.Protocol == sgrules.ProtoAll ||
+			r.Protocol == sgrules.ProtoTCP && r.FromPort <= port && port <= r.ToPort) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// albHasManagedSGs reports whether the ALB's security groups are exactly its managed
+// frontend SG (by name) and the backend SG; it returns the managed SG's ID when they are.
+func (d *demo) albHasManagedSGs(ctx context.Context, managedName string) (string, bool, error) {
+	lb, err := d.alb(ctx)
+	if err != nil || lb == nil {
+		return "", false, err
+	}
+	managed, err := d.sgIDByName(ctx, managedName)
+	if err != nil || managed == "" {
+		return "", false, err
+	}
+	backend, err := d.backendSGID(ctx)
+	if err != nil || backend == "" {
+		return "", false, err
+	}
+	got := slices.Clone(lb.SecurityGroups)
+	want := []string{managed, backend}
+	slices.Sort(got)
+	slices.Sort(want)
+	return managed, slices.Equal(got, want), nil
+}
+
+// walkIngress follows "Frontend Security Groups" for an Ingress, next to the NLB: an ALB
+// with a managed frontend SG, then the user's SG by annotation, then back.
+func (d *demo) walkIngress(ctx context.Context) error {
+	d.heading("seed 002 for an Ingress: an ALB next to the NLB (kubectl apply -f frontend.yaml)")
+	d.printf("Service %s and its NLB stay; the Ingress %s of class alb gets an Application Load Balancer.\n", demoService, demoIngress)
+	d.printf("%s", indent(frontendYAML, "  "))
+	class, svc, ing, err := frontendObjects()
+	if err != nil {
+		return err
+	}
+	if err := d.k8s.Create(ctx, class); err != nil {
+		return fmt.Errorf("creating IngressClass %s: %w", class.Name, err)
+	}
+	d.printf("ingressclass.networking.k8s.io/%s created\n", class.Name)
+	if err := d.k8s.Create(ctx, svc); err != nil {
+		return fmt.Errorf("creating Service %s/%s: %w", svc.Namespace, svc.Name, err)
+	}
+	nodePort := svc.Spec.Ports[0].NodePort
+	d.printf("service/%s created (node port %d)\n", svc.Name, nodePort)
+	if err := d.k8s.Create(ctx, ing); err != nil {
+		return fmt.Errorf("creating Ingress %s/%s: %w", ing.Namespace, ing.Name, err)
+	}
+	d.printf("ingress.networking.k8s.io/%s created\n", ing.Name)
+
+	var hostname string
+	err = d.waitOn(ctx, ingressSubject, "the controller to provision the ALB (status.loadBalancer.ingress[0].hostname)", func(ctx context.Context) (bool, error) {
+		ing, err := d.ingress(ctx)
+		if err != nil {
+			return false, err
+		}
+		if lb := ing.Status.LoadBalancer.Ingress; len(lb) > 0 && lb[0].Hostname != "" {
+			hostname = lb[0].Hostname
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return err
+	}
+	d.printf("  ADDRESS %s\n", hostname)
+
+	managedName := naming.IngressSGName(demoCluster, demoNamespace, demoIngress)
+	var managed string
+	err = d.waitOn(ctx, ingressSubject, "the ALB to have its managed frontend security group "+managedName+" and the backend security group", func(ctx context.Context) (bool, error) {
+		id, ok, err := d.albHasManagedSGs(ctx, managedName)
+		managed = id
+		return ok, err
+	})
+	if err != nil {
+		return err
+	}
+	backend, err := d.backendSGID(ctx)
+	if err != nil {
+		return err
+	}
+	admitsALBPort := func(ctx context.Context) (bool, error) { return d.nodeSGAdmitsPort(ctx, backend, nodePort) }
+	if err := d.waitOn(ctx, ingressSubject, fmt.Sprintf("the node security group to admit the backend security group on node port %d too", nodePort), admitsALBPort); err != nil {
+		return err
+	}
+	if err := d.printALB(ctx, "the ALB of Ingress "+demoIngress, "the ALB's security groups and the node security group"); err != nil {
+		return err
+	}
+
+	d.heading("Ingress, steps 2 and 3: create a security group for the ALB and its ingress rule")
+	userSG, err := d.createUserSG(ctx, demoALBSGName, "frontend of the "+demoIngress+" ALB")
+	if err != nil {
+		return err
+	}
+	if err := d.authorizeFromAnywhere(ctx, userSG, 443); err != nil {
+		return err
+	}
+	userRules, _, err := d.sgRules(ctx, userSG)
+	if err != nil {
+		return err
+	}
+
+	d.heading("Ingress, step 5: add the security group annotation to the Ingress")
+	d.printf("$ kubectl annotate ingress %s %s=%s\n", demoIngress, ingressSGAnnotation, userSG)
+	if err := d.setIngressAnnotation(ctx, userSG); err != nil {
+		return err
+	}
+	d.printf("ingress.networking.k8s.io/%s annotated\n", demoIngress)
+	err = d.waitOn(ctx, ingressSubject, "the ALB's security groups to be exactly ["+userSG+"]", func(ctx context.Context) (bool, error) {
+		lb, err := d.alb(ctx)
+		if err != nil || lb == nil {
+			return false, err
+		}
+		return slices.Equal(lb.SecurityGroups, []string{userSG}), nil
+	})
+	if err != nil {
+		return err
+	}
+	err = d.waitOn(ctx, ingressSubject, "the managed security group "+managedName+" ("+managed+") to be deleted", func(ctx context.Context) (bool, error) {
+		_, exists, err := d.sgRules(ctx, managed)
+		return err == nil && !exists, err
+	})
+	if err != nil {
+		return err
+	}
+	// manage-backend-security-group-rules is off by default with the user's SGs: the ALB
+	// no longer uses the backend SG, so the node SG stops admitting it on the ALB's node
+	// port (the NLB still needs it on its own).
+	err = d.waitOn(ctx, ingressSubject, fmt.Sprintf("the node security group to stop admitting the backend security group on node port %d", nodePort), func(ctx context.Context) (bool, error) {
+		admits, err := d.nodeSGAdmitsPort(ctx, backend, nodePort)
+		return !admits, err
+	})
+	if err != nil {
+		return err
+	}
+	if err := d.printALB(ctx, "Ingress, step 6: list the load balancers and verify the security group is attached",
+		"the ALB's security groups and the node security group (the ALB has only "+demoALBSGName+" now)"); err != nil {
+		return err
+	}
+	d.printf("\n%s (%s) is deleted: the ALB no longer uses it.\n", managedName, managed)
+	if nlb, err := d.loadBalancer(ctx); err != nil {
+		return err
+	} else if nlb != nil && slices.Contains(nlb.SecurityGroups, backend) {
+		d.printf("%s (%s) stays: the NLB still uses it; the node rule now covers only the NLB's node port.\n", naming.BackendSGName(demoCluster), backend)
+	}
+	d.printf("lbsg adds no rule to the user's group: the ALB admits only what %s allows (tcp 443, the seed's example).\n", demoALBSGName)
+
+	d.heading("Ingress, step 7: clean up: remove the annotation (back to the default frontend security group)")
+	d.printf("$ kubectl annotate ingress %s %s-\n", demoIngress, ingressSGAnnotation)
+	if err := d.setIngressAnnotation(ctx, ""); err != nil {
+		return err
+	}
+	d.printf("ingress.networking.k8s.io/%s annotated\n", demoIngress)
+	var remade string
+	err = d.waitOn(ctx, ingressSubject, "the ALB to have a managed frontend and the backend security group again", func(ctx context.Context) (bool, error) {
+		id, ok, err := d.albHasManagedSGs(ctx, managedName)
+		remade = id
+		return ok, err
+	})
+	if err != nil {
+		return err
+	}
+	d.printf("  %s is back as %s (a new group under the same name)\n", managedName, remade)
+	if err := d.waitOn(ctx, ingressSubject, fmt.Sprintf("the node security group to admit the backend security group on node port %d again", nodePort), admitsALBPort); err != nil {
+		return err
+	}
+	if err := d.printALB(ctx, "the ALB after step 7",
+		"the ALB's security groups, the node security group and "+demoALBSGName); err != nil {
+		return err
+	}
+	rules, exists, err := d.sgRules(ctx, userSG)
+	if err != nil {
+		return err
+	}
+	if !exists || !slices.Equal(rules, userRules) {
+		return fmt.Errorf("the user's security group %s (%s) was changed: rules %v, want %v (exists: %t)", demoALBSGName, userSG, rules, userRules, exists)
+	}
+	d.printf("\n%s (%s) is untouched: it still exists with its rule %s\n", demoALBSGName, userSG, strings.Join(userRules, ", "))
+	return nil
+}
+
+// printALB prints the sample Ingress's ALB under lbTitle, then under sgTitle its security
+// groups, the node SG and the user's ALB SG when it exists.
+func (d *demo) printALB(ctx context.Context, lbTitle, sgTitle string) error {
+	lb, err := d.alb(ctx)
+	if err != nil {
+		return err
+	}
+	if lb == nil {
+		return fmt.Errorf("the ALB of Ingress %s/%s is gone", demoNamespace, demoIngress)
+	}
+	lbs, err := d.loadBalancers(ctx)
+	if err != nil {
+		return err
+	}
+	d.heading(lbTitle)
+	d.printf("$ aws elbv2 describe-load-balancers --names %s\n", aws.ToString(lb.LoadBalancerName))
+	if err := d.printLoadBalancers([]elbv2types.LoadBalancer{*lb}); err != nil {
+		return err
+	}
+	d.heading(sgTitle)
+	show := append(slices.Clone(lb.SecurityGroups), d.world.NodeSGID)
+	if user, err := d.sgIDByName(ctx, demoALBSGName); err != nil {
+		return err
+	} else if user != "" {
+		show = append(show, user)
+	}
+	return d.printGroups(ctx, lbs, show)
+}
+
+// setIngressAnnotation sets the security-groups annotation on the Ingress, or removes it
+// when value is "".
+func (d *demo) setIngressAnnotation(ctx context.Context, value string) error {
+	ing, err := d.ingress(ctx)
+	if err != nil {
+		return fmt.Errorf("reading Ingress %s/%s: %w", demoNamespace, demoIngress, err)
+	}
+	patch := client.MergeFrom(ing.DeepCopy())
+	if value == "" {
+		delete(ing.Annotations, ingressSGAnnotation)
+	} else {
+		if ing.Annotations == nil {
+			ing.Annotations = map[string]string{}
+		}
+		ing.Annotations[ingressSGAnnotation] = value
+	}
+	if err := d.k8s.Patch(ctx, ing, patch); err != nil {
+		return fmt.Errorf("annotating Ingress %s/%s: %w", demoNamespace, demoIngress, err)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/sgrules"
@@ -42,16 +43,25 @@ func printJSON(w io.Writer, v any) error {
 // restricted to the fields that matter here) under lbTitle, then every security group of
 // the VPC with its rules under sgTitle.
 func (d *demo) printState(ctx context.Context, lbTitle, sgTitle string) error {
-	d.heading(lbTitle)
-	d.printf("$ aws elbv2 describe-load-balancers\n")
 	lbs, err := d.loadBalancers(ctx)
 	if err != nil {
 		return err
 	}
+	d.heading(lbTitle)
+	d.printf("$ aws elbv2 describe-load-balancers\n")
+	if err := d.printLoadBalancers(lbs); err != nil {
+		return err
+	}
+	d.heading(sgTitle)
+	return d.printGroups(ctx, lbs, nil)
+}
+
+// printLoadBalancers prints lbs as the JSON of `aws elbv2 describe-load-balancers`,
+// restricted to the fields that matter here.
+func (d *demo) printLoadBalancers(lbs []elbv2types.LoadBalancer) error {
 	view := struct {
 		LoadBalancers []lbView `json:"LoadBalancers"`
 	}{LoadBalancers: []lbView{}}
-	onLB := map[string]string{}
 	for _, lb := range lbs {
 		sgs := lb.SecurityGroups
 		if sgs == nil {
@@ -66,15 +76,19 @@ func (d *demo) printState(ctx context.Context, lbTitle, sgTitle string) error {
 			SecurityGroups:   sgs,
 			IpAddressType:    string(lb.IpAddressType),
 		})
+	}
+	return printJSON(d.out, view)
+}
+
+// printGroups prints the VPC's security groups (those whose ID is in only, all when only
+// is nil) with their rules, each marked with the load balancers of lbs it is on.
+func (d *demo) printGroups(ctx context.Context, lbs []elbv2types.LoadBalancer, only []string) error {
+	onLB := map[string][]string{}
+	for _, lb := range lbs {
 		for _, id := range lb.SecurityGroups {
-			onLB[id] = aws.ToString(lb.LoadBalancerName)
+			onLB[id] = append(onLB[id], aws.ToString(lb.LoadBalancerName))
 		}
 	}
-	if err := printJSON(d.out, view); err != nil {
-		return err
-	}
-
-	d.heading(sgTitle)
 	groups, err := d.securityGroups(ctx)
 	if err != nil {
 		return err
@@ -83,14 +97,23 @@ func (d *demo) printState(ctx context.Context, lbTitle, sgTitle string) error {
 	for _, g := range groups {
 		names[aws.ToString(g.GroupId)] = aws.ToString(g.GroupName)
 	}
-	for i, g := range groups {
+	printed := 0
+	for _, g := range groups {
 		id := aws.ToString(g.GroupId)
-		if i > 0 {
+		if only != nil && !slices.Contains(only, id) {
+			continue
+		}
+		if printed > 0 {
 			d.printf("\n")
 		}
+		printed++
 		var roles []string
-		if lb, ok := onLB[id]; ok {
-			roles = append(roles, "on load balancer "+lb)
+		switch lbNames := onLB[id]; len(lbNames) {
+		case 0:
+		case 1:
+			roles = append(roles, "on load balancer "+lbNames[0])
+		default:
+			roles = append(roles, "on load balancers "+strings.Join(lbNames, " and "))
 		}
 		if id == d.world.NodeSGID {
 			roles = append(roles, "on every node")
@@ -167,4 +190,96 @@ func formatRules(rules []sgrules.Rule, names map[string]string) []string {
 	}
 	slices.Sort(lines)
 	return lines
+}
+
+// printShared prints both load balancers, their security groups side by side by name and
+// the node SG's lbsg rules, then states (after checking it) that one backend SG serves
+// both and the node SG holds a single lbsg rule for them.
+func (d *demo) printShared(ctx context.Context) error {
+	lbs, err := d.loadBalancers(ctx)
+	if err != nil {
+		return err
+	}
+	nlb, err := d.loadBalancer(ctx)
+	if err != nil {
+		return err
+	}
+	alb, err := d.alb(ctx)
+	if err != nil {
+		return err
+	}
+	if nlb == nil || alb == nil {
+		return fmt.Errorf("a load balancer is missing (NLB found: %t, ALB found: %t)", nlb != nil, alb != nil)
+	}
+	backend, err := d.backendSGID(ctx)
+	if err != nil {
+		return err
+	}
+	groups, err := d.securityGroups(ctx)
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, g := range groups {
+		names[aws.ToString(g.GroupId)] = aws.ToString(g.GroupName)
+	}
+
+	d.heading("both load balancers: the NLB of Service " + demoService + " and the ALB of Ingress " + demoIngress)
+	d.printf("$ aws elbv2 describe-load-balancers\n")
+	if err := d.printLoadBalancers(lbs); err != nil {
+		return err
+	}
+
+	d.heading("their SecurityGroups side by side")
+	rows := [][2]string{{"NLB " + aws.ToString(nlb.LoadBalancerName), "ALB " + aws.ToString(alb.LoadBalancerName)}}
+	sgLabel := func(ids []string, i int) string {
+		if i >= len(ids) {
+			return ""
+		}
+		label := ids[i] + " " + names[ids[i]]
+		if ids[i] == backend {
+			label += " (backend)"
+		} else {
+			label += " (frontend)"
+		}
+		return label
+	}
+	for i := 0; i < max(len(nlb.SecurityGroups), len(alb.SecurityGroups)); i++ {
+		rows = append(rows, [2]string{sgLabel(nlb.SecurityGroups, i), sgLabel(alb.SecurityGroups, i)})
+	}
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r[0]))
+	}
+	for _, r := range rows {
+		d.printf("  %-*s   %s\n", width, r[0], r[1])
+	}
+
+	d.heading("the node security group: lbsg's rules (description " + sgrules.OwnerDescription(demoCluster) + ")")
+	d.printf("$ aws ec2 describe-security-groups --group-ids %s\n", d.world.NodeSGID)
+	if err := d.printGroups(ctx, lbs, []string{d.world.NodeSGID}); err != nil {
+		return err
+	}
+	rules, err := d.lbsgNodeRules(ctx)
+	if err != nil {
+		return err
+	}
+
+	shared := backend != "" && slices.Contains(nlb.SecurityGroups, backend) && slices.Contains(alb.SecurityGroups, backend)
+	if !shared {
+		return fmt.Errorf("the backend security group %s is not on both load balancers: NLB %v, ALB %v", backend, nlb.SecurityGroups, alb.SecurityGroups)
+	}
+	if len(rules) != 1 || rules[0].PeerKind != sgrules.PeerSG || rules[0].Peer != backend {
+		return fmt.Errorf("the node security group holds %d lbsg rules, want one from %s: %v", len(rules), backend, formatRules(rules, names))
+	}
+	d.printf("\nOne backend security group, %s (%s), is shared by the NLB and the ALB, and the node security group holds one lbsg rule for both: %s from it.\n",
+		backend, names[backend], portsOf(rules[0]))
+	return nil
+}
+
+// portsOf renders a rule's protocol and ports: "tcp 31561-32488".
+func portsOf(r sgrules.Rule) string {
+	k := r.Key
+	k.Peer = ""
+	return strings.TrimSuffix(k.String(), " from ")
 }

@@ -276,7 +276,7 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 				role = "kubernetes.io/role/internal-elb"
 			}
 			problems = append(problems, &spec.Problem{Key: subnetKey, Value: "",
-				Reason: fmt.Sprintf("no subnet in VPC %s is tagged %s=1 for a %s load balancer", e.EC2.VPCID(), role, lb.Scheme),
+				Reason: fmt.Sprintf("no subnet in VPC %s is tagged %s=1 for %s load balancers", e.EC2.VPCID(), role, lb.Scheme),
 				Fix:    fmt.Sprintf("tag the subnets with %s=1, or name them with the annotation", role)})
 		}
 		for _, s := range subnets {
