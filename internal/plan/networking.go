@@ -65,6 +65,11 @@ func Networking(in NetworkingInput) Plan {
 		}
 		want = sgrules.Dedup(want)
 		grant, revoke := sgrules.Diff(want, cur.Ingress, owned)
+		if in.AuthorizeOnly {
+			// The stacks that could not be computed still use what exists; adding a
+			// narrower rule inside an existing range would only grow the rule count.
+			grant = sgrules.Uncovered(grant, cur.Ingress)
+		}
 		ref := Ref{Kind: KindSG, ID: id}
 		if len(grant) > 0 {
 			b.add(Change{Op: OpAuthorize, Target: ref, Rules: grant, RuleTags: map[string]string{sgrules.LabelCluster: in.Cluster},

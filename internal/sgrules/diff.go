@@ -45,3 +45,23 @@ func canonicalSet(rules []Rule) map[Key]Rule {
 	}
 	return set
 }
+
+// Uncovered returns the rules of grant whose ports no rule of current already admits from
+// the same peer and protocol. When lbsg may only add rules (some stack could not be
+// computed), a narrower rule inside an existing range would only add to the count.
+func Uncovered(grant, current []Rule) []Rule {
+	var out []Rule
+	for _, g := range grant {
+		covered := false
+		for _, c := range current {
+			if c.Protocol == g.Protocol && c.PeerKind == g.PeerKind && c.Peer == g.Peer && c.FromPort <= g.FromPort && c.ToPort >= g.ToPort {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			out = append(out, g)
+		}
+	}
+	return out
+}

@@ -124,3 +124,29 @@ func TestDiffConverges(t *testing.T) {
 		t.Fatalf("foreign rule was revoked")
 	}
 }
+
+func TestUncovered(t *testing.T) {
+	rng := func(from, to int32, peer string) Rule {
+		return Rule{Key: Key{Protocol: ProtoTCP, FromPort: from, ToPort: to, PeerKind: PeerSG, Peer: peer}}
+	}
+	current := []Rule{rng(30000, 30100, "sg-b")}
+	tests := []struct {
+		name  string
+		grant []Rule
+		want  int
+	}{
+		{"inside the range", []Rule{rng(30050, 30050, "sg-b")}, 0},
+		{"the range itself", []Rule{rng(30000, 30100, "sg-b")}, 0},
+		{"outside the range", []Rule{rng(30200, 30200, "sg-b")}, 1},
+		{"straddles the range", []Rule{rng(30090, 30110, "sg-b")}, 1},
+		{"other peer", []Rule{rng(30050, 30050, "sg-c")}, 1},
+		{"other protocol", []Rule{{Key: Key{Protocol: ProtoUDP, FromPort: 30050, ToPort: 30050, PeerKind: PeerSG, Peer: "sg-b"}}}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Uncovered(tc.grant, current); len(got) != tc.want {
+				t.Errorf("Uncovered = %v, want %d rule(s)", got, tc.want)
+			}
+		})
+	}
+}
