@@ -248,6 +248,11 @@ func (e *Engine) eniSGTags(ctx context.Context, cs []stackNetworking) (map[strin
 func (e *Engine) stackNetworking(ctx context.Context, sp *StackPlan, objs ClusterObjects, backendID string) (stackNetworking, error) {
 	sn := stackNetworking{owner: sp.Owner}
 	if len(sp.Problems) > 0 {
+		if len(sp.Observed.LoadBalancers) == 0 {
+			// Nothing exists for the stack, so it needs no target rules; its bad input
+			// must not keep every other stack's stale rules from being revoked.
+			return sn, nil
+		}
 		return sn, fmt.Errorf("invalid configuration: %s", sp.Problems[0].Error())
 	}
 	st := sp.Stack

@@ -544,8 +544,16 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 	sort.Slice(out, func(i, j int) bool { return out[i].port < out[j].port })
 	for _, pc := range out {
 		if pc.protocol == protocolHTTPS && len(pc.certs) == 0 {
-			b.fail(annotations.IngListenPorts, fmt.Sprintf(`[{"HTTPS":%d}]`, pc.port),
-				fmt.Sprintf("HTTPS listener on port %d has no certificate", pc.port),
+			value := fmt.Sprintf(`[{"HTTPS":%d}]`, pc.port)
+			for _, m := range b.members {
+				if m.key == pc.protoFrom {
+					if raw, ok := m.Ingress.Annotations[annotations.IngListenPorts]; ok {
+						value = raw
+					}
+				}
+			}
+			b.fail(annotations.IngListenPorts, value,
+				fmt.Sprintf("HTTPS listener on port %d has no certificate (Ingress %s)", pc.port, pc.protoFrom),
 				"set "+annotations.IngCertificateARN+" to the ARN of an ACM certificate, or listen on HTTP")
 		}
 		for _, c := range pc.cidrs {

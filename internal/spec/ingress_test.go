@@ -828,7 +828,7 @@ func TestBuildIngressGroupProblems(t *testing.T) {
 		{
 			name: "HTTPS without a certificate",
 			args: args{ing: testIngress("web", ingAnn(annotations.IngListenPorts, `[{"HTTP":80},{"HTTPS":443}]`))},
-			want: []wantProblem{{Key: annotations.IngListenPorts, Value: `[{"HTTPS":443}]`,
+			want: []wantProblem{{Key: annotations.IngListenPorts, Value: `[{"HTTP":80},{"HTTPS":443}]`,
 				Reason: "HTTPS listener on port 443 has no certificate", Fix: annotations.IngCertificateARN}},
 		},
 		{
