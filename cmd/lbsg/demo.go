@@ -468,7 +468,11 @@ func (d *demo) loadBalancer(ctx context.Context) (*elbv2types.LoadBalancer, erro
 	if len(s.Status.LoadBalancer.Ingress) == 0 {
 		return nil, nil
 	}
-	host := s.Status.LoadBalancer.Ingress[0].Hostname
+	return d.loadBalancerByHost(ctx, s.Status.LoadBalancer.Ingress[0].Hostname)
+}
+
+// loadBalancerByHost returns the load balancer with the DNS name, nil when there is none.
+func (d *demo) loadBalancerByHost(ctx context.Context, host string) (*elbv2types.LoadBalancer, error) {
 	lbs, err := d.loadBalancers(ctx)
 	if err != nil {
 		return nil, err
@@ -873,17 +877,7 @@ func (d *demo) alb(ctx context.Context) (*elbv2types.LoadBalancer, error) {
 	if len(ing.Status.LoadBalancer.Ingress) == 0 {
 		return nil, nil
 	}
-	host := ing.Status.LoadBalancer.Ingress[0].Hostname
-	lbs, err := d.loadBalancers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for i := range lbs {
-		if aws.ToString(lbs[i].DNSName) == host {
-			return &lbs[i], nil
-		}
-	}
-	return nil, nil
+	return d.loadBalancerByHost(ctx, ing.Status.LoadBalancer.Ingress[0].Hostname)
 }
 
 // sgIDByName returns the ID of the VPC's security group named name, "" when there is none.

@@ -411,13 +411,19 @@ func ruleStrings(rules []sgrules.Rule) []string {
 // events returns the messages of the Events about a Service, by reason.
 func (h *harness) events(name string) map[string][]string {
 	h.t.Helper()
+	return h.eventsOf("Service", name)
+}
+
+// eventsOf returns the messages of the Events about an object of the kind, by reason.
+func (h *harness) eventsOf(kind, name string) map[string][]string {
+	h.t.Helper()
 	list := &eventsv1.EventList{}
 	if err := h.k8s.List(h.ctx, list, client.InNamespace("default")); err != nil {
 		h.t.Fatalf("list events: %v", err)
 	}
 	out := map[string][]string{}
 	for _, e := range list.Items {
-		if e.Regarding.Kind == "Service" && e.Regarding.Name == name {
+		if e.Regarding.Kind == kind && e.Regarding.Name == name {
 			out[e.Reason] = append(out[e.Reason], e.Note)
 		}
 	}
@@ -426,13 +432,18 @@ func (h *harness) events(name string) map[string][]string {
 
 func (h *harness) waitEvent(name, reason, contains string) {
 	h.t.Helper()
-	h.eventually(fmt.Sprintf("event %s on %s containing %q", reason, name, contains), 30*time.Second, func() string {
-		for _, m := range h.events(name)[reason] {
+	h.waitEventOf("Service", name, reason, contains)
+}
+
+func (h *harness) waitEventOf(kind, name, reason, contains string) {
+	h.t.Helper()
+	h.eventually(fmt.Sprintf("event %s on %s %s containing %q", reason, kind, name, contains), 30*time.Second, func() string {
+		for _, m := range h.eventsOf(kind, name)[reason] {
 			if strings.Contains(m, contains) {
 				return ""
 			}
 		}
-		return fmt.Sprint(h.events(name))
+		return fmt.Sprint(h.eventsOf(kind, name))
 	})
 }
 

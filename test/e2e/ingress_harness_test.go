@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -10,7 +9,6 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -148,29 +146,12 @@ func (h *harness) waitIngressHostname(name string) string {
 // ingressEvents returns the messages of the Events about an Ingress, by reason.
 func (h *harness) ingressEvents(name string) map[string][]string {
 	h.t.Helper()
-	list := &eventsv1.EventList{}
-	if err := h.k8s.List(h.ctx, list, client.InNamespace("default")); err != nil {
-		h.t.Fatalf("list events: %v", err)
-	}
-	out := map[string][]string{}
-	for _, e := range list.Items {
-		if e.Regarding.Kind == "Ingress" && e.Regarding.Name == name {
-			out[e.Reason] = append(out[e.Reason], e.Note)
-		}
-	}
-	return out
+	return h.eventsOf("Ingress", name)
 }
 
 func (h *harness) waitIngressEvent(name, reason, contains string) {
 	h.t.Helper()
-	h.eventually(fmt.Sprintf("event %s on ingress %s containing %q", reason, name, contains), 30*time.Second, func() string {
-		for _, m := range h.ingressEvents(name)[reason] {
-			if strings.Contains(m, contains) {
-				return ""
-			}
-		}
-		return fmt.Sprint(h.ingressEvents(name))
-	})
+	h.waitEventOf("Ingress", name, reason, contains)
 }
 
 // albByHostname returns the ALB with the DNS name.
