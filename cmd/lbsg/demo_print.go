@@ -89,13 +89,9 @@ func (d *demo) printGroups(ctx context.Context, lbs []elbv2types.LoadBalancer, o
 			onLB[id] = append(onLB[id], aws.ToString(lb.LoadBalancerName))
 		}
 	}
-	groups, err := d.securityGroups(ctx)
+	groups, names, err := d.securityGroupNames(ctx)
 	if err != nil {
 		return err
-	}
-	names := map[string]string{}
-	for _, g := range groups {
-		names[aws.ToString(g.GroupId)] = aws.ToString(g.GroupName)
 	}
 	printed := 0
 	for _, g := range groups {
@@ -215,13 +211,9 @@ func (d *demo) printShared(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	groups, err := d.securityGroups(ctx)
+	_, names, err := d.securityGroupNames(ctx)
 	if err != nil {
 		return err
-	}
-	names := map[string]string{}
-	for _, g := range groups {
-		names[aws.ToString(g.GroupId)] = aws.ToString(g.GroupName)
 	}
 
 	d.heading("both load balancers: the NLB of Service " + demoService + " and the ALB of Ingress " + demoIngress)
@@ -282,4 +274,17 @@ func portsOf(r sgrules.Rule) string {
 	k := r.Key
 	k.Peer = ""
 	return strings.TrimSuffix(k.String(), " from ")
+}
+
+// securityGroupNames returns the VPC's security groups and their names by ID.
+func (d *demo) securityGroupNames(ctx context.Context) ([]ec2types.SecurityGroup, map[string]string, error) {
+	groups, err := d.securityGroups(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	names := map[string]string{}
+	for _, g := range groups {
+		names[aws.ToString(g.GroupId)] = aws.ToString(g.GroupName)
+	}
+	return groups, names, nil
 }

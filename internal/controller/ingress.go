@@ -162,8 +162,8 @@ func (r *IngressGroupReconciler) release(ctx context.Context, g *IngressGroup) e
 // inOtherGroup reports whether an Ingress leaving g still belongs to another lbsg group,
 // whose reconciler owns its status now.
 func (r *IngressGroupReconciler) inOtherGroup(ing *networkingv1.Ingress, g spec.IngressGroupID) bool {
-	for _, f := range ing.Finalizers {
-		if f != g.Finalizer() && (strings.HasPrefix(f, "group.ingress.k8s.aws/") || f == "ingress.k8s.aws/resources") {
+	for _, id := range groupsOfFinalizers(ing) {
+		if id != g {
 			return true
 		}
 	}

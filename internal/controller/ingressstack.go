@@ -189,11 +189,18 @@ func (e *Engine) PlanIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 	if len(obs.LoadBalancers) > 0 {
 		facts.LBExists, facts.LBScheme = true, obs.LoadBalancers[0].Scheme
 	}
+	backends := map[string]bool{}
+	for _, m := range g.Members {
+		for _, name := range backendServices(m.Ingress) {
+			backends[m.Ingress.Namespace+"/"+name] = true
+		}
+	}
 	for i := range objs.Services {
 		svc := &objs.Services[i]
-		key := svc.Namespace + "/" + svc.Name
-		facts.Services[key] = svc
-		facts.EndpointPorts[key] = endpointPorts(svc, objs.Slices)
+		if key := svc.Namespace + "/" + svc.Name; backends[key] {
+			facts.Services[key] = svc
+			facts.EndpointPorts[key] = endpointPorts(svc, objs.Slices)
+		}
 	}
 	stack, problems := spec.BuildIngressGroup(g.ID, g.Members, e.Settings, facts)
 	if len(problems) > 0 {
@@ -202,6 +209,25 @@ func (e *Engine) PlanIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 	}
 	sp.Stack = stack
 	return sp, e.planStack(ctx, sp, objs, ensure)
+}
+
+// backendServices returns the names of the Services an Ingress routes to, in its namespace.
+func backendServices(ing *networkingv1.Ingress) []string {
+	var out []string
+	if b := ing.Spec.DefaultBackend; b != nil && b.Service != nil {
+		out = append(out, b.Service.Name)
+	}
+	for _, rule := range ing.Spec.Rules {
+		if rule.HTTP == nil {
+			continue
+		}
+		for _, p := range rule.HTTP.Paths {
+			if p.Backend.Service != nil {
+				out = append(out, p.Backend.Service.Name)
+			}
+		}
+	}
+	return out
 }
 
 // groupIDOf is the group an Ingress stack's owner names.

@@ -16,7 +16,10 @@ import (
 // ListClusterObjects reads every object the desired states depend on. IngressClassParams
 // are read only withParams, when their CRD is installed (a cluster without it has none).
 func ListClusterObjects(ctx context.Context, c client.Reader, withParams bool) (ClusterObjects, error) {
-	var objs ClusterObjects
+	objs, err := listIngressObjects(ctx, c, withParams)
+	if err != nil {
+		return objs, err
+	}
 	nodes := &corev1.NodeList{}
 	if err := c.List(ctx, nodes); err != nil {
 		return objs, fmt.Errorf("list nodes: %w", err)
@@ -29,6 +32,15 @@ func ListClusterObjects(ctx context.Context, c client.Reader, withParams bool) (
 	if err := c.List(ctx, services); err != nil {
 		return objs, fmt.Errorf("list services: %w", err)
 	}
+	objs.Nodes, objs.Slices, objs.Services = nodes.Items, slices.Items, services.Items
+	return objs, nil
+}
+
+// listIngressObjects reads only what sorts Ingresses into groups: Ingresses, classes,
+// their parameters and, for namespaceSelectors, namespaces. Event mapping, which runs on
+// every EndpointSlice change, needs no more.
+func listIngressObjects(ctx context.Context, c client.Reader, withParams bool) (ClusterObjects, error) {
+	var objs ClusterObjects
 	ingresses := &networkingv1.IngressList{}
 	if err := c.List(ctx, ingresses); err != nil {
 		return objs, fmt.Errorf("list ingresses: %w", err)
@@ -43,7 +55,6 @@ func ListClusterObjects(ctx context.Context, c client.Reader, withParams bool) (
 			return objs, fmt.Errorf("list ingress class params: %w", err)
 		}
 	}
-	objs.Nodes, objs.Slices, objs.Services = nodes.Items, slices.Items, services.Items
 	objs.Ingresses, objs.Classes, objs.Params = ingresses.Items, classes.Items, params.Items
 	for _, p := range params.Items {
 		if p.Spec.NamespaceSelector != nil {

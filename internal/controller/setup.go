@@ -93,7 +93,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	ingR := &IngressGroupReconciler{Client: mgr.GetClient(), Engine: e, Recorder: mgr.GetEventRecorder("lbsg-ingress"),
 		Resync: o.Resync, Notify: svcR.Notify, WithParams: o.WatchIngressClassParams}
 	groupsOf := func(ctx context.Context, obj client.Object) []reconcile.Request {
-		objs, err := ListClusterObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
+		objs, err := listIngressObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
 		if err != nil {
 			return nil
 		}
@@ -106,7 +106,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	// A Service (or its endpoints) concerns the groups with an Ingress in its namespace
 	// that routes to it.
 	groupsUsing := func(ctx context.Context, namespace, service string) []reconcile.Request {
-		objs, err := ListClusterObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
+		objs, err := listIngressObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
 		if err != nil {
 			return nil
 		}
@@ -122,7 +122,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		return reqs
 	}
 	allGroups := func(ctx context.Context, _ client.Object) []reconcile.Request {
-		objs, err := ListClusterObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
+		objs, err := listIngressObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
 		if err != nil {
 			return nil
 		}
@@ -175,17 +175,9 @@ func withoutCondition(ann map[string]string) map[string]string {
 
 // routesTo reports whether an Ingress has a backend on the Service.
 func routesTo(ing *networkingv1.Ingress, service string) bool {
-	if b := ing.Spec.DefaultBackend; b != nil && b.Service != nil && b.Service.Name == service {
-		return true
-	}
-	for _, rule := range ing.Spec.Rules {
-		if rule.HTTP == nil {
-			continue
-		}
-		for _, p := range rule.HTTP.Paths {
-			if p.Backend.Service != nil && p.Backend.Service.Name == service {
-				return true
-			}
+	for _, name := range backendServices(ing) {
+		if name == service {
+			return true
 		}
 	}
 	return false

@@ -151,21 +151,28 @@ func IngressGroupOf(ing *networkingv1.Ingress, params *ClassParams) IngressGroup
 // SortMembers orders a group's members as upstream does: by group.order, then by the
 // string "<namespace>/<name>". Listener rule priorities follow this order.
 func SortMembers(members []IngressMember) {
-	order := func(m IngressMember) int32 {
-		ann, _ := annotations.ParseIngress(map[string]string{annotations.IngGroupOrder: m.Ingress.Annotations[annotations.IngGroupOrder]})
-		if _, ok := m.Ingress.Annotations[annotations.IngGroupOrder]; !ok {
-			return 0
-		}
-		return ann.GroupOrder
+	type keyed struct {
+		order int32
+		key   string
+		m     IngressMember
 	}
-	sort.SliceStable(members, func(i, j int) bool {
-		oi, oj := order(members[i]), order(members[j])
-		if oi != oj {
-			return oi < oj
+	ks := make([]keyed, len(members))
+	for i, m := range members {
+		ks[i] = keyed{key: m.Ingress.Namespace + "/" + m.Ingress.Name, m: m}
+		if v, ok := m.Ingress.Annotations[annotations.IngGroupOrder]; ok {
+			ann, _ := annotations.ParseIngress(map[string]string{annotations.IngGroupOrder: v})
+			ks[i].order = ann.GroupOrder
 		}
-		a, b := members[i].Ingress, members[j].Ingress
-		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+	}
+	sort.SliceStable(ks, func(i, j int) bool {
+		if ks[i].order != ks[j].order {
+			return ks[i].order < ks[j].order
+		}
+		return ks[i].key < ks[j].key
 	})
+	for i := range ks {
+		members[i] = ks[i].m
+	}
 }
 
 // member is one Ingress with its annotations resolved against its class's parameters.
@@ -260,7 +267,7 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 		m.scheme = ann.Scheme
 	}
 	m.ipType = ann.IPAddressType
-	if ann.InboundCIDRs != nil && len(ann.InboundCIDRs) > 0 {
+	if len(ann.InboundCIDRs) > 0 {
 		m.cidrs, m.cidrsFrom = ann.InboundCIDRs, annotations.IngInboundCIDRs
 	}
 	m.prefixes = ann.PrefixLists

@@ -19,20 +19,6 @@ import (
 	"github.com/lbsg/lbsg/internal/localenv"
 )
 
-// Ingress annotation keys, spelled out as a user writes them.
-const (
-	ingListenPorts = "alb.ingress.kubernetes.io/listen-ports"
-	ingCertARN     = "alb.ingress.kubernetes.io/certificate-arn"
-	ingCIDRs       = "alb.ingress.kubernetes.io/inbound-cidrs"
-	ingSGs         = "alb.ingress.kubernetes.io/security-groups"
-	ingManage      = "alb.ingress.kubernetes.io/manage-backend-security-group-rules"
-	ingIPType      = "alb.ingress.kubernetes.io/ip-address-type"
-	ingScheme      = "alb.ingress.kubernetes.io/scheme"
-	ingTags        = "alb.ingress.kubernetes.io/tags"
-	ingGroup       = "alb.ingress.kubernetes.io/group.name"
-	ingTargetType  = "alb.ingress.kubernetes.io/target-type"
-)
-
 // albBadMember is one Ingress of a bad-input case.
 type albBadMember struct {
 	name  string

@@ -22,20 +22,7 @@ import (
 	"github.com/lbsg/lbsg/internal/naming"
 )
 
-// Annotation keys the group tests use.
-const (
-	grpAnnGroup       = "alb.ingress.kubernetes.io/group.name"
-	grpAnnOrder       = "alb.ingress.kubernetes.io/group.order"
-	grpAnnScheme      = "alb.ingress.kubernetes.io/scheme"
-	grpAnnPorts       = "alb.ingress.kubernetes.io/listen-ports"
-	grpAnnCert        = "alb.ingress.kubernetes.io/certificate-arn"
-	grpAnnCIDRs       = "alb.ingress.kubernetes.io/inbound-cidrs"
-	grpAnnIPType      = "alb.ingress.kubernetes.io/ip-address-type"
-	grpAnnTags        = "alb.ingress.kubernetes.io/tags"
-	grpInternetFacing = "internet-facing"
-)
-
-// grpIngress is an Ingress of the alb class routing path (Prefix) to service:80.
+// grpIngress is ingress() routing path (Prefix) instead of "/".
 func grpIngress(name, service, path string, ann map[string]string) *networkingv1.Ingress {
 	ing := ingress(name, service, ann)
 	ing.Spec.Rules[0].HTTP.Paths[0].Path = path
@@ -248,15 +235,15 @@ func TestALBGroupOfThree(t *testing.T) {
 	h.create(backendService("cart", npCart, nil))
 	h.create(backendService("admin", npAdmin, nil))
 	// group.order runs against the names' alphabetical order: pay, cart, admin.
-	h.create(grpIngress("pay", "pay", "/pay", map[string]string{grpAnnGroup: "shop", grpAnnOrder: "1",
-		grpAnnScheme: grpInternetFacing, grpAnnPorts: `[{"HTTP":80}]`, grpAnnCIDRs: "10.0.0.0/16"}))
-	h.create(grpIngress("cart", "cart", "/cart", map[string]string{grpAnnGroup: "shop", grpAnnOrder: "2",
-		grpAnnPorts: `[{"HTTP":80},{"HTTPS":443}]`, grpAnnCert: cert}))
-	h.create(grpIngress("admin", "admin", "/admin", map[string]string{grpAnnGroup: "shop", grpAnnOrder: "3",
-		grpAnnPorts: `[{"HTTP":8080}]`, grpAnnCIDRs: "192.168.0.0/24, 172.16.0.0/12"}))
+	h.create(grpIngress("pay", "pay", "/pay", map[string]string{ingGroup: "shop", ingOrder: "1",
+		ingScheme: internetFacing, ingListenPorts: `[{"HTTP":80}]`, ingCIDRs: "10.0.0.0/16"}))
+	h.create(grpIngress("cart", "cart", "/cart", map[string]string{ingGroup: "shop", ingOrder: "2",
+		ingListenPorts: `[{"HTTP":80},{"HTTPS":443}]`, ingCertARN: cert}))
+	h.create(grpIngress("admin", "admin", "/admin", map[string]string{ingGroup: "shop", ingOrder: "3",
+		ingListenPorts: `[{"HTTP":8080}]`, ingCIDRs: "192.168.0.0/24, 172.16.0.0/12"}))
 
 	host := h.waitIngressHostname("pay")
-	lbName := naming.IngressLBName(cluster, true, "", "shop", grpInternetFacing)
+	lbName := naming.IngressLBName(cluster, true, "", "shop", internetFacing)
 	sgName := naming.IngressGroupSGName(cluster, "shop")
 	tgPay, tgCart, tgAdmin := h.grpTGName("shop", "pay", "pay", npPay), h.grpTGName("shop", "cart", "cart", npCart), h.grpTGName("shop", "admin", "admin", npAdmin)
 
@@ -282,7 +269,7 @@ func TestALBGroupOfThree(t *testing.T) {
 		t.Fatalf("%d load balancers, want exactly one", len(lbs))
 	}
 	lb := lbs[0]
-	if aws.ToString(lb.LoadBalancerName) != lbName || aws.ToString(lb.DNSName) != host || lb.Type != "application" || lb.Scheme != grpInternetFacing {
+	if aws.ToString(lb.LoadBalancerName) != lbName || aws.ToString(lb.DNSName) != host || lb.Type != "application" || lb.Scheme != internetFacing {
 		t.Fatalf("load balancer %s (%s, %s %s), want %s at %s", aws.ToString(lb.LoadBalancerName), aws.ToString(lb.DNSName), lb.Type, lb.Scheme, lbName, host)
 	}
 	lbARN := aws.ToString(lb.LoadBalancerArn)
@@ -419,9 +406,9 @@ func TestALBConflictBlocksOnlyItsGroup(t *testing.T) {
 	for i, n := range []string{"a1", "a2", "a3", "b1"} {
 		h.create(backendService("svc-"+n, int32(30091+i), nil))
 	}
-	h.create(grpIngress("a1", "svc-a1", "/a1", map[string]string{grpAnnGroup: "a", grpAnnScheme: grpInternetFacing}))
-	h.create(grpIngress("a2", "svc-a2", "/a2", map[string]string{grpAnnGroup: "a"}))
-	h.create(grpIngress("b1", "svc-b1", "/b1", map[string]string{grpAnnGroup: "b", grpAnnScheme: grpInternetFacing}))
+	h.create(grpIngress("a1", "svc-a1", "/a1", map[string]string{ingGroup: "a", ingScheme: internetFacing}))
+	h.create(grpIngress("a2", "svc-a2", "/a2", map[string]string{ingGroup: "a"}))
+	h.create(grpIngress("b1", "svc-b1", "/b1", map[string]string{ingGroup: "b", ingScheme: internetFacing}))
 	hostA := h.waitIngressHostname("a1")
 	if h2 := h.waitIngressHostname("a2"); h2 != hostA {
 		t.Fatalf("a2's hostname %s, a1's %s: one ALB per group", h2, hostA)
@@ -430,7 +417,7 @@ func TestALBConflictBlocksOnlyItsGroup(t *testing.T) {
 	if hostA == hostB {
 		t.Fatal("groups a and b share an ALB")
 	}
-	lbA, lbB := naming.IngressLBName(cluster, true, "", "a", grpInternetFacing), naming.IngressLBName(cluster, true, "", "b", grpInternetFacing)
+	lbA, lbB := naming.IngressLBName(cluster, true, "", "a", internetFacing), naming.IngressLBName(cluster, true, "", "b", internetFacing)
 	if got := aws.ToString(h.albByHostname(hostB).LoadBalancerName); got != lbB {
 		t.Fatalf("group b's ALB is %s, want %s", got, lbB)
 	}
@@ -461,10 +448,10 @@ func TestALBConflictBlocksOnlyItsGroup(t *testing.T) {
 	// a3 sets another scheme: group a is in conflict.
 	nodeRules := lbsgRules(h.securityGroups()[h.world.NodeSGID])
 	before := h.counts()
-	h.create(grpIngress("a3", "svc-a3", "/a3", map[string]string{grpAnnGroup: "a", grpAnnScheme: "internal"}))
+	h.create(grpIngress("a3", "svc-a3", "/a3", map[string]string{ingGroup: "a", ingScheme: "internal"}))
 	for _, n := range []string{"a1", "a2", "a3"} {
-		h.grpWaitBuildEvent(n, grpAnnScheme, "internet-facing", "internal", "a1", "a3")
-		h.grpWaitCondition(n, "False InvalidConfiguration", grpAnnScheme, "internet-facing", "internal")
+		h.grpWaitBuildEvent(n, ingScheme, "internet-facing", "internal", "a1", "a3")
+		h.grpWaitCondition(n, "False InvalidConfiguration", ingScheme, "internet-facing", "internal")
 	}
 	h.quiesce()
 	if w := h.counts().Sub(before).Mutating(); len(w) != 0 {
@@ -500,7 +487,7 @@ func TestALBConflictBlocksOnlyItsGroup(t *testing.T) {
 
 	// A member that does not conflict can be deleted while the group is in conflict.
 	h.grpDeleteIngress("a2")
-	h.grpWaitCondition("a1", "False InvalidConfiguration", grpAnnScheme)
+	h.grpWaitCondition("a1", "False InvalidConfiguration", ingScheme)
 	// The conflicting member can be deleted too; then the group reconciles again and
 	// drops what a2 used.
 	h.grpDeleteIngress("a3")
@@ -537,10 +524,10 @@ func TestALBDualstack(t *testing.T) {
 	h.create(backendService("dual", 30101, nil))
 	h.create(backendService("dual-cidrs", 30102, nil))
 	h.create(backendService("v6-on-v4", 30103, nil))
-	h.create(grpIngress("dual", "dual", "/", map[string]string{grpAnnScheme: grpInternetFacing, grpAnnIPType: "dualstack",
-		grpAnnPorts: `[{"HTTP":80},{"HTTP":8080}]`}))
-	h.create(grpIngress("dual-cidrs", "dual-cidrs", "/", map[string]string{grpAnnScheme: grpInternetFacing, grpAnnIPType: "dualstack",
-		grpAnnPorts: `[{"HTTP":80},{"HTTP":8080}]`, grpAnnCIDRs: "10.1.0.0/16,2001:db8::/32"}))
+	h.create(grpIngress("dual", "dual", "/", map[string]string{ingScheme: internetFacing, ingIPType: "dualstack",
+		ingListenPorts: `[{"HTTP":80},{"HTTP":8080}]`}))
+	h.create(grpIngress("dual-cidrs", "dual-cidrs", "/", map[string]string{ingScheme: internetFacing, ingIPType: "dualstack",
+		ingListenPorts: `[{"HTTP":80},{"HTTP":8080}]`, ingCIDRs: "10.1.0.0/16,2001:db8::/32"}))
 	cases := []struct {
 		name string
 		want []string
@@ -551,7 +538,7 @@ func TestALBDualstack(t *testing.T) {
 	for _, c := range cases {
 		host := h.waitIngressHostname(c.name)
 		lb := h.albByHostname(host)
-		if want := naming.IngressLBName(cluster, false, "default", c.name, grpInternetFacing); aws.ToString(lb.LoadBalancerName) != want {
+		if want := naming.IngressLBName(cluster, false, "default", c.name, internetFacing); aws.ToString(lb.LoadBalancerName) != want {
 			t.Errorf("%s: ALB %s, want %s", c.name, aws.ToString(lb.LoadBalancerName), want)
 		}
 		if lb.IpAddressType != elbtypes.IpAddressTypeDualstack {
@@ -570,15 +557,15 @@ func TestALBDualstack(t *testing.T) {
 	// An IPv6 CIDR on an ipv4 ALB: an Event and a condition naming the key and the value.
 	lbsBefore := len(h.loadBalancers())
 	before := h.counts()
-	h.create(grpIngress("v6-on-v4", "v6-on-v4", "/", map[string]string{grpAnnScheme: grpInternetFacing,
-		grpAnnCIDRs: "10.0.0.0/8,2001:db8::/32"}))
-	h.grpWaitBuildEvent("v6-on-v4", grpAnnCIDRs, "2001:db8::/32", "dualstack")
-	h.grpWaitCondition("v6-on-v4", "False InvalidConfiguration", grpAnnCIDRs, "2001:db8::/32", "fix:")
+	h.create(grpIngress("v6-on-v4", "v6-on-v4", "/", map[string]string{ingScheme: internetFacing,
+		ingCIDRs: "10.0.0.0/8,2001:db8::/32"}))
+	h.grpWaitBuildEvent("v6-on-v4", ingCIDRs, "2001:db8::/32", "dualstack")
+	h.grpWaitCondition("v6-on-v4", "False InvalidConfiguration", ingCIDRs, "2001:db8::/32", "fix:")
 	h.quiesce()
 	if w := h.counts().Sub(before).Mutating(); len(w) != 0 {
 		t.Errorf("AWS writes for an invalid Ingress: %v", w)
 	}
-	if lb := h.loadBalancer(naming.IngressLBName(cluster, false, "default", "v6-on-v4", grpInternetFacing)); lb != nil || len(h.loadBalancers()) != lbsBefore {
+	if lb := h.loadBalancer(naming.IngressLBName(cluster, false, "default", "v6-on-v4", internetFacing)); lb != nil || len(h.loadBalancers()) != lbsBefore {
 		t.Errorf("a load balancer was created for the invalid Ingress")
 	}
 	for _, g := range h.securityGroups() {
@@ -602,7 +589,7 @@ func TestALBClassParams(t *testing.T) {
 	// A class naming IngressClassParams that do not exist.
 	h.ensureIngressClass("alb-missing", "nope")
 	before := h.counts()
-	orphan := grpIngress("orphan", "orphan", "/", map[string]string{grpAnnScheme: grpInternetFacing})
+	orphan := grpIngress("orphan", "orphan", "/", map[string]string{ingScheme: internetFacing})
 	orphan.Spec.IngressClassName = aws.String("alb-missing")
 	h.create(orphan)
 	h.grpWaitBuildEvent("orphan", "spec.ingressClassName", "alb-missing", "nope")
@@ -632,13 +619,13 @@ func TestALBClassParams(t *testing.T) {
 		}}
 	h.create(params)
 	h.ensureIngressClass("alb-params", "restricted")
-	classy := grpIngress("classy", "classy", "/", map[string]string{grpAnnScheme: "internal",
-		grpAnnCIDRs: "10.0.0.0/8", grpAnnTags: "team=other,env=dev"})
+	classy := grpIngress("classy", "classy", "/", map[string]string{ingScheme: "internal",
+		ingCIDRs: "10.0.0.0/8", ingTags: "team=other,env=dev"})
 	classy.Spec.IngressClassName = aws.String("alb-params")
 	h.create(classy)
 	host := h.waitIngressHostname("classy")
 	lb := h.albByHostname(host)
-	if want := naming.IngressLBName(cluster, false, "default", "classy", grpInternetFacing); aws.ToString(lb.LoadBalancerName) != want || lb.Scheme != grpInternetFacing {
+	if want := naming.IngressLBName(cluster, false, "default", "classy", internetFacing); aws.ToString(lb.LoadBalancerName) != want || lb.Scheme != internetFacing {
 		t.Errorf("ALB %s %s, want %s internet-facing (the class's scheme)", aws.ToString(lb.LoadBalancerName), lb.Scheme, want)
 	}
 	sgName := naming.IngressSGName(cluster, "default", "classy")
@@ -666,8 +653,8 @@ func TestALBDeletionLeavesNothing(t *testing.T) {
 	h.ensureIngressClass(albClass, "")
 	cert := h.certificate("front.example.com")
 	h.create(backendService("front", 30121, nil))
-	h.create(grpIngress("front", "front", "/", map[string]string{grpAnnScheme: grpInternetFacing,
-		grpAnnPorts: `[{"HTTPS":443}]`, grpAnnCert: cert}))
+	h.create(grpIngress("front", "front", "/", map[string]string{ingScheme: internetFacing,
+		ingListenPorts: `[{"HTTPS":443}]`, ingCertARN: cert}))
 	h.create(webserver("web", nil))
 	host := h.waitIngressHostname("front")
 	h.waitHostname("web")

@@ -9,12 +9,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/lbsg/lbsg/internal/cloud"
@@ -43,28 +40,6 @@ func mutatingTotal(c cloud.Counts) int {
 		n += v
 	}
 	return n
-}
-
-// waitNothingLeftWithin is waitNothingLeft with a longer deadline, for many objects.
-func (h *harness) waitNothingLeftWithin(timeout time.Duration) {
-	h.t.Helper()
-	h.eventually("everything lbsg created to be gone", timeout, func() string {
-		if lbs := h.loadBalancers(); len(lbs) > 0 {
-			return fmt.Sprintf("%d load balancers left", len(lbs))
-		}
-		if tgs := h.targetGroups(); len(tgs) > 0 {
-			return fmt.Sprintf("%d target groups left", len(tgs))
-		}
-		for _, g := range h.securityGroups() {
-			if g.Tags["elbv2.k8s.aws/cluster"] != "" {
-				return "security group left: " + g.Name
-			}
-			if r := lbsgRules(g); len(r) > 0 {
-				return fmt.Sprintf("rules left on %s: %v", g.ID, r)
-			}
-		}
-		return ""
-	})
 }
 
 // 10 ALBs and 10 NLBs in one cluster share one backend SG, and the node SG holds as many
@@ -436,29 +411,11 @@ func TestALBIPTargets(t *testing.T) {
 	h := newHarness(t, localenv.WorldOptions{})
 	h.startController()
 	h.ensureIngressClass(albClass, "")
-	out, err := h.ec2.AssignPrivateIpAddresses(h.ctx, &ec2.AssignPrivateIpAddressesInput{
-		NetworkInterfaceId: aws.String(h.world.Nodes[0].ENIID), SecondaryPrivateIpAddressCount: aws.Int32(2)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ips []string
-	for _, a := range out.AssignedPrivateIpAddresses {
-		ips = append(ips, aws.ToString(a.PrivateIpAddress))
-	}
+	ips := h.podIPs(2)
 	svc := backendService("pods", 30090, map[string]string{ingTargetType: "ip"})
 	svc.Spec.Ports[0].TargetPort = intstr.FromInt32(8080)
 	h.create(svc)
-	ready := true
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: "pods-1", Labels: map[string]string{discoveryv1.LabelServiceName: "pods"}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Ports:       []discoveryv1.EndpointPort{{Name: aws.String("http"), Port: aws.Int32(8080)}},
-	}
-	for _, ip := range ips {
-		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
-	}
-	h.create(slice)
-	t.Cleanup(func() { _ = h.k8s.Delete(h.ctx, slice) })
+	h.endpoints("pods", "http", 8080, ips)
 	h.create(ingress("pods", "pods", map[string]string{ingScheme: "internet-facing"}))
 	h.waitIngressHostname("pods")
 	tgs := h.targetGroups()

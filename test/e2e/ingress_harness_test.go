@@ -19,6 +19,23 @@ import (
 	"github.com/lbsg/lbsg/internal/controller"
 )
 
+// Ingress annotation keys, spelled out as a user writes them (not taken from the product,
+// so a typo there fails the tests).
+const (
+	ingListenPorts = "alb.ingress.kubernetes.io/listen-ports"
+	ingCertARN     = "alb.ingress.kubernetes.io/certificate-arn"
+	ingCIDRs       = "alb.ingress.kubernetes.io/inbound-cidrs"
+	ingSGs         = "alb.ingress.kubernetes.io/security-groups"
+	ingManage      = "alb.ingress.kubernetes.io/manage-backend-security-group-rules"
+	ingIPType      = "alb.ingress.kubernetes.io/ip-address-type"
+	ingScheme      = "alb.ingress.kubernetes.io/scheme"
+	ingTags        = "alb.ingress.kubernetes.io/tags"
+	ingGroup       = "alb.ingress.kubernetes.io/group.name"
+	ingOrder       = "alb.ingress.kubernetes.io/group.order"
+	ingTargetType  = "alb.ingress.kubernetes.io/target-type"
+	internetFacing = "internet-facing"
+)
+
 // albClass is the IngressClass lbsg owns in the tests.
 const albClass = "alb"
 

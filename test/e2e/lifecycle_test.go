@@ -138,30 +138,11 @@ func TestTwentyServicesShareBackendSG(t *testing.T) {
 func TestIPTargets(t *testing.T) {
 	h := newHarness(t, localenv.WorldOptions{})
 	h.startController()
-	out, err := h.ec2.AssignPrivateIpAddresses(h.ctx, &ec2.AssignPrivateIpAddressesInput{
-		NetworkInterfaceId: aws.String(h.world.Nodes[0].ENIID), SecondaryPrivateIpAddressCount: aws.Int32(2)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ips []string
-	for _, a := range out.AssignedPrivateIpAddresses {
-		ips = append(ips, aws.ToString(a.PrivateIpAddress))
-	}
-	sort.Strings(ips)
+	ips := h.podIPs(2)
 	svc := webserver("web-ip", map[string]string{"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip"})
 	svc.Spec.Ports[0].TargetPort = intstr.FromInt32(8080)
 	h.create(svc)
-	ready := true
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: "web-ip-1", Labels: map[string]string{discoveryv1.LabelServiceName: "web-ip"}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Ports:       []discoveryv1.EndpointPort{{Name: aws.String("http"), Port: aws.Int32(8080)}},
-	}
-	for _, ip := range ips {
-		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
-	}
-	h.create(slice)
-	t.Cleanup(func() { _ = h.k8s.Delete(h.ctx, slice) })
+	h.endpoints("web-ip", "http", 8080, ips)
 	h.waitHostname("web-ip")
 	h.eventually("pod rule", 30*time.Second, func() string {
 		b, ok := h.sgByName(wantBackendName(cluster))
@@ -202,4 +183,38 @@ func TestIPTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitNothingLeft()
+}
+
+// podIPs assigns n secondary IPs on the first node's ENI, as the VPC CNI does for pods,
+// and returns them sorted.
+func (h *harness) podIPs(n int32) []string {
+	h.t.Helper()
+	out, err := h.ec2.AssignPrivateIpAddresses(h.ctx, &ec2.AssignPrivateIpAddressesInput{
+		NetworkInterfaceId: aws.String(h.world.Nodes[0].ENIID), SecondaryPrivateIpAddressCount: aws.Int32(n)})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var ips []string
+	for _, a := range out.AssignedPrivateIpAddresses {
+		ips = append(ips, aws.ToString(a.PrivateIpAddress))
+	}
+	sort.Strings(ips)
+	return ips
+}
+
+// endpoints creates an EndpointSlice of the Service with ready endpoints at the IPs, on
+// the named port; it is deleted when the test ends.
+func (h *harness) endpoints(service, portName string, port int32, ips []string) {
+	h.t.Helper()
+	ready := true
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: service + "-1", Labels: map[string]string{discoveryv1.LabelServiceName: service}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: aws.String(portName), Port: aws.Int32(port)}},
+	}
+	for _, ip := range ips {
+		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
+	}
+	h.create(slice)
+	h.t.Cleanup(func() { _ = h.k8s.Delete(h.ctx, slice) })
 }

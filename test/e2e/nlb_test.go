@@ -173,7 +173,13 @@ func TestSeed003ManagedSecurityGroups(t *testing.T) {
 // waitNothingLeft waits until no lbsg load balancer, target group, SG or rule remains.
 func (h *harness) waitNothingLeft() {
 	h.t.Helper()
-	h.eventually("everything lbsg created to be gone", 60*time.Second, func() string {
+	h.waitNothingLeftWithin(60 * time.Second)
+}
+
+// waitNothingLeftWithin is waitNothingLeft with another deadline, for many objects.
+func (h *harness) waitNothingLeftWithin(timeout time.Duration) {
+	h.t.Helper()
+	h.eventually("everything lbsg created to be gone", timeout, func() string {
 		if lbs := h.loadBalancers(); len(lbs) > 0 {
 			return fmt.Sprintf("%d load balancers left", len(lbs))
 		}
