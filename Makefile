@@ -7,7 +7,7 @@ BIN      := bin/lbsg
 # Cache for kube-apiserver and etcd (about 3 GB of Go build cache the first time).
 export LBSG_CACHE ?= $(HOME)/.cache/lbsg
 
-.PHONY: all build test unit e2e lint demo testbin check-moto generate clean
+.PHONY: all build test unit e2e lint demo testbin check-moto generate iam-policy clean
 
 all: build
 
@@ -40,6 +40,11 @@ unit:
 ## generate: regenerate the IngressClassParams deepcopy code and CRD manifest from api/.
 generate:
 	$(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0 object crd:headerFile=hack/crd-header.yaml.txt paths=./api/... output:crd:dir=./config/crd
+
+## iam-policy: regenerate docs/iam-policy.json (the policy for a cluster named my-cluster;
+## render yours with `lbsg iam-policy --cluster-name NAME --vpc-id VPC`).
+iam-policy:
+	$(GO) run ./cmd/lbsg iam-policy --cluster-name my-cluster > docs/iam-policy.json
 
 ## demo: run the demo on a local control plane and AWS emulator (add ARGS=--keep to keep it).
 demo: check-moto

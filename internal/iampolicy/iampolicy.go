@@ -1,0 +1,414 @@
+// Package iampolicy renders the IAM policy lbsg needs, for one cluster: every write is
+// conditioned on the value of that cluster's tag (or on creating a resource with it), rule
+// writes on security groups are limited to the cluster's VPC, and reads are listed one by
+// one. It is pure: it renders a document from options and reads nothing.
+//
+// docs/iam.md explains each statement; docs/iam-policy.json is its output for the cluster
+// name DocClusterName (make iam-policy).
+package iampolicy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// ClusterTagKey is the tag lbsg (and upstream) puts on every SG, load balancer and target
+// group it creates, with the cluster name as value.
+const ClusterTagKey = "elbv2.k8s.aws/cluster"
+
+// DocClusterName is the placeholder cluster name of the committed docs/iam-policy.json.
+const DocClusterName = "my-cluster"
+
+// DefaultLoadBalancerNamePattern matches the names lbsg (and upstream) generate for load
+// balancers. Listeners and listener rules carry no tags, so their writes are limited by
+// the name of their load balancer instead (see Options.LoadBalancerNamePatterns).
+const DefaultLoadBalancerNamePattern = "k8s-*"
+
+// elbServiceName is the service the ELB service-linked role belongs to.
+const elbServiceName = "elasticloadbalancing.amazonaws.com"
+
+// Options select what the policy is rendered for. Only ClusterName is required; the
+// others narrow the ARNs and are wildcards when empty.
+type Options struct {
+	ClusterName string
+	// Partition is the ARN partition: aws (the default), aws-cn, aws-us-gov, …
+	Partition string
+	Region    string
+	AccountID string
+	// VPCID limits rule writes and SG creation to the cluster's VPC. Without it they are
+	// limited to SGs of any VPC of the account (Warnings says so).
+	VPCID string
+	// LoadBalancerNamePatterns are the names (IAM wildcards * and ? allowed) of the load
+	// balancers whose listeners and rules lbsg may change; empty means
+	// DefaultLoadBalancerNamePattern. Add the names set with the load-balancer-name
+	// annotations.
+	LoadBalancerNamePatterns []string
+}
+
+// Document is an IAM policy document.
+type Document struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+// Statement is one statement of a Document. Actions and resources are always lists, and
+// actions are sorted, so that the rendering is stable.
+type Statement struct {
+	Sid       string    `json:"Sid"`
+	Effect    string    `json:"Effect"`
+	Action    []string  `json:"Action"`
+	Resource  []string  `json:"Resource"`
+	Condition Condition `json:"Condition,omitempty"`
+}
+
+// Condition maps an operator (StringEquals, ArnLike, …) to condition keys and their values.
+// encoding/json writes map keys sorted, so the rendering is stable.
+type Condition map[string]map[string]Values
+
+// Values are the values of one condition key: a lone value is written as a string.
+type Values []string
+
+// MarshalJSON writes one value as a string and several as a list.
+func (v Values) MarshalJSON() ([]byte, error) {
+	if len(v) == 1 {
+		return json.Marshal(v[0])
+	}
+	return json.Marshal([]string(v))
+}
+
+// UnmarshalJSON reads a string or a list of strings.
+func (v *Values) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*v = Values{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*v = many
+	return nil
+}
+
+var (
+	// clusterNamePattern is the cluster-name rule of --cluster-name (EKS names widened
+	// with '.' for kops): the name goes into condition values, where ',' '$' '*' or
+	// white space would change what the policy matches.
+	clusterNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	partitionPattern   = regexp.MustCompile(`^aws(-[a-z]+)*$`)
+	regionPattern      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	accountPattern     = regexp.MustCompile(`^[0-9]{12}$`)
+	vpcPattern         = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	// lbNamePattern is an ELB name (letters, digits, '-', at most 32) with IAM wildcards.
+	lbNamePattern = regexp.MustCompile(`^[A-Za-z0-9*?-]{1,32}$`)
+)
+
+// maxClusterNameLength is the longest EKS cluster name; it also keeps the tag key
+// kubernetes.io/cluster/<name> within AWS's 128 characters.
+const maxClusterNameLength = 100
+
+// ValidateClusterName refuses a cluster name that the controller refuses too, naming the
+// value and the fix.
+func ValidateClusterName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("kubernetes cluster name must be specified: set --cluster-name to the name of the cluster")
+	case len(name) > maxClusterNameLength:
+		return fmt.Errorf("invalid --cluster-name: at most %d characters (it has %d); fix: use the cluster's EKS name", maxClusterNameLength, len(name))
+	case !clusterNamePattern.MatchString(name):
+		return fmt.Errorf("invalid --cluster-name %q: only letters, digits, '-', '_' and '.' are allowed, starting with a letter or digit; fix: use the cluster's EKS name", name)
+	}
+	return nil
+}
+
+// Validate checks every option, so that no value can change the meaning of the policy.
+func (o Options) Validate() error {
+	if err := ValidateClusterName(o.ClusterName); err != nil {
+		return err
+	}
+	checks := []struct {
+		flag, value string
+		re          *regexp.Regexp
+		want        string
+	}{
+		{"--partition", o.Partition, partitionPattern, "an ARN partition such as aws, aws-cn or aws-us-gov"},
+		{"--region", o.Region, regionPattern, "a region such as us-west-2"},
+		{"--account-id", o.AccountID, accountPattern, "12 digits"},
+		{"--vpc-id", o.VPCID, vpcPattern, "a VPC ID such as vpc-0123456789abcdef0"},
+	}
+	for _, c := range checks {
+		if c.value != "" && !c.re.MatchString(c.value) {
+			return fmt.Errorf("invalid %s %q: want %s", c.flag, c.value, c.want)
+		}
+	}
+	for _, p := range o.LoadBalancerNamePatterns {
+		if !lbNamePattern.MatchString(p) {
+			return fmt.Errorf("invalid --load-balancer-name-pattern %q: want a load balancer name (letters, digits and '-', at most 32) with the wildcards * and ?", p)
+		}
+	}
+	return nil
+}
+
+// Warnings returns what the options leave wider than they could be.
+func (o Options) Warnings() []string {
+	var out []string
+	if o.VPCID == "" {
+		out = append(out, "no --vpc-id: rule writes and security group creation are allowed in every VPC of the account; "+
+			"pass --vpc-id (the controller's --aws-vpc-id) to limit them to the cluster's VPC")
+	}
+	return out
+}
+
+// Render returns the policy for o.
+func Render(o Options) (Document, error) {
+	if err := o.Validate(); err != nil {
+		return Document{}, err
+	}
+	a := arns{partition: or(o.Partition, "aws"), region: or(o.Region, "*"), account: or(o.AccountID, "*")}
+	vpc := or(o.VPCID, "*")
+	patterns := o.LoadBalancerNamePatterns
+	if len(patterns) == 0 {
+		patterns = []string{DefaultLoadBalancerNamePattern}
+	}
+	patterns = slices.Compact(slices.Sorted(slices.Values(patterns)))
+
+	cluster := Values{o.ClusterName}
+	requestTag := "aws:RequestTag/" + ClusterTagKey
+	resourceTag := "aws:ResourceTag/" + ClusterTagKey
+	vpcARN := a.ec2("vpc/" + vpc)
+	vpcCond := Condition{arnOperator(vpcARN): {"ec2:Vpc": {vpcARN}}}
+	sg := a.ec2("security-group/*")
+	lbs := []string{a.elb("loadbalancer/app/*/*"), a.elb("loadbalancer/net/*/*")}
+	tgs := []string{a.elb("targetgroup/*/*")}
+	var listeners, rules []string
+	for _, p := range patterns {
+		listeners = append(listeners, a.elb("listener/app/"+p+"/*/*"), a.elb("listener/net/"+p+"/*/*"))
+		// lbsg creates rules on ALB listeners only.
+		rules = append(rules, a.elb("listener-rule/app/"+p+"/*/*/*"))
+	}
+	// Tag writes on resources lbsg already owns may neither set nor remove the cluster tag:
+	// that is what makes a resource another cluster's, or nobody's.
+	retag := func() Condition {
+		return Condition{
+			"StringEquals":                 {resourceTag: cluster},
+			"ForAllValues:StringNotEquals": {"aws:TagKeys": {ClusterTagKey}},
+		}
+	}
+
+	stmts := []Statement{
+		{
+			Sid: "DescribeEC2",
+			Action: []string{"ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups",
+				"ec2:DescribeSubnets", "ec2:DescribeVpcs"},
+			Resource: []string{"*"},
+		},
+		{
+			Sid: "DescribeELB",
+			Action: []string{"elasticloadbalancing:DescribeListenerCertificates", "elasticloadbalancing:DescribeListeners",
+				"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags",
+				"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"},
+			Resource: []string{"*"},
+		},
+		{
+			Sid:      "CreateSecurityGroupsInClusterVPC",
+			Action:   []string{"ec2:CreateSecurityGroup"},
+			Resource: []string{vpcARN},
+		},
+		{
+			Sid:       "CreateSecurityGroupsTaggedForCluster",
+			Action:    []string{"ec2:CreateSecurityGroup"},
+			Resource:  []string{sg},
+			Condition: Condition{"StringEquals": {requestTag: cluster}},
+		},
+		{
+			Sid:      "TagSecurityGroupsOnCreate",
+			Action:   []string{"ec2:CreateTags"},
+			Resource: []string{sg},
+			Condition: Condition{"StringEquals": {
+				"ec2:CreateAction": {"CreateSecurityGroup"},
+				requestTag:         cluster,
+			}},
+		},
+		{
+			Sid:       "RetagClusterSecurityGroups",
+			Action:    []string{"ec2:CreateTags", "ec2:DeleteTags"},
+			Resource:  []string{sg},
+			Condition: retag(),
+		},
+		{
+			Sid:       "DeleteClusterSecurityGroups",
+			Action:    []string{"ec2:DeleteSecurityGroup"},
+			Resource:  []string{sg},
+			Condition: merge(Condition{"StringEquals": {resourceTag: cluster}}, vpcCond),
+		},
+		{
+			Sid:       "RuleWritesInClusterVPC",
+			Action:    []string{"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"},
+			Resource:  []string{sg},
+			Condition: vpcCond,
+		},
+		{
+			Sid:       "AuthorizeRulesTaggedForCluster",
+			Action:    []string{"ec2:AuthorizeSecurityGroupIngress"},
+			Resource:  []string{a.ec2("security-group-rule/*")},
+			Condition: Condition{"StringEquals": {requestTag: cluster}},
+		},
+		{
+			Sid:      "TagRulesOnAuthorize",
+			Action:   []string{"ec2:CreateTags"},
+			Resource: []string{a.ec2("security-group-rule/*")},
+			Condition: Condition{"StringEquals": {
+				"ec2:CreateAction": {"AuthorizeSecurityGroupIngress"},
+				requestTag:         cluster,
+			}},
+		},
+		{
+			Sid:       "CreateLoadBalancersAndTargetGroupsTaggedForCluster",
+			Action:    []string{"elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"},
+			Resource:  concat(lbs, tgs),
+			Condition: Condition{"StringEquals": {requestTag: cluster}},
+		},
+		{
+			Sid:      "TagLoadBalancersAndTargetGroupsOnCreate",
+			Action:   []string{"elasticloadbalancing:AddTags"},
+			Resource: concat(lbs, tgs),
+			Condition: Condition{"StringEquals": {
+				"elasticloadbalancing:CreateAction": {"CreateLoadBalancer", "CreateTargetGroup"},
+				requestTag:                          cluster,
+			}},
+		},
+		{
+			Sid:       "RetagClusterLoadBalancersAndTargetGroups",
+			Action:    []string{"elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"},
+			Resource:  concat(lbs, tgs),
+			Condition: retag(),
+		},
+		{
+			Sid: "ChangeClusterLoadBalancers",
+			Action: []string{"elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:SetIpAddressType",
+				"elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets"},
+			Resource:  lbs,
+			Condition: Condition{"StringEquals": {resourceTag: cluster}},
+		},
+		{
+			// CreateListener is authorized on the load balancer, so its tag applies.
+			Sid:       "CreateListenersOnClusterLoadBalancers",
+			Action:    []string{"elasticloadbalancing:CreateListener"},
+			Resource:  lbs,
+			Condition: Condition{"StringEquals": {resourceTag: cluster}},
+		},
+		{
+			Sid: "ChangeClusterTargetGroups",
+			Action: []string{"elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:DeregisterTargets",
+				"elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:RegisterTargets"},
+			Resource:  tgs,
+			Condition: Condition{"StringEquals": {resourceTag: cluster}},
+		},
+		{
+			// Listeners carry no cluster tag (lbsg, like upstream, creates them untagged):
+			// only the name of their load balancer limits these.
+			Sid: "ChangeListenersOfNamedLoadBalancers",
+			Action: []string{"elasticloadbalancing:AddListenerCertificates", "elasticloadbalancing:CreateRule",
+				"elasticloadbalancing:DeleteListener", "elasticloadbalancing:ModifyListener",
+				"elasticloadbalancing:RemoveListenerCertificates"},
+			Resource: listeners,
+		},
+		{
+			Sid:      "ChangeRulesOfNamedLoadBalancers",
+			Action:   []string{"elasticloadbalancing:DeleteRule", "elasticloadbalancing:ModifyRule"},
+			Resource: rules,
+		},
+		{
+			Sid:       "CreateELBServiceLinkedRole",
+			Action:    []string{"iam:CreateServiceLinkedRole"},
+			Resource:  []string{fmt.Sprintf("arn:%s:iam::%s:role/aws-service-role/%s/AWSServiceRoleForElasticLoadBalancing", a.partition, a.account, elbServiceName)},
+			Condition: Condition{"StringEquals": {"iam:AWSServiceName": {elbServiceName}}},
+		},
+	}
+	for i := range stmts {
+		stmts[i].Effect = "Allow"
+		stmts[i].Action = slices.Sorted(slices.Values(stmts[i].Action))
+	}
+	return Document{Version: "2012-10-17", Statement: stmts}, nil
+}
+
+// JSON renders the policy for o as indented JSON with a final newline: the content of
+// docs/iam-policy.json for DocClusterName.
+func JSON(o Options) ([]byte, error) {
+	doc, err := Render(o)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// Keep '<', '>' and '&' as they are: IAM reads them literally.
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "    ")
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("encode the IAM policy: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Actions returns every action the document allows, sorted.
+func (d Document) Actions() []string {
+	var out []string
+	for _, s := range d.Statement {
+		out = append(out, s.Action...)
+	}
+	return slices.Compact(slices.Sorted(slices.Values(out)))
+}
+
+type arns struct{ partition, region, account string }
+
+func (a arns) ec2(resource string) string {
+	return fmt.Sprintf("arn:%s:ec2:%s:%s:%s", a.partition, a.region, a.account, resource)
+}
+
+func (a arns) elb(resource string) string {
+	return fmt.Sprintf("arn:%s:elasticloadbalancing:%s:%s:%s", a.partition, a.region, a.account, resource)
+}
+
+// arnOperator is ArnEquals for a complete ARN and ArnLike for one with wildcards, which
+// says to the reader which of the two it is.
+func arnOperator(arn string) string {
+	if strings.ContainsAny(arn, "*?") {
+		return "ArnLike"
+	}
+	return "ArnEquals"
+}
+
+func merge(cs ...Condition) Condition {
+	out := Condition{}
+	for _, c := range cs {
+		for op, kv := range c {
+			if out[op] == nil {
+				out[op] = map[string]Values{}
+			}
+			for k, v := range kv {
+				out[op][k] = v
+			}
+		}
+	}
+	return out
+}
+
+func concat(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,321 @@
+package iampolicy
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// unconditioned lists the write statements that cannot test the cluster tag, and why;
+// every other write statement must.
+var unconditioned = map[string]string{
+	"CreateSecurityGroupsInClusterVPC":    "the VPC half of CreateSecurityGroup: the SG half is tag-conditioned",
+	"RuleWritesInClusterVPC":              "node and pod SGs are not lbsg's and carry no cluster tag: limited to the VPC instead",
+	"ChangeListenersOfNamedLoadBalancers": "listeners are created untagged: limited to load balancers named k8s-*",
+	"ChangeRulesOfNamedLoadBalancers":     "listener rules are created untagged: limited to load balancers named k8s-*",
+	"CreateELBServiceLinkedRole":          "conditioned on the ELB service name instead",
+}
+
+func render(t *testing.T, o Options) Document {
+	t.Helper()
+	doc, err := Render(o)
+	if err != nil {
+		t.Fatalf("Render(%+v): %v", o, err)
+	}
+	return doc
+}
+
+func isRead(action string) bool {
+	_, op, _ := strings.Cut(action, ":")
+	return strings.HasPrefix(op, "Describe")
+}
+
+// TestEveryWriteIsConditionedOnTheClusterTagValue guards issue 6 §1 case 11: the old policy
+// tested only that elbv2.k8s.aws/cluster existed (Null), so one cluster's role could delete
+// another cluster's resources.
+func TestEveryWriteIsConditionedOnTheClusterTagValue(t *testing.T) {
+	doc := render(t, Options{ClusterName: "prod"})
+	for _, s := range doc.Statement {
+		writes := !isRead(s.Action[0])
+		for _, a := range s.Action {
+			if isRead(a) == writes {
+				t.Errorf("%s mixes reads and writes: %v", s.Sid, s.Action)
+			}
+		}
+		for op, kv := range s.Condition {
+			for k := range kv {
+				if op == "Null" || strings.HasPrefix(op, "StringLike") || strings.Contains(op, "IfExists") {
+					t.Errorf("%s: condition %s on %s is not an exact test", s.Sid, op, k)
+				}
+			}
+		}
+		if !writes {
+			if len(s.Resource) != 1 || s.Resource[0] != "*" || s.Condition != nil {
+				t.Errorf("%s: reads are account-wide (Describe* has no resource-level permissions), got %v %v", s.Sid, s.Resource, s.Condition)
+			}
+			for _, a := range s.Action {
+				if strings.ContainsAny(a, "*?") {
+					t.Errorf("%s: action %s is a wildcard", s.Sid, a)
+				}
+			}
+			continue
+		}
+		if _, ok := unconditioned[s.Sid]; ok {
+			continue
+		}
+		eq := s.Condition["StringEquals"]
+		got := append(eq["aws:RequestTag/"+ClusterTagKey], eq["aws:ResourceTag/"+ClusterTagKey]...)
+		if len(got) != 1 || got[0] != "prod" {
+			t.Errorf("%s (%v) is not conditioned on %s=prod by StringEquals: %v", s.Sid, s.Action, ClusterTagKey, s.Condition)
+		}
+		for _, r := range s.Resource {
+			if r == "*" {
+				t.Errorf("%s: a write on every resource", s.Sid)
+			}
+		}
+	}
+	for sid := range unconditioned {
+		if find(doc, sid) == nil {
+			t.Errorf("unconditioned lists %s, which the policy no longer has", sid)
+		}
+	}
+}
+
+// TestRuleWritesAreLimitedToTheClusterVPC guards the other half of case 11: Authorize and
+// Revoke were allowed on every SG of the account.
+func TestRuleWritesAreLimitedToTheClusterVPC(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    Options
+		op   string
+		want string
+	}{
+		{"vpc, region and account", Options{ClusterName: "c", VPCID: "vpc-0123456789abcdef0", Region: "eu-west-1", AccountID: "123456789012"},
+			"ArnEquals", "arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-0123456789abcdef0"},
+		{"vpc only", Options{ClusterName: "c", VPCID: "vpc-0123abcd"}, "ArnLike", "arn:aws:ec2:*:*:vpc/vpc-0123abcd"},
+		{"nothing", Options{ClusterName: "c"}, "ArnLike", "arn:aws:ec2:*:*:vpc/*"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := render(t, tc.o)
+			for _, sid := range []string{"RuleWritesInClusterVPC", "DeleteClusterSecurityGroups"} {
+				s := find(doc, sid)
+				if s == nil {
+					t.Fatalf("no statement %s", sid)
+				}
+				if got := s.Condition[tc.op]["ec2:Vpc"]; len(got) != 1 || got[0] != tc.want {
+					t.Errorf("%s: %s ec2:Vpc = %v, want %s", sid, tc.op, got, tc.want)
+				}
+			}
+			if got := find(doc, "CreateSecurityGroupsInClusterVPC").Resource; len(got) != 1 || got[0] != tc.want {
+				t.Errorf("CreateSecurityGroup VPC resource = %v, want %s", got, tc.want)
+			}
+			if warned := len(tc.o.Warnings()) > 0; warned != (tc.o.VPCID == "") {
+				t.Errorf("Warnings() = %v with VPC %q", tc.o.Warnings(), tc.o.VPCID)
+			}
+		})
+	}
+}
+
+// TestTwoClustersRenderDifferentConditions: a role rendered for one cluster allows nothing
+// on the other's resources.
+func TestTwoClustersRenderDifferentConditions(t *testing.T) {
+	a := render(t, Options{ClusterName: "prod"})
+	b := render(t, Options{ClusterName: "prod-eu"})
+	if len(a.Statement) != len(b.Statement) {
+		t.Fatalf("statement counts differ: %d and %d", len(a.Statement), len(b.Statement))
+	}
+	differ := 0
+	for i := range a.Statement {
+		ja, _ := json.Marshal(a.Statement[i].Condition)
+		jb, _ := json.Marshal(b.Statement[i].Condition)
+		if strings.Contains(string(ja), "prod-eu") {
+			t.Errorf("%s of prod mentions prod-eu: %s", a.Statement[i].Sid, ja)
+		}
+		if !bytes.Equal(ja, jb) {
+			differ++
+		}
+	}
+	if want := len(a.Statement) - 2 - len(unconditioned); differ != want {
+		t.Errorf("%d statements differ between the clusters, want every tag-conditioned one (%d)", differ, want)
+	}
+}
+
+// TestClusterNamesThatWouldChangeThePolicyAreRefused: the name goes into condition values,
+// where a wildcard, a policy variable or a separator would widen what it matches.
+func TestClusterNamesThatWouldChangeThePolicyAreRefused(t *testing.T) {
+	for _, name := range []string{"", "prod,eu", "my cluster", "prod*", "pr?d", "${aws:username}", `a"b`, "a\\b",
+		"-lead", ".lead", "prod=x", "a/b", "é", strings.Repeat("a", 101)} {
+		if _, err := Render(Options{ClusterName: name}); err == nil {
+			t.Errorf("Render accepted cluster name %q", name)
+		} else if !strings.Contains(err.Error(), "cluster-name") && !strings.Contains(err.Error(), "cluster name") {
+			t.Errorf("error for %q does not name the flag: %v", name, err)
+		}
+	}
+	for _, name := range []string{"prod", "my-cluster", "my_cluster", "k8s.example.com", "A1", strings.Repeat("a", 100)} {
+		if _, err := Render(Options{ClusterName: name}); err != nil {
+			t.Errorf("Render refused cluster name %q: %v", name, err)
+		}
+	}
+}
+
+func TestOtherOptionsAreValidated(t *testing.T) {
+	for _, o := range []Options{
+		{ClusterName: "c", Partition: "gcp"},
+		{ClusterName: "c", Partition: "aws:x"},
+		{ClusterName: "c", Region: "*"},
+		{ClusterName: "c", Region: "us-west-2:1"},
+		{ClusterName: "c", AccountID: "12345"},
+		{ClusterName: "c", AccountID: "*"},
+		{ClusterName: "c", VPCID: "vpc-*"},
+		{ClusterName: "c", VPCID: "subnet-0123abcd"},
+		{ClusterName: "c", LoadBalancerNamePatterns: []string{"k8s-*/x"}},
+		{ClusterName: "c", LoadBalancerNamePatterns: []string{""}},
+		{ClusterName: "c", LoadBalancerNamePatterns: []string{strings.Repeat("a", 33)}},
+	} {
+		if _, err := Render(o); err == nil {
+			t.Errorf("Render accepted %+v", o)
+		}
+	}
+}
+
+// TestPartitionChangesEveryARN: a policy for aws-cn with aws ARNs would allow nothing.
+func TestPartitionChangesEveryARN(t *testing.T) {
+	doc := render(t, Options{ClusterName: "c", Partition: "aws-cn", VPCID: "vpc-0123abcd"})
+	arns := 0
+	for _, s := range doc.Statement {
+		values := append([]string(nil), s.Resource...)
+		for _, kv := range s.Condition {
+			for _, v := range kv {
+				values = append(values, v...)
+			}
+		}
+		for _, v := range values {
+			if !strings.HasPrefix(v, "arn:") {
+				continue
+			}
+			arns++
+			if !strings.HasPrefix(v, "arn:aws-cn:") {
+				t.Errorf("%s: %s is not in partition aws-cn", s.Sid, v)
+			}
+		}
+	}
+	if arns < 10 {
+		t.Errorf("only %d ARNs checked", arns)
+	}
+	raw, err := JSON(Options{ClusterName: "c", Partition: "aws-cn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "arn:aws:") {
+		t.Errorf("aws-cn policy still has an arn:aws: ARN:\n%s", raw)
+	}
+}
+
+// TestListenerWritesAreLimitedToNamedLoadBalancers: listeners and rules carry no tag, so
+// their writes are limited by the load balancer's name, which the user can extend.
+func TestListenerWritesAreLimitedToNamedLoadBalancers(t *testing.T) {
+	doc := render(t, Options{ClusterName: "c"})
+	for _, sid := range []string{"ChangeListenersOfNamedLoadBalancers", "ChangeRulesOfNamedLoadBalancers"} {
+		for _, r := range find(doc, sid).Resource {
+			if !strings.Contains(r, "/k8s-*/") {
+				t.Errorf("%s: %s is not limited to load balancers named k8s-*", sid, r)
+			}
+		}
+	}
+	doc = render(t, Options{ClusterName: "c", LoadBalancerNamePatterns: []string{"k8s-*", "shop-alb", "k8s-*"}})
+	got := find(doc, "ChangeRulesOfNamedLoadBalancers").Resource
+	want := []string{"arn:aws:elasticloadbalancing:*:*:listener-rule/app/k8s-*/*/*/*", "arn:aws:elasticloadbalancing:*:*:listener-rule/app/shop-alb/*/*/*"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("rule resources = %v, want %v", got, want)
+	}
+	// CreateListener is authorized on the load balancer, which is tagged.
+	if s := find(doc, "CreateListenersOnClusterLoadBalancers"); s == nil || s.Condition["StringEquals"]["aws:ResourceTag/"+ClusterTagKey][0] != "c" {
+		t.Errorf("CreateListener is not conditioned on the load balancer's cluster tag: %+v", s)
+	}
+}
+
+// TestTagWritesCannotMoveAResourceBetweenClusters: retagging an owned resource may neither
+// set nor remove the cluster tag, and tagging on create needs the cluster's value.
+func TestTagWritesCannotMoveAResourceBetweenClusters(t *testing.T) {
+	doc := render(t, Options{ClusterName: "c"})
+	for _, sid := range []string{"RetagClusterSecurityGroups", "RetagClusterLoadBalancersAndTargetGroups"} {
+		s := find(doc, sid)
+		if got := s.Condition["ForAllValues:StringNotEquals"]["aws:TagKeys"]; len(got) != 1 || got[0] != ClusterTagKey {
+			t.Errorf("%s may change the cluster tag: %v", sid, s.Condition)
+		}
+	}
+	for _, sid := range []string{"TagSecurityGroupsOnCreate", "TagRulesOnAuthorize", "TagLoadBalancersAndTargetGroupsOnCreate"} {
+		s := find(doc, sid)
+		eq := s.Condition["StringEquals"]
+		if len(eq["aws:RequestTag/"+ClusterTagKey]) != 1 || (len(eq["ec2:CreateAction"]) == 0 && len(eq["elasticloadbalancing:CreateAction"]) == 0) {
+			t.Errorf("%s does not require creation with the cluster tag: %v", sid, s.Condition)
+		}
+	}
+}
+
+// TestRenderingIsStableValidIAM: same options, same bytes; sorted actions; unique Sids.
+func TestRenderingIsStableValidIAM(t *testing.T) {
+	o := Options{ClusterName: "c", VPCID: "vpc-0123abcd", LoadBalancerNamePatterns: []string{"b-*", "a-*"}}
+	first, err := JSON(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		again, _ := JSON(o)
+		if !bytes.Equal(first, again) {
+			t.Fatal("two renderings differ")
+		}
+	}
+	var doc Document
+	if err := json.Unmarshal(first, &doc); err != nil {
+		t.Fatalf("output is not JSON: %v", err)
+	}
+	if doc.Version != "2012-10-17" {
+		t.Errorf("Version = %q", doc.Version)
+	}
+	sids := map[string]bool{}
+	for _, s := range doc.Statement {
+		if s.Sid == "" || strings.IndexFunc(s.Sid, func(r rune) bool { return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') }) >= 0 {
+			t.Errorf("Sid %q: IAM wants letters and digits", s.Sid)
+		}
+		if sids[s.Sid] {
+			t.Errorf("Sid %s twice", s.Sid)
+		}
+		sids[s.Sid] = true
+		if s.Effect != "Allow" || len(s.Action) == 0 || len(s.Resource) == 0 {
+			t.Errorf("%s: incomplete statement %+v", s.Sid, s)
+		}
+		for i := 1; i < len(s.Action); i++ {
+			if s.Action[i-1] >= s.Action[i] {
+				t.Errorf("%s: actions not sorted: %v", s.Sid, s.Action)
+			}
+		}
+	}
+}
+
+// TestCommittedPolicyIsGenerated: docs/iam-policy.json is what `make iam-policy` renders.
+func TestCommittedPolicyIsGenerated(t *testing.T) {
+	want, err := JSON(Options{ClusterName: DocClusterName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(moduleRoot(t), "docs", "iam-policy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("docs/iam-policy.json differs from the rendered policy: run `make iam-policy` and commit it")
+	}
+}
+
+func find(doc Document, sid string) *Statement {
+	for i := range doc.Statement {
+		if doc.Statement[i].Sid == sid {
+			return &doc.Statement[i]
+		}
+	}
+	return nil
+}
