@@ -37,12 +37,42 @@ func isRead(action string) bool {
 // tested only that elbv2.k8s.aws/cluster existed (Null), so one cluster's role could delete
 // another cluster's resources.
 func TestEveryWriteIsConditionedOnTheClusterTagValue(t *testing.T) {
-	doc := render(t, Options{ClusterName: "prod"})
+	checkWritesConditioned(t, render(t, Options{ClusterName: "prod"}), "prod")
+}
+
+// TestCommittedPolicyConditionsEveryWriteOnTheClusterTagValue reads docs/iam-policy.json, the
+// file users were told to apply, and checks it as above: the policy committed before
+// (Null conditions, Authorize and Revoke on every SG) fails it.
+func TestCommittedPolicyConditionsEveryWriteOnTheClusterTagValue(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(moduleRoot(t), "docs", "iam-policy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := parseIAM(t, raw)
+	checkWritesConditioned(t, doc, DocClusterName)
+	s := find(doc, "RuleWritesInClusterVPC")
+	if s == nil || len(s.Condition["ArnLike"]["ec2:Vpc"]) != 1 {
+		t.Errorf("docs/iam-policy.json does not limit rule writes to a VPC")
+	}
+}
+
+// checkWritesConditioned: reads are account-wide and listed one by one; every write
+// statement not in unconditioned tests the cluster tag's value with StringEquals on named
+// resources; no condition is inexact (Null, StringLike, …IfExists).
+func checkWritesConditioned(t *testing.T, doc Document, cluster string) {
+	t.Helper()
 	for _, s := range doc.Statement {
+		if len(s.Action) == 0 {
+			t.Errorf("%s: no action", s.Sid)
+			continue
+		}
 		writes := !isRead(s.Action[0])
 		for _, a := range s.Action {
 			if isRead(a) == writes {
 				t.Errorf("%s mixes reads and writes: %v", s.Sid, s.Action)
+			}
+			if strings.ContainsAny(a, "*?") {
+				t.Errorf("%s: action %s is a wildcard", s.Sid, a)
 			}
 		}
 		for op, kv := range s.Condition {
@@ -56,30 +86,25 @@ func TestEveryWriteIsConditionedOnTheClusterTagValue(t *testing.T) {
 			if len(s.Resource) != 1 || s.Resource[0] != "*" || s.Condition != nil {
 				t.Errorf("%s: reads are account-wide (Describe* has no resource-level permissions), got %v %v", s.Sid, s.Resource, s.Condition)
 			}
-			for _, a := range s.Action {
-				if strings.ContainsAny(a, "*?") {
-					t.Errorf("%s: action %s is a wildcard", s.Sid, a)
-				}
-			}
 			continue
+		}
+		for _, r := range s.Resource {
+			if r == "*" {
+				t.Errorf("%s: %v on every resource", s.Sid, s.Action)
+			}
 		}
 		if _, ok := unconditioned[s.Sid]; ok {
 			continue
 		}
 		eq := s.Condition["StringEquals"]
 		got := append(eq["aws:RequestTag/"+ClusterTagKey], eq["aws:ResourceTag/"+ClusterTagKey]...)
-		if len(got) != 1 || got[0] != "prod" {
-			t.Errorf("%s (%v) is not conditioned on %s=prod by StringEquals: %v", s.Sid, s.Action, ClusterTagKey, s.Condition)
-		}
-		for _, r := range s.Resource {
-			if r == "*" {
-				t.Errorf("%s: a write on every resource", s.Sid)
-			}
+		if len(got) != 1 || got[0] != cluster {
+			t.Errorf("%s (%v) is not conditioned on %s=%s by StringEquals: %v", s.Sid, s.Action, ClusterTagKey, cluster, s.Condition)
 		}
 	}
 	for sid := range unconditioned {
 		if find(doc, sid) == nil {
-			t.Errorf("unconditioned lists %s, which the policy no longer has", sid)
+			t.Errorf("unconditioned lists %s, which the policy does not have", sid)
 		}
 	}
 }
@@ -309,6 +334,28 @@ func TestCommittedPolicyIsGenerated(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("docs/iam-policy.json differs from the rendered policy: run `make iam-policy` and commit it")
 	}
+}
+
+// parseIAM reads any IAM policy document, where Action and Resource may be a string or a
+// list.
+func parseIAM(t *testing.T, raw []byte) Document {
+	t.Helper()
+	var loose struct {
+		Version   string
+		Statement []struct {
+			Sid, Effect      string
+			Action, Resource Values
+			Condition        Condition
+		}
+	}
+	if err := json.Unmarshal(raw, &loose); err != nil {
+		t.Fatalf("not an IAM policy document: %v", err)
+	}
+	doc := Document{Version: loose.Version}
+	for _, s := range loose.Statement {
+		doc.Statement = append(doc.Statement, Statement{Sid: s.Sid, Effect: s.Effect, Action: s.Action, Resource: s.Resource, Condition: s.Condition})
+	}
+	return doc
 }
 
 func find(doc Document, sid string) *Statement {
