@@ -42,10 +42,9 @@ type Options struct {
 	// VPCID limits rule writes and SG creation to the cluster's VPC. Without it they are
 	// limited to SGs of any VPC of the account (Warnings says so).
 	VPCID string
-	// LoadBalancerNamePatterns are the names (IAM wildcards * and ? allowed) of the load
-	// balancers whose listeners and rules lbsg may change; empty means
-	// DefaultLoadBalancerNamePattern. Add the names set with the load-balancer-name
-	// annotations.
+	// LoadBalancerNamePatterns are names (IAM wildcards * and ? allowed) of load balancers
+	// whose listeners and rules lbsg may change, besides DefaultLoadBalancerNamePattern:
+	// the names set with the load-balancer-name annotations.
 	LoadBalancerNamePatterns []string
 }
 
@@ -171,10 +170,7 @@ func Render(o Options) (Document, error) {
 	}
 	a := arns{partition: or(o.Partition, "aws"), region: or(o.Region, "*"), account: or(o.AccountID, "*")}
 	vpc := or(o.VPCID, "*")
-	patterns := o.LoadBalancerNamePatterns
-	if len(patterns) == 0 {
-		patterns = []string{DefaultLoadBalancerNamePattern}
-	}
+	patterns := append([]string{DefaultLoadBalancerNamePattern}, o.LoadBalancerNamePatterns...)
 	patterns = slices.Compact(slices.Sorted(slices.Values(patterns)))
 
 	cluster := Values{o.ClusterName}
