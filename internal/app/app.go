@@ -88,6 +88,7 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		EC2:                 obs,
 		ELB:                 lbs,
 		Exec:                &apply.Executor{EC2: obs, ELB: lbs, VPCID: clients.VPCID},
+		Metrics:             controller.NewNetworkingMetrics(reg),
 	}
 	return e, clients, nil
 }

@@ -33,6 +33,8 @@ type Engine struct {
 	EC2  *cloud.Observer
 	ELB  *elb.Client
 	Exec *apply.Executor
+	// Metrics of the target-SG reconciler; nil records nothing.
+	Metrics *NetworkingMetrics
 
 	// backendMu serialises creation of the shared backend SG within this process.
 	backendMu sync.Mutex
