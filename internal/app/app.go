@@ -83,6 +83,7 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		Settings:            Settings(cfg),
 		BackendSGID:         cfg.BackendSG,
 		Budget:              budget,
+		RuleQuota:           cfg.SGRulesQuota,
 		ENISGTags:           cfg.ServiceTargetENISGTags,
 		ExternalManagedTags: cfg.ExternalManagedTags,
 		EC2:                 obs,

@@ -25,6 +25,8 @@ type Engine struct {
 	BackendSGID string
 	// Budget is --target-sg-rule-budget.
 	Budget int
+	// RuleQuota is --sg-rules-quota; 0 means sgrules.DefaultRulesPerSG.
+	RuleQuota int
 	// ENISGTags is --service-target-eni-security-group-tags.
 	ENISGTags map[string]string
 	// ExternalManagedTags are tag keys lbsg never removes from the SGs it owns.

@@ -119,6 +119,7 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 	in := plan.NetworkingInput{
 		Cluster:    e.Settings.Cluster,
 		Budget:     e.Budget,
+		RuleQuota:  e.RuleQuota,
 		Needs:      map[string]map[string][]sgrules.Need{},
 		OurSources: map[string]bool{},
 		CIDROwners: map[string]map[string][]sgrules.Rule{},
