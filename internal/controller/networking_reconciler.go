@@ -134,6 +134,11 @@ func (r *NetworkingReconciler) applyPerSG(ctx context.Context, np *NetworkingPla
 // quotaMessage explains a quota problem to the owner of a load balancer whose new rules
 // are held back, with the fix.
 func quotaMessage(q plan.OverQuota) string {
+	if q.SGSourced {
+		return fmt.Sprintf("%s; the rules already there are kept. Remove rules lbsg does not manage from %s, "+
+			"use the shared backend security group (--enable-backend-security-group) or a lower --target-sg-rule-budget, "+
+			"or set --sg-rules-quota to the account's raised quota", q.String(), q.SG)
+	}
 	return fmt.Sprintf("%s; the rules already there are kept. Use fewer source ranges "+
 		"(spec.loadBalancerSourceRanges or the source-ranges annotation), or an NLB with security groups, "+
 		"whose source ranges are rules on its own security group", q.String())

@@ -68,6 +68,9 @@ type OverQuota struct {
 	// Owners are the owners whose new rules are held back: all contributors of the SG when
 	// even its SG-sourced rules do not fit, else the CIDR owners that did not fit.
 	Owners []string `json:"owners"`
+	// SGSourced is set when even the rules from lbsg's source SGs (backend or frontend)
+	// do not fit: then no new rule is added to the SG.
+	SGSourced bool `json:"sgSourced,omitempty"`
 }
 
 func (q OverQuota) String() string {
@@ -199,7 +202,7 @@ func (t *targetSG) fit(res *NetworkingResult) (grant, revoke, held []sgrules.Rul
 		// Even the SG-sourced rules do not fit: add nothing, revoke only what no owner
 		// asks for, and name every owner.
 		grant, revoke, held = t.diff(all, nil)
-		q.Owners = t.contributors(owners)
+		q.Owners, q.SGSourced = t.contributors(owners), true
 		res.OverQuota = append(res.OverQuota, q)
 		return nil, revoke, held
 	}

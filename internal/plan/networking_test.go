@@ -126,7 +126,7 @@ func TestNetworkingIsolation(t *testing.T) {
 			"revoke sg-full tcp 31000 from 198.51.100.0/24",
 			"revoke sg-other tcp 31000 from sg-0backend",
 		},
-		overQuota: []OverQuota{{SG: "sg-full", Count: 4, Limit: 2, Family: "IPv4", Owners: []string{"Service a/one", "Service b/two", "Service c/three"}}},
+		overQuota: []OverQuota{{SG: "sg-full", Count: 4, Limit: 2, Family: "IPv4", Owners: []string{"Service a/one", "Service b/two", "Service c/three"}, SGSourced: true}},
 	}, {
 		name: "a stack that cannot be computed holds revokes only on the SGs of its targets",
 		in: NetworkingInput{
