@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
@@ -20,6 +23,7 @@ import (
 	"github.com/lbsg/lbsg/internal/plan"
 	"github.com/lbsg/lbsg/internal/sgrules"
 	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/state"
 )
 
 func rule(port int32, peer string) sgrules.Rule {
@@ -156,5 +160,51 @@ func TestServiceReadyDoesNotHideMissingTargetRules(t *testing.T) {
 	}
 	if targetRulesStillFailing(&metav1.Condition{Status: metav1.ConditionFalse, Reason: ReasonInvalidConfig}, metav1.ConditionTrue) {
 		t.Errorf("a fixed configuration must set Ready=True")
+	}
+}
+
+// TestFailingStackHoldsOnlyWhatItsRegisteredTargetsUse: a stack that cannot be computed
+// holds revokes on the SGs of the targets registered in its target groups and on rules
+// from its own managed SG; only a stack whose targets cannot be read falls back to holding
+// the backend SG's and CIDR rules.
+func TestFailingStackHoldsOnlyWhatItsRegisteredTargetsUse(t *testing.T) {
+	ctx := context.Background()
+	fake := cloud.NewFakeEC2()
+	fake.AddNetworkInterface(ec2types.NetworkInterface{NetworkInterfaceId: aws.String("eni-node"), VpcId: aws.String("vpc-1"),
+		PrivateIpAddress: aws.String("10.0.0.10"), Groups: []ec2types.GroupIdentifier{{GroupId: aws.String("sg-node1")}}})
+	fake.AddNetworkInterface(ec2types.NetworkInterface{NetworkInterfaceId: aws.String("eni-pod"), VpcId: aws.String("vpc-1"),
+		PrivateIpAddress: aws.String("10.0.5.5"), Groups: []ec2types.GroupIdentifier{{GroupId: aws.String("sg-pod1")}}})
+	fake.AddInstance(ec2types.Instance{InstanceId: aws.String("i-1"), VpcId: aws.String("vpc-1"),
+		State: &ec2types.InstanceState{Name: ec2types.InstanceStateNameRunning},
+		NetworkInterfaces: []ec2types.InstanceNetworkInterface{{NetworkInterfaceId: aws.String("eni-node"),
+			Attachment: &ec2types.InstanceNetworkInterfaceAttachment{DeviceIndex: aws.Int32(0)},
+			Groups:     []ec2types.GroupIdentifier{{GroupId: aws.String("sg-node1")}}}}})
+	e := &Engine{Settings: spec.Settings{Cluster: "prod"}, EC2: cloud.NewObserverFromAPI(fake, "vpc-1", nil)}
+	a := spec.Owner{Kind: "Service", Namespace: "shop", Name: "a"}
+	b := spec.Owner{Kind: "Service", Namespace: "shop", Name: "b"}
+	failing := map[spec.Owner]*StackPlan{
+		a: {Owner: a, Observed: plan.Observed{
+			TargetGroups: []state.TargetGroup{{ARN: "tg-inst", TargetType: "instance"}, {ARN: "tg-ip", TargetType: "ip"}},
+			// i-gone was terminated: it receives no traffic and holds nothing.
+			Targets: map[string][]state.Target{"tg-inst": {{ID: "i-1"}, {ID: "i-gone"}}, "tg-ip": {{ID: "10.0.5.5"}}},
+		}},
+		b: nil, // its stack could not even be observed
+	}
+	owned := []cloud.SecurityGroup{
+		{ID: "sg-managed-a", Tags: map[string]string{"service.k8s.aws/stack": "shop/a"}},
+		{ID: "sg-managed-b", Tags: map[string]string{"service.k8s.aws/stack": "shop/b"}},
+		{ID: "sg-managed-c", Tags: map[string]string{"service.k8s.aws/stack": "shop/c"}},
+	}
+	var in plan.NetworkingInput
+	e.holdFailing(ctx, &in, failing, owned, "sg-backend")
+	if diff := cmp.Diff(map[string][]string{"sg-node1": {a.String()}, "sg-pod1": {a.String()}}, in.HoldSGs); diff != "" {
+		t.Errorf("HoldSGs (-want +got):\n%s", diff)
+	}
+	wantSources := map[string][]string{"sg-managed-a": {a.String()}, "sg-managed-b": {b.String()}, "sg-backend": {b.String()}}
+	if diff := cmp.Diff(wantSources, in.HoldSources); diff != "" {
+		t.Errorf("HoldSources (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{b.String()}, in.HoldCIDR); diff != "" {
+		t.Errorf("HoldCIDR (-want +got):\n%s", diff)
 	}
 }
