@@ -153,7 +153,7 @@ func (r *Report) write(w io.Writer) error {
 	}
 	fmt.Fprintln(w, "target security groups")
 	if r.Partial {
-		fmt.Fprintln(w, "  (some stacks could not be computed: only additions are planned)")
+		fmt.Fprintln(w, "  (some stacks could not be computed: the rules they may rely on are kept)")
 	}
 	return plan.Write(w, r.Networking)
 }

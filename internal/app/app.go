@@ -83,11 +83,13 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		Settings:            Settings(cfg),
 		BackendSGID:         cfg.BackendSG,
 		Budget:              budget,
+		RuleQuota:           cfg.SGRulesQuota,
 		ENISGTags:           cfg.ServiceTargetENISGTags,
 		ExternalManagedTags: cfg.ExternalManagedTags,
 		EC2:                 obs,
 		ELB:                 lbs,
 		Exec:                &apply.Executor{EC2: obs, ELB: lbs, VPCID: clients.VPCID},
+		Metrics:             controller.NewNetworkingMetrics(reg),
 	}
 	return e, clients, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/sgrules"
 )
 
 // Flag names, as upstream spells them.
@@ -44,6 +45,7 @@ const (
 
 	// lbsg's own flags.
 	FlagTargetSGRuleBudget = "target-sg-rule-budget"
+	FlagSGRulesQuota       = "sg-rules-quota"
 	FlagDriftCheckInterval = "drift-check-interval"
 )
 
@@ -83,6 +85,10 @@ type Config struct {
 	// (protocol, source SG) on each target SG. 1 is upstream's single min..max range; N > 1
 	// keeps exact ports until N rules, then merges the closest ports.
 	TargetSGRuleBudget int
+	// SGRulesQuota (--sg-rules-quota, lbsg's own, default 60: AWS's default) is the inbound
+	// rules per security group and address family that lbsg assumes when it checks a
+	// target SG's rules before adding any.
+	SGRulesQuota int
 	// DriftCheckInterval (--drift-check-interval, lbsg's own, default 1m) is how often AWS
 	// state is re-read to repair drift.
 	DriftCheckInterval      time.Duration
@@ -138,6 +144,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 
 	fs.IntVar(&c.TargetSGRuleBudget, FlagTargetSGRuleBudget, DefaultTargetSGRuleBudget,
 		"Rules per protocol and source security group on each target security group: 1 opens one min..max port range, as upstream; N > 1 keeps exact ports until N rules, then merges the closest ports")
+	fs.IntVar(&c.SGRulesQuota, FlagSGRulesQuota, sgrules.DefaultRulesPerSG,
+		"Inbound rules per security group and address family (the account's EC2 quota): lbsg adds no rule that would take a target security group over it")
 	fs.DurationVar(&c.DriftCheckInterval, FlagDriftCheckInterval, DefaultDriftCheckInterval,
 		"How often AWS state is re-read to repair drift")
 
@@ -210,6 +218,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TargetSGRuleBudget < 1 {
 		add("invalid value %d for --%s: must be at least 1", c.TargetSGRuleBudget, FlagTargetSGRuleBudget)
+	}
+	if c.SGRulesQuota < 1 {
+		add("invalid value %d for --%s: must be at least 1", c.SGRulesQuota, FlagSGRulesQuota)
 	}
 	if c.DriftCheckInterval <= 0 {
 		add("invalid value %v for --%s: must be positive", c.DriftCheckInterval, FlagDriftCheckInterval)

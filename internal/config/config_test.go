@@ -40,6 +40,7 @@ func TestDefaults(t *testing.T) {
 		DefaultTargetType:         "instance",
 		DefaultLoadBalancerScheme: "internal",
 		TargetSGRuleBudget:        1,
+		SGRulesQuota:              60,
 		DriftCheckInterval:        time.Minute,
 		SyncPeriod:                10 * time.Hour,
 		MetricsBindAddr:           ":8080",

@@ -25,6 +25,8 @@ type Engine struct {
 	BackendSGID string
 	// Budget is --target-sg-rule-budget.
 	Budget int
+	// RuleQuota is --sg-rules-quota; 0 means sgrules.DefaultRulesPerSG.
+	RuleQuota int
 	// ENISGTags is --service-target-eni-security-group-tags.
 	ENISGTags map[string]string
 	// ExternalManagedTags are tag keys lbsg never removes from the SGs it owns.
@@ -33,6 +35,8 @@ type Engine struct {
 	EC2  *cloud.Observer
 	ELB  *elb.Client
 	Exec *apply.Executor
+	// Metrics of the target-SG reconciler; nil records nothing.
+	Metrics *NetworkingMetrics
 
 	// backendMu serialises creation of the shared backend SG within this process.
 	backendMu sync.Mutex

@@ -226,6 +226,9 @@ func IngressCondition(ing *networkingv1.Ingress) *metav1.Condition {
 // load-balancer status, each only if it changed.
 func (r *IngressGroupReconciler) setCondition(ctx context.Context, ing *networkingv1.Ingress, status metav1.ConditionStatus, reason, msg, hostname string) error {
 	old := IngressCondition(ing)
+	if targetRulesStillFailing(old, status) {
+		status, reason, msg = old.Status, old.Reason, old.Message
+	}
 	c := metav1.Condition{Type: ConditionReady, Status: status, Reason: reason, Message: truncate(msg, 4000),
 		ObservedGeneration: ing.Generation, LastTransitionTime: metav1.Now()}
 	if old != nil && old.Status == c.Status {

@@ -18,12 +18,27 @@ import (
 // NetworkingPlan is the cluster-wide plan for target SG rules.
 type NetworkingPlan struct {
 	Plan plan.Plan
-	// Partial is set when some stack could not be computed: then the plan only adds rules.
+	// Partial is set when some stack could not be computed: then the rules it may rely on
+	// are kept (see holdFailing), everything else is planned as usual.
 	Partial bool
 	// Failures are per-owner reasons why its target rules could not be computed.
 	Failures map[spec.Owner]error
 	// Input is what the planner saw (printed by lbsg plan -o json).
 	Input plan.NetworkingInput
+	// OverQuota are the target SGs whose rules would exceed the rule quota.
+	OverQuota []plan.OverQuota
+	// Held maps the target SGs where revokes are held back to the owners holding them.
+	Held map[string][]string
+	// Contributors maps each target SG to the owners whose rules land there.
+	Contributors map[string][]spec.Owner
+
+	owners map[string]spec.Owner // by String(), to map the planner's names back
+}
+
+// Owner returns the owner the planner names name, if it is one.
+func (np *NetworkingPlan) Owner(name string) (spec.Owner, bool) {
+	o, ok := np.owners[name]
+	return o, ok
 }
 
 // stackNetworking is what one stack contributes to the target SGs.
@@ -39,14 +54,19 @@ type stackNetworking struct {
 // PlanNetworking computes the rules every target SG needs from every Service and Ingress
 // group lbsg serves (objs.Services and objs.Ingresses), and the plan that makes AWS match.
 func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*NetworkingPlan, error) {
-	np := &NetworkingPlan{Failures: map[spec.Owner]error{}}
+	np := &NetworkingPlan{Failures: map[spec.Owner]error{}, Contributors: map[string][]spec.Owner{}, owners: map[string]spec.Owner{}}
+	// failing are the owners whose contribution could not be computed, with what is known
+	// of their stack (nil when it could not be observed).
+	failing := map[spec.Owner]*StackPlan{}
 	backendID, err := e.BackendSG(ctx)
 	if err != nil {
 		return nil, err
 	}
 	backendNeeded := false
 	var contributions []stackNetworking
+	plans := map[spec.Owner]*StackPlan{}
 	add := func(owner spec.Owner, sp *StackPlan, err error) {
+		plans[owner] = sp
 		var sn stackNetworking
 		if err == nil {
 			sn, err = e.stackNetworking(ctx, sp, objs, backendID)
@@ -54,6 +74,8 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 		if err != nil {
 			np.Partial = true
 			np.Failures[owner] = err
+			np.owners[owner.String()] = owner
+			failing[owner] = sp
 			backendNeeded = true
 			return
 		}
@@ -95,12 +117,13 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 		add(id.Owner(), sp, err)
 	}
 	in := plan.NetworkingInput{
-		Cluster:       e.Settings.Cluster,
-		Budget:        e.Budget,
-		Needs:         map[string]map[string][]sgrules.Need{},
-		CIDRRules:     map[string][]sgrules.Rule{},
-		OurSources:    map[string]bool{},
-		AuthorizeOnly: np.Partial,
+		Cluster:    e.Settings.Cluster,
+		Budget:     e.Budget,
+		RuleQuota:  e.RuleQuota,
+		Needs:      map[string]map[string][]sgrules.Need{},
+		OurSources: map[string]bool{},
+		CIDROwners: map[string]map[string][]sgrules.Rule{},
+		NeedOwners: map[string][]string{},
 	}
 	// Every ENI's SG, chosen as upstream does.
 	sgTags, err := e.eniSGTags(ctx, contributions)
@@ -111,17 +134,13 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 		for _, eni := range c.enis {
 			sg, err := targets.SelectSG(eni, sgTags, e.Settings.Cluster, e.ENISGTags)
 			if err != nil {
-				np.Partial, in.AuthorizeOnly = true, true
+				np.Partial = true
 				np.Failures[c.owner] = err
+				np.owners[c.owner.String()] = c.owner
+				failing[c.owner] = plans[c.owner]
 				continue
 			}
-			if c.source != "" {
-				if in.Needs[sg] == nil {
-					in.Needs[sg] = map[string][]sgrules.Need{}
-				}
-				in.Needs[sg][c.source] = append(in.Needs[sg][c.source], c.needs...)
-			}
-			in.CIDRRules[sg] = append(in.CIDRRules[sg], c.cidr...)
+			contribute(&in, np, sg, c)
 		}
 	}
 	// The universe of target SGs: those that need rules, those tagged for the cluster, and
@@ -148,7 +167,7 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 	for id := range in.Needs {
 		universe[id] = true
 	}
-	for id := range in.CIDRRules {
+	for id := range in.CIDROwners {
 		universe[id] = true
 	}
 	for _, sg := range tagged {
@@ -173,7 +192,9 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 	if in.Observed, err = e.observeTargetSGs(ctx, universe, true); err != nil {
 		return nil, err
 	}
-	np.Plan, np.Input = plan.Networking(in), in
+	e.holdFailing(ctx, &in, failing, owned, backendID)
+	res := plan.PlanNetworking(in)
+	np.Plan, np.Input, np.OverQuota, np.Held = res.Plan, in, res.OverQuota, res.Held
 	return np, nil
 }
 

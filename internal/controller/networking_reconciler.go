@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbsg/lbsg/internal/apply"
+	"github.com/lbsg/lbsg/internal/plan"
 	"github.com/lbsg/lbsg/internal/spec"
 )
 
@@ -21,6 +23,9 @@ import (
 // single work item for the whole cluster: every Service, Node or EndpointSlice event maps
 // to it, the work queue folds a burst of events into one pass, and each pass recomputes
 // every target SG from Kubernetes and AWS, so no state lives in memory.
+//
+// Each target SG is applied on its own: a change AWS refuses on one SG, a quota or a
+// stack that cannot be computed never stops the changes of another SG.
 type NetworkingReconciler struct {
 	Client   client.Client
 	Engine   *Engine
@@ -30,8 +35,8 @@ type NetworkingReconciler struct {
 	// WithParams is set when the IngressClassParams CRD is installed.
 	WithParams bool
 
-	// reported remembers the last failure reported per owner, only so that a pass every
-	// DriftCheck does not repeat the same Event; it holds no state the plan depends on.
+	// reported remembers the messages last reported per owner, only so that a pass every
+	// DriftCheck does not repeat the same Events; it holds no state the plan depends on.
 	reported sync.Map
 }
 
@@ -41,6 +46,12 @@ var networkingKey = ctrl.Request{}
 func init() {
 	networkingKey.Name = "target-security-groups"
 }
+
+// Event reasons of the target-SG reconciler.
+const (
+	// EventRuleQuota: the rules a load balancer needs on a target SG do not fit its quota.
+	EventRuleQuota = "SecurityGroupRuleQuotaExceeded"
+)
 
 // Reconcile runs one pass over every target SG.
 func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
@@ -53,41 +64,143 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (c
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	rep := newNetworkReport()
 	for owner, ferr := range np.Failures {
-		if last, ok := r.reported.Load(owner); ok && last == ferr.Error() {
-			continue
-		}
-		r.reported.Store(owner, ferr.Error())
-		r.event(objs, owner, ferr)
+		rep.owner(owner, EventFailedNetwork, failureCompute, fmt.Sprintf(
+			"target security group rules not updated: %s; lbsg rules on the security groups of its registered targets are kept until this is fixed", ferr.Error()))
 	}
-	r.reported.Range(func(k, _ any) bool {
-		if _, failing := np.Failures[k.(spec.Owner)]; !failing {
-			r.reported.Delete(k)
-		}
-		return true
-	})
-	if !np.Plan.Empty() {
-		res, err := r.Engine.Exec.Apply(ctx, np.Plan)
-		if err != nil {
-			var retry *apply.RetryError
-			if errors.As(err, &retry) {
-				logger.Info("target security groups: waiting", "reason", err.Error())
-				return ctrl.Result{RequeueAfter: retry.After}, nil
+	for _, q := range np.OverQuota {
+		rep.fail.sgs[[2]string{q.SG, failureOverQuota}] = true
+		for _, name := range q.Owners {
+			if o, ok := np.Owner(name); ok {
+				rep.owner(o, EventRuleQuota, failureOverQuota, quotaMessage(q))
 			}
-			return ctrl.Result{}, err
 		}
-		logger.Info("target security groups reconciled", "changes", res.Applied, "partial", np.Partial)
+	}
+	applied, retryAfter, errs := r.applyPerSG(ctx, np, rep)
+	rep.fail.held = len(np.Held)
+	r.report(ctx, objs, rep)
+	if len(errs) > 0 {
+		return ctrl.Result{}, errors.Join(errs...)
+	}
+	if retryAfter > 0 {
+		return ctrl.Result{RequeueAfter: retryAfter}, nil
+	}
+	if applied > 0 || np.Partial || len(np.OverQuota) > 0 {
+		logger.Info("target security groups reconciled", "changes", applied, "partial", np.Partial,
+			"authorizeOnlySGs", len(np.Held), "overQuotaSGs", len(np.OverQuota))
 	}
 	return ctrl.Result{RequeueAfter: r.DriftCheck}, nil
 }
 
-// event reports a failure on the objects of the owner: the Service, or every Ingress of
-// the group.
-func (r *NetworkingReconciler) event(objs ClusterObjects, owner spec.Owner, err error) {
-	for _, o := range ownerObjects(objs, owner) {
-		r.Recorder.Eventf(o, nil, corev1.EventTypeWarning, EventFailedNetwork, "Reconcile",
-			"target security group rules not updated: %s", err.Error())
+// applyPerSG applies each target SG's changes on their own, collecting failures, then the
+// SG deletions, only when every SG succeeded (a deleted SG must be referenced nowhere).
+func (r *NetworkingReconciler) applyPerSG(ctx context.Context, np *NetworkingPlan, rep *networkReport) (applied int, retryAfter time.Duration, errs []error) {
+	logger := log.FromContext(ctx)
+	run := func(p plan.Plan, sg string) bool {
+		res, err := r.Engine.Exec.Apply(ctx, p)
+		applied += res.Applied
+		if err == nil {
+			return true
+		}
+		rep.fail.sgs[[2]string{sg, failureApply}] = true
+		var retry *apply.RetryError
+		if errors.As(err, &retry) {
+			logger.Info("target security group: waiting", "sg", sg, "reason", err.Error())
+			if retryAfter == 0 || retry.After < retryAfter {
+				retryAfter = retry.After
+			}
+			return false
+		}
+		errs = append(errs, err)
+		for _, o := range np.Contributors[sg] {
+			rep.owner(o, EventFailedNetwork, failureApply, fmt.Sprintf("target security group %s not updated: %s", sg, err.Error()))
+		}
+		return false
 	}
+	perSG, last := plan.BySG(np.Plan)
+	ok := true
+	for _, p := range perSG {
+		if !run(p, p.Changes[0].Target.String()) {
+			ok = false
+		}
+	}
+	if ok && !last.Empty() {
+		run(last, last.Changes[0].Target.String())
+	}
+	return applied, retryAfter, errs
+}
+
+// quotaMessage explains a quota problem to the owner of a load balancer whose new rules
+// are held back, with the fix.
+func quotaMessage(q plan.OverQuota) string {
+	if q.SGSourced {
+		return fmt.Sprintf("%s; the rules already there are kept. Remove rules lbsg does not manage from %s, "+
+			"use the shared backend security group (--enable-backend-security-group) or a lower --target-sg-rule-budget, "+
+			"or set --sg-rules-quota to the account's raised quota", q.String(), q.SG)
+	}
+	return fmt.Sprintf("%s; the rules already there are kept. Use fewer source ranges "+
+		"(spec.loadBalancerSourceRanges or the source-ranges annotation), or an NLB with security groups, "+
+		"whose source ranges are rules on its own security group", q.String())
+}
+
+// networkReport gathers a pass's failures per owner and per target SG.
+type networkReport struct {
+	msgs map[spec.Owner][]ownerMessage
+	fail *passFailures
+}
+
+type ownerMessage struct{ event, text string }
+
+func newNetworkReport() *networkReport {
+	return &networkReport{msgs: map[spec.Owner][]ownerMessage{}, fail: newPassFailures()}
+}
+
+func (rep *networkReport) owner(o spec.Owner, event, reason, text string) {
+	rep.fail.owners[[2]string{o.String(), reason}] = true
+	for _, m := range rep.msgs[o] {
+		if m.text == text {
+			return
+		}
+	}
+	rep.msgs[o] = append(rep.msgs[o], ownerMessage{event, text})
+}
+
+// report puts every failure on the objects of its owner (an Event when new, the Ready
+// condition), clears the condition of the owners that recovered, and sets the metrics.
+func (r *NetworkingReconciler) report(ctx context.Context, objs ClusterObjects, rep *networkReport) {
+	failing := map[string]bool{}
+	for owner, msgs := range rep.msgs {
+		seen, _ := r.reported.Load(owner)
+		prev, _ := seen.(map[string]bool)
+		now := map[string]bool{}
+		texts := make([]string, 0, len(msgs))
+		for _, m := range msgs {
+			now[m.text] = true
+			texts = append(texts, m.text)
+			if prev[m.text] {
+				continue
+			}
+			for _, o := range ownerObjects(objs, owner) {
+				r.Recorder.Eventf(o, nil, corev1.EventTypeWarning, m.event, "Reconcile", "%s", m.text)
+			}
+		}
+		r.reported.Store(owner, now)
+		for _, o := range ownerObjects(objs, owner) {
+			failing[objectKey(o)] = true
+			if err := r.setTargetRulesCondition(ctx, o, joinMessages(texts)); err != nil {
+				log.FromContext(ctx).Error(err, "update condition")
+			}
+		}
+	}
+	r.reported.Range(func(k, _ any) bool {
+		if _, still := rep.msgs[k.(spec.Owner)]; !still {
+			r.reported.Delete(k)
+		}
+		return true
+	})
+	r.clearTargetRulesConditions(ctx, objs, failing)
+	r.Engine.Metrics.record(rep.fail)
 }
 
 // ownerObjects returns the Kubernetes objects of a stack's owner.

@@ -187,6 +187,9 @@ func (r *ServiceReconciler) fail(ctx context.Context, svc *corev1.Service, event
 // setCondition writes the Ready condition and, when hostname is set, the load balancer
 // status, in one status update and only if something changed.
 func (r *ServiceReconciler) setCondition(ctx context.Context, svc *corev1.Service, status metav1.ConditionStatus, reason, msg, hostname string) error {
+	if old := meta.FindStatusCondition(svc.Status.Conditions, ConditionReady); targetRulesStillFailing(old, status) {
+		status, reason, msg = old.Status, old.Reason, old.Message
+	}
 	changed := meta.SetStatusCondition(&svc.Status.Conditions, metav1.Condition{
 		Type: ConditionReady, Status: status, Reason: reason, Message: truncate(msg, 32000), ObservedGeneration: svc.Generation,
 	})

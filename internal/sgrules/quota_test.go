@@ -16,6 +16,13 @@ func TestCheckRuleQuota(t *testing.T) {
 		}
 		return out
 	}
+	v6 := func(n int) []Rule {
+		var out []Rule
+		for i := range n {
+			out = append(out, Rule{Key: Key{"tcp", int32(2000 + i), int32(2000 + i), PeerCIDRv6, "::/0"}})
+		}
+		return out
+	}
 	tests := []struct {
 		name      string
 		rules     []Rule
@@ -32,6 +39,10 @@ func TestCheckRuleQuota(t *testing.T) {
 		{name: "prefix list weight fits", rules: append(many(9), plRule("pl-1")), weights: map[string]int{"pl-1": 51}, limit: 60},
 		{name: "unknown prefix list weighs 1", rules: []Rule{plRule("pl-1"), plRule("pl-2")}, weights: map[string]int{"pl-1": 1}, limit: 1, wantCount: 2},
 		{name: "weight applies to prefix lists only", rules: []Rule{sgRule("tcp", 1, 1, "pl-1", "")}, weights: map[string]int{"pl-1": 50}, limit: 1},
+		{name: "IPv4 and IPv6 rules are counted apart", rules: append(many(60), v6(60)...), limit: 60},
+		{name: "IPv6 over the limit", rules: append(many(2), v6(61)...), limit: 60, wantCount: 61},
+		{name: "SG rules count in both families", rules: append(v6(59), sgRule("tcp", 1, 1, "sg-1", ""), sgRule("tcp", 2, 2, "sg-1", "")), limit: 60, wantCount: 61},
+		{name: "prefix lists count in both families", rules: append(v6(10), plRule("pl-1")), weights: map[string]int{"pl-1": 51}, limit: 60, wantCount: 61},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,84 @@
+package controller
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Reasons of lbsg_target_sg_failures and lbsg_target_rules_owner_failures.
+const (
+	failureOverQuota = "over_quota"  // the SG's rules would exceed the rule quota
+	failureApply     = "apply_error" // AWS refused a change on the SG
+	failureCompute   = "invalid"     // the owner's rules could not be computed
+)
+
+// NetworkingMetrics are the target-SG reconciler's gauges. They describe the last pass,
+// so an alert fires while a failure lasts and clears when it is fixed.
+type NetworkingMetrics struct {
+	sgFailures    *prometheus.GaugeVec
+	ownerFailures *prometheus.GaugeVec
+	authorizeOnly prometheus.Gauge
+}
+
+// NewNetworkingMetrics builds the gauges and registers them with reg (if any); when they
+// are registered already (several managers in one process), those are used.
+func NewNetworkingMetrics(reg prometheus.Registerer) *NetworkingMetrics {
+	return &NetworkingMetrics{
+		sgFailures: registerCollector(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lbsg_target_sg_failures",
+			Help: "Target security groups whose rules were not fully applied in the last pass, by SG and reason (over_quota, apply_error); 1 while failing.",
+		}, []string{"sg", "reason"})),
+		ownerFailures: registerCollector(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lbsg_target_rules_owner_failures",
+			Help: "Services and Ingress groups whose target security group rules were not fully applied in the last pass, by owner and reason (invalid, over_quota, apply_error); 1 while failing.",
+		}, []string{"owner", "reason"})),
+		authorizeOnly: registerCollector(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "lbsg_authorize_only_sgs",
+			Help: "Target security groups on which revokes were held back in the last pass because a stack that may rely on their rules could not be computed.",
+		})),
+	}
+}
+
+func registerCollector[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if reg == nil {
+		return c
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}
+
+// passFailures is what one pass failed at, for the metrics.
+type passFailures struct {
+	sgs    map[[2]string]bool // (sg, reason)
+	owners map[[2]string]bool // (owner, reason)
+	held   int
+}
+
+func newPassFailures() *passFailures {
+	return &passFailures{sgs: map[[2]string]bool{}, owners: map[[2]string]bool{}}
+}
+
+// record replaces the gauges with this pass's failures. A nil receiver records nothing
+// (`lbsg plan`, tests).
+func (m *NetworkingMetrics) record(f *passFailures) {
+	if m == nil {
+		return
+	}
+	m.sgFailures.Reset()
+	for k := range f.sgs {
+		m.sgFailures.WithLabelValues(k[0], k[1]).Set(1)
+	}
+	m.ownerFailures.Reset()
+	for k := range f.owners {
+		m.ownerFailures.WithLabelValues(k[0], k[1]).Set(1)
+	}
+	m.authorizeOnly.Set(float64(f.held))
+}
