@@ -72,8 +72,9 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (c
 			var retry *apply.RetryError
 			if errors.As(err, &retry) {
 				logger.Info("target security groups: waiting", "reason", err.Error())
-				return ctrl.Result{RequeueAfter: retry.After}, nil
 			}
+			// Returned, so that the work queue retries this cluster-wide pass with backoff
+			// instead of at a fixed interval.
 			return ctrl.Result{}, err
 		}
 		logger.Info("target security groups reconciled", "changes", res.Applied, "partial", np.Partial)
