@@ -59,9 +59,9 @@ func Settings(cfg *config.Config) spec.Settings {
 // NewEngine connects to AWS and builds the engine the reconcilers and `lbsg plan` share.
 func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registerer) (*controller.Engine, *cloud.Clients, error) {
 	clients, err := cloud.New(ctx, cloud.Options{
-		Region:      cfg.AWSRegion,
-		VPCID:       cfg.AWSVPCID,
-		Endpoints:   cfg.AWSAPIEndpoints,
+		Region:         cfg.AWSRegion,
+		VPCID:          cfg.AWSVPCID,
+		Endpoints:      cfg.AWSAPIEndpoints,
 		MaxAttempts:    cfg.AWSMaxRetries + 1,
 		Registerer:     reg,
 		AttemptTimeout: cfg.AWSAPI(),
