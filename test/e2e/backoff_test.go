@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -116,4 +117,90 @@ func TestLongEventIsDelivered(t *testing.T) {
 	if len(h.loadBalancers()) != 0 {
 		t.Error("a load balancer was created for a Service with an invalid scheme")
 	}
+}
+
+// reconcileErrors reads controller-runtime's error count of one controller from the
+// process-wide registry the in-process controller reports to.
+func reconcileErrors(t *testing.T, name string) float64 {
+	t.Helper()
+	mfs, err := crmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "controller_runtime_reconcile_errors_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == name {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// TestUndeletableBackendSGBacksOff guards issue 6 case 8's cluster-wide half: a backend SG
+// that a user's rule keeps from being deleted used to rerun the whole target-SG pass every
+// 10 s forever. The pass now fails into the work queue's backoff: retries come later and
+// later (about 0.5, 1, 2, 4, 8, 16, 32 s apart), so in the second 20 s after the first
+// failure there is at most one retry where a fixed 10 s requeue makes two.
+func TestUndeletableBackendSGBacksOff(t *testing.T) {
+	h := newHarness(t, localenv.WorldOptions{})
+	h.startController()
+	h.create(webserver("webserver", nil))
+	h.waitHostname("webserver")
+	backend, ok := h.sgByName(wantBackendName(cluster))
+	if !ok {
+		t.Fatal("no backend SG")
+	}
+	out, err := h.ec2.CreateSecurityGroup(h.ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("cache"),
+		Description: aws.String("cache"), VpcId: aws.String(h.world.VPCID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	userRule := []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(6379), ToPort: aws.Int32(6379),
+		UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(backend.ID)}}}}
+	if _, err := h.ec2.AuthorizeSecurityGroupIngress(h.ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: out.GroupId, IpPermissions: userRule}); err != nil {
+		t.Fatal(err)
+	}
+	const pass = "target-security-groups"
+	before := reconcileErrors(t, pass)
+	if err := h.k8s.Delete(h.ctx, h.service("webserver")); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the Service to be deleted", 30*time.Second, func() string {
+		err := h.k8s.Get(h.ctx, client.ObjectKey{Namespace: "default", Name: "webserver"}, &corev1.Service{})
+		if apierrors.IsNotFound(err) {
+			return ""
+		}
+		return conditionMessage(h.service("webserver"))
+	})
+	h.eventually("the first failed pass", 30*time.Second, func() string {
+		if reconcileErrors(t, pass) > before {
+			return ""
+		}
+		return "no failure yet"
+	})
+	time.Sleep(20 * time.Second)
+	mid := reconcileErrors(t, pass)
+	time.Sleep(20 * time.Second)
+	if late := reconcileErrors(t, pass) - mid; late > 1 {
+		t.Errorf("%v failed passes in the second 20 s after the first failure, want at most 1 (backoff)", late)
+	}
+	if _, ok := h.securityGroups()[backend.ID]; !ok {
+		t.Error("the backend SG was deleted while a user's rule refers to it")
+	}
+	// Once the rule is gone the backend SG goes too (within the backoff reached, ~30 s).
+	if _, err := h.ec2.RevokeSecurityGroupIngress(h.ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: out.GroupId, IpPermissions: userRule}); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the backend SG to be deleted", 90*time.Second, func() string {
+		if _, ok := h.securityGroups()[backend.ID]; ok {
+			return "still there"
+		}
+		return ""
+	})
 }
