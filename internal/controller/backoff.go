@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"sync"
@@ -30,6 +31,19 @@ func failureReason(err error) string {
 		return ReasonWaiting
 	}
 	return ReasonAWSError
+}
+
+// shuttingDown reports whether a reconcile failed only because the manager is stopping:
+// that is not the object's failure, and is not reported on it.
+func shuttingDown(ctx context.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled)
+}
+
+// reportContext is the context a failure is reported with (Event, condition): the
+// reconcile's own may have passed its deadline, and a failure nobody sees is retried
+// blind.
+func reportContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
 // NewRateLimiter is the work queues' rate limiter: per-request exponential backoff with

@@ -197,6 +197,11 @@ func (r *IngressGroupReconciler) reportProblems(ctx context.Context, g *IngressG
 
 // fail reports an error on every member and returns it for a retry.
 func (r *IngressGroupReconciler) fail(ctx context.Context, g *IngressGroup, event string, err error) error {
+	if shuttingDown(ctx, err) {
+		return err
+	}
+	ctx, cancel := reportContext(ctx)
+	defer cancel()
 	for _, ing := range g.Objects() {
 		r.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, event, "Reconcile", "%s", err.Error())
 	}

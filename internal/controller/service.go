@@ -168,6 +168,11 @@ func (r *ServiceReconciler) notify() {
 
 // fail reports an error through an Event and the condition, and returns it for a retry.
 func (r *ServiceReconciler) fail(ctx context.Context, svc *corev1.Service, event, reason string, err error) error {
+	if shuttingDown(ctx, err) {
+		return err
+	}
+	ctx, cancel := reportContext(ctx)
+	defer cancel()
 	r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, event, "Reconcile", "%s", err.Error())
 	if cerr := r.setCondition(ctx, svc, metav1.ConditionFalse, reason, err.Error(), ""); cerr != nil {
 		log.FromContext(ctx).Error(cerr, "update status")
