@@ -20,26 +20,26 @@ import (
 	"github.com/lbsg/lbsg/internal/localenv"
 )
 
-// lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
+// outputBuffer collects a child's output while the test reads it.
+type outputBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *outputBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *outputBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
 }
 
-// buildLbsg compiles the lbsg binary into a temporary directory.
-func buildLbsg(t *testing.T) string {
+// lbsgBinary compiles the lbsg binary into a temporary directory.
+func lbsgBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "lbsg")
 	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/lbsg")
@@ -49,7 +49,7 @@ func buildLbsg(t *testing.T) string {
 	return bin
 }
 
-func freeLoopbackAddr(t *testing.T) string {
+func probeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -65,8 +65,8 @@ func freeLoopbackAddr(t *testing.T) string {
 // exit with code 0 within 30 s of SIGTERM and leave the Lease without a holder.
 func TestSIGTERMStopsGracefullyAndReleasesLease(t *testing.T) {
 	h := newHarness(t, localenv.WorldOptions{})
-	bin := buildLbsg(t)
-	probe := freeLoopbackAddr(t)
+	bin := lbsgBinary(t)
+	probe := probeAddr(t)
 	const leaseName = "lbsg-shutdown-test"
 	cmd := exec.Command(bin, "controller", "--kubeconfig="+plane.Kubeconfig,
 		"--cluster-name="+h.world.Cluster, "--aws-region="+localenv.Region, "--aws-vpc-id="+h.world.VPCID,
@@ -74,7 +74,7 @@ func TestSIGTERMStopsGracefullyAndReleasesLease(t *testing.T) {
 		"--enable-leader-election=true", "--leader-election-id="+leaseName, "--leader-election-namespace=default",
 		"--metrics-bind-addr=0", "--health-probe-bind-addr="+probe, "--aws-max-retries=1")
 	cmd.Env = os.Environ()
-	logs := &lockedBuffer{}
+	logs := &outputBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -88,7 +88,7 @@ func TestSIGTERMStopsGracefullyAndReleasesLease(t *testing.T) {
 			<-exited
 		}
 		if t.Failed() {
-			t.Logf("lbsg output:\n%s", lastLines(logs.String(), 60))
+			t.Logf("lbsg output:\n%s", tailOf(logs.String(), 60))
 		}
 	}()
 
@@ -154,7 +154,7 @@ func TestSIGTERMStopsGracefullyAndReleasesLease(t *testing.T) {
 	}
 }
 
-func lastLines(s string, n int) string {
+func tailOf(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
