@@ -19,7 +19,9 @@ func newControllerCmd() *cobra.Command {
 		Short: "Run the controller (flags as the upstream AWS Load Balancer Controller)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-			return app.Run(cmd.Context(), cfg, app.RunOptions{})
+			// cobra's context never ends: shutdown comes from SIGTERM (a Pod being
+			// stopped) or SIGINT.
+			return app.Run(app.SignalContext(cmd.Context()), cfg, app.RunOptions{})
 		},
 	}
 	app.AddFlags(cmd.Flags(), cfg)

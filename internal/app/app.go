@@ -7,6 +7,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -15,7 +16,6 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -59,11 +59,12 @@ func Settings(cfg *config.Config) spec.Settings {
 // NewEngine connects to AWS and builds the engine the reconcilers and `lbsg plan` share.
 func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registerer) (*controller.Engine, *cloud.Clients, error) {
 	clients, err := cloud.New(ctx, cloud.Options{
-		Region:      cfg.AWSRegion,
-		VPCID:       cfg.AWSVPCID,
-		Endpoints:   cfg.AWSAPIEndpoints,
-		MaxAttempts: cfg.AWSMaxRetries + 1,
-		Registerer:  reg,
+		Region:         cfg.AWSRegion,
+		VPCID:          cfg.AWSVPCID,
+		Endpoints:      cfg.AWSAPIEndpoints,
+		MaxAttempts:    cfg.AWSMaxRetries + 1,
+		Registerer:     reg,
+		AttemptTimeout: cfg.AWSAPI(),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to AWS: %w", err)
@@ -88,7 +89,7 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		ExternalManagedTags: cfg.ExternalManagedTags,
 		EC2:                 obs,
 		ELB:                 lbs,
-		Exec:                &apply.Executor{EC2: obs, ELB: lbs, VPCID: clients.VPCID},
+		Exec:                &apply.Executor{EC2: obs, ELB: lbs, VPCID: clients.VPCID, ChangeTimeout: cfg.AWSAPI()},
 		Metrics:             controller.NewNetworkingMetrics(reg),
 	}
 	return e, clients, nil
@@ -141,9 +142,19 @@ func Scheme() *runtime.Scheme {
 	return s
 }
 
-// Run starts the controller manager and blocks until ctx ends (nil: until SIGTERM or
-// SIGINT).
+// GracefulShutdownTimeout is how long the manager waits, once asked to stop, for the
+// reconciles in flight to finish their AWS call; with the lease release after it, the
+// process ends within 30 s of SIGTERM.
+const GracefulShutdownTimeout = 20 * time.Second
+
+// Run starts the controller manager and blocks until ctx is done, then stops: reconciles
+// start no new AWS change, the one in flight finishes, and the leader lease is released.
+// The binary passes a context that SIGTERM and SIGINT cancel (SignalContext); ctx must not
+// be nil.
 func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
+	if ctx == nil {
+		return fmt.Errorf("app.Run: nil context: pass one that ends on shutdown (SignalContext)")
+	}
 	restCfg := o.RestConfig
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid flags: %w", err)
@@ -168,7 +179,12 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 		LeaderElection:          cfg.EnableLeaderElection,
 		LeaderElectionID:        cfg.LeaderElectionID,
 		LeaderElectionNamespace: cfg.LeaderElectionNamespace,
-		Cache:                   cache.Options{SyncPeriod: &cfg.SyncPeriod},
+		// Step down at once on shutdown instead of letting the lease expire, so a new
+		// replica leads within seconds; safe because Run returns only after the
+		// reconcilers stopped.
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       ptr(GracefulShutdownTimeout),
+		Cache:                         cache.Options{SyncPeriod: &cfg.SyncPeriod},
 	}
 	if cfg.WatchNamespace != "" {
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{cfg.WatchNamespace: {}}
@@ -176,9 +192,6 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 	mgr, err := ctrl.NewManager(restCfg, opts)
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
-	}
-	if ctx == nil {
-		ctx = ctrl.SetupSignalHandler()
 	}
 	reg := o.Registry
 	if reg == nil {
@@ -196,15 +209,15 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 		logger.Info("the IngressClassParams CRD is not installed: IngressClasses that refer to parameters are reported as misconfigured", "error", paramsErr.Error())
 	}
 	if err := controller.Setup(mgr, engine, controller.Options{Resync: cfg.DriftCheckInterval * 5, DriftCheck: cfg.DriftCheckInterval,
-		SkipNameValidation: o.SkipNameValidation, WatchIngressClassParams: paramsErr == nil}); err != nil {
+		SkipNameValidation: o.SkipNameValidation, WatchIngressClassParams: paramsErr == nil,
+		ReconcileTimeout: cfg.Reconcile()}); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)
 	}
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		return err
-	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	if err := addReadyzChecks(mgr, clients.EC2, engine.Exec.VPCID); err != nil {
 		return err
 	}
 	logger.Info("starting", "cluster", cfg.ClusterName, "vpc", engine.Exec.VPCID, "version", Version)
 	return mgr.Start(ctx)
 }
+
+func ptr[T any](v T) *T { return &v }

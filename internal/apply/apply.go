@@ -28,11 +28,24 @@ type EC2 interface {
 
 var _ EC2 = (*cloud.Observer)(nil)
 
+// Users is what apply asks before it deletes a security group: what still holds it.
+// *cloud.Observer implements it; an EC2 without it deletes without asking.
+type Users interface {
+	SecurityGroupUsers(ctx context.Context, sgID string) (cloud.SGUsers, error)
+}
+
+// DefaultChangeTimeout bounds one change when Executor.ChangeTimeout is not set.
+const DefaultChangeTimeout = 30 * time.Second
+
 // Executor applies plans.
 type Executor struct {
 	EC2   EC2
 	ELB   *elb.Client
 	VPCID string
+	// ChangeTimeout bounds each change. A change runs to its end even when the caller's
+	// context is cancelled (shutdown, the reconcile deadline): cutting an AWS write in
+	// flight leaves lbsg not knowing what it created.
+	ChangeTimeout time.Duration
 }
 
 // Result is what applying a plan produced.
@@ -45,30 +58,71 @@ type Result struct {
 	Applied int
 }
 
-// RetryError means the plan stopped at a change AWS refused for now (a security group
-// still in use, throttling); the caller should requeue after After.
+// RetryError means the plan stopped at a change that cannot be made yet (a security
+// group still in use, throttling). Its message names what holds the change up and how to
+// clear it. Callers report it and return it, so that the work queue retries with
+// exponential backoff.
 type RetryError struct {
-	After time.Duration
-	Err   error
+	Err error
 }
 
-func (e *RetryError) Error() string { return fmt.Sprintf("retry in %s: %v", e.After, e.Err) }
+func (e *RetryError) Error() string { return e.Err.Error() }
 func (e *RetryError) Unwrap() error { return e.Err }
 
-// Apply executes the changes in order and stops at the first failure.
+// Apply executes the changes in order and stops at the first failure. It starts no change
+// once ctx is done; the change in flight then runs to its end, within ChangeTimeout.
 func (x *Executor) Apply(ctx context.Context, p plan.Plan) (Result, error) {
 	res := Result{IDs: map[string]string{}}
+	timeout := x.ChangeTimeout
+	if timeout <= 0 {
+		timeout = DefaultChangeTimeout
+	}
 	for _, c := range p.Changes {
-		if err := x.apply(ctx, c, &res); err != nil {
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("stopped before %s %s (%d of %d changes applied): %w", c.Op, c.Target.String(), res.Applied, len(p.Changes), err)
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		err := x.apply(cctx, c, &res)
+		cancel()
+		if err != nil {
+			var blocked *RetryError
+			if errors.As(err, &blocked) {
+				return res, &RetryError{Err: fmt.Errorf("%s %s: %w", c.Op, c.Target.String(), blocked.Err)}
+			}
 			err = fmt.Errorf("%s %s: %w", c.Op, c.Target.String(), err)
 			if cloud.IsDependencyViolation(err) || cloud.IsThrottling(err) || cloud.IsResourceInUse(err) {
-				return res, &RetryError{After: 10 * time.Second, Err: err}
+				return res, &RetryError{Err: err}
 			}
 			return res, err
 		}
 		res.Applied++
 	}
 	return res, nil
+}
+
+// deleteSG deletes an SG unless something still holds it. AWS would refuse with
+// DependencyViolation, which names nothing; asking first lets the error name the rule or
+// interface to remove.
+func (x *Executor) deleteSG(ctx context.Context, id string) error {
+	users, canAsk := x.EC2.(Users)
+	if canAsk {
+		u, err := users.SecurityGroupUsers(ctx, id)
+		if err != nil {
+			return fmt.Errorf("find what still uses %s: %w", id, err)
+		}
+		if !u.None() {
+			return &RetryError{Err: errors.New(u.Explain(id))}
+		}
+	}
+	err := x.EC2.DeleteSecurityGroup(ctx, id)
+	if canAsk && cloud.IsDependencyViolation(err) {
+		// Something took hold of the SG since it was read (or AWS still lists an interface
+		// that is being deleted): say what, if it can be seen now.
+		if u, uerr := users.SecurityGroupUsers(ctx, id); uerr == nil && !u.None() {
+			return &RetryError{Err: fmt.Errorf("%s: %w", u.Explain(id), err)}
+		}
+	}
+	return err
 }
 
 func (x *Executor) id(r plan.Ref, res *Result) (string, error) {
@@ -103,7 +157,7 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 		res.IDs[c.Target.Key] = id
 		return nil
 	case plan.OpDeleteSG:
-		return x.EC2.DeleteSecurityGroup(ctx, c.Target.ID)
+		return x.deleteSG(ctx, c.Target.ID)
 	}
 	target, err := x.id(c.Target, res)
 	if err != nil && c.Op != plan.OpCreateTG && c.Op != plan.OpCreateLB && c.Op != plan.OpCreateListener && c.Op != plan.OpCreateRule {

@@ -3,7 +3,11 @@ package apply
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/plan"
@@ -64,5 +68,94 @@ func TestApplyUnknownKey(t *testing.T) {
 	}})
 	if err == nil {
 		t.Fatal("authorize on an SG the plan never created succeeded")
+	}
+}
+
+// TestDeleteBlockedSGNamesTheBlocker guards issue 6 case 8: deleting an SG that a user's
+// rule on another SG refers to (or that an interface uses) must not fail silently. The
+// error is a RetryError whose message names the SG that holds it and how to clear it, and
+// the SG is not deleted; once the user removes the rule, the deletion goes through.
+func TestDeleteBlockedSGNamesTheBlocker(t *testing.T) {
+	ctx := context.Background()
+	fake := cloud.NewFakeEC2()
+	obs := cloud.NewObserverFromAPI(fake, "vpc-1", nil)
+	doomed, err := obs.CreateSecurityGroup(ctx, "k8s-doomed", "d", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := obs.CreateSecurityGroup(ctx, "database", "d", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	userRule := sgrules.Rule{Key: sgrules.Key{Protocol: "tcp", FromPort: 5432, ToPort: 5432, PeerKind: sgrules.PeerSG, Peer: doomed}}
+	if err := obs.AuthorizeIngress(ctx, user, []sgrules.Rule{userRule}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A rule of the doomed SG that refers to itself does not hold it.
+	if err := obs.AuthorizeIngress(ctx, doomed, []sgrules.Rule{{Key: sgrules.Key{Protocol: "tcp", FromPort: 1, ToPort: 1, PeerKind: sgrules.PeerSG, Peer: doomed}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	x := &Executor{EC2: obs, VPCID: "vpc-1"}
+	del := plan.Plan{Changes: []plan.Change{{Op: plan.OpDeleteSG, Target: plan.Ref{Kind: plan.KindSG, ID: doomed}}}}
+
+	_, err = x.Apply(ctx, del)
+	var retry *RetryError
+	if !errors.As(err, &retry) {
+		t.Fatalf("error = %v, want a RetryError", err)
+	}
+	want := "security group " + doomed + " is still referenced by a rule of " + user + "; remove that rule"
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %q, want it to contain %q", err, want)
+	}
+	if fake.Calls()["DeleteSecurityGroup"] != 0 {
+		t.Error("DeleteSecurityGroup was called on an SG known to be in use")
+	}
+
+	// An interface of a load balancer holds it too, and is named.
+	if err := obs.RevokeIngress(ctx, user, []sgrules.Rule{userRule}); err != nil {
+		t.Fatal(err)
+	}
+	fake.AddNetworkInterface(ec2types.NetworkInterface{NetworkInterfaceId: aws.String("eni-lb"), VpcId: aws.String("vpc-1"),
+		Description: aws.String("ELB net/k8s-default-web/0123"), Groups: []ec2types.GroupIdentifier{{GroupId: aws.String(doomed)}}})
+	_, err = x.Apply(ctx, del)
+	if !errors.As(err, &retry) || !strings.Contains(err.Error(), "still attached to network interface(s) eni-lb (ELB net/k8s-default-web/0123)") {
+		t.Fatalf("error = %v, want the interface named", err)
+	}
+
+	// Once the interface is gone, the SG is deleted.
+	fake3 := cloud.NewFakeEC2()
+	obs3 := cloud.NewObserverFromAPI(fake3, "vpc-1", nil)
+	id, _ := obs3.CreateSecurityGroup(ctx, "k8s-free", "d", nil)
+	x3 := &Executor{EC2: obs3, VPCID: "vpc-1"}
+	if _, err := x3.Apply(ctx, plan.Plan{Changes: []plan.Change{{Op: plan.OpDeleteSG, Target: plan.Ref{Kind: plan.KindSG, ID: id}}}}); err != nil {
+		t.Fatalf("deleting a free SG: %v", err)
+	}
+}
+
+// TestApplyStopsAtShutdown: once the caller's context is done, no new change starts (the
+// one in flight ends first, on a context of its own).
+func TestApplyStopsAtShutdown(t *testing.T) {
+	fake := cloud.NewFakeEC2()
+	obs := cloud.NewObserverFromAPI(fake, "vpc-1", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	fake.Fail = func(action string) error {
+		if action == "CreateSecurityGroup" {
+			cancel() // shutdown arrives while the first change is in flight
+		}
+		return nil
+	}
+	x := &Executor{EC2: obs, VPCID: "vpc-1"}
+	res, err := x.Apply(ctx, plan.Plan{Changes: []plan.Change{
+		{Op: plan.OpCreateSG, Target: plan.Ref{Kind: plan.KindSG, Key: "a"}, SG: &spec.SecurityGroup{Name: "a", Description: "d"}},
+		{Op: plan.OpCreateSG, Target: plan.Ref{Kind: plan.KindSG, Key: "b"}, SG: &spec.SecurityGroup{Name: "b", Description: "d"}},
+	}})
+	if res.Applied != 1 || res.IDs["a"] == "" {
+		t.Errorf("applied %d, ids %v: want the change in flight completed", res.Applied, res.IDs)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error = %v, want context.Canceled", err)
+	}
+	if fake.Calls()["CreateSecurityGroup"] != 1 {
+		t.Errorf("CreateSecurityGroup called %d times, want 1", fake.Calls()["CreateSecurityGroup"])
 	}
 }

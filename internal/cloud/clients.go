@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -40,7 +41,13 @@ type Options struct {
 	Credentials aws.CredentialsProvider
 	// Registerer receives the call metrics; nil registers nothing.
 	Registerer prometheus.Registerer
+	// AttemptTimeout bounds each attempt of each call; 0 means DefaultAttemptTimeout.
+	AttemptTimeout time.Duration
 }
+
+// DefaultAttemptTimeout bounds an attempt when Options.AttemptTimeout is not set: an AWS
+// call answers in well under a second, so this only ever cuts a call that hangs.
+const DefaultAttemptTimeout = 30 * time.Second
 
 // Clients holds the SDK clients lbsg uses and the counter of their calls.
 type Clients struct {
@@ -102,7 +109,13 @@ func newClients(cfg aws.Config, o Options) (*Clients, error) {
 	if o.Credentials != nil {
 		cfg.Credentials = o.Credentials
 	}
-	cfg.APIOptions = append(slices.Clone(cfg.APIOptions), calls.Middleware())
+	timeout := o.AttemptTimeout
+	if timeout <= 0 {
+		timeout = DefaultAttemptTimeout
+	}
+	// The timeout is added after the call counter, so it sits inside it: a timed-out
+	// attempt is counted, with its own outcome.
+	cfg.APIOptions = append(slices.Clone(cfg.APIOptions), calls.Middleware(), timeoutMiddleware(timeout))
 	ec2Client := ec2.NewFromConfig(cfg, func(eo *ec2.Options) {
 		if u := o.Endpoints[ServiceEC2]; u != "" {
 			eo.BaseEndpoint = aws.String(u)

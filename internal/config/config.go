@@ -100,6 +100,7 @@ type Config struct {
 	LeaderElectionNamespace string        // --leader-election-namespace
 	WatchNamespace          string        // --watch-namespace; empty watches all namespaces
 	AWSMaxRetries           int           // --aws-max-retries, default 10
+	Timeouts                              // --reconcile-timeout, --aws-api-timeout (lbsg's own)
 
 	// IgnoredFlags names the upstream flags that were set but that lbsg does not implement,
 	// sorted, each once. Log them at start-up.
@@ -157,6 +158,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.LeaderElectionNamespace, FlagLeaderElectionNamespace, "", "Namespace of the leader election lock")
 	fs.StringVar(&c.WatchNamespace, FlagWatchNamespace, "", "Namespace to watch; all namespaces when empty")
 
+	c.Timeouts.addFlags(fs)
 	c.addIgnoredFlags(fs)
 }
 
@@ -231,6 +233,7 @@ func (c *Config) Validate() error {
 	if c.AWSMaxRetries < 0 {
 		add("invalid value %d for --%s: must not be negative", c.AWSMaxRetries, FlagAWSMaxRetries)
 	}
+	errs = append(errs, c.Timeouts.validate()...)
 	if err := validateEndpoints(c.AWSAPIEndpoints); err != nil {
 		errs = append(errs, err)
 	}

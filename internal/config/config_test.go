@@ -48,6 +48,7 @@ func TestDefaults(t *testing.T) {
 		EnableLeaderElection:      true,
 		LeaderElectionID:          "aws-load-balancer-controller-leader",
 		AWSMaxRetries:             10,
+		Timeouts:                  Timeouts{ReconcileTimeout: 3 * time.Minute, AWSAPITimeout: 30 * time.Second},
 	}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(Config{}), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -294,5 +295,19 @@ func TestEveryIgnoredFlagParses(t *testing.T) {
 	}
 	if len(c.IgnoredFlags) != 0 {
 		t.Errorf("registering must not record anything: %v", c.IgnoredFlags)
+	}
+}
+
+func TestTimeoutFlags(t *testing.T) {
+	c := mustParse(t, "--cluster-name=c", "--reconcile-timeout=90s", "--aws-api-timeout=5s")
+	if c.Reconcile() != 90*time.Second || c.AWSAPI() != 5*time.Second {
+		t.Errorf("timeouts = %v, %v", c.Reconcile(), c.AWSAPI())
+	}
+	if (Timeouts{}).Reconcile() != DefaultReconcileTimeout || (Timeouts{}).AWSAPI() != DefaultAWSAPITimeout {
+		t.Error("a Config built without AddFlags must still bound reconciles and AWS calls")
+	}
+	err := mustParse(t, "--cluster-name=c", "--reconcile-timeout=-1s", "--aws-api-timeout=-1s").Validate()
+	if err == nil || !strings.Contains(err.Error(), "--reconcile-timeout") || !strings.Contains(err.Error(), "--aws-api-timeout") {
+		t.Errorf("Validate() = %v, want both negative timeouts reported", err)
 	}
 }

@@ -87,10 +87,15 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		var retry *apply.RetryError
 		if errors.As(err, &retry) {
+			// Returned, so that the work queue retries with backoff; reported from the
+			// first failure on.
+			for _, ing := range g.Objects() {
+				r.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, EventFailedDeploy, "Reconcile", "%s", err.Error())
+			}
 			for _, m := range g.Members {
 				_ = r.setCondition(ctx, m.Ingress, metav1.ConditionFalse, ReasonWaiting, err.Error(), "")
 			}
-			return ctrl.Result{RequeueAfter: retry.After}, nil
+			return ctrl.Result{}, err
 		}
 		return ctrl.Result{}, r.fail(ctx, g, EventFailedDeploy, err)
 	}
@@ -192,6 +197,11 @@ func (r *IngressGroupReconciler) reportProblems(ctx context.Context, g *IngressG
 
 // fail reports an error on every member and returns it for a retry.
 func (r *IngressGroupReconciler) fail(ctx context.Context, g *IngressGroup, event string, err error) error {
+	if shuttingDown(ctx, err) {
+		return err
+	}
+	ctx, cancel := reportContext(ctx)
+	defer cancel()
 	for _, ing := range g.Objects() {
 		r.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, event, "Reconcile", "%s", err.Error())
 	}

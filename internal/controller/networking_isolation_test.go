@@ -77,7 +77,7 @@ func TestRejectedAuthorizeOnOneTargetSGDoesNotBlockOtherSGs(t *testing.T) {
 		Engine: &Engine{Exec: &apply.Executor{EC2: obs}, Metrics: NewNetworkingMetrics(reg)}}
 
 	rep := newNetworkReport()
-	_, _, errs := r.applyPerSG(ctx, np, rep)
+	_, errs := r.applyPerSG(ctx, np, rep)
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), full) {
 		t.Fatalf("errors = %v, want one naming %s", errs, full)
 	}

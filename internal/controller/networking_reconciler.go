@@ -77,14 +77,12 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (c
 			}
 		}
 	}
-	applied, retryAfter, errs := r.applyPerSG(ctx, np, rep)
+	applied, errs := r.applyPerSG(ctx, np, rep)
 	rep.fail.held = len(np.Held)
 	r.report(ctx, objs, rep)
 	if len(errs) > 0 {
+		// Returned, so that the work queue retries the pass with backoff.
 		return ctrl.Result{}, errors.Join(errs...)
-	}
-	if retryAfter > 0 {
-		return ctrl.Result{RequeueAfter: retryAfter}, nil
 	}
 	if applied > 0 || np.Partial || len(np.OverQuota) > 0 {
 		logger.Info("target security groups reconciled", "changes", applied, "partial", np.Partial,
@@ -95,7 +93,7 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (c
 
 // applyPerSG applies each target SG's changes on their own, collecting failures, then the
 // SG deletions, only when every SG succeeded (a deleted SG must be referenced nowhere).
-func (r *NetworkingReconciler) applyPerSG(ctx context.Context, np *NetworkingPlan, rep *networkReport) (applied int, retryAfter time.Duration, errs []error) {
+func (r *NetworkingReconciler) applyPerSG(ctx context.Context, np *NetworkingPlan, rep *networkReport) (applied int, errs []error) {
 	logger := log.FromContext(ctx)
 	run := func(p plan.Plan, sg string) bool {
 		res, err := r.Engine.Exec.Apply(ctx, p)
@@ -104,15 +102,13 @@ func (r *NetworkingReconciler) applyPerSG(ctx context.Context, np *NetworkingPla
 			return true
 		}
 		rep.fail.sgs[[2]string{sg, failureApply}] = true
+		errs = append(errs, fmt.Errorf("target security group %s: %w", sg, err))
 		var retry *apply.RetryError
 		if errors.As(err, &retry) {
+			// Throttling or a dependency that clears by itself: retried with backoff.
 			logger.Info("target security group: waiting", "sg", sg, "reason", err.Error())
-			if retryAfter == 0 || retry.After < retryAfter {
-				retryAfter = retry.After
-			}
 			return false
 		}
-		errs = append(errs, err)
 		for _, o := range np.Contributors[sg] {
 			rep.owner(o, EventFailedNetwork, failureApply, fmt.Sprintf("target security group %s not updated: %s", sg, err.Error()))
 		}
@@ -128,7 +124,7 @@ func (r *NetworkingReconciler) applyPerSG(ctx context.Context, np *NetworkingPla
 	if ok && !last.Empty() {
 		run(last, last.Changes[0].Target.String())
 	}
-	return applied, retryAfter, errs
+	return applied, errs
 }
 
 // quotaMessage explains a quota problem to the owner of a load balancer whose new rules

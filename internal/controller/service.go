@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/lbsg/lbsg/internal/apply"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/spec"
 )
@@ -112,12 +110,9 @@ func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Ser
 	}
 	res, err := r.Engine.Exec.Apply(ctx, sp.Plan)
 	if err != nil {
-		var retry *apply.RetryError
-		if errors.As(err, &retry) {
-			_ = r.setCondition(ctx, svc, metav1.ConditionFalse, ReasonWaiting, err.Error(), "")
-			return ctrl.Result{RequeueAfter: retry.After}, nil
-		}
-		return ctrl.Result{}, r.fail(ctx, svc, EventFailedDeploy, ReasonAWSError, err)
+		// Returned, so that the work queue retries with backoff; reported from the first
+		// failure on.
+		return ctrl.Result{}, r.fail(ctx, svc, EventFailedDeploy, failureReason(err), err)
 	}
 	if !sp.Plan.Empty() {
 		r.notify()
@@ -146,11 +141,7 @@ func (r *ServiceReconciler) reconcileDelete(ctx context.Context, svc *corev1.Ser
 		return ctrl.Result{}, r.fail(ctx, svc, EventFailedCleanup, ReasonAWSError, err)
 	}
 	if _, err := r.Engine.Exec.Apply(ctx, sp.Plan); err != nil {
-		var retry *apply.RetryError
-		if errors.As(err, &retry) {
-			return ctrl.Result{RequeueAfter: retry.After}, nil
-		}
-		return ctrl.Result{}, r.fail(ctx, svc, EventFailedCleanup, ReasonAWSError, err)
+		return ctrl.Result{}, r.fail(ctx, svc, EventFailedCleanup, failureReason(err), err)
 	}
 	if svc.DeletionTimestamp == nil {
 		// No longer ours (another type or class): clear what lbsg wrote.
@@ -177,6 +168,11 @@ func (r *ServiceReconciler) notify() {
 
 // fail reports an error through an Event and the condition, and returns it for a retry.
 func (r *ServiceReconciler) fail(ctx context.Context, svc *corev1.Service, event, reason string, err error) error {
+	if shuttingDown(ctx, err) {
+		return err
+	}
+	ctx, cancel := reportContext(ctx)
+	defer cancel()
 	r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, event, "Reconcile", "%s", err.Error())
 	if cerr := r.setCondition(ctx, svc, metav1.ConditionFalse, reason, err.Error(), ""); cerr != nil {
 		log.FromContext(ctx).Error(cerr, "update status")
@@ -209,9 +205,6 @@ func (r *ServiceReconciler) setCondition(ctx context.Context, svc *corev1.Servic
 	return nil
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
+// truncate shortens a condition message as Events are shortened (Shorten), so both keep
+// the key and the fix.
+func truncate(s string, n int) string { return Shorten(s, n) }

@@ -31,6 +31,8 @@ type Options struct {
 	SkipNameValidation bool
 	// WatchIngressClassParams is false when the IngressClassParams CRD is not installed.
 	WatchIngressClassParams bool
+	// ReconcileTimeout is the deadline of each reconcile; 0 means none.
+	ReconcileTimeout time.Duration
 }
 
 // Setup registers lbsg's reconcilers with the manager.
@@ -48,7 +50,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 			a.Spec.ProviderID != b.Spec.ProviderID || !reflect.DeepEqual(a.Spec.Taints, b.Spec.Taints)
 	}}
 	kick := make(chan event.GenericEvent, 1)
-	svcR := &ServiceReconciler{Client: mgr.GetClient(), Engine: e, Recorder: mgr.GetEventRecorder("lbsg-service"),
+	svcR := &ServiceReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-service")),
 		Resync: o.Resync, Notify: func() {
 			select {
 			case kick <- event.GenericEvent{Object: &corev1.Service{}}:
@@ -76,8 +78,14 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		}
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}}}
 	}
-	copts := crcontroller.Options{SkipNameValidation: &o.SkipNameValidation}
-	if err := ctrl.NewControllerManagedBy(mgr).Named("service").WithOptions(copts).
+	// Failures are returned to the work queue, which retries each object with jittered
+	// exponential backoff up to BackoffMax (each controller its own limiter: their keys
+	// may look alike); every reconcile has a deadline.
+	copts := func() crcontroller.Options {
+		return crcontroller.Options{SkipNameValidation: &o.SkipNameValidation, RateLimiter: NewRateLimiter(),
+			ReconciliationTimeout: o.ReconcileTimeout}
+	}
+	if err := ctrl.NewControllerManagedBy(mgr).Named("service").WithOptions(copts()).
 		For(&corev1.Service{}, builder.WithPredicates(svcChanged)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(ownedServices), builder.WithPredicates(nodeChanged)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(sliceService)).
@@ -90,7 +98,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 				!reflect.DeepEqual(ev.ObjectOld.GetFinalizers(), ev.ObjectNew.GetFinalizers()) ||
 				ev.ObjectOld.GetDeletionTimestamp() != ev.ObjectNew.GetDeletionTimestamp()
 		}})
-	ingR := &IngressGroupReconciler{Client: mgr.GetClient(), Engine: e, Recorder: mgr.GetEventRecorder("lbsg-ingress"),
+	ingR := &IngressGroupReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-ingress")),
 		Resync: o.Resync, Notify: svcR.Notify, WithParams: o.WatchIngressClassParams}
 	groupsOf := func(ctx context.Context, obj client.Object) []reconcile.Request {
 		objs, err := listIngressObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
@@ -132,7 +140,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		}
 		return reqs
 	}
-	ib := ctrl.NewControllerManagedBy(mgr).Named("ingress").WithOptions(copts).
+	ib := ctrl.NewControllerManagedBy(mgr).Named("ingress").WithOptions(copts()).
 		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(groupsOf), builder.WithPredicates(ingChanged)).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 			return groupsUsing(ctx, o.GetNamespace(), o.GetName())
@@ -148,11 +156,11 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	if err := ib.Complete(ingR); err != nil {
 		return err
 	}
-	netR := &NetworkingReconciler{Client: mgr.GetClient(), Engine: e, Recorder: mgr.GetEventRecorder("lbsg-networking"), DriftCheck: o.DriftCheck, WithParams: o.WatchIngressClassParams}
+	netR := &NetworkingReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-networking")), DriftCheck: o.DriftCheck, WithParams: o.WatchIngressClassParams}
 	toCluster := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{networkingKey}
 	})
-	return ctrl.NewControllerManagedBy(mgr).Named("target-security-groups").WithOptions(copts).
+	return ctrl.NewControllerManagedBy(mgr).Named("target-security-groups").WithOptions(copts()).
 		WatchesRawSource(source.Channel(kick, toCluster)).
 		Watches(&corev1.Service{}, toCluster, builder.WithPredicates(svcChanged)).
 		Watches(&networkingv1.Ingress{}, toCluster, builder.WithPredicates(ingChanged)).
