@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error is bad input: it names the annotation key, the value, what is wrong and the fix.
@@ -41,15 +42,24 @@ func (e *Error) Error() string {
 // MaxQuoted is how many characters of a user's value a message quotes.
 const MaxQuoted = 64
 
-// Shorten returns s, or its first MaxQuoted characters followed by "…" when it is longer: a
-// 4 KB value must not push the key and the fix out of a message the apiserver refuses.
+// maxQuotedWidth bounds a shortened value once quoted: an invalid byte or a control
+// character takes up to ten characters as an escape.
+const maxQuotedWidth = 96
+
+// Shorten returns s, or its first MaxQuoted characters (fewer when they need escapes)
+// followed by "…" when it is longer: a 4 KB value must not push the key and the fix out of a
+// message the apiserver refuses.
 func Shorten(s string) string {
-	n := 0
-	for i := range s {
-		if n == MaxQuoted {
+	n, width := 0, 0
+	for i := 0; i < len(s); {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		w := len(strconv.Quote(s[i:i+size])) - 2
+		if n == MaxQuoted || width+w > maxQuotedWidth {
 			return s[:i] + "…"
 		}
 		n++
+		width += w
+		i += size
 	}
 	return s
 }
@@ -57,7 +67,7 @@ func Shorten(s string) string {
 // someOf joins the first few items and says how many more there are, so that a list of 60
 // bad entries still gives a short message.
 func someOf(items []string) string {
-	const show = 5
+	const show = 3
 	if len(items) <= show {
 		return strings.Join(items, ", ")
 	}
