@@ -423,10 +423,10 @@ func sgCountProblem(key, value string, refs []string, backend bool, manageKey st
 	if total <= MaxSecurityGroupsPerLoadBalancer {
 		return nil
 	}
-	reason := fmt.Sprintf("%d security groups; a load balancer can have at most %d", n, MaxSecurityGroupsPerLoadBalancer)
+	reason := fmt.Sprintf("%d security groups exceed the limit of %d per load balancer", n, MaxSecurityGroupsPerLoadBalancer)
 	fix := fmt.Sprintf("list at most %d security groups", MaxSecurityGroupsPerLoadBalancer)
 	if backend {
-		reason = fmt.Sprintf("%d security groups plus the shared backend security group lbsg attaches make %d; a load balancer can have at most %d",
+		reason = fmt.Sprintf("%d security groups plus the shared backend security group lbsg attaches: %d exceed the limit of %d per load balancer",
 			n, total, MaxSecurityGroupsPerLoadBalancer)
 		fix = fmt.Sprintf("list at most %d security groups, or set %s to false so that lbsg does not attach the backend security group",
 			MaxSecurityGroupsPerLoadBalancer-1, manageKey)

@@ -234,9 +234,9 @@ func TestMoreThanFiveSecurityGroupsPerLoadBalancerAreRejected(t *testing.T) {
 		wantProblem       string
 	}{
 		{"five custom SGs without the backend SG", five, "", ""},
-		{"five custom SGs plus the backend SG", five, "true", "5 security groups plus the shared backend security group lbsg attaches make 6; a load balancer can have at most 5"},
+		{"five custom SGs plus the backend SG", five, "true", "5 security groups plus the shared backend security group lbsg attaches: 6 exceed the limit of 5 per load balancer"},
 		{"four custom SGs plus the backend SG", "sg-1,sg-2,sg-3,sg-4", "true", ""},
-		{"six custom SGs", six, "false", "6 security groups; a load balancer can have at most 5"},
+		{"six custom SGs", six, "false", "6 security groups exceed the limit of 5 per load balancer"},
 		{"duplicates count once", five + ",sg-1", "", ""},
 	}
 	for _, tc := range tests {
