@@ -15,7 +15,16 @@ import (
 // Error is bad input: it names the annotation key, the value, what is wrong and the fix.
 // Other packages reuse it for bad fields and flags; the message calls Key an annotation only
 // when it looks like one (it contains a "/").
-type Error struct{ Key, Value, Reason, Fix string }
+type Error struct {
+	Key, Value, Reason, Fix string
+	// Composite marks a Value that lbsg composed from several objects' values, each already
+	// shortened (a conflict across the members of an Ingress group): it is quoted whole, up
+	// to maxCompositeWidth, so that every side of the conflict shows.
+	Composite bool
+}
+
+// maxCompositeWidth bounds a composite value in a message.
+const maxCompositeWidth = 400
 
 // Error renders e as one line, for example:
 //
@@ -29,7 +38,15 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(e.Key)
 	b.WriteString("=")
-	b.WriteString(strconv.Quote(Shorten(e.Value)))
+	if e.Composite {
+		v := e.Value
+		if len(v) > maxCompositeWidth {
+			v = strings.ToValidUTF8(v[:maxCompositeWidth], "") + "…"
+		}
+		b.WriteString(strconv.Quote(v))
+	} else {
+		b.WriteString(strconv.Quote(Shorten(e.Value)))
+	}
 	b.WriteString(": ")
 	b.WriteString(e.Reason)
 	if e.Fix != "" {

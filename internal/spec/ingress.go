@@ -203,6 +203,15 @@ func (b *ingressBuilder) fail(key, value, reason, fix string) {
 	b.problems = append(b.problems, &Problem{Key: key, Value: value, Reason: reason, Fix: fix})
 }
 
+// conflict records members that disagree; value names each side, whose own values the
+// caller shortens with short.
+func (b *ingressBuilder) conflict(key, value, reason, fix string) {
+	b.problems = append(b.problems, &Problem{Key: key, Value: value, Reason: reason, Fix: fix, Composite: true})
+}
+
+// short shortens one member's value inside a conflict message.
+func short(v string) string { return annotations.Shorten(v) }
+
 // BuildIngressGroup returns the desired stack of an Ingress group's ALB, or the problems
 // that keep it from being built (then nothing in AWS changes for the group). members are
 // the group's live Ingresses, in any order.
@@ -358,7 +367,7 @@ func (b *ingressBuilder) exclusive(key, what string, values []string) string {
 			continue
 		}
 		if v != agreed {
-			b.fail(key, from+": "+agreed+" | "+b.members[i].key+": "+v,
+			b.conflict(key, from+": "+short(agreed)+" | "+b.members[i].key+": "+short(v),
 				fmt.Sprintf("conflicting %s across the members of Ingress group %s", what, b.g.String()),
 				"give every member that sets it the same value, or move one of these Ingresses to another group")
 			return agreed
@@ -540,8 +549,8 @@ func (b *ingressBuilder) mergeTags() map[string]string {
 		for _, k := range keys {
 			v := m.tags[k]
 			if old, ok := out[k]; ok && old != v {
-				b.fail(annotations.IngTags, from[k]+": "+k+"="+old+" | "+m.key+": "+k+"="+v,
-					fmt.Sprintf("conflicting tag %s: %s | %s across the members of Ingress group %s", k, old, v, b.g.String()),
+				b.conflict(annotations.IngTags, from[k]+": "+short(k+"="+old)+" | "+m.key+": "+short(k+"="+v),
+					fmt.Sprintf("conflicting tag %s: %s | %s across the members of Ingress group %s", short(k), short(old), short(v), b.g.String()),
 					"give the tag the same value on every member, or set it once on one member")
 				continue
 			}
@@ -562,7 +571,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 				pc = &portConfig{port: lp.Port, protocol: lp.Protocol, protoFrom: m.key}
 				byPort[lp.Port] = pc
 			} else if pc.protocol != lp.Protocol {
-				b.fail(annotations.IngListenPorts, fmt.Sprintf("%s: %s:%d | %s: %s:%d", pc.protoFrom, pc.protocol, lp.Port, m.key, lp.Protocol, lp.Port),
+				b.conflict(annotations.IngListenPorts, fmt.Sprintf("%s: %s:%d | %s: %s:%d", pc.protoFrom, pc.protocol, lp.Port, m.key, lp.Protocol, lp.Port),
 					fmt.Sprintf("conflicting protocol for port %d across the members of Ingress group %s", lp.Port, b.g.String()),
 					"use one protocol per port in every member's listen-ports")
 				continue
@@ -571,7 +580,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 				if pc.cidrs == nil {
 					pc.cidrs, pc.cidrsFrom, pc.cidrOwner = m.cidrs, m.cidrsFrom, m.key
 				} else if setString(pc.cidrs) != setString(m.cidrs) {
-					b.fail(annotations.IngInboundCIDRs, pc.cidrOwner+": "+setString(pc.cidrs)+" | "+m.key+": "+setString(m.cidrs),
+					b.conflict(annotations.IngInboundCIDRs, pc.cidrOwner+": "+short(setString(pc.cidrs))+" | "+m.key+": "+short(setString(m.cidrs)),
 						fmt.Sprintf("conflicting inbound-cidrs for port %d across the members of Ingress group %s", lp.Port, b.g.String()),
 						"give every member that listens on the port the same inbound-cidrs, or leave them unset on all but one")
 				}
@@ -580,7 +589,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 				if pc.prefixes == nil {
 					pc.prefixes, pc.prefixFrom = m.prefixes, m.key
 				} else if setString(pc.prefixes) != setString(m.prefixes) {
-					b.fail(annotations.IngPrefixLists, pc.prefixFrom+": "+setString(pc.prefixes)+" | "+m.key+": "+setString(m.prefixes),
+					b.conflict(annotations.IngPrefixLists, pc.prefixFrom+": "+short(setString(pc.prefixes))+" | "+m.key+": "+short(setString(m.prefixes)),
 						fmt.Sprintf("conflicting inbound-prefix-lists for port %d across the members of Ingress group %s", lp.Port, b.g.String()),
 						"give every member that listens on the port the same prefix lists, or leave them unset on all but one")
 				}
@@ -687,7 +696,7 @@ func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgS
 		// A default backend serves the ports its own Ingress listens on.
 		for _, lp := range m.ports {
 			if from, taken := defaultFrom[lp.Port]; taken {
-				b.fail("spec.defaultBackend", from+" | "+m.key,
+				b.conflict("spec.defaultBackend", from+" | "+m.key,
 					fmt.Sprintf("more than one member of Ingress group %s sets a default backend for port %d", b.g.String(), lp.Port),
 					"set spec.defaultBackend on one member only, or give the members different listen-ports")
 				continue
