@@ -146,7 +146,7 @@ func ParseIngress(ann map[string]string) (Ingress, []*Error) {
 		}
 	}
 	if v, ok := ann[IngSubnets]; ok {
-		ing.Subnets = p.list(IngSubnets, v)
+		ing.Subnets = p.refs(IngSubnets, v)
 	}
 	if v, ok := ann[IngIPAddressType]; ok {
 		switch v {
@@ -186,7 +186,7 @@ func ParseIngress(ann map[string]string) (Ingress, []*Error) {
 		}
 	}
 	if v, ok := ann[IngSecurityGroups]; ok {
-		ing.SecurityGroups = p.list(IngSecurityGroups, v)
+		ing.SecurityGroups = p.refs(IngSecurityGroups, v)
 	}
 	if v, ok := ann[IngManageBackendRules]; ok {
 		if b, err := ParseBool(IngManageBackendRules, v); err != nil {

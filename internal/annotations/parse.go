@@ -300,3 +300,24 @@ func checkHealthCheckPath(v string) string {
 	}
 	return ""
 }
+
+// maxRefLength is the longest subnet or security group reference: an ID, or a Name tag value
+// (AWS allows 256 characters).
+const maxRefLength = 256
+
+// ParseRefs parses a stringList of IDs or Name tags (subnets, security groups) and rejects an
+// entry longer than any ID or Name tag can be, before it reaches an AWS filter.
+func ParseRefs(key, v string) ([]string, *Error) {
+	refs, err := ParseStringList(key, v)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range refs {
+		if len(r) > maxRefLength {
+			return nil, &Error{Key: key, Value: v,
+				Reason: fmt.Sprintf("entry %q has %d characters; an ID or Name tag has at most %d", Shorten(r), len(r), maxRefLength),
+				Fix:    "list IDs or Name tags separated by commas"}
+		}
+	}
+	return refs, nil
+}

@@ -144,10 +144,10 @@ func ParseService(ann map[string]string) (Service, []*Error) {
 		}
 	}
 	if v, ok := ann[SvcSubnets]; ok {
-		s.Subnets = p.list(SvcSubnets, v)
+		s.Subnets = p.refs(SvcSubnets, v)
 	}
 	if v, ok := ann[SvcSecurityGroups]; ok {
-		if sgs := p.list(SvcSecurityGroups, v); sgs != nil {
+		if sgs := p.refs(SvcSecurityGroups, v); sgs != nil {
 			s.SecurityGroups, s.SecurityGroupsSet = sgs, true
 		}
 	}
@@ -227,6 +227,16 @@ func (p *svcParser) add(e *Error) { p.errs = append(p.errs, e) }
 
 func (p *svcParser) fail(key, value, reason, fix string) {
 	p.add(&Error{Key: key, Value: value, Reason: reason, Fix: fix})
+}
+
+// refs parses a list of IDs or Name tags, recording the error; nil means bad.
+func (p *svcParser) refs(key, v string) []string {
+	l, err := ParseRefs(key, v)
+	if err != nil {
+		p.add(err)
+		return nil
+	}
+	return l
 }
 
 // list parses a stringList, recording the error; nil means bad.

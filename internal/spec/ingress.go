@@ -331,6 +331,9 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 		}
 		if len(p.PrefixLists) > 0 {
 			m.prefixes = p.PrefixLists
+			if _, err := annotations.ParsePrefixLists(field+"prefixListsIDs", strings.Join(p.PrefixLists, ",")); err != nil {
+				b.problems = append(b.problems, err)
+			}
 		}
 		if len(p.Tags) > 0 {
 			// IngressClassParams are written by cluster admins, but a forged tracking tag

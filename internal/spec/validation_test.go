@@ -410,3 +410,20 @@ func rulePeers(rules []sgrules.Rule) []string {
 	}
 	return out
 }
+
+func TestIngressClassParamsPrefixListsAreChecked(t *testing.T) {
+	st, problems := groupProblems(testIngress("web"), &ClassParams{Name: "p", PrefixLists: []string{"pl-0a", "my-list"}})
+	if p := problemOn(t, st, problems, "IngressClassParams p spec.prefixListsIDs"); !strings.Contains(p.Reason, `not a managed prefix list ID: "my-list"`) {
+		t.Errorf("problem %q", p.Error())
+	}
+}
+
+func TestOverlongSecurityGroupAndSubnetRefsAreRejected(t *testing.T) {
+	long := "sg-1," + strings.Repeat("n", 300)
+	st, problems := BuildService(testService(ann(annotations.SvcSecurityGroups, long)), testSettings(), ServiceFacts{})
+	if p := problemOn(t, st, problems, annotations.SvcSecurityGroups); !strings.Contains(p.Reason, "has 300 characters; an ID or Name tag has at most 256") {
+		t.Errorf("problem %q", p.Error())
+	}
+	st, problems = groupProblems(testIngress("web", ingAnn(annotations.IngSubnets, long)), nil)
+	problemOn(t, st, problems, annotations.IngSubnets)
+}
