@@ -402,15 +402,6 @@ func TestUnsupportedUpstreamAnnotationsGiveOneNotice(t *testing.T) {
 	}
 }
 
-// rulePeers is used by the fuzz targets too.
-func rulePeers(rules []sgrules.Rule) []string {
-	var out []string
-	for _, r := range rules {
-		out = append(out, r.Peer)
-	}
-	return out
-}
-
 func TestIngressClassParamsPrefixListsAreChecked(t *testing.T) {
 	st, problems := groupProblems(testIngress("web"), &ClassParams{Name: "p", PrefixLists: []string{"pl-0a", "my-list"}})
 	if p := problemOn(t, st, problems, "IngressClassParams p spec.prefixListsIDs"); !strings.Contains(p.Reason, `not a managed prefix list ID: "my-list"`) {
@@ -426,4 +417,17 @@ func TestOverlongSecurityGroupAndSubnetRefsAreRejected(t *testing.T) {
 	}
 	st, problems = groupProblems(testIngress("web", ingAnn(annotations.IngSubnets, long)), nil)
 	problemOn(t, st, problems, annotations.IngSubnets)
+}
+
+// What AWS stores for a CIDR rule is the masked, canonical network; the desired rules must
+// be spelled the same, or every diff authorizes one form and revokes the other.
+func TestCanonicalCIDRRulesMatchWhatAWSStores(t *testing.T) {
+	dual := ann(annotations.SvcIPAddressType, "dualstack")
+	st := mustBuild(t, testService(dual, ann(annotations.SvcSourceRanges, "10.0.0.1/8,2001:DB8:0:0:1::5/80")), testSettings(), ServiceFacts{})
+	// The observed rules, as EC2 reports them after authorizing the desired ones.
+	stored := []sgrules.Rule{cidr("tcp", 80, 80, "10.0.0.0/8"), cidr("tcp", 80, 80, "2001:db8:0:0:1::/80")}
+	authorize, revoke := sgrules.Diff(st.ManagedSG.Ingress, stored, nil)
+	if len(authorize)+len(revoke) != 0 {
+		t.Errorf("diff against the stored rules: authorize %v, revoke %v", authorize, revoke)
+	}
 }
