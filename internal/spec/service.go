@@ -112,6 +112,16 @@ func (b *serviceBuilder) resolveSourceRanges() []*Problem {
 	return nil
 }
 
+// written returns a client CIDR as the user wrote it, for messages.
+func (b *serviceBuilder) written(canonical string) string {
+	for _, c := range b.changes {
+		if c.Canonical == canonical {
+			return c.Written
+		}
+	}
+	return canonical
+}
+
 // tagSources names where the user's tags came from, for limit errors.
 func (b *serviceBuilder) tagSources() tagSource {
 	return tagSource{key: annotations.SvcAdditionalTags, value: b.svc.Annotations[annotations.SvcAdditionalTags],
@@ -194,7 +204,7 @@ func (b *serviceBuilder) validate() []*Problem {
 	cidrs, key := b.sourceRanges()
 	for _, c := range cidrs {
 		if isV6(c) && b.ipAddressType() != DualStack {
-			problems = append(problems, &Problem{Key: key, Value: c,
+			problems = append(problems, &Problem{Key: key, Value: b.written(c),
 				Reason: fmt.Sprintf("unsupported v6 cidr %s when lb is not dualstack", c),
 				Fix:    "remove the IPv6 CIDR, or set " + annotations.SvcIPAddressType + ": dualstack"})
 		}

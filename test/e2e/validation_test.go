@@ -119,4 +119,12 @@ func TestUnsupportedUpstreamAnnotationsGetOneWarning(t *testing.T) {
 	h.waitHostname("tls")
 	h.waitEvent("tls", "UnsupportedAnnotations",
 		"annotations not implemented by lbsg: service.beta.kubernetes.io/aws-load-balancer-ssl-cert, service.beta.kubernetes.io/aws-load-balancer-ssl-ports; lbsg neither applies nor reverts these settings")
+
+	h.ensureIngressClass(albClass, "")
+	h.create(backendService("redirect-be", 30082, nil))
+	h.create(ingress("redirect", "redirect-be", map[string]string{ingScheme: internetFacing,
+		"alb.ingress.kubernetes.io/ssl-redirect": "443", "alb.ingress.kubernetes.io/wafv2-acl-arn": "arn:aws:wafv2:x"}))
+	h.waitIngressHostname("redirect")
+	h.waitIngressEvent("redirect", "UnsupportedAnnotations",
+		"annotations not implemented by lbsg: alb.ingress.kubernetes.io/ssl-redirect, alb.ingress.kubernetes.io/wafv2-acl-arn; lbsg neither applies nor reverts these settings")
 }
