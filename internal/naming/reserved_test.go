@@ -97,3 +97,36 @@ func TestValidateClusterNameKeepsRuleDescriptionsParseable(t *testing.T) {
 		})
 	}
 }
+
+// Generated names go to AWS as they are: ELBv2 names have at most 32 characters, SG names at
+// most 255, whatever the length of the namespace, name, group or cluster.
+func TestGeneratedNamesFitAWSLimits(t *testing.T) {
+	long := strings.Repeat("a1-", 200)
+	cluster := strings.Repeat("c", MaxClusterNameLength)
+	elb := map[string]string{
+		"ServiceLBName":          ServiceLBName(cluster, long, long, long, "internet-facing"),
+		"IngressLBName explicit": IngressLBName(cluster, true, "", long, "internal"),
+		"IngressLBName implicit": IngressLBName(cluster, false, long, long, "internal"),
+		"ServiceTargetGroupName": ServiceTargetGroupName(TargetGroupNameInput{Cluster: cluster, Namespace: long, Name: long, UID: long, Port: 65535, TargetGroupPort: 65535}),
+		"IngressTargetGroupName": IngressTargetGroupName(IngressTargetGroupNameInput{Cluster: cluster, ServiceNamespace: long, ServiceName: long}),
+	}
+	for what, name := range elb {
+		if len(name) > 32 {
+			t.Errorf("%s has %d characters: %s", what, len(name), name)
+		}
+	}
+	sg := map[string]string{
+		"BackendSGName":      BackendSGName(strings.Repeat("c", 1000)),
+		"ServiceSGName":      ServiceSGName(cluster, long, long, long),
+		"IngressSGName":      IngressSGName(cluster, long, long),
+		"IngressGroupSGName": IngressGroupSGName(cluster, long),
+	}
+	for what, name := range sg {
+		if len(name) > 255 {
+			t.Errorf("%s has %d characters", what, len(name))
+		}
+	}
+	if k := NodeSGClusterTagPrefix + cluster; len(k) > MaxTagKeyLength {
+		t.Errorf("node SG tag key of the longest cluster name has %d characters", len(k))
+	}
+}

@@ -466,6 +466,34 @@ type tagSource struct {
 // checkLimits checks the AWS limits that only show once the stack is built: at most 50 tags
 // on each resource, counting lbsg's own tags, --default-tags and the user's.
 func checkLimits(st *Stack, src tagSource) []*Problem {
+	problems := checkTagLimit(st, src)
+	if n := len(st.Listeners); n > MaxListenersPerLoadBalancer {
+		key, value, fix := "spec.ports", fmt.Sprintf("%d ports", n), "serve at most 50 ports from one Service"
+		if st.LoadBalancer.Type == TypeApplication {
+			key, value, fix = annotations.IngListenPorts, fmt.Sprintf("%d ports", n), "listen on at most 50 ports across the group"
+		}
+		problems = append(problems, &Problem{Key: key, Value: value,
+			Reason: fmt.Sprintf("%d listeners; a load balancer can have at most %d", n, MaxListenersPerLoadBalancer), Fix: fix})
+	}
+	rules := 0
+	for _, l := range st.Listeners {
+		rules += len(l.Rules)
+	}
+	if rules > MaxRulesPerALB {
+		problems = append(problems, &Problem{Key: "spec.rules", Value: fmt.Sprintf("%d rules", rules),
+			Reason: fmt.Sprintf("%d listener rules (host and path pairs, per listen port); an ALB can have at most %d", rules, MaxRulesPerALB),
+			Fix:    "route fewer paths through the group, or split it into several groups"})
+	}
+	return problems
+}
+
+// ELBv2 quotas lbsg checks before any write.
+const (
+	MaxListenersPerLoadBalancer = 50
+	MaxRulesPerALB              = 100 // not counting the default rules
+)
+
+func checkTagLimit(st *Stack, src tagSource) []*Problem {
 	most, what := len(st.LoadBalancer.Tags), "the load balancer"
 	if st.ManagedSG != nil && len(st.ManagedSG.Tags) > most {
 		most, what = len(st.ManagedSG.Tags), "the managed security group"

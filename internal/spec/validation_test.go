@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/lbsg/lbsg/internal/annotations"
@@ -429,5 +430,30 @@ func TestCanonicalCIDRRulesMatchWhatAWSStores(t *testing.T) {
 	authorize, revoke := sgrules.Diff(st.ManagedSG.Ingress, stored, nil)
 	if len(authorize)+len(revoke) != 0 {
 		t.Errorf("diff against the stored rules: authorize %v, revoke %v", authorize, revoke)
+	}
+}
+
+func TestListenerAndRuleQuotasAreCheckedBeforeAnyWrite(t *testing.T) {
+	var ps []corev1.ServicePort
+	for i := int32(0); i < 51; i++ {
+		ps = append(ps, tcpPort(fmt.Sprintf("p%d", i), 1000+i, 30000+i))
+	}
+	st, problems := BuildService(testService(ports(ps...)), testSettings(), ServiceFacts{})
+	if p := problemOn(t, st, problems, "spec.ports"); !strings.Contains(p.Reason, "51 listeners; a load balancer can have at most 50") {
+		t.Errorf("problem %q", p.Error())
+	}
+	if _, problems := BuildService(testService(ports(ps[:50]...)), testSettings(), ServiceFacts{}); len(problems) > 0 {
+		t.Errorf("50 ports: %v", problems)
+	}
+
+	ing := testIngress("web")
+	var paths []networkingv1.HTTPIngressPath
+	for i := 0; i < 101; i++ {
+		paths = append(paths, prefixPath(fmt.Sprintf("/p%d", i), svcBackend("web", 80)))
+	}
+	ing.Spec.Rules = []networkingv1.IngressRule{httpRule("", paths...)}
+	st, problems = groupProblems(ing, nil)
+	if p := problemOn(t, st, problems, "spec.rules"); !strings.Contains(p.Reason, "101 listener rules") {
+		t.Errorf("problem %q", p.Error())
 	}
 }
