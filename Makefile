@@ -7,7 +7,7 @@ BIN      := bin/lbsg
 # Cache for kube-apiserver and etcd (about 3 GB of Go build cache the first time).
 export LBSG_CACHE ?= $(HOME)/.cache/lbsg
 
-.PHONY: all build test unit e2e lint demo testbin check-moto generate iam-policy clean
+.PHONY: all build test unit e2e lint demo testbin check-moto generate iam-policy clean fuzz
 
 all: build
 
@@ -36,6 +36,17 @@ test: lint check-moto
 ## unit: only the tests that need no control plane or emulator.
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /internal/localenv -e /internal/cloud -e /internal/elb -e /api/ -e /cmd/lbsg)
+
+## fuzz: run every Go fuzz target for FUZZTIME each, one after another (`make test` runs only
+## their seed corpora). New failing inputs land in the package's testdata/fuzz/.
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' internal cmd | xargs -n1 dirname | sort -u); do \
+	  for t in $$($(GO) test -list '^Fuzz' ./$$pkg | grep '^Fuzz'); do \
+	    echo "[fuzz] ./$$pkg $$t for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./$$pkg; \
+	  done; \
+	done
 
 ## generate: regenerate the IngressClassParams deepcopy code and CRD manifest from api/.
 generate:

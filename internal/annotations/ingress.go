@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 )
 
 // IngressPrefix is the prefix of every Ingress annotation lbsg reads. The per-backend keys
@@ -40,6 +39,18 @@ const (
 	IngHealthCheckPath     = IngressPrefix + "healthcheck-path"
 	IngHealthCheckProtocol = IngressPrefix + "healthcheck-protocol"
 	IngTargetNodeLabels    = IngressPrefix + "target-node-labels"
+)
+
+// IngressKeys are the group-level Ingress annotations lbsg reads; BackendKeys the per-backend
+// ones, which may also be set on a backend Service. When present, each must have a value.
+var (
+	IngressKeys = []string{
+		IngGroupName, IngGroupOrder, IngScheme, IngSubnets, IngIPAddressType, IngListenPorts, IngCertificateARN,
+		IngInboundCIDRs, IngPrefixLists, IngSecurityGroups, IngManageBackendRules, IngTags, IngLoadBalancerName,
+	}
+	BackendKeys = []string{
+		IngTargetType, IngBackendProtocol, IngHealthCheckPort, IngHealthCheckPath, IngHealthCheckProtocol, IngTargetNodeLabels,
+	}
 )
 
 // IPAddressTypeDualNoPublicV4 is the ALB-only dualstack variant whose IPv4 side is private.
@@ -80,19 +91,24 @@ type Ingress struct {
 	IPAddressType      string            // "" when absent, else ipv4 | dualstack | dualstack-without-public-ipv4
 	ListenPorts        []ListenPort      // listen-ports; nil when absent (the default depends on certificates)
 	CertificateARNs    []string          // certificate-arn; nil when absent, empty when present but empty
-	InboundCIDRs       []string          // inbound-cidrs, v4 and v6, host bits allowed; nil when absent, empty when present but empty
-	PrefixLists        []string          // security-group-prefix-lists; nil when absent or empty
-	SecurityGroups     []string          // security-groups, IDs or Name tags; nil when absent or empty
+	InboundCIDRs       []string          // inbound-cidrs, v4 and v6, canonical (see CanonicalCIDR); nil when absent
+	PrefixLists        []string          // security-group-prefix-lists; nil when absent
+	SecurityGroups     []string          // security-groups, IDs or Name tags; nil when absent
 	ManageBackendRules *bool             // manage-backend-security-group-rules; nil when absent
 	Tags               map[string]string // tags; nil when absent
 	LoadBalancerName   string            // load-balancer-name; at most 32 characters
+	// CIDRChanges are the inbound CIDRs lbsg uses in another form than written.
+	CIDRChanges []CIDRChange
 }
 
 // ParseIngress reads the group-level annotations of one Ingress. It returns the typed view and
 // ALL problems, sorted by key; a field whose annotation is bad keeps its default.
 func ParseIngress(ann map[string]string) (Ingress, []*Error) {
 	// svcParser only collects errors and knows the tag rules, so the Ingress reuses it.
-	p := &svcParser{ann: ann}
+	// The backend keys are checked here too, so that an empty one is reported even on an
+	// Ingress without backends; BuildIngressGroup drops the duplicate ParseBackend reports.
+	ann, blank := withoutBlank(ann, append(append([]string(nil), IngressKeys...), BackendKeys...))
+	p := &svcParser{ann: ann, errs: blank}
 	ing := Ingress{Scheme: SchemeInternal}
 
 	if v, ok := ann[IngGroupName]; ok {
@@ -130,7 +146,7 @@ func ParseIngress(ann map[string]string) (Ingress, []*Error) {
 		}
 	}
 	if v, ok := ann[IngSubnets]; ok {
-		ing.Subnets = ParseStringList(v)
+		ing.Subnets = p.refs(IngSubnets, v)
 	}
 	if v, ok := ann[IngIPAddressType]; ok {
 		switch v {
@@ -149,31 +165,28 @@ func ParseIngress(ann map[string]string) (Ingress, []*Error) {
 		}
 	}
 	if v, ok := ann[IngCertificateARN]; ok {
-		ing.CertificateARNs = ParseStringList(v)
+		ing.CertificateARNs = p.list(IngCertificateARN, v)
 	}
 	if v, ok := ann[IngInboundCIDRs]; ok {
-		if cidrs, err := ParseCIDRs(IngInboundCIDRs, v); err != nil {
+		if cidrs, changed, err := ParseCIDRs(IngInboundCIDRs, v); err != nil {
 			// Upstream's wording, so that users searching for it find this error too.
 			err.Reason = "invalid inbound-cidrs settings: " + err.Reason
 			p.add(err)
 		} else {
-			ing.InboundCIDRs = cidrs
+			ing.InboundCIDRs, ing.CIDRChanges = cidrs, changed
 		}
 	}
 	if v, ok := ann[IngPrefixLists]; ok {
 		if ids, err := ParsePrefixLists(IngPrefixLists, v); err != nil {
 			p.add(err)
-		} else if len(ids) > 0 {
-			// Upstream lets an empty list suppress the default 0.0.0.0/0 rule, which leaves
-			// the ALB unreachable; lbsg reads it as absent.
+		} else {
+			// Upstream lets an empty list suppress the default 0.0.0.0/0 rule; lbsg rejects
+			// an empty value before it gets here.
 			ing.PrefixLists = ids
 		}
 	}
 	if v, ok := ann[IngSecurityGroups]; ok {
-		// An empty list means "no custom security groups", so a managed one is created.
-		if sgs := ParseStringList(v); len(sgs) > 0 {
-			ing.SecurityGroups = sgs
-		}
+		ing.SecurityGroups = p.refs(IngSecurityGroups, v)
 	}
 	if v, ok := ann[IngManageBackendRules]; ok {
 		if b, err := ParseBool(IngManageBackendRules, v); err != nil {
@@ -230,7 +243,7 @@ func ParseListenPorts(key, v string) ([]ListenPort, *Error) {
 	}
 	var entries []json.RawMessage
 	if err := json.Unmarshal([]byte(v), &entries); err != nil {
-		return nil, fail(fmt.Sprintf("failed to parse listen-ports configuration: `%s`: %v", v, err))
+		return nil, fail(fmt.Sprintf("failed to parse listen-ports configuration: `%s`: %s", Shorten(v), Shorten(err.Error())))
 	}
 	if len(entries) == 0 {
 		return nil, fail("empty listen-ports configuration")
@@ -251,12 +264,12 @@ func ParseListenPorts(key, v string) ([]ListenPort, *Error) {
 	for _, raw := range entries {
 		pairs, err := decodeListenPortObject(raw)
 		if err != nil {
-			return nil, fail(fmt.Sprintf("failed to parse listen-ports configuration: `%s`: %v", v, err))
+			return nil, fail(fmt.Sprintf("failed to parse listen-ports configuration: `%s`: %s", Shorten(v), Shorten(err.Error())))
 		}
 		seen := map[string]bool{}
 		for _, kv := range pairs {
 			if seen[kv.proto] {
-				problem(fmt.Sprintf("one listen-ports object repeats the key %q (JSON keeps only the last value)", kv.proto))
+				problem(fmt.Sprintf("one listen-ports object repeats the key %q (JSON keeps only the last value)", Shorten(kv.proto)))
 			}
 			seen[kv.proto] = true
 		}
@@ -268,7 +281,7 @@ func ParseListenPorts(key, v string) ([]ListenPort, *Error) {
 			}
 			if kv.proto != protoHTTP && kv.proto != protoHTTPS {
 				// Exact upper case, as upstream: "http" is rejected there too.
-				problem(fmt.Sprintf("listen protocol must be within [HTTP, HTTPS]: %s", kv.proto))
+				problem(fmt.Sprintf("listen protocol must be within [HTTP, HTTPS]: %s", Shorten(kv.proto)))
 				continue
 			}
 			port := int32(kv.port)
@@ -283,7 +296,7 @@ func ParseListenPorts(key, v string) ([]ListenPort, *Error) {
 	}
 	switch {
 	case len(problems) > 0:
-		return nil, fail(strings.Join(problems, "; "))
+		return nil, fail(someOfReasons(problems))
 	case len(ports) == 0:
 		return nil, fail("empty listen-ports configuration: no object names a port")
 	}
@@ -326,6 +339,15 @@ func decodeListenPortObject(raw json.RawMessage) ([]protoPort, error) {
 	return out, nil
 }
 
+// someOfReasons joins reasons, keeping the message short when there are many.
+func someOfReasons(reasons []string) string {
+	const show = 3
+	if len(reasons) <= show {
+		return strings.Join(reasons, "; ")
+	}
+	return strings.Join(reasons[:show], "; ") + fmt.Sprintf("; and %d more problems", len(reasons)-show)
+}
+
 // Backend is the per-backend configuration. These keys may be set on the Ingress or on the
 // backend Service (with the same alb.ingress.kubernetes.io/ prefix); the Service's value wins.
 type Backend struct {
@@ -343,44 +365,48 @@ type Backend struct {
 func ParseBackend(ingressAnn, serviceAnn map[string]string) (Backend, []*Error) {
 	p := &backendParser{ing: ingressAnn, svc: serviceAnn}
 	var b Backend
+	for _, key := range BackendKeys {
+		if v, onSvc, ok := p.get(key); ok && isBlank(v) {
+			p.add(emptyError(key, v), onSvc)
+		}
+	}
 
-	if v, onSvc, ok := p.get(IngTargetType); ok {
+	if v, onSvc, ok := p.value(IngTargetType); ok {
 		switch v {
 		case TargetTypeInstance, TargetTypeIP:
 			b.TargetType = v
 		default:
 			// Unlike the Service's nlb-target-type, upstream rejects an empty value here.
-			p.fail(IngTargetType, v, onSvc, fmt.Sprintf("unknown targetType: %s", v),
+			p.fail(IngTargetType, v, onSvc, fmt.Sprintf("unknown targetType: %s", Shorten(v)),
 				"set it to instance (targets are node ports) or ip (targets are pod IPs), or remove it to use --default-target-type")
 		}
 	}
-	if v, onSvc, ok := p.get(IngBackendProtocol); ok {
+	if v, onSvc, ok := p.value(IngBackendProtocol); ok {
 		// Upstream wants exact upper case; lbsg also accepts "https".
 		if u, ok := httpProtocol(v); ok {
 			b.Protocol = u
 		} else {
-			p.fail(IngBackendProtocol, v, onSvc, fmt.Sprintf("backend protocol must be within [HTTP, HTTPS]: %s", v),
+			p.fail(IngBackendProtocol, v, onSvc, fmt.Sprintf("backend protocol must be within [HTTP, HTTPS]: %s", Shorten(v)),
 				"set it to HTTP or HTTPS, or remove it")
 		}
 	}
-	if v, onSvc, ok := p.get(IngHealthCheckPort); ok {
-		if healthCheckPortOK(v) {
-			b.HealthCheckPort = v
+	if v, onSvc, ok := p.value(IngHealthCheckPort); ok {
+		if hp, ok := healthCheckPort(v); ok {
+			b.HealthCheckPort = hp
 		} else {
 			p.fail(IngHealthCheckPort, v, onSvc,
-				fmt.Sprintf("health check port %q not supported: must be traffic-port, a port number 1-65535 or the name of a Service port", v),
+				fmt.Sprintf("health check port %q not supported: must be traffic-port, a port number 1-65535 or the name of a Service port", Shorten(v)),
 				"set it to traffic-port, a port number such as 8080 or a port name such as http")
 		}
 	}
-	if v, onSvc, ok := p.get(IngHealthCheckPath); ok {
-		if strings.HasPrefix(v, "/") {
+	if v, onSvc, ok := p.value(IngHealthCheckPath); ok {
+		if reason := checkHealthCheckPath(v); reason == "" {
 			b.HealthCheckPath = v
 		} else {
-			p.fail(IngHealthCheckPath, v, onSvc, `a health check path must start with "/"`,
-				"set it to a path such as /healthz")
+			p.fail(IngHealthCheckPath, v, onSvc, reason, "set it to a path such as /healthz")
 		}
 	}
-	if v, onSvc, ok := p.get(IngHealthCheckProtocol); ok {
+	if v, onSvc, ok := p.value(IngHealthCheckProtocol); ok {
 		if u, ok := httpProtocol(v); ok {
 			b.HealthCheckProtocol = u
 		} else {
@@ -388,7 +414,7 @@ func ParseBackend(ingressAnn, serviceAnn map[string]string) (Backend, []*Error) 
 				"set it to HTTP or HTTPS, or remove it")
 		}
 	}
-	if v, onSvc, ok := p.get(IngTargetNodeLabels); ok {
+	if v, onSvc, ok := p.value(IngTargetNodeLabels); ok {
 		if m, err := ParseStringMap(IngTargetNodeLabels, v); err != nil {
 			p.add(err, onSvc)
 		} else {
@@ -409,18 +435,22 @@ func httpProtocol(v string) (string, bool) {
 	return "", false
 }
 
-// healthCheckPortOK accepts traffic-port, a number in 1..65535, or any other non-empty token
-// without white space, which upstream resolves later as a named port of the Service. A number
-// out of range is not taken for a name.
-func healthCheckPortOK(v string) bool {
+// portName is a Service port name as Kubernetes allows it (a DNS label of at most 63
+// characters); a health-check port that is not a number must be one.
+var portName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// healthCheckPort accepts traffic-port, a number in 1..65535 (returned in canonical
+// spelling), or a port name, which is resolved later against the Service. A number out of
+// range is not taken for a name.
+func healthCheckPort(v string) (string, bool) {
 	if v == TrafficPort {
-		return true
+		return v, true
 	}
-	if _, err := strconv.Atoi(v); err == nil {
-		_, ok := parsePort(v)
-		return ok
+	if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+		n, ok := ParsePort(v)
+		return strconv.Itoa(int(n)), ok
 	}
-	return v != "" && !strings.ContainsFunc(v, unicode.IsSpace)
+	return v, portName.MatchString(v)
 }
 
 type backendParser struct {
@@ -435,6 +465,15 @@ func (p *backendParser) get(key string) (v string, onSvc, ok bool) {
 	}
 	v, ok = p.ing[key]
 	return v, false, ok
+}
+
+// value is get for the parsers: a blank value, reported once by ParseBackend, reads as absent.
+func (p *backendParser) value(key string) (v string, onSvc, ok bool) {
+	v, onSvc, ok = p.get(key)
+	if ok && isBlank(v) {
+		return "", onSvc, false
+	}
+	return v, onSvc, ok
 }
 
 // add records e, marking it when the value came from the Service: the user would otherwise

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/lbsg/lbsg/internal/naming"
 )
 
 // ServicePrefix is the prefix of every Service annotation lbsg reads.
@@ -36,6 +38,37 @@ const (
 	SvcTargetGroupAttributes = ServicePrefix + "aws-load-balancer-target-group-attributes"
 )
 
+// ServiceKeys are the Service annotations lbsg reads. Every one of them, when present, must
+// have a value: an empty one is an error, never the default.
+var ServiceKeys = []string{
+	SvcLoadBalancerType, SvcNLBTargetType, SvcScheme, SvcInternal, SvcIPAddressType, SvcLoadBalancerName,
+	SvcSubnets, SvcSecurityGroups, SvcManageBackendRules, SvcSourceRanges, SvcPrefixLists, SvcICMPForPathMTU,
+	SvcPrivateLinkEnforce, SvcDisableNLBSG, SvcAdditionalTags, SvcHealthCheckPort, SvcHealthCheckProtocol,
+	SvcHealthCheckPath, SvcHealthCheckInterval, SvcTargetNodeLabels, SvcTargetGroupAttributes,
+}
+
+// withoutBlank returns ann without the keys of keys whose value is blank, and an error for
+// each such key, so that the parsers only ever see values.
+func withoutBlank(ann map[string]string, keys []string) (map[string]string, []*Error) {
+	var errs []*Error
+	for _, k := range keys {
+		if v, ok := ann[k]; ok && isBlank(v) {
+			errs = append(errs, emptyError(k, v))
+		}
+	}
+	if len(errs) == 0 {
+		return ann, nil
+	}
+	out := make(map[string]string, len(ann))
+	for k, v := range ann {
+		out[k] = v
+	}
+	for _, e := range errs {
+		delete(out, e.Key)
+	}
+	return out, errs
+}
+
 // Values.
 const (
 	SchemeInternal       = "internal"
@@ -58,11 +91,11 @@ type Service struct {
 	LoadBalancerName    string            // aws-load-balancer-name: overrides the generated NLB name; at most 32 characters
 	Subnets             []string          // aws-load-balancer-subnets, nil when absent
 	SecurityGroups      []string          // aws-load-balancer-security-groups, IDs or Name tags
-	SecurityGroupsSet   bool              // the annotation is present (maybe empty)
+	SecurityGroupsSet   bool              // the annotation is present (and so not empty)
 	ManageBackendRules  *bool             // aws-load-balancer-manage-backend-security-group-rules, nil when absent
-	SourceRanges        []string          // load-balancer-source-ranges, syntax-checked CIDRs (host bits allowed)
+	SourceRanges        []string          // load-balancer-source-ranges, canonical CIDRs (see CanonicalCIDR)
 	PrefixLists         []string          // aws-load-balancer-security-group-prefix-lists, each pl-<hex>
-	PrefixListsSet      bool              // the annotation is present (maybe empty)
+	PrefixListsSet      bool              // the annotation is present (and so not empty)
 	ICMPForPathMTU      bool              // aws-load-balancer-enable-icmp-for-path-mtu-discovery is "on"
 	PrivateLinkEnforce  string            // aws-load-balancer-inbound-sg-rules-on-private-link-traffic: "", "on", "off"
 	DisableNLBSG        bool              // aws-load-balancer-disable-nlb-sg
@@ -72,12 +105,15 @@ type Service struct {
 	HealthCheckPath     string            // aws-load-balancer-healthcheck-path, starts with "/"
 	HealthCheckInterval int32             // aws-load-balancer-healthcheck-interval in seconds (5..300), 0 when absent
 	TargetNodeLabels    map[string]string // aws-load-balancer-target-node-labels, nil when absent
+	// CIDRChanges are the source ranges lbsg uses in another form than written.
+	CIDRChanges []CIDRChange
 }
 
 // ParseService reads every Service annotation lbsg knows. It returns the typed view and ALL
 // problems, sorted by key; a field whose annotation is bad keeps its default.
 func ParseService(ann map[string]string) (Service, []*Error) {
-	p := &svcParser{ann: ann}
+	ann, blank := withoutBlank(ann, ServiceKeys)
+	p := &svcParser{ann: ann, errs: blank}
 	s := Service{
 		Type:          ann[SvcLoadBalancerType],
 		Scheme:        SchemeInternal,
@@ -108,10 +144,12 @@ func ParseService(ann map[string]string) (Service, []*Error) {
 		}
 	}
 	if v, ok := ann[SvcSubnets]; ok {
-		s.Subnets = ParseStringList(v)
+		s.Subnets = p.refs(SvcSubnets, v)
 	}
 	if v, ok := ann[SvcSecurityGroups]; ok {
-		s.SecurityGroups, s.SecurityGroupsSet = ParseStringList(v), true
+		if sgs := p.refs(SvcSecurityGroups, v); sgs != nil {
+			s.SecurityGroups, s.SecurityGroupsSet = sgs, true
+		}
 	}
 	if v, ok := ann[SvcManageBackendRules]; ok {
 		if b, err := ParseBool(SvcManageBackendRules, v); err != nil {
@@ -121,10 +159,10 @@ func ParseService(ann map[string]string) (Service, []*Error) {
 		}
 	}
 	if v, ok := ann[SvcSourceRanges]; ok {
-		if cidrs, err := ParseCIDRs(SvcSourceRanges, v); err != nil {
+		if cidrs, changed, err := ParseCIDRs(SvcSourceRanges, v); err != nil {
 			p.add(err)
 		} else {
-			s.SourceRanges = cidrs
+			s.SourceRanges, s.CIDRChanges = cidrs, changed
 		}
 	}
 	if v, ok := ann[SvcPrefixLists]; ok {
@@ -150,7 +188,7 @@ func ParseService(ann map[string]string) (Service, []*Error) {
 			s.PrivateLinkEnforce = v
 		default:
 			p.fail(SvcPrivateLinkEnforce, v,
-				fmt.Sprintf("Invalid value for securityGroupsInboundRulesOnPrivateLink status: %s, value must be one of [on, off]", v),
+				fmt.Sprintf("Invalid value for securityGroupsInboundRulesOnPrivateLink status: %s, value must be one of [on, off]", Shorten(v)),
 				`set it to "on" or "off"`)
 		}
 	}
@@ -191,14 +229,31 @@ func (p *svcParser) fail(key, value, reason, fix string) {
 	p.add(&Error{Key: key, Value: value, Reason: reason, Fix: fix})
 }
 
+// refs parses a list of IDs or Name tags, recording the error; nil means bad.
+func (p *svcParser) refs(key, v string) []string {
+	l, err := ParseRefs(key, v)
+	if err != nil {
+		p.add(err)
+		return nil
+	}
+	return l
+}
+
+// list parses a stringList, recording the error; nil means bad.
+func (p *svcParser) list(key, v string) []string {
+	l, err := ParseStringList(key, v)
+	if err != nil {
+		p.add(err)
+		return nil
+	}
+	return l
+}
+
 func (p *svcParser) targetType(s *Service) {
 	if v, ok := p.ann[SvcNLBTargetType]; ok {
 		switch v {
 		case TargetTypeInstance, TargetTypeIP:
 			s.TargetType = v
-		case "":
-			// Upstream reads a present but empty value as instance.
-			s.TargetType = TargetTypeInstance
 		default:
 			p.fail(SvcNLBTargetType, v, `must be "instance" or "ip"`,
 				"set it to instance (targets are node ports) or ip (targets are pod IPs), or remove it to use --default-target-type")
@@ -234,33 +289,63 @@ func (p *svcParser) scheme(s *Service) {
 	}
 }
 
+// tags parses a tags annotation and checks every tag (see naming.TagProblem): a tracking
+// tag set by a tenant would let it pass its own resources off as lbsg's.
 func (p *svcParser) tags(key, v string) map[string]string {
 	m, err := ParseStringMap(key, v)
 	if err != nil {
 		p.add(err)
 		return nil
 	}
-	var reserved []string
-	for k := range m {
-		if strings.HasPrefix(strings.ToLower(k), "aws:") {
-			reserved = append(reserved, strconv.Quote(k))
-		}
-	}
-	if len(reserved) > 0 {
-		sort.Strings(reserved)
-		p.fail(key, v, "tag keys starting with \"aws:\" are reserved by AWS: "+strings.Join(reserved, ", "),
-			"remove those keys or rename them")
+	if err := CheckTags(key, v, m); err != nil {
+		p.add(err)
 		return nil
 	}
 	return m
 }
 
+// CheckTags checks user-supplied tags against the reserved prefixes and AWS's limits, and
+// returns one Error (key and value are the setting the tags come from) naming every bad tag,
+// or nil.
+func CheckTags(key, value string, tags map[string]string) *Error {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var reasons []string
+	fix := ""
+	for _, k := range keys {
+		if reason, f := naming.TagProblem(k, tags[k]); reason != "" {
+			reasons = append(reasons, reason)
+			if fix == "" {
+				fix = f
+			}
+		}
+	}
+	if len(tags) > naming.MaxTagsPerResource {
+		reasons = append(reasons, fmt.Sprintf("%d tags; AWS allows at most %d per resource", len(tags), naming.MaxTagsPerResource))
+		if fix == "" {
+			fix = "remove tags"
+		}
+	}
+	if len(reasons) == 0 {
+		return nil
+	}
+	if len(reasons) > 3 {
+		reasons = append(reasons[:3], fmt.Sprintf("and %d more", len(reasons)-3))
+	}
+	return &Error{Key: key, Value: value, Reason: strings.Join(reasons, "; "), Fix: fix}
+}
+
 func (p *svcParser) healthCheck(s *Service) {
 	if v, ok := p.ann[SvcHealthCheckPort]; ok {
-		if _, isPort := parsePort(v); isPort || v == TrafficPort {
+		if n, isPort := ParsePort(v); isPort {
+			s.HealthCheckPort = strconv.Itoa(int(n))
+		} else if v == TrafficPort {
 			s.HealthCheckPort = v
 		} else {
-			p.fail(SvcHealthCheckPort, v, fmt.Sprintf("health check port %q not supported: must be traffic-port or a port number 1-65535", v),
+			p.fail(SvcHealthCheckPort, v, fmt.Sprintf("health check port %q not supported: must be traffic-port or a port number 1-65535", Shorten(v)),
 				"set it to traffic-port or a port number such as 8080")
 		}
 	}
@@ -274,11 +359,10 @@ func (p *svcParser) healthCheck(s *Service) {
 		}
 	}
 	if v, ok := p.ann[SvcHealthCheckPath]; ok {
-		if strings.HasPrefix(v, "/") {
+		if reason := checkHealthCheckPath(v); reason == "" {
 			s.HealthCheckPath = v
 		} else {
-			p.fail(SvcHealthCheckPath, v, `a health check path must start with "/"`,
-				"set it to a path such as /healthz")
+			p.fail(SvcHealthCheckPath, v, reason, "set it to a path such as /healthz")
 		}
 	}
 	if v, ok := p.ann[SvcHealthCheckInterval]; ok {

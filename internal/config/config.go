@@ -173,13 +173,17 @@ func (c *Config) Feature(name string) bool {
 	return knownGates[name].def
 }
 
+// maxOwnTags is the most tags lbsg itself puts on one resource (cluster, stack and resource
+// tags), which --default-tags share AWS's per-resource limit with.
+const maxOwnTags = 3
+
 // Validate checks the configuration and returns every problem, joined with errors.Join.
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	if c.ClusterName == "" {
-		add("kubernetes cluster name must be specified")
+	if err := naming.ValidateClusterName(c.ClusterName); err != nil {
+		errs = append(errs, err)
 	}
 	if c.BackendSG != "" && !strings.HasPrefix(c.BackendSG, "sg-") {
 		add("invalid value %v for backend security group id", c.BackendSG)
@@ -191,14 +195,18 @@ func (c *Config) Validate() error {
 		add("invalid --%s: unknown feature: %v", FlagFeatureGates, g)
 	}
 	for _, k := range sortedKeys(c.DefaultTags) {
-		switch {
+		switch reason, fix := naming.TagProblem(k, c.DefaultTags[k]); {
 		case k == "":
 			add("tag key cannot be empty in %v flag", FlagDefaultTags)
 		case naming.IsTrackingTagKey(k):
-			add("tag key %v cannot be specified in %v flag", k, FlagDefaultTags)
-		case strings.HasPrefix(strings.ToLower(k), "aws:"):
-			add("tag key %v cannot be specified in %v flag: keys starting with aws: are reserved by AWS", k, FlagDefaultTags)
+			add("tag key %v cannot be specified in %v flag: %s; fix: %s", k, FlagDefaultTags, reason, fix)
+		case reason != "":
+			add("invalid --%v: %s; fix: %s", FlagDefaultTags, reason, fix)
 		}
+	}
+	if n := len(c.DefaultTags); n > naming.MaxTagsPerResource-maxOwnTags {
+		add("invalid --%v: %d tags; with lbsg's own tracking tags a resource would exceed AWS's limit of %d tags; fix: give at most %d default tags",
+			FlagDefaultTags, n, naming.MaxTagsPerResource, naming.MaxTagsPerResource-maxOwnTags)
 	}
 	for _, k := range c.ExternalManagedTags {
 		if naming.IsTrackingTagKey(k) {

@@ -158,7 +158,7 @@ func TestValidateErrors(t *testing.T) {
 		{"default tag is a gateway tracking key", []string{"--default-tags=gateway.k8s.aws.nlb/stack=x"},
 			"tag key gateway.k8s.aws.nlb/stack cannot be specified in default-tags flag"},
 		{"default tag reserved by AWS", []string{"--default-tags=aws:foo=x"},
-			"tag key aws:foo cannot be specified in default-tags flag: keys starting with aws: are reserved by AWS"},
+			`invalid --default-tags: tag key "aws:foo" is reserved: keys starting with "aws:" belong to AWS; fix: remove the tag or rename its key`},
 		{"default tag empty key", []string{"--default-tags==x"}, "tag key cannot be empty in default-tags flag"},
 		{"external tag is a tracking key", []string{"--external-managed-tags=service.k8s.aws/stack"},
 			"tag key service.k8s.aws/stack cannot be specified in external-managed-tags flag"},

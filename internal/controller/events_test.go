@@ -8,8 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
-
-	"github.com/lbsg/lbsg/internal/annotations"
 )
 
 // TestLongEventNoteKeepsKeyAndFix guards issue 6 case 14: a Warning Event whose note
@@ -22,11 +20,12 @@ func TestLongEventNoteKeepsKeyAndFix(t *testing.T) {
 		name, msg string
 		keep      []string
 	}{
-		{"4 KB annotation value", (&annotations.Error{Key: key, Value: strings.Repeat("x", 4096),
-			Reason: `must be "internal" or "internet-facing"`, Fix: fix}).Error(),
+		// Written out rather than built with annotations.Error, which quotes a bounded width
+		// of a value already: the recorder must hold for any caller's message.
+		{"4 KB annotation value", "annotation " + key + `="` + strings.Repeat("x", 4096) + `": must be "internal" or "internet-facing"; fix: ` + fix,
 			[]string{"annotation " + key + `="xxx`, `: must be "internal" or "internet-facing"; fix: ` + fix}},
-		{"multi-byte characters", (&annotations.Error{Key: key, Value: strings.Repeat("é€😀", 700),
-			Reason: "bad", Fix: fix}).Error(), []string{"annotation " + key, "; fix: " + fix}},
+		{"multi-byte characters", "annotation " + key + `="` + strings.Repeat("é€😀", 700) + `": bad; fix: ` + fix,
+			[]string{"annotation " + key, "; fix: " + fix}},
 		{"60 SG IDs, last clause kept", "too many security groups: " + strings.Repeat("sg-0123456789abcdef0,", 60) + " remove some. at most 5 are allowed",
 			[]string{"too many security groups: sg-", ". at most 5 are allowed"}},
 		{"a fix longer than half", "key k: " + strings.Repeat("y", 300) + "; fix: " + strings.Repeat("z", 3000),

@@ -78,6 +78,15 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		// removes what they used.
 		return ctrl.Result{}, r.release(ctx, g)
 	}
+	if sp.Stack != nil {
+		for _, n := range sp.Stack.Notices {
+			for _, m := range g.Members {
+				if n.Ingress == "" || n.Ingress == m.Ingress.Namespace+"/"+m.Ingress.Name {
+					r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeWarning, n.Reason, "Reconcile", "%s", n.Message)
+				}
+			}
+		}
+	}
 	if sp.NeedsBackendSG {
 		if sp, err = r.Engine.PlanIngressGroup(ctx, g, objs, true); err != nil {
 			return ctrl.Result{}, r.fail(ctx, g, EventFailedDeploy, err)

@@ -2,7 +2,6 @@ package spec
 
 import (
 	"fmt"
-	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -187,6 +186,8 @@ type member struct {
 	prefixes  []string
 	ports     []annotations.ListenPort
 	tags      map[string]string
+	tagsFrom  string // the key (annotation or IngressClassParams field) the tags came from
+	tagsValue string
 }
 
 type ingressBuilder struct {
@@ -195,11 +196,21 @@ type ingressBuilder struct {
 	facts    IngressFacts
 	members  []*member
 	problems []*Problem
+	notices  []Notice
 }
 
 func (b *ingressBuilder) fail(key, value, reason, fix string) {
 	b.problems = append(b.problems, &Problem{Key: key, Value: value, Reason: reason, Fix: fix})
 }
+
+// conflict records members that disagree; value names each side, whose own values the
+// caller shortens with short.
+func (b *ingressBuilder) conflict(key, value, reason, fix string) {
+	b.problems = append(b.problems, &Problem{Key: key, Value: value, Reason: reason, Fix: fix, Composite: true})
+}
+
+// short shortens one member's value inside a conflict message.
+func short(v string) string { return annotations.Shorten(v) }
 
 // BuildIngressGroup returns the desired stack of an Ingress group's ALB, or the problems
 // that keep it from being built (then nothing in AWS changes for the group). members are
@@ -212,6 +223,9 @@ func BuildIngressGroup(g IngressGroupID, members []IngressMember, s Settings, fa
 		b.members = append(b.members, b.resolveMember(m))
 	}
 	st := b.build()
+	if len(b.problems) == 0 {
+		b.problems = append(b.problems, checkLimits(st, b.tagSources())...)
+	}
 	if len(b.problems) > 0 {
 		seen := map[string]bool{}
 		var problems []*Problem
@@ -224,7 +238,24 @@ func BuildIngressGroup(g IngressGroupID, members []IngressMember, s Settings, fa
 		sortProblems(problems)
 		return nil, problems
 	}
+	st.Notices = append(st.Notices, b.notices...)
 	return st, nil
+}
+
+// tagSources names where the group's tags came from, for limit errors: the first member
+// that sets tags, by annotation or through its class.
+func (b *ingressBuilder) tagSources() tagSource {
+	src := tagSource{key: annotations.IngTags, defaults: len(b.s.DefaultTags)}
+	for _, m := range b.members {
+		if len(m.tags) == 0 {
+			continue
+		}
+		src.user += len(m.tags)
+		if src.value == "" {
+			src.key, src.value = m.tagsFrom, m.tagsValue
+		}
+	}
+	return src
 }
 
 // onIngress tags a problem with the Ingress it comes from.
@@ -241,6 +272,12 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 		b.problems = append(b.problems, onIngress(p, m.key))
 	}
 	m.ann = ann
+	for _, c := range ann.CIDRChanges {
+		b.notices = append(b.notices, Notice{Reason: NoticeCIDRCanonicalized, Message: c.Message(), Ingress: m.key})
+	}
+	if keys := annotations.UnsupportedIngressKeys(ing.Annotations); len(keys) > 0 {
+		b.notices = append(b.notices, Notice{Reason: NoticeUnsupportedAnnotations, Message: annotations.UnsupportedMessage(keys), Ingress: m.key})
+	}
 	for key := range ing.Annotations {
 		if strings.HasPrefix(key, annotations.IngressPrefix+"actions.") || strings.HasPrefix(key, annotations.IngressPrefix+"conditions.") {
 			b.problems = append(b.problems, onIngress(&Problem{Key: key, Value: ing.Annotations[key],
@@ -272,6 +309,7 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 	}
 	m.prefixes = ann.PrefixLists
 	m.tags = ann.Tags
+	m.tagsFrom, m.tagsValue = annotations.IngTags, ing.Annotations[annotations.IngTags]
 	if p := im.Params; p != nil {
 		field := "IngressClassParams " + p.Name + " spec."
 		if p.Scheme != "" {
@@ -281,19 +319,31 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 			m.ipType = p.IPAddressType
 		}
 		if len(p.InboundCIDRs) > 0 {
-			m.cidrs, m.cidrsFrom = p.InboundCIDRs, field+"inboundCIDRs"
-			for _, c := range p.InboundCIDRs {
-				if _, err := netip.ParsePrefix(strings.TrimSpace(c)); err != nil {
-					b.fail(field+"inboundCIDRs", c, "invalid CIDR in IngressClassParams InboundCIDR",
-						"use CIDR notation such as 203.0.113.0/24 or 2001:db8::/32")
-				}
+			cidrs, changes, err := annotations.CanonicalCIDRs(field+"inboundCIDRs", p.InboundCIDRs)
+			if err != nil {
+				err.Reason = "invalid CIDR in IngressClassParams InboundCIDR: " + err.Reason
+				b.problems = append(b.problems, err)
+			}
+			m.cidrs, m.cidrsFrom = cidrs, field+"inboundCIDRs"
+			for _, c := range changes {
+				b.notices = append(b.notices, Notice{Reason: NoticeCIDRCanonicalized, Message: c.Message(), Ingress: m.key})
 			}
 		}
 		if len(p.PrefixLists) > 0 {
 			m.prefixes = p.PrefixLists
+			if _, err := annotations.ParsePrefixLists(field+"prefixListsIDs", strings.Join(p.PrefixLists, ",")); err != nil {
+				b.problems = append(b.problems, err)
+			}
 		}
 		if len(p.Tags) > 0 {
+			// IngressClassParams are written by cluster admins, but a forged tracking tag
+			// there would mislead lbsg just the same: it is bad input on every Ingress of
+			// the class.
+			if err := annotations.CheckTags(field+"tags", tagsString(p.Tags), p.Tags); err != nil {
+				b.problems = append(b.problems, err)
+			}
 			m.tags = naming.MergeTags(p.Tags, ann.Tags) // the class's tags win
+			m.tagsFrom, m.tagsValue = field+"tags", tagsString(p.Tags)
 		}
 	}
 	m.ports = ann.ListenPorts
@@ -320,7 +370,7 @@ func (b *ingressBuilder) exclusive(key, what string, values []string) string {
 			continue
 		}
 		if v != agreed {
-			b.fail(key, from+": "+agreed+" | "+b.members[i].key+": "+v,
+			b.conflict(key, from+": "+short(agreed)+" | "+b.members[i].key+": "+short(v),
 				fmt.Sprintf("conflicting %s across the members of Ingress group %s", what, b.g.String()),
 				"give every member that sets it the same value, or move one of these Ingresses to another group")
 			return agreed
@@ -427,6 +477,18 @@ func (b *ingressBuilder) build() *Stack {
 		}
 	}
 	useBackend := s.EnableBackendSG && (frontend == FrontendManaged || manageRules)
+	if frontend == FrontendCustom {
+		value := ""
+		for _, m := range b.members {
+			if len(m.ann.SecurityGroups) > 0 {
+				value = m.Ingress.Annotations[annotations.IngSecurityGroups]
+				break
+			}
+		}
+		if p := sgCountProblem(annotations.IngSecurityGroups, value, customRefs, useBackend, annotations.IngManageBackendRules); p != nil {
+			b.problems = append(b.problems, p)
+		}
+	}
 	if lbName == "" {
 		lbName = naming.IngressLBName(s.Cluster, g.Explicit(), g.Namespace, g.Name, scheme)
 	}
@@ -490,8 +552,8 @@ func (b *ingressBuilder) mergeTags() map[string]string {
 		for _, k := range keys {
 			v := m.tags[k]
 			if old, ok := out[k]; ok && old != v {
-				b.fail(annotations.IngTags, from[k]+": "+k+"="+old+" | "+m.key+": "+k+"="+v,
-					fmt.Sprintf("conflicting tag %s: %s | %s across the members of Ingress group %s", k, old, v, b.g.String()),
+				b.conflict(annotations.IngTags, from[k]+": "+short(k+"="+old)+" | "+m.key+": "+short(k+"="+v),
+					fmt.Sprintf("conflicting tag %s: %s | %s across the members of Ingress group %s", short(k), short(old), short(v), b.g.String()),
 					"give the tag the same value on every member, or set it once on one member")
 				continue
 			}
@@ -512,7 +574,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 				pc = &portConfig{port: lp.Port, protocol: lp.Protocol, protoFrom: m.key}
 				byPort[lp.Port] = pc
 			} else if pc.protocol != lp.Protocol {
-				b.fail(annotations.IngListenPorts, fmt.Sprintf("%s: %s:%d | %s: %s:%d", pc.protoFrom, pc.protocol, lp.Port, m.key, lp.Protocol, lp.Port),
+				b.conflict(annotations.IngListenPorts, fmt.Sprintf("%s: %s:%d | %s: %s:%d", pc.protoFrom, pc.protocol, lp.Port, m.key, lp.Protocol, lp.Port),
 					fmt.Sprintf("conflicting protocol for port %d across the members of Ingress group %s", lp.Port, b.g.String()),
 					"use one protocol per port in every member's listen-ports")
 				continue
@@ -521,7 +583,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 				if pc.cidrs == nil {
 					pc.cidrs, pc.cidrsFrom, pc.cidrOwner = m.cidrs, m.cidrsFrom, m.key
 				} else if setString(pc.cidrs) != setString(m.cidrs) {
-					b.fail(annotations.IngInboundCIDRs, pc.cidrOwner+": "+setString(pc.cidrs)+" | "+m.key+": "+setString(m.cidrs),
+					b.conflict(annotations.IngInboundCIDRs, pc.cidrOwner+": "+short(setString(pc.cidrs))+" | "+m.key+": "+short(setString(m.cidrs)),
 						fmt.Sprintf("conflicting inbound-cidrs for port %d across the members of Ingress group %s", lp.Port, b.g.String()),
 						"give every member that listens on the port the same inbound-cidrs, or leave them unset on all but one")
 				}
@@ -530,7 +592,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 				if pc.prefixes == nil {
 					pc.prefixes, pc.prefixFrom = m.prefixes, m.key
 				} else if setString(pc.prefixes) != setString(m.prefixes) {
-					b.fail(annotations.IngPrefixLists, pc.prefixFrom+": "+setString(pc.prefixes)+" | "+m.key+": "+setString(m.prefixes),
+					b.conflict(annotations.IngPrefixLists, pc.prefixFrom+": "+short(setString(pc.prefixes))+" | "+m.key+": "+short(setString(m.prefixes)),
 						fmt.Sprintf("conflicting inbound-prefix-lists for port %d across the members of Ingress group %s", lp.Port, b.g.String()),
 						"give every member that listens on the port the same prefix lists, or leave them unset on all but one")
 				}
@@ -564,8 +626,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 				"set "+annotations.IngCertificateARN+" to the ARN of an ACM certificate, or listen on HTTP")
 		}
 		for _, c := range pc.cidrs {
-			p, err := netip.ParsePrefix(strings.TrimSpace(c))
-			if err == nil && p.Addr().Is6() && !p.Addr().Is4In6() && !dual {
+			if isV6(c) && !dual {
 				b.fail(pc.cidrsFrom, c,
 					fmt.Sprintf("IPv6 CIDR %s on an ipv4 load balancer (upstream drops it silently; lbsg refuses) (Ingress %s)", c, pc.cidrOwner),
 					"remove the IPv6 CIDR, or set "+annotations.IngIPAddressType+" to dualstack")
@@ -573,6 +634,20 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 		}
 	}
 	return out
+}
+
+// tagsString renders tags as k=v pairs sorted by key, to quote them in a message.
+func tagsString(tags map[string]string) string {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + tags[k]
+	}
+	return strings.Join(parts, ",")
 }
 
 func contains(list []string, v string) bool {
@@ -624,7 +699,7 @@ func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgS
 		// A default backend serves the ports its own Ingress listens on.
 		for _, lp := range m.ports {
 			if from, taken := defaultFrom[lp.Port]; taken {
-				b.fail("spec.defaultBackend", from+" | "+m.key,
+				b.conflict("spec.defaultBackend", from+" | "+m.key,
 					fmt.Sprintf("more than one member of Ingress group %s sets a default backend for port %d", b.g.String(), lp.Port),
 					"set spec.defaultBackend on one member only, or give the members different listen-ports")
 				continue

@@ -336,13 +336,11 @@ func TestBuildIngressGroupDefaults(t *testing.T) {
 			t.Errorf("managed SG tags mismatch (-want +got):\n%s", diff)
 		}
 	})
-	t.Run("tracking tags cannot be overridden by the tags annotation", func(t *testing.T) {
+	t.Run("tracking tags cannot be set by the tags annotation", func(t *testing.T) {
 		ing := testIngress("web", ingAnn(annotations.IngTags, naming.IngressStackTag+"=evil"))
-		st := mustBuildOne(t, ing)
-		for what, tags := range map[string]map[string]string{"LB": st.LoadBalancer.Tags, "SG": st.ManagedSG.Tags, "TG": st.TargetGroups[0].Tags} {
-			if got := tags[naming.IngressStackTag]; got != "shop/web" {
-				t.Errorf("%s stack tag = %q, want shop/web", what, got)
-			}
+		st, problems := BuildIngressGroup(implicitGroup(ing), asMembers(ing), testSettings(), defaultFacts())
+		if st != nil || len(problems) != 1 || problems[0].Key != annotations.IngTags || !strings.Contains(problems[0].Reason, "reserved") {
+			t.Errorf("got stack %v, problems %v; want one reserved-key problem on %s", st != nil, problems, annotations.IngTags)
 		}
 	})
 	t.Run("load-balancer-name overrides the ALB name only", func(t *testing.T) {
@@ -416,14 +414,9 @@ func TestBuildIngressGroupFrontendRules(t *testing.T) {
 			want: []sgrules.Rule{cidr("tcp", 80, 80, "10.0.0.0/8"), cidr("tcp", 80, 80, "2001:db8::/32")},
 		},
 		{
-			name: "host bits are kept as written",
+			name: "host bits give the network AWS stores",
 			ing:  testIngress("web", ingAnn(annotations.IngInboundCIDRs, "10.0.0.1/24")),
-			want: []sgrules.Rule{cidr("tcp", 80, 80, "10.0.0.1/24")},
-		},
-		{
-			name: "empty inbound-cidrs counts as absent",
-			ing:  testIngress("web", ingAnn(annotations.IngInboundCIDRs, "")),
-			want: []sgrules.Rule{cidr("tcp", 80, 80, "0.0.0.0/0")},
+			want: []sgrules.Rule{cidr("tcp", 80, 80, "10.0.0.0/24")},
 		},
 		{
 			name: "prefix lists only: no default CIDR",
@@ -437,16 +430,6 @@ func TestBuildIngressGroupFrontendRules(t *testing.T) {
 			name: "prefix lists and CIDRs",
 			ing:  testIngress("web", ingAnn(annotations.IngPrefixLists, plA, annotations.IngInboundCIDRs, "10.0.0.0/8")),
 			want: []sgrules.Rule{cidr("tcp", 80, 80, "10.0.0.0/8"), prefixList("tcp", 80, plA)},
-		},
-		{
-			name: "empty security-group-prefix-lists counts as absent: the default rule stays",
-			ing:  testIngress("web", ingAnn(annotations.IngPrefixLists, "")),
-			want: []sgrules.Rule{cidr("tcp", 80, 80, "0.0.0.0/0")},
-		},
-		{
-			name: "prefix-lists of commas only count as absent",
-			ing:  testIngress("web", ingAnn(annotations.IngPrefixLists, " , ")),
-			want: []sgrules.Rule{cidr("tcp", 80, 80, "0.0.0.0/0")},
 		},
 		{
 			name: "duplicate CIDRs collapse",
@@ -834,8 +817,10 @@ func TestBuildIngressGroupProblems(t *testing.T) {
 		{
 			name: "HTTPS with an empty certificate-arn",
 			args: args{ing: testIngress("web", ingAnn(annotations.IngListenPorts, `[{"HTTPS":443}]`, annotations.IngCertificateARN, ""))},
-			want: []wantProblem{{Key: annotations.IngListenPorts, Value: `[{"HTTPS":443}]`,
-				Reason: "HTTPS listener on port 443 has no certificate", Fix: annotations.IngCertificateARN}},
+			want: []wantProblem{
+				{Key: annotations.IngCertificateARN, Reason: "the value is empty", Fix: "remove the annotation to use the default"},
+				{Key: annotations.IngListenPorts, Value: `[{"HTTPS":443}]`,
+					Reason: "HTTPS listener on port 443 has no certificate", Fix: annotations.IngCertificateARN}},
 		},
 		{
 			name: "bad inbound CIDR",
@@ -860,7 +845,7 @@ func TestBuildIngressGroupProblems(t *testing.T) {
 			name: "bad CIDR in IngressClassParams",
 			args: args{ing: testIngress("web"), member: func(m *IngressMember) { m.Params = &ClassParams{Name: "p", InboundCIDRs: []string{"bogus"}} }},
 			want: []wantProblem{{Key: "IngressClassParams p spec.inboundCIDRs", Value: "bogus",
-				Reason: "invalid CIDR in IngressClassParams InboundCIDR", Fix: "CIDR notation"}},
+				Reason: "invalid CIDR in IngressClassParams InboundCIDR", Fix: "CIDRs such as"}},
 		},
 		{
 			name: "missing IngressClassParams",
@@ -1098,11 +1083,6 @@ func TestBuildIngressGroupFrontend(t *testing.T) {
 			name: "custom SGs, manage false, backend SG disabled: no problem",
 			args: args{ing: testIngress("web", ingAnn(annotations.IngSecurityGroups, "sg-1")), s: func(s *Settings) { s.EnableBackendSG = false }},
 			want: frontendView{Frontend: FrontendCustom, CustomSGRefs: []string{"sg-1"}},
-		},
-		{
-			name: "empty security-groups annotation means a managed SG",
-			args: args{ing: testIngress("web", ingAnn(annotations.IngSecurityGroups, ""))},
-			want: frontendView{Frontend: FrontendManaged, UseBackendSG: true, HasManagedSG: true, Manage: true, Source: SourceBackend},
 		},
 	}
 	for _, tt := range tests {

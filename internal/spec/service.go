@@ -67,12 +67,21 @@ func ServiceOwner(svc *corev1.Service) Owner {
 func BuildService(svc *corev1.Service, s Settings, facts ServiceFacts) (*Stack, []*Problem) {
 	ann, problems := annotations.ParseService(svc.Annotations)
 	b := &serviceBuilder{svc: svc, s: s, facts: facts, ann: ann}
+	problems = append(problems, b.resolveSourceRanges()...)
 	problems = append(problems, b.validate()...)
 	if len(problems) > 0 {
 		sortProblems(problems)
 		return nil, problems
 	}
-	return b.build()
+	st, problems := b.build()
+	if st != nil {
+		problems = append(problems, checkLimits(st, b.tagSources())...)
+	}
+	if len(problems) > 0 {
+		sortProblems(problems)
+		return nil, problems
+	}
+	return st, nil
 }
 
 type serviceBuilder struct {
@@ -80,6 +89,43 @@ type serviceBuilder struct {
 	s     Settings
 	facts ServiceFacts
 	ann   annotations.Service
+	// ranges are the client CIDRs in canonical form, from rangesKey; changes are those
+	// written in another form.
+	ranges    []string
+	rangesKey string
+	changes   []annotations.CIDRChange
+}
+
+// resolveSourceRanges picks the client CIDRs: spec.loadBalancerSourceRanges wins over the
+// annotation. Both are canonical afterwards.
+func (b *serviceBuilder) resolveSourceRanges() []*Problem {
+	b.ranges, b.rangesKey, b.changes = b.ann.SourceRanges, annotations.SvcSourceRanges, b.ann.CIDRChanges
+	if len(b.svc.Spec.LoadBalancerSourceRanges) == 0 {
+		return nil
+	}
+	const key = "spec.loadBalancerSourceRanges"
+	cidrs, changes, err := annotations.CanonicalCIDRs(key, b.svc.Spec.LoadBalancerSourceRanges)
+	if err != nil {
+		return []*Problem{err}
+	}
+	b.ranges, b.rangesKey, b.changes = cidrs, key, changes
+	return nil
+}
+
+// written returns a client CIDR as the user wrote it, for messages.
+func (b *serviceBuilder) written(canonical string) string {
+	for _, c := range b.changes {
+		if c.Canonical == canonical {
+			return c.Written
+		}
+	}
+	return canonical
+}
+
+// tagSources names where the user's tags came from, for limit errors.
+func (b *serviceBuilder) tagSources() tagSource {
+	return tagSource{key: annotations.SvcAdditionalTags, value: b.svc.Annotations[annotations.SvcAdditionalTags],
+		user: len(b.ann.AdditionalTags), defaults: len(b.s.DefaultTags)}
 }
 
 func (b *serviceBuilder) targetType() string {
@@ -149,10 +195,7 @@ func (b *serviceBuilder) manageTargetRules(f Frontend) bool {
 // sourceRanges returns the client CIDRs: spec.loadBalancerSourceRanges wins over the
 // annotation.
 func (b *serviceBuilder) sourceRanges() (cidrs []string, key string) {
-	if len(b.svc.Spec.LoadBalancerSourceRanges) > 0 {
-		return b.svc.Spec.LoadBalancerSourceRanges, "spec.loadBalancerSourceRanges"
-	}
-	return b.ann.SourceRanges, annotations.SvcSourceRanges
+	return b.ranges, b.rangesKey
 }
 
 func (b *serviceBuilder) validate() []*Problem {
@@ -160,21 +203,13 @@ func (b *serviceBuilder) validate() []*Problem {
 	f := b.frontend()
 	cidrs, key := b.sourceRanges()
 	for _, c := range cidrs {
-		p, err := netip.ParsePrefix(strings.TrimSpace(c))
-		if err != nil && key != "spec.loadBalancerSourceRanges" {
-			continue // the annotation parser reported it already
-		}
-		if err != nil {
-			problems = append(problems, &Problem{Key: key, Value: c, Reason: "not a valid CIDR",
-				Fix: "use CIDR notation such as 203.0.113.0/24 or 2001:db8::/32"})
-			continue
-		}
-		if p.Addr().Is6() && b.ipAddressType() != DualStack {
-			problems = append(problems, &Problem{Key: key, Value: c,
+		if isV6(c) && b.ipAddressType() != DualStack {
+			problems = append(problems, &Problem{Key: key, Value: b.written(c),
 				Reason: fmt.Sprintf("unsupported v6 cidr %s when lb is not dualstack", c),
 				Fix:    "remove the IPv6 CIDR, or set " + annotations.SvcIPAddressType + ": dualstack"})
 		}
 	}
+	problems = append(problems, b.checkSecurityGroupCount(f)...)
 	if f == FrontendCustom && b.manageTargetRules(f) && !b.s.EnableBackendSG {
 		v := "true (from --enable-manage-backend-security-group-rules)"
 		if b.ann.ManageBackendRules != nil {
@@ -280,6 +315,12 @@ func (b *serviceBuilder) build() (*Stack, []*Problem) {
 	if f == FrontendCustom {
 		st.LoadBalancer.CustomSGRefs = b.ann.SecurityGroups
 	}
+	for _, c := range b.changes {
+		st.Notices = append(st.Notices, Notice{Reason: NoticeCIDRCanonicalized, Message: c.Message()})
+	}
+	if keys := annotations.UnsupportedServiceKeys(svc.Annotations); len(keys) > 0 {
+		st.Notices = append(st.Notices, Notice{Reason: NoticeUnsupportedAnnotations, Message: annotations.UnsupportedMessage(keys)})
+	}
 	if f == FrontendNone {
 		st.LoadBalancer.PrivateLinkEnforce = ""
 		if b.ann.SecurityGroupsSet && len(b.ann.SecurityGroups) > 0 {
@@ -289,7 +330,7 @@ func (b *serviceBuilder) build() (*Stack, []*Problem) {
 			}
 			st.Notices = append(st.Notices, Notice{Reason: "SecurityGroupsIgnored",
 				Message: fmt.Sprintf("annotation %s=%q is ignored: %s; delete and recreate the Service to get an NLB with security groups",
-					annotations.SvcSecurityGroups, svc.Annotations[annotations.SvcSecurityGroups], why)})
+					annotations.SvcSecurityGroups, annotations.Shorten(svc.Annotations[annotations.SvcSecurityGroups]), why)})
 		}
 	}
 	if f == FrontendManaged {
@@ -341,12 +382,12 @@ func (b *serviceBuilder) frontendRules() []sgrules.Rule {
 			proto = sgrules.ProtoTCP
 		}
 		for _, c := range cidrs {
-			rules = append(rules, cidrRule(proto, p.Port, p.Port, strings.TrimSpace(c)))
+			rules = append(rules, cidrRule(proto, p.Port, p.Port, c))
 			if b.ann.ICMPForPathMTU {
 				if isV6(c) {
-					rules = append(rules, cidrRule(sgrules.ProtoICMPv6, 2, 0, strings.TrimSpace(c)))
+					rules = append(rules, cidrRule(sgrules.ProtoICMPv6, 2, 0, c))
 				} else {
-					rules = append(rules, cidrRule(sgrules.ProtoICMP, 3, 4, strings.TrimSpace(c)))
+					rules = append(rules, cidrRule(sgrules.ProtoICMP, 3, 4, c))
 				}
 			}
 		}
@@ -360,7 +401,120 @@ func (b *serviceBuilder) frontendRules() []sgrules.Rule {
 	return rules
 }
 
-func isV6(cidr string) bool { return strings.Contains(cidr, ":") }
+// isV6 reports whether a CIDR (already validated) is IPv6, by its parsed address family.
+func isV6(cidr string) bool {
+	p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+	return err == nil && p.Addr().Is6()
+}
+
+// checkSecurityGroupCount applies ELBv2's limit of 5 SGs per load balancer to the custom SG
+// list plus the backend SG lbsg attaches, before anything is created. A Name tag may
+// resolve to several SGs; the caller checks the resolved count again.
+func (b *serviceBuilder) checkSecurityGroupCount(f Frontend) []*Problem {
+	if f != FrontendCustom {
+		return nil
+	}
+	backend := b.manageTargetRules(f) && b.s.EnableBackendSG
+	if p := sgCountProblem(annotations.SvcSecurityGroups, b.svc.Annotations[annotations.SvcSecurityGroups],
+		b.ann.SecurityGroups, backend, annotations.SvcManageBackendRules); p != nil {
+		return []*Problem{p}
+	}
+	return nil
+}
+
+// sgCountProblem is the 5-SG check for a custom SG list; backend says whether lbsg attaches
+// the backend SG too, which manageKey turns off.
+func sgCountProblem(key, value string, refs []string, backend bool, manageKey string) *Problem {
+	n := len(dedupStrings(refs))
+	total := n
+	if backend {
+		total++
+	}
+	if total <= MaxSecurityGroupsPerLoadBalancer {
+		return nil
+	}
+	reason := fmt.Sprintf("%d security groups exceed the limit of %d per load balancer", n, MaxSecurityGroupsPerLoadBalancer)
+	fix := fmt.Sprintf("list at most %d security groups", MaxSecurityGroupsPerLoadBalancer)
+	if backend {
+		reason = fmt.Sprintf("%d security groups plus the shared backend security group lbsg attaches: %d exceed the limit of %d per load balancer",
+			n, total, MaxSecurityGroupsPerLoadBalancer)
+		fix = fmt.Sprintf("list at most %d security groups, or set %s to false so that lbsg does not attach the backend security group",
+			MaxSecurityGroupsPerLoadBalancer-1, manageKey)
+	}
+	return &Problem{Key: key, Value: value, Reason: reason, Fix: fix}
+}
+
+func dedupStrings(list []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// tagSource says where the tags of a stack's resources come from, to name the setting in a
+// limit error: the user's tags (annotation or IngressClassParams) and --default-tags.
+type tagSource struct {
+	key, value     string
+	user, defaults int
+}
+
+// checkLimits checks the AWS limits that only show once the stack is built: at most 50 tags
+// on each resource, counting lbsg's own tags, --default-tags and the user's.
+func checkLimits(st *Stack, src tagSource) []*Problem {
+	problems := checkTagLimit(st, src)
+	if n := len(st.Listeners); n > MaxListenersPerLoadBalancer {
+		key, value, fix := "spec.ports", fmt.Sprintf("%d ports", n), "serve at most 50 ports from one Service"
+		if st.LoadBalancer.Type == TypeApplication {
+			key, value, fix = annotations.IngListenPorts, fmt.Sprintf("%d ports", n), "listen on at most 50 ports across the group"
+		}
+		problems = append(problems, &Problem{Key: key, Value: value,
+			Reason: fmt.Sprintf("%d listeners; a load balancer can have at most %d", n, MaxListenersPerLoadBalancer), Fix: fix})
+	}
+	rules := 0
+	for _, l := range st.Listeners {
+		rules += len(l.Rules)
+	}
+	if rules > MaxRulesPerALB {
+		problems = append(problems, &Problem{Key: "spec.rules", Value: fmt.Sprintf("%d rules", rules),
+			Reason: fmt.Sprintf("%d listener rules (host and path pairs, per listen port); an ALB can have at most %d", rules, MaxRulesPerALB),
+			Fix:    "route fewer paths through the group, or split it into several groups"})
+	}
+	return problems
+}
+
+// ELBv2 quotas lbsg checks before any write.
+const (
+	MaxListenersPerLoadBalancer = 50
+	MaxRulesPerALB              = 100 // not counting the default rules
+)
+
+func checkTagLimit(st *Stack, src tagSource) []*Problem {
+	most, what := len(st.LoadBalancer.Tags), "the load balancer"
+	if st.ManagedSG != nil && len(st.ManagedSG.Tags) > most {
+		most, what = len(st.ManagedSG.Tags), "the managed security group"
+	}
+	for _, tg := range st.TargetGroups {
+		if len(tg.Tags) > most {
+			most, what = len(tg.Tags), "target group "+tg.Name
+		}
+	}
+	if most <= naming.MaxTagsPerResource {
+		return nil
+	}
+	key, value := src.key, src.value
+	if src.user == 0 {
+		key, value = "--default-tags", fmt.Sprintf("%d tags", src.defaults)
+	}
+	return []*Problem{{Key: key, Value: value,
+		Reason: fmt.Sprintf("%s would get %d tags (%d from %s, %d from --default-tags, the rest lbsg's own); AWS allows at most %d per resource",
+			what, most, src.user, src.key, src.defaults, naming.MaxTagsPerResource),
+		Fix: "remove tags from the annotation or from --default-tags"}}
+}
 
 func cidrRule(proto string, from, to int32, cidr string) sgrules.Rule {
 	kind := sgrules.PeerCIDR

@@ -263,7 +263,7 @@ func TestBuildServiceProblems(t *testing.T) {
 			name: "malformed CIDR in spec.loadBalancerSourceRanges",
 			args: args{svc: testService(sourceRanges("10.0.0.0/8", "10.0.0.0/33"))},
 			want: []wantProblem{{Key: "spec.loadBalancerSourceRanges", Value: "10.0.0.0/33",
-				Reason: "not a valid CIDR", Fix: "CIDR notation"}},
+				Reason: "not a valid CIDR", Fix: "CIDRs such as"}},
 		},
 		{
 			name: "malformed CIDR in the annotation is reported once, by the parser",
@@ -434,11 +434,6 @@ func TestBuildServiceFrontend(t *testing.T) {
 				s:   func(s *Settings) { s.EnableManageBackendSGRules = true },
 			},
 			want: frontendView{Frontend: FrontendCustom, CustomSGRefs: []string{"sg-1"}},
-		},
-		{
-			name: "empty SG annotation means a managed SG",
-			args: args{svc: testService(ann(annotations.SvcSecurityGroups, ""))},
-			want: frontendView{Frontend: FrontendManaged, UseBackendSG: true, HasManagedSG: true, Manage: true, Source: SourceBackend},
 		},
 		{
 			name: "feature gate off: no SGs, legacy rules",
@@ -764,10 +759,10 @@ func TestBuildServiceNamesAndTags(t *testing.T) {
 			t.Errorf("SG name = %q, want %q", st.ManagedSG.Name, wantSG.Name)
 		}
 	})
-	t.Run("tracking tags cannot be overridden by additional tags", func(t *testing.T) {
-		st := mustBuild(t, testService(ann(annotations.SvcAdditionalTags, naming.TagCluster+"=evil")), testSettings(), ServiceFacts{})
-		if got := st.LoadBalancer.Tags[naming.TagCluster]; got != testCluster {
-			t.Errorf("cluster tag = %q, want %q", got, testCluster)
+	t.Run("tracking tags cannot be set by additional tags", func(t *testing.T) {
+		st, problems := BuildService(testService(ann(annotations.SvcAdditionalTags, naming.TagCluster+"=evil")), testSettings(), ServiceFacts{})
+		if st != nil || len(problems) != 1 || problems[0].Key != annotations.SvcAdditionalTags {
+			t.Errorf("got stack %v, problems %v; want one problem on %s", st != nil, problems, annotations.SvcAdditionalTags)
 		}
 	})
 }

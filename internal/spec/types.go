@@ -175,11 +175,26 @@ const (
 	PeerVPC     = "vpc"
 )
 
-// Notice is something lbsg ignores on purpose; it is reported as a Warning Event.
+// Notice is something lbsg ignores or adjusts on purpose; it is reported as a Warning Event.
 type Notice struct {
 	Reason  string `json:"reason"`
 	Message string `json:"message"`
+	// Ingress is "<namespace>/<name>" of the one member of an Ingress group the notice is
+	// about; empty means the stack's object (the Service, or every member of the group).
+	Ingress string `json:"ingress,omitempty"`
 }
+
+// Reasons of the notices the spec builders give.
+const (
+	// NoticeCIDRCanonicalized: a CIDR is used in another form than written (host bits
+	// cleared, IPv6 spelled canonically).
+	NoticeCIDRCanonicalized = "CIDRCanonicalized"
+	// NoticeUnsupportedAnnotations: upstream annotation keys lbsg does not implement.
+	NoticeUnsupportedAnnotations = "UnsupportedAnnotations"
+)
+
+// MaxSecurityGroupsPerLoadBalancer is ELBv2's limit of security groups on one load balancer.
+const MaxSecurityGroupsPerLoadBalancer = 5
 
 // Problem is bad input: it names the key, the value and the fix. A stack with problems is
 // not applied.
