@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/lbsg/lbsg/internal/naming"
 )
 
 // ClusterTagKey is the tag lbsg (and upstream) puts on every SG, load balancer and target
@@ -95,35 +97,17 @@ func (v *Values) UnmarshalJSON(b []byte) error {
 }
 
 var (
-	// clusterNamePattern is the cluster-name rule of --cluster-name (EKS names widened
-	// with '.' for kops): the name goes into condition values, where ',' '$' '*' or
-	// white space would change what the policy matches.
-	clusterNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	partitionPattern   = regexp.MustCompile(`^aws(-[a-z]+)*$`)
-	regionPattern      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	accountPattern     = regexp.MustCompile(`^[0-9]{12}$`)
-	vpcPattern         = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	partitionPattern = regexp.MustCompile(`^aws(-[a-z]+)*$`)
+	regionPattern    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	accountPattern   = regexp.MustCompile(`^[0-9]{12}$`)
+	vpcPattern       = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	// lbNamePattern is an ELB name (letters, digits, '-', at most 32) with IAM wildcards.
 	lbNamePattern = regexp.MustCompile(`^[A-Za-z0-9*?-]{1,32}$`)
 )
 
-// maxClusterNameLength is the longest EKS cluster name; it also keeps the tag key
-// kubernetes.io/cluster/<name> within AWS's 128 characters.
-const maxClusterNameLength = 100
-
-// ValidateClusterName refuses a cluster name that the controller refuses too, naming the
-// value and the fix.
-func ValidateClusterName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("kubernetes cluster name must be specified: set --cluster-name to the name of the cluster")
-	case len(name) > maxClusterNameLength:
-		return fmt.Errorf("invalid --cluster-name: at most %d characters (it has %d); fix: use the cluster's EKS name", maxClusterNameLength, len(name))
-	case !clusterNamePattern.MatchString(name):
-		return fmt.Errorf("invalid --cluster-name %q: only letters, digits, '-', '_' and '.' are allowed, starting with a letter or digit; fix: use the cluster's EKS name", name)
-	}
-	return nil
-}
+// ValidateClusterName is the controller's own --cluster-name rule: the name goes into
+// condition values, where ',' '$' '*' or white space would change what the policy matches.
+func ValidateClusterName(name string) error { return naming.ValidateClusterName(name) }
 
 // Validate checks every option, so that no value can change the meaning of the policy.
 func (o Options) Validate() error {
