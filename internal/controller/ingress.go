@@ -183,8 +183,8 @@ func (r *IngressGroupReconciler) reportProblems(ctx context.Context, g *IngressG
 			r.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, EventFailedBuildModel, "Reconcile", "%s", p.Error())
 		}
 	}
-	for _, m := range g.Members {
-		if err := r.setCondition(ctx, m.Ingress, metav1.ConditionFalse, ReasonInvalidConfig, msg, ""); err != nil {
+	for _, ing := range g.live() {
+		if err := r.setCondition(ctx, ing, metav1.ConditionFalse, ReasonInvalidConfig, msg, ""); err != nil {
 			log.FromContext(ctx).Error(err, "update condition")
 		}
 	}
@@ -195,8 +195,8 @@ func (r *IngressGroupReconciler) fail(ctx context.Context, g *IngressGroup, even
 	for _, ing := range g.Objects() {
 		r.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, event, "Reconcile", "%s", err.Error())
 	}
-	for _, m := range g.Members {
-		if cerr := r.setCondition(ctx, m.Ingress, metav1.ConditionFalse, ReasonAWSError, err.Error(), ""); cerr != nil {
+	for _, ing := range g.live() {
+		if cerr := r.setCondition(ctx, ing, metav1.ConditionFalse, ReasonAWSError, err.Error(), ""); cerr != nil {
 			log.FromContext(ctx).Error(cerr, "update condition")
 		}
 	}

@@ -58,6 +58,11 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		if !controllerutil.ContainsFinalizer(svc, naming.ServiceFinalizer) {
 			return ctrl.Result{}, nil
 		}
+		if p := serviceReleaseProblem(svc); p != nil {
+			// Not an explicit move: keep the load balancer and say why.
+			r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, EventFailedBuildModel, "Reconcile", "%s", p.Error())
+			return ctrl.Result{}, r.setCondition(ctx, svc, metav1.ConditionFalse, ReasonInvalidConfig, p.Error(), "")
+		}
 		return r.reconcileDelete(ctx, svc)
 	}
 	return r.reconcileNormal(ctx, svc)
