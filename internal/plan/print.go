@@ -9,6 +9,11 @@ import (
 
 // Write prints the plan as `lbsg plan` shows it: one line per change, then its details.
 func Write(w io.Writer, p Plan) error {
+	for _, n := range p.Notices {
+		if _, err := fmt.Fprintf(w, "  left as is: %s\n", n); err != nil {
+			return err
+		}
+	}
 	if p.Empty() {
 		_, err := fmt.Fprintln(w, "  no changes")
 		return err
