@@ -83,6 +83,11 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			return ctrl.Result{}, r.fail(ctx, g, EventFailedDeploy, err)
 		}
 	}
+	for _, n := range sp.Plan.Notices {
+		for _, m := range g.Members {
+			r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeWarning, EventSettingLeftAsIs, "Reconcile", "%s", n)
+		}
+	}
 	res, err := r.Engine.Exec.Apply(ctx, sp.Plan)
 	if err != nil {
 		var retry *apply.RetryError

@@ -19,6 +19,10 @@ import (
 // Deleting an IngressClass (for example by uninstalling a Helm chart) must never delete
 // load balancers.
 
+// EventSettingLeftAsIs is the reason of the Warning Event that names an adopted setting
+// lbsg does not model and leaves as observed (a redirect, a TLS listener...).
+const EventSettingLeftAsIs = "SettingLeftAsIs"
+
 // classStatus is what an Ingress's class says about who owns it.
 type classStatus int
 

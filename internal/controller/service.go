@@ -115,6 +115,9 @@ func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Ser
 			return ctrl.Result{}, r.fail(ctx, svc, EventFailedDeploy, ReasonAWSError, err)
 		}
 	}
+	for _, n := range sp.Plan.Notices {
+		r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, EventSettingLeftAsIs, "Reconcile", "%s", n)
+	}
 	res, err := r.Engine.Exec.Apply(ctx, sp.Plan)
 	if err != nil {
 		var retry *apply.RetryError

@@ -375,7 +375,7 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 					l.Port, lb.Name, old.Protocol, l.Protocol)
 			}
 			if ls.KeepDefaultAction {
-				b.notice("listener %d of %s has a %s default action that lbsg does not manage; left as is", l.Port, lb.Name, old.Unmodelled)
+				b.notice("listener %d of %s has a default action that lbsg does not manage (%s); left as is", l.Port, lb.Name, old.Unmodelled)
 			}
 			if why := listenerDiff(l, tg, old, ls.KeepProtocol, ls.KeepDefaultAction); why != "" {
 				b.add(Change{Op: OpModifyListener, Target: ref, Listener: ls,
