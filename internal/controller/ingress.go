@@ -83,9 +83,11 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			return ctrl.Result{}, r.fail(ctx, g, EventFailedDeploy, err)
 		}
 	}
-	for _, n := range sp.Plan.Notices {
+	// One Event for all notices: Events of one reason on one object are merged into a
+	// series that keeps the first message.
+	if len(sp.Plan.Notices) > 0 {
 		for _, m := range g.Members {
-			r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeWarning, EventSettingLeftAsIs, "Reconcile", "%s", n)
+			r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeWarning, EventSettingLeftAsIs, "Reconcile", "%s", strings.Join(sp.Plan.Notices, "; "))
 		}
 	}
 	res, err := r.Engine.Exec.Apply(ctx, sp.Plan)

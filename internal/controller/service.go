@@ -115,8 +115,8 @@ func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Ser
 			return ctrl.Result{}, r.fail(ctx, svc, EventFailedDeploy, ReasonAWSError, err)
 		}
 	}
-	for _, n := range sp.Plan.Notices {
-		r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, EventSettingLeftAsIs, "Reconcile", "%s", n)
+	if len(sp.Plan.Notices) > 0 {
+		r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, EventSettingLeftAsIs, "Reconcile", "%s", strings.Join(sp.Plan.Notices, "; "))
 	}
 	res, err := r.Engine.Exec.Apply(ctx, sp.Plan)
 	if err != nil {
