@@ -271,3 +271,45 @@ func TestServiceInvalidLoadBalancerTypeKeepsNLB(t *testing.T) {
 		t.Errorf("NLB %s replaced by %s after the type came back", arn, got)
 	}
 }
+
+// TestIngressExplicitMoveWhileClassMissingReleasesALB: naming another controller's
+// IngressClass that exists is an explicit move; it is honoured even while lbsg's class is
+// missing.
+func TestIngressExplicitMoveWhileClassMissingReleasesALB(t *testing.T) {
+	h := newHarness(t, localenv.WorldOptions{})
+	h.startController()
+	h.ensureIngressClass(albClass, "")
+	other := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "nginx"},
+		Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"}}
+	h.create(other)
+	h.create(backendService("echo", 30080, nil))
+	h.create(ingress("echo", "echo", map[string]string{ingScheme: internetFacing}))
+	before := h.albStackOf("echo", h.waitIngressHostname("echo"))
+	h.deleteIngressClass(albClass)
+	h.waitIngressEvent("echo", "FailedBuildModel", "IngressClass alb does not exist")
+
+	for i := 0; i < 5; i++ {
+		ing := h.getIngress("echo")
+		ing.Spec.IngressClassName = aws.String("nginx")
+		err := h.k8s.Update(h.ctx, ing)
+		if err == nil {
+			break
+		}
+		if !apierrors.IsConflict(err) {
+			t.Fatalf("update ingress: %v", err)
+		}
+	}
+	h.eventually("ALB deleted and Ingress released", 60*time.Second, func() string {
+		for _, lb := range h.loadBalancers() {
+			if aws.ToString(lb.LoadBalancerArn) == before.lbARN {
+				return "ALB still exists"
+			}
+		}
+		ing := h.getIngress("echo")
+		if len(ing.Finalizers) > 0 || ing.Annotations["lbsg.k8s.aws/ready-condition"] != "" {
+			return fmt.Sprintf("finalizers %v, condition %s", ing.Finalizers, ingressCondition(ing))
+		}
+		return ""
+	})
+	_ = h.k8s.Delete(h.ctx, other)
+}
