@@ -231,7 +231,7 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 			}
 		}
 		in := elb.ListenerInput{Port: c.Listener.Port, Protocol: c.Listener.Protocol, TargetGroupARN: tgARN,
-			Certificates: c.Listener.Certificates}
+			Certificates: c.Listener.Certificates, KeepProtocol: c.Listener.KeepProtocol, KeepDefaultAction: c.Listener.KeepDefaultAction}
 		if c.Op == plan.OpModifyListener {
 			return x.ELB.ModifyListener(ctx, lbARN, target, in)
 		}

@@ -92,6 +92,13 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			return ctrl.Result{}, r.fail(ctx, g, EventFailedDeploy, err)
 		}
 	}
+	// One Event for all notices: Events of one reason on one object are merged into a
+	// series that keeps the first message.
+	if len(sp.Plan.Notices) > 0 {
+		for _, m := range g.Members {
+			r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeWarning, EventSettingLeftAsIs, "Reconcile", "%s", strings.Join(sp.Plan.Notices, "; "))
+		}
+	}
 	res, err := r.Engine.Exec.Apply(ctx, sp.Plan)
 	if err != nil {
 		var retry *apply.RetryError
@@ -197,8 +204,8 @@ func (r *IngressGroupReconciler) reportProblems(ctx context.Context, g *IngressG
 			r.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, EventFailedBuildModel, "Reconcile", "%s", p.Error())
 		}
 	}
-	for _, m := range g.Members {
-		if err := r.setCondition(ctx, m.Ingress, metav1.ConditionFalse, ReasonInvalidConfig, msg, ""); err != nil {
+	for _, ing := range g.live() {
+		if err := r.setCondition(ctx, ing, metav1.ConditionFalse, ReasonInvalidConfig, msg, ""); err != nil {
 			log.FromContext(ctx).Error(err, "update condition")
 		}
 	}
@@ -214,8 +221,8 @@ func (r *IngressGroupReconciler) fail(ctx context.Context, g *IngressGroup, even
 	for _, ing := range g.Objects() {
 		r.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, event, "Reconcile", "%s", err.Error())
 	}
-	for _, m := range g.Members {
-		if cerr := r.setCondition(ctx, m.Ingress, metav1.ConditionFalse, ReasonAWSError, err.Error(), ""); cerr != nil {
+	for _, ing := range g.live() {
+		if cerr := r.setCondition(ctx, ing, metav1.ConditionFalse, ReasonAWSError, err.Error(), ""); cerr != nil {
 			log.FromContext(ctx).Error(cerr, "update condition")
 		}
 	}

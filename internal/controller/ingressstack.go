@@ -25,15 +25,29 @@ type IngressGroup struct {
 	// deleted, moved to another group or class, or no longer lbsg's. Their finalizer is
 	// removed once the group's load balancer no longer serves them.
 	Leaving []*networkingv1.Ingress
+	// Unresolved are live Ingresses that hold the group's finalizer but whose IngressClass
+	// or IngressClassParams lbsg cannot find. They stay in the group, which changes nothing
+	// in AWS while it has any: missing configuration never deletes a load balancer.
+	Unresolved []UnresolvedIngress
 }
 
-// Objects returns every Ingress of the group, members first.
+// Objects returns every Ingress of the group: members, unresolved, then leaving.
 func (g *IngressGroup) Objects() []*networkingv1.Ingress {
-	out := make([]*networkingv1.Ingress, 0, len(g.Members)+len(g.Leaving))
+	out := g.live()
+	return append(out, g.Leaving...)
+}
+
+// live returns the Ingresses lbsg still holds in the group: members and unresolved. Each
+// carries lbsg's condition.
+func (g *IngressGroup) live() []*networkingv1.Ingress {
+	out := make([]*networkingv1.Ingress, 0, len(g.Members)+len(g.Unresolved)+len(g.Leaving))
 	for _, m := range g.Members {
 		out = append(out, m.Ingress)
 	}
-	return append(out, g.Leaving...)
+	for _, u := range g.Unresolved {
+		out = append(out, u.Ingress)
+	}
+	return out
 }
 
 // ingressParamsGroup is the API group of IngressClassParams.
@@ -61,20 +75,24 @@ func classParams(p *elbv2api.IngressClassParams) *spec.ClassParams {
 }
 
 // ingressMember returns how lbsg sees one Ingress: whether it owns it, and the member with
-// its class and parameters.
-func ingressMember(ing *networkingv1.Ingress, objs ClusterObjects) (spec.IngressMember, bool) {
+// its class and parameters. When the class cannot be resolved (classUnresolved, or
+// classOurs with MissingParams), the problem says why.
+func ingressMember(ing *networkingv1.Ingress, objs ClusterObjects) (spec.IngressMember, classStatus, *spec.Problem) {
 	m := spec.IngressMember{Ingress: ing}
 	class, ours := spec.IngressClassOf(ing, objs.Classes)
 	if !ours {
-		return m, false
+		if p := unresolvedClass(ing, class); p != nil {
+			return m, classUnresolved, p
+		}
+		return m, classForeign, nil
 	}
 	if class == nil {
-		return m, true
+		return m, classOurs, nil
 	}
 	m.ClassName = class.Name
 	ref := class.Spec.Parameters
 	if ref == nil || ref.APIGroup == nil || *ref.APIGroup != ingressParamsGroup || ref.Kind != "IngressClassParams" {
-		return m, true
+		return m, classOurs, nil
 	}
 	m.MissingParams = ref.Name
 	for i := range objs.Params {
@@ -87,7 +105,10 @@ func ingressMember(ing *networkingv1.Ingress, objs ClusterObjects) (spec.Ingress
 			m.NamespaceNotSelected = !namespaceSelected(p.Spec.NamespaceSelector, ing.Namespace, objs.Namespaces)
 		}
 	}
-	return m, true
+	if m.MissingParams != "" {
+		return m, classOurs, missingParams(m)
+	}
+	return m, classOurs, nil
 }
 
 // namespaceSelected reports whether the namespace's labels match an IngressClassParams
@@ -120,7 +141,10 @@ func groupsOfFinalizers(ing *networkingv1.Ingress) []spec.IngressGroupID {
 }
 
 // IngressGroups sorts every Ingress into the groups lbsg serves: live members by their
-// current group, and Ingresses still holding a group's finalizer as leaving that group.
+// current group, Ingresses still holding a group's finalizer as leaving that group, and
+// live Ingresses holding a group's finalizer whose class lbsg cannot resolve as unresolved
+// in that group (without the IngressClassParams, even the group they belong to now is
+// unknown, so they stay where their finalizers say).
 func IngressGroups(objs ClusterObjects) map[spec.IngressGroupID]*IngressGroup {
 	groups := map[spec.IngressGroupID]*IngressGroup{}
 	get := func(id spec.IngressGroupID) *IngressGroup {
@@ -133,15 +157,23 @@ func IngressGroups(objs ClusterObjects) map[spec.IngressGroupID]*IngressGroup {
 	}
 	for i := range objs.Ingresses {
 		ing := &objs.Ingresses[i]
-		m, ours := ingressMember(ing, objs)
+		m, status, problem := ingressMember(ing, objs)
+		held := groupsOfFinalizers(ing)
+		if ing.DeletionTimestamp == nil && len(held) > 0 && problem != nil {
+			for _, id := range held {
+				g := get(id)
+				g.Unresolved = append(g.Unresolved, UnresolvedIngress{Ingress: ing, Problem: problem})
+			}
+			continue
+		}
 		var current spec.IngressGroupID
-		live := ours && ing.DeletionTimestamp == nil
+		live := status == classOurs && ing.DeletionTimestamp == nil
 		if live {
 			current = spec.IngressGroupOf(ing, m.Params)
 			g := get(current)
 			g.Members = append(g.Members, m)
 		}
-		for _, id := range groupsOfFinalizers(ing) {
+		for _, id := range held {
 			if !live || id != current {
 				g := get(id)
 				g.Leaving = append(g.Leaving, ing)
@@ -153,6 +185,10 @@ func IngressGroups(objs ClusterObjects) map[spec.IngressGroupID]*IngressGroup {
 		sort.Slice(g.Leaving, func(i, j int) bool {
 			return g.Leaving[i].Namespace+"/"+g.Leaving[i].Name < g.Leaving[j].Namespace+"/"+g.Leaving[j].Name
 		})
+		sort.Slice(g.Unresolved, func(i, j int) bool {
+			a, b := g.Unresolved[i].Ingress, g.Unresolved[j].Ingress
+			return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+		})
 	}
 	return groups
 }
@@ -161,10 +197,13 @@ func IngressGroups(objs ClusterObjects) map[spec.IngressGroupID]*IngressGroup {
 // current group and every group it still holds a finalizer of.
 func GroupsOfIngress(ing *networkingv1.Ingress, objs ClusterObjects) []spec.IngressGroupID {
 	var out []spec.IngressGroupID
-	if m, ours := ingressMember(ing, objs); ours {
+	held := groupsOfFinalizers(ing)
+	// An unresolved Ingress holding finalizers concerns only the groups they name; a new
+	// one whose IngressClassParams are missing joins a group, which reports it.
+	if m, status, problem := ingressMember(ing, objs); status == classOurs && (problem == nil || len(held) == 0) {
 		out = append(out, spec.IngressGroupOf(ing, m.Params))
 	}
-	for _, id := range groupsOfFinalizers(ing) {
+	for _, id := range held {
 		if len(out) == 0 || out[0] != id {
 			out = append(out, id)
 		}
@@ -181,6 +220,14 @@ func (e *Engine) PlanIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 		return nil, err
 	}
 	sp.Observed = obs
+	if len(g.Unresolved) > 0 {
+		// The group's load balancer is kept exactly as it is: without the class, lbsg
+		// does not know what the group should be, and a guess could delete it.
+		for _, u := range g.Unresolved {
+			sp.Problems = append(sp.Problems, u.Problem)
+		}
+		return sp, nil
+	}
 	if len(g.Members) == 0 {
 		sp.Plan = plan.Stack(plan.StackInput{Observed: obs, KeepTag: e.keepTag}, sp.Owner.String())
 		return sp, e.revokeReferences(ctx, sp)

@@ -88,6 +88,12 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 		svc := &objs.Services[i]
 		ours := spec.OwnsService(svc, e.Settings) && svc.DeletionTimestamp == nil
 		if !ours {
+			if p := serviceReleaseProblem(svc); p != nil && hasFinalizer(svc, naming.ServiceFinalizer) {
+				// lbsg cannot tell whether it is still its own: keep its rules.
+				np.Partial, backendNeeded = true, true
+				np.Failures[spec.ServiceOwner(svc)] = p
+				continue
+			}
 			if hasFinalizer(svc, naming.ServiceFinalizer) {
 				// Being deleted or switched away: its LB may still use the backend SG
 				// until the Service reconciler removed it.
@@ -110,7 +116,7 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 			// Until the group's reconciler removed what they used, keep the backend SG.
 			backendNeeded = true
 		}
-		if len(g.Members) == 0 {
+		if len(g.Members) == 0 && len(g.Unresolved) == 0 {
 			continue
 		}
 		sp, err := e.PlanIngressGroup(ctx, g, objs, false)

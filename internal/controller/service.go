@@ -56,6 +56,11 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		if !controllerutil.ContainsFinalizer(svc, naming.ServiceFinalizer) {
 			return ctrl.Result{}, nil
 		}
+		if p := serviceReleaseProblem(svc); p != nil {
+			// Not an explicit move: keep the load balancer and say why.
+			r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, EventFailedBuildModel, "Reconcile", "%s", p.Error())
+			return ctrl.Result{}, r.setCondition(ctx, svc, metav1.ConditionFalse, ReasonInvalidConfig, p.Error(), "")
+		}
 		return r.reconcileDelete(ctx, svc)
 	}
 	return r.reconcileNormal(ctx, svc)
@@ -107,6 +112,9 @@ func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Ser
 		if sp, err = r.Engine.PlanService(ctx, svc, objs, true); err != nil {
 			return ctrl.Result{}, r.fail(ctx, svc, EventFailedDeploy, ReasonAWSError, err)
 		}
+	}
+	if len(sp.Plan.Notices) > 0 {
+		r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, EventSettingLeftAsIs, "Reconcile", "%s", strings.Join(sp.Plan.Notices, "; "))
 	}
 	res, err := r.Engine.Exec.Apply(ctx, sp.Plan)
 	if err != nil {

@@ -112,6 +112,10 @@ func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs Clus
 	}
 	sp.Observed = obs
 	if !spec.OwnsService(svc, e.Settings) || svc.DeletionTimestamp != nil {
+		if p := serviceReleaseProblem(svc); p != nil && hasFinalizer(svc, naming.ServiceFinalizer) {
+			sp.Problems = []*spec.Problem{p}
+			return sp, nil
+		}
 		sp.Plan = plan.Stack(plan.StackInput{Observed: obs, KeepTag: e.keepTag}, sp.Owner.String())
 		return sp, e.revokeReferences(ctx, sp)
 	}

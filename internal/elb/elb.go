@@ -291,7 +291,12 @@ func (c *Client) Listeners(ctx context.Context, lbARN string) ([]state.Listener,
 // listenerFromSDK converts what DescribeListeners says about a listener: its default action
 // and its default certificate. Additional certificates and rules take other calls.
 func listenerFromSDK(l elbtypes.Listener) state.Listener {
-	li := state.Listener{ARN: aws.ToString(l.ListenerArn), Port: aws.ToInt32(l.Port), Protocol: string(l.Protocol)}
+	li := state.Listener{ARN: aws.ToString(l.ListenerArn), Port: aws.ToInt32(l.Port), Protocol: string(l.Protocol),
+		Unmodelled: unmodelledActions(l.DefaultActions, true)}
+	// Only HTTPS and TLS listeners have a policy (moto reports one on every listener).
+	if l.Protocol == elbtypes.ProtocolEnumHttps || l.Protocol == elbtypes.ProtocolEnumTls {
+		li.SslPolicy = aws.ToString(l.SslPolicy)
+	}
 	for _, a := range l.DefaultActions {
 		switch a.Type {
 		case elbtypes.ActionTypeEnumForward:

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/acm"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -198,8 +199,9 @@ func TestMotoALB(t *testing.T) {
 		}
 		var ls []state.Listener
 		n := calls(func() { ls = listeners() })
+		// A new HTTPS listener gets the default SSL policy.
 		want := state.Listener{ARN: httpsARN, Port: 443, Protocol: "HTTPS", TargetGroupARN: tgA,
-			Certificates: append([]string{certs[0]}, sorted(certs[1], certs[2])...)}
+			Certificates: append([]string{certs[0]}, sorted(certs[1], certs[2])...), SslPolicy: "ELBSecurityPolicy-2016-08"}
 		if len(ls) != 2 || ls[0].Port != 80 {
 			t.Fatalf("Listeners = %+v, want ports 80 and 443", ls)
 		}
@@ -209,6 +211,14 @@ func TestMotoALB(t *testing.T) {
 		if diff := cmp.Diff(map[string]int{"DescribeListeners": 1, "DescribeListenerCertificates": 1, "DescribeRules": 2}, n); diff != "" {
 			t.Errorf("calls of Listeners with an HTTPS listener (-want +got):\n%s", diff)
 		}
+
+		// A policy someone chose survives lbsg's modifications: lbsg never sends one.
+		if _, err := clients.ELBV2.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: aws.String(httpsARN),
+			SslPolicy: aws.String("ELBSecurityPolicy-TLS-1-2-2017-01")}); err != nil {
+			t.Fatal(err)
+		}
+		c.ForgetListeners(lb)
+		want.SslPolicy = "ELBSecurityPolicy-TLS-1-2-2017-01"
 
 		// A new default (an additional certificate so far), one additional kept, one
 		// removed, one added.

@@ -160,6 +160,7 @@ func ruleFromSDK(r elbtypes.Rule) (state.ListenerRule, error) {
 			out.TargetGroupARN = forwardTarget(a)
 		}
 	}
+	out.Unmodelled = unmodelledRule(r)
 	return out, nil
 }
 

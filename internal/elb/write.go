@@ -160,6 +160,12 @@ type ListenerInput struct {
 	// Certificates (HTTPS): the first is the default certificate, the others are added with
 	// AddListenerCertificates (SNI).
 	Certificates []string
+	// KeepProtocol (ModifyListener) leaves the listener's protocol, certificates and SSL
+	// policy as they are: an adopted TLS listener where lbsg would create TCP.
+	KeepProtocol bool
+	// KeepDefaultAction (ModifyListener) leaves a default action lbsg does not model (a
+	// redirect, an authentication...) as it is.
+	KeepDefaultAction bool
 }
 
 // fixedResponseStatus is the status of the default action of a listener without a target
@@ -211,19 +217,22 @@ func (c *Client) CreateListener(ctx context.Context, lbARN string, in ListenerIn
 }
 
 // ModifyListener makes an existing listener match in: protocol, default action, default
-// certificate and, for HTTPS, the set of additional certificates.
+// certificate and, for HTTPS, the set of additional certificates. What in keeps is not
+// sent, so AWS leaves it as it is; the SSL policy is never sent.
 func (c *Client) ModifyListener(ctx context.Context, lbARN, arn string, in ListenerInput) error {
-	_, err := c.api.ModifyListener(ctx, &elbv2.ModifyListenerInput{
-		ListenerArn:    aws.String(arn),
-		Protocol:       elbtypes.ProtocolEnum(in.Protocol),
-		DefaultActions: defaultActions(in.TargetGroupARN),
-		Certificates:   defaultCertificate(in.Certificates),
-	})
+	req := &elbv2.ModifyListenerInput{ListenerArn: aws.String(arn)}
+	if !in.KeepProtocol {
+		req.Protocol, req.Certificates = elbtypes.ProtocolEnum(in.Protocol), defaultCertificate(in.Certificates)
+	}
+	if !in.KeepDefaultAction {
+		req.DefaultActions = defaultActions(in.TargetGroupARN)
+	}
+	_, err := c.api.ModifyListener(ctx, req)
 	c.forget(lbARN)
 	if err != nil {
 		return fmt.Errorf("modify listener %s: %w", arn, err)
 	}
-	if in.Protocol != string(elbtypes.ProtocolEnumHttps) {
+	if in.KeepProtocol || in.Protocol != string(elbtypes.ProtocolEnumHttps) {
 		return nil
 	}
 	def := ""

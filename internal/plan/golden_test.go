@@ -385,8 +385,13 @@ func applyStack(t *testing.T, o Observed, p Plan) Observed {
 		case OpModifyListener:
 			ls := o.Listeners[resolve(c.Listener.LoadBalancer)]
 			for i := range ls {
-				if ls[i].ARN == c.Target.ID {
+				if ls[i].ARN != c.Target.ID {
+					continue
+				}
+				if !c.Listener.KeepProtocol {
 					ls[i].Protocol, ls[i].Certificates = c.Listener.Protocol, slices.Clone(c.Listener.Certificates)
+				}
+				if !c.Listener.KeepDefaultAction {
 					setDefault(&ls[i], c.Listener.TargetGroup, resolve)
 				}
 			}

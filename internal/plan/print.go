@@ -9,6 +9,11 @@ import (
 
 // Write prints the plan as `lbsg plan` shows it: one line per change, then its details.
 func Write(w io.Writer, p Plan) error {
+	for _, n := range p.Notices {
+		if _, err := fmt.Fprintf(w, "  left as is: %s\n", n); err != nil {
+			return err
+		}
+	}
 	if p.Empty() {
 		_, err := fmt.Fprintln(w, "  no changes")
 		return err
@@ -56,13 +61,18 @@ func details(c Change) []string {
 	}
 	if c.Listener != nil {
 		l := fmt.Sprintf("%s:%d", c.Listener.Protocol, c.Listener.Port)
+		if c.Listener.KeepProtocol {
+			l = fmt.Sprintf("port %d (protocol, certificates and SSL policy kept)", c.Listener.Port)
+		}
 		switch {
+		case c.Listener.KeepDefaultAction:
+			l += " (default action kept)"
 		case c.Listener.TargetGroup != (Ref{}):
 			l += " -> " + c.Listener.TargetGroup.String()
 		case c.Op != OpDeleteListener:
 			l += " -> fixed-response 404"
 		}
-		if len(c.Listener.Certificates) > 0 {
+		if len(c.Listener.Certificates) > 0 && !c.Listener.KeepProtocol {
 			l += " certificates=" + strings.Join(c.Listener.Certificates, ",")
 		}
 		out = append(out, l)

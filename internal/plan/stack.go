@@ -50,6 +50,12 @@ type StackInput struct {
 type builder struct {
 	owner   string
 	changes []Change
+	notices []string
+}
+
+// notice records something lbsg leaves as observed although the desired state differs.
+func (b *builder) notice(format string, args ...any) {
+	b.notices = append(b.notices, fmt.Sprintf(format, args...))
 }
 
 func (b *builder) add(c Change) {
@@ -62,7 +68,7 @@ func (b *builder) add(c Change) {
 
 func (b *builder) plan() Plan {
 	sort.SliceStable(b.changes, func(i, j int) bool { return b.changes[i].Phase < b.changes[j].Phase })
-	return Plan{Changes: b.changes}
+	return Plan{Changes: b.changes, Notices: b.notices}
 }
 
 // Stack plans one load balancer stack: its managed SG, target groups, load balancer,
@@ -78,9 +84,13 @@ func Stack(in StackInput, owner string) Plan {
 	sgRef := planManagedSG(b, d.ManagedSG, in.Observed.ManagedSGs, in.KeepTag)
 	tgRefs, staleTGs := planTargetGroups(b, d.TargetGroups, resourceTag(d), in.Observed.TargetGroups, in.KeepTag)
 	lbRef, lb := planLoadBalancer(b, d, in, sgRef)
-	planListeners(b, d.Listeners, lbRef, lb, in.Observed.Listeners, tgRefs)
+	inUse := planListeners(b, d.Listeners, lbRef, lb, in.Observed.Listeners, tgRefs)
 	planTargets(b, d.TargetGroups, tgRefs, in.Targets, in.Observed.Targets)
 	for _, tg := range staleTGs {
+		if inUse[tg.ARN] {
+			b.notice("target group %s is still used by an action that lbsg does not manage; not deleted", tg.Name)
+			continue
+		}
 		b.add(Change{Op: OpDeleteTG, Target: Ref{Kind: KindTargetGroup, ID: tg.ARN},
 			Reason: fmt.Sprintf("target group %s is no longer needed", tg.Name)})
 	}
@@ -325,7 +335,10 @@ func refsString(refs []Ref) string {
 	return "[" + strings.Join(parts, " ") + "]"
 }
 
-func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBalancer, have map[string][]state.Listener, tgRefs map[string]Ref) {
+// planListeners plans the listeners and their rules. It returns the target groups that
+// actions lbsg leaves as they are still forward to, which must not be deleted.
+func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBalancer, have map[string][]state.Listener, tgRefs map[string]Ref) map[string]bool {
+	inUse := map[string]bool{}
 	var cur []state.Listener
 	if lb != nil {
 		cur = have[lb.ARN]
@@ -353,12 +366,31 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 		default:
 			ref = Ref{Kind: KindListener, ID: old.ARN}
 			oldRules = old.Rules
-			if why := listenerDiff(l, tg, old); why != "" {
+			// What lbsg does not model is left as observed: it is never rewritten to what
+			// lbsg would have created.
+			ls.KeepProtocol = keepsProtocol(l, old)
+			ls.KeepDefaultAction = old.Unmodelled != ""
+			if ls.KeepProtocol {
+				b.notice("listener %d of %s is %s, which lbsg does not manage (it would create %s); its protocol, certificates and SSL policy are left as is",
+					l.Port, lb.Name, old.Protocol, l.Protocol)
+			}
+			if ls.KeepDefaultAction {
+				b.notice("listener %d of %s has a default action that lbsg does not manage (%s); left as is", l.Port, lb.Name, old.Unmodelled)
+			}
+			if why := listenerDiff(l, tg, old, ls.KeepProtocol, ls.KeepDefaultAction); why != "" {
 				b.add(Change{Op: OpModifyListener, Target: ref, Listener: ls,
 					Reason: fmt.Sprintf("listener on port %d: %s", l.Port, why)})
 			}
 		}
-		planRules(b, lbRef, ref, l, oldRules, tgRefs)
+		if ok && old.Unmodelled != "" && old.TargetGroupARN != "" {
+			inUse[old.TargetGroupARN] = true
+		}
+		for _, r := range oldRules {
+			if r.Unmodelled != "" && r.TargetGroupARN != "" {
+				inUse[r.TargetGroupARN] = true
+			}
+		}
+		planRules(b, lbRef, lb, ref, l, oldRules, tgRefs)
 	}
 	for _, l := range cur {
 		if !wanted[l.Port] {
@@ -367,18 +399,28 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 				Reason:   fmt.Sprintf("listener on port %d is no longer wanted", l.Port)})
 		}
 	}
+	return inUse
 }
 
-// listenerDiff says why an existing listener must be modified, or "" when it matches.
-func listenerDiff(want spec.Listener, tg Ref, have state.Listener) string {
+// keepsProtocol reports whether an existing listener's protocol is one lbsg does not model
+// where it wants TCP: a TLS listener on an NLB, which terminates TLS with its own
+// certificates and SSL policy before the same TCP targets.
+func keepsProtocol(want spec.Listener, have state.Listener) bool {
+	return strings.EqualFold(want.Protocol, "TCP") && strings.EqualFold(have.Protocol, "TLS")
+}
+
+// listenerDiff says why an existing listener must be modified, or "" when it matches. What
+// is kept (keepProtocol: the protocol and certificates; keepAction: the default action) is
+// not compared.
+func listenerDiff(want spec.Listener, tg Ref, have state.Listener, keepProtocol, keepAction bool) string {
 	switch {
-	case !strings.EqualFold(have.Protocol, want.Protocol):
+	case !keepProtocol && !strings.EqualFold(have.Protocol, want.Protocol):
 		return fmt.Sprintf("protocol %s must be %s", have.Protocol, want.Protocol)
-	case want.TargetGroup == "" && (have.TargetGroupARN != "" || have.FixedResponseStatus != "404"):
+	case !keepAction && want.TargetGroup == "" && (have.TargetGroupARN != "" || have.FixedResponseStatus != "404"):
 		return "the default action must answer 404 (no default backend)"
-	case want.TargetGroup != "" && (tg.ID == "" || have.TargetGroupARN != tg.ID):
+	case !keepAction && want.TargetGroup != "" && (tg.ID == "" || have.TargetGroupARN != tg.ID):
 		return "the default action must forward to " + tg.String()
-	case !sameCertificates(want.Certificates, have.Certificates):
+	case !keepProtocol && !sameCertificates(want.Certificates, have.Certificates):
 		return fmt.Sprintf("certificates %v must be %v", have.Certificates, want.Certificates)
 	}
 	return ""
@@ -394,8 +436,10 @@ func sameCertificates(want, have []string) bool {
 }
 
 // planRules makes a listener's rules match, matching existing rules by priority so that
-// no rule is ever created at a priority another rule still holds.
-func planRules(b *builder, lbRef, listener Ref, l spec.Listener, have []state.ListenerRule, tgRefs map[string]Ref) {
+// no rule is ever created at a priority another rule still holds. A rule with actions or
+// conditions lbsg does not model is neither modified nor deleted, even at a priority lbsg
+// wants.
+func planRules(b *builder, lbRef Ref, lb *state.LoadBalancer, listener Ref, l spec.Listener, have []state.ListenerRule, tgRefs map[string]Ref) {
 	byPrio := map[int32]state.ListenerRule{}
 	for _, r := range have {
 		byPrio[r.Priority] = r
@@ -407,6 +451,9 @@ func planRules(b *builder, lbRef, listener Ref, l spec.Listener, have []state.Li
 		rs := &RuleSpec{LoadBalancer: lbRef, Listener: listener, Priority: r.Priority, Hosts: r.Hosts, Paths: r.Paths, TargetGroup: tg}
 		old, ok := byPrio[r.Priority]
 		switch {
+		case ok && old.Unmodelled != "":
+			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is, so %s is not routed to %s",
+				r.Priority, l.Port, lb.Name, old.Unmodelled, ruleString(r.Hosts, r.Paths), r.TargetGroup)
 		case !ok:
 			b.add(Change{Op: OpCreateRule, Target: Ref{Kind: KindRule, Key: fmt.Sprintf("rule/%d/%d", l.Port, r.Priority)}, Rule: rs,
 				Reason: fmt.Sprintf("route %s to %s on port %d (priority %d)", ruleString(r.Hosts, r.Paths), r.TargetGroup, l.Port, r.Priority)})
@@ -416,6 +463,10 @@ func planRules(b *builder, lbRef, listener Ref, l spec.Listener, have []state.Li
 		}
 	}
 	for _, r := range have {
+		if !wanted[r.Priority] && r.Unmodelled != "" {
+			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is", r.Priority, l.Port, lb.Name, r.Unmodelled)
+			continue
+		}
 		if !wanted[r.Priority] {
 			b.add(Change{Op: OpDeleteRule, Target: Ref{Kind: KindRule, ID: r.ARN},
 				Rule:   &RuleSpec{LoadBalancer: lbRef, Listener: listener, Priority: r.Priority},

@@ -146,6 +146,10 @@ type ListenerSpec struct {
 	Protocol     string   `json:"protocol"`
 	TargetGroup  Ref      `json:"targetGroup"`
 	Certificates []string `json:"certificates,omitempty"`
+	// KeepProtocol and KeepDefaultAction (modify-listener) leave what lbsg does not model
+	// as observed: the protocol with its certificates and SSL policy, or the default action.
+	KeepProtocol      bool `json:"keepProtocol,omitempty"`
+	KeepDefaultAction bool `json:"keepDefaultAction,omitempty"`
 }
 
 // RuleSpec is the payload of create-rule and modify-rule.
@@ -161,6 +165,10 @@ type RuleSpec struct {
 // Plan is an ordered list of changes.
 type Plan struct {
 	Changes []Change `json:"changes"`
+	// Notices say what lbsg left as observed although it differs from the desired state,
+	// because lbsg does not model it (an adopted redirect, a TLS listener...). Each becomes
+	// a Warning Event on the owner; they change nothing.
+	Notices []string `json:"notices,omitempty"`
 }
 
 // Empty reports whether the plan changes nothing.

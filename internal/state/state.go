@@ -48,6 +48,7 @@ type TargetGroup struct {
 
 // Listener as observed. TargetGroupARN is the forward target of its default action; an
 // ALB listener whose default action is a fixed response has FixedResponseStatus instead.
+// What lbsg does not model is recorded too, so the planner can leave it alone.
 type Listener struct {
 	ARN                 string `json:"arn"`
 	Port                int32  `json:"port"`
@@ -59,6 +60,12 @@ type Listener struct {
 	Certificates []string `json:"certificates,omitempty"`
 	// Rules are the listener's non-default rules (ALB only), by ascending priority.
 	Rules []ListenerRule `json:"rules,omitempty"`
+	// SslPolicy is the HTTPS or TLS listener's security policy. lbsg never sets it.
+	SslPolicy string `json:"sslPolicy,omitempty"`
+	// Unmodelled describes a default action lbsg never writes ("redirect", "fixed-response
+	// 503", "authenticate-oidc, forward", "forward to 2 target groups"...); "" for a plain
+	// forward to one target group or a fixed 404. lbsg leaves such an action as it is.
+	Unmodelled string `json:"unmodelled,omitempty"`
 }
 
 // ListenerRule is one non-default ALB listener rule as observed. Hosts and Paths are the
@@ -69,6 +76,10 @@ type ListenerRule struct {
 	Hosts          []string `json:"hosts,omitempty"`
 	Paths          []string `json:"paths,omitempty"`
 	TargetGroupARN string   `json:"targetGroupARN"`
+	// Unmodelled describes actions or conditions lbsg never writes ("fixed-response 503",
+	// "condition http-header"...); "" for a plain forward on host-header and path-pattern
+	// conditions. lbsg neither modifies nor deletes such a rule.
+	Unmodelled string `json:"unmodelled,omitempty"`
 }
 
 // Target is one registered target: an instance ID or an IP, and a port.

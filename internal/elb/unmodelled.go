@@ -1,0 +1,89 @@
+package elb
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+)
+
+// lbsg writes only a few kinds of actions and conditions: a forward to one target group, a
+// listener's fixed 404, and host-header and path-pattern conditions. Anything else on a
+// listener or rule it adopted (from upstream, or from a person) is recorded as
+// "unmodelled", so the planner leaves it as it is instead of rewriting it.
+
+// unmodelledActions describes actions lbsg never writes; "" when they are one plain forward
+// or, with fixed404 (a listener's default action), lbsg's fixed 404 response.
+func unmodelledActions(actions []elbtypes.Action, fixed404 bool) string {
+	if len(actions) == 0 {
+		return ""
+	}
+	if len(actions) == 1 {
+		a := actions[0]
+		switch a.Type {
+		case elbtypes.ActionTypeEnumForward:
+			if plainForward(a) {
+				return ""
+			}
+		case elbtypes.ActionTypeEnumFixedResponse:
+			if fixed404 && a.FixedResponseConfig != nil && aws.ToString(a.FixedResponseConfig.StatusCode) == fixedResponseStatus {
+				return ""
+			}
+		}
+	}
+	parts := make([]string, len(actions))
+	for i, a := range actions {
+		parts[i] = describeAction(a)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// plainForward reports whether a forward action sends to exactly one target group without
+// stickiness: the only forward lbsg writes.
+func plainForward(a elbtypes.Action) bool {
+	if fc := a.ForwardConfig; fc != nil {
+		if len(fc.TargetGroups) > 1 {
+			return false
+		}
+		if s := fc.TargetGroupStickinessConfig; s != nil && aws.ToBool(s.Enabled) {
+			return false
+		}
+	}
+	return forwardTarget(a) != ""
+}
+
+func describeAction(a elbtypes.Action) string {
+	switch a.Type {
+	case elbtypes.ActionTypeEnumForward:
+		if fc := a.ForwardConfig; fc != nil && len(fc.TargetGroups) > 1 {
+			return fmt.Sprintf("forward to %d target groups", len(fc.TargetGroups))
+		}
+		if fc := a.ForwardConfig; fc != nil && fc.TargetGroupStickinessConfig != nil && aws.ToBool(fc.TargetGroupStickinessConfig.Enabled) {
+			return "forward with stickiness"
+		}
+		return "forward"
+	case elbtypes.ActionTypeEnumFixedResponse:
+		if a.FixedResponseConfig != nil {
+			return "fixed-response " + aws.ToString(a.FixedResponseConfig.StatusCode)
+		}
+	}
+	return string(a.Type)
+}
+
+// unmodelledRule describes the actions and conditions of a rule that lbsg never writes; ""
+// for a plain forward on host-header and path-pattern conditions.
+func unmodelledRule(r elbtypes.Rule) string {
+	var parts []string
+	if s := unmodelledActions(r.Actions, false); s != "" {
+		parts = append(parts, s)
+	}
+	for _, c := range r.Conditions {
+		switch f := aws.ToString(c.Field); f {
+		case fieldHostHeader, fieldPathPattern:
+		default:
+			parts = append(parts, "condition "+f)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
