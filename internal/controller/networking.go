@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -41,6 +42,12 @@ type stackNetworking struct {
 func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*NetworkingPlan, error) {
 	np := &NetworkingPlan{Failures: map[spec.Owner]error{}}
 	backendID, err := e.BackendSG(ctx)
+	var backendAmbiguous *plan.Ambiguity
+	if errors.As(err, &backendAmbiguous) {
+		// Rules from either candidate would be a guess: the stacks that use the backend SG
+		// fail (and say why), and nothing is revoked or deleted this pass.
+		np.Partial, backendID, err = true, "", nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +57,9 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 		var sn stackNetworking
 		if err == nil {
 			sn, err = e.stackNetworking(ctx, sp, objs, backendID)
+		}
+		if err == nil && backendAmbiguous != nil && sn.keepsSGs {
+			err = backendAmbiguous
 		}
 		if err != nil {
 			np.Partial = true
@@ -161,9 +171,9 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 	for _, sg := range referencing {
 		universe[sg.ID] = true
 	}
-	if !backendNeeded && e.BackendSGID == "" {
+	if !backendNeeded && e.BackendSGID == "" && backendAmbiguous == nil {
 		for _, sg := range owned {
-			if sg.Tags[naming.TagResource] == naming.BackendSGResourceValue && !e.attachedToLB(ctx, sg.ID) {
+			if plan.IsBackendSG(e.Settings.Cluster, toState(sg)) && !e.attachedToLB(ctx, sg.ID) {
 				in.DeleteSGs = append(in.DeleteSGs, toState(sg))
 			}
 		}

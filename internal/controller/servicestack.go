@@ -50,19 +50,17 @@ type ClusterObjects struct {
 	Namespaces []corev1.Namespace
 }
 
-// observeStack finds what exists in AWS for a stack, by its tags.
-func (e *Engine) observeStack(ctx context.Context, stackTag, stackID string) (plan.Observed, error) {
-	resourceTag := strings.Replace(stackTag, "/stack", "/resource", 1)
+// observeStack finds what exists in AWS for a stack: the resources that carry its full
+// identity (plan.Identity). Two load balancers or two managed SGs that both do are an
+// Ambiguity: the stack is then neither planned nor applied.
+func (e *Engine) observeStack(ctx context.Context, id plan.Identity) (plan.Observed, error) {
 	var o plan.Observed
-	cluster := e.Settings.Cluster
 	lbs, err := e.ELB.LoadBalancers(ctx, false)
 	if err != nil {
 		return o, err
 	}
-	for _, lb := range lbs {
-		if lb.Tags[naming.TagCluster] == cluster && lb.Tags[stackTag] == stackID {
-			o.LoadBalancers = append(o.LoadBalancers, lb)
-		}
+	if o.LoadBalancers, err = plan.RecogniseLoadBalancers(id, lbs); err != nil {
+		return o, err
 	}
 	o.Listeners = map[string][]state.Listener{}
 	for _, lb := range o.LoadBalancers {
@@ -77,36 +75,49 @@ func (e *Engine) observeStack(ctx context.Context, stackTag, stackID string) (pl
 		return o, err
 	}
 	o.Targets = map[string][]state.Target{}
-	for _, tg := range tgs {
-		if tg.Tags[naming.TagCluster] == cluster && tg.Tags[stackTag] == stackID {
-			o.TargetGroups = append(o.TargetGroups, tg)
-			ts, err := e.ELB.Targets(ctx, tg.ARN)
-			if err != nil {
-				return o, err
-			}
-			o.Targets[tg.ARN] = ts
+	for _, tg := range plan.RecogniseTargetGroups(id, tgs) {
+		o.TargetGroups = append(o.TargetGroups, tg)
+		ts, err := e.ELB.Targets(ctx, tg.ARN)
+		if err != nil {
+			return o, err
 		}
+		o.Targets[tg.ARN] = ts
 	}
 	sgs, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{
-		naming.TagCluster: {cluster},
-		stackTag:          {stackID},
-		resourceTag:       {naming.ManagedSGResourceID},
+		naming.TagCluster: {id.Cluster},
+		id.StackTag:       {id.StackID},
+		id.ResourceTag:    {naming.ManagedSGResourceID},
 	}, true) // fresh: client rules are revoked from this read
 	if err != nil {
-		return o, fmt.Errorf("find managed security groups of %s: %w", stackID, err)
+		return o, fmt.Errorf("find managed security groups of %s: %w", id.StackID, err)
 	}
-	for _, sg := range sgs {
-		o.ManagedSGs = append(o.ManagedSGs, toState(sg))
+	states := make([]state.SecurityGroup, len(sgs))
+	for i, sg := range sgs {
+		states[i] = toState(sg)
+	}
+	if o.ManagedSGs, err = plan.RecogniseManagedSGs(id, states); err != nil {
+		return o, err
 	}
 	return o, nil
+}
+
+// serviceIdentity is what a Service's resources carry in AWS.
+func (e *Engine) serviceIdentity(svc *corev1.Service) plan.Identity {
+	return plan.Identity{
+		Cluster:       e.Settings.Cluster,
+		StackTag:      naming.ServiceStackTag,
+		StackID:       naming.ServiceStackID(svc.Namespace, svc.Name),
+		ResourceTag:   naming.ServiceResourceTag,
+		ManagedSGName: naming.ServiceSGName(e.Settings.Cluster, svc.Namespace, svc.Name, string(svc.UID)),
+		LBType:        spec.TypeNetwork,
+	}
 }
 
 // PlanService plans one Service. With ensure, missing shared prerequisites (the backend
 // SG) are created first; without it (lbsg plan), they are shown as to be created.
 func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs ClusterObjects, ensure bool) (*StackPlan, error) {
 	sp := &StackPlan{Owner: spec.ServiceOwner(svc)}
-	stackID := naming.ServiceStackID(svc.Namespace, svc.Name)
-	obs, err := e.observeStack(ctx, naming.ServiceStackTag, stackID)
+	obs, err := e.observeStack(ctx, e.serviceIdentity(svc))
 	if err != nil {
 		return nil, err
 	}
