@@ -78,6 +78,11 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		// removes what they used.
 		return ctrl.Result{}, r.release(ctx, g)
 	}
+	for _, n := range sp.Stack.Notices {
+		for _, m := range g.Members {
+			r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeWarning, n.Reason, "Reconcile", "%s", n.Message)
+		}
+	}
 	if sp.NeedsBackendSG {
 		if sp, err = r.Engine.PlanIngressGroup(ctx, g, objs, true); err != nil {
 			return ctrl.Result{}, r.fail(ctx, g, EventFailedDeploy, err)

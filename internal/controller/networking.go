@@ -348,7 +348,8 @@ func (e *Engine) targetENIs(ctx context.Context, st *spec.Stack, objs ClusterObj
 	seenID := map[string]bool{}
 	for _, tg := range st.TargetGroups {
 		if tg.TargetType == spec.TargetIP {
-			for _, t := range podTargets(tg, objs.Slices) {
+			ts, _ := podTargets(tg, objs)
+			for _, t := range ts {
 				ips = append(ips, t.ID)
 			}
 			continue
@@ -389,6 +390,10 @@ func (e *Engine) targetENIs(ctx context.Context, st *spec.Stack, objs ClusterObj
 	seen := map[string]bool{}
 	for _, ip := range ips {
 		eni, ok := enis[ip]
+		if ok && eni.VPCID != "" && e.EC2.VPCID() != "" && eni.VPCID != e.EC2.VPCID() {
+			// Only the cluster VPC's ENIs are targets: never open another VPC's SG.
+			ok = false
+		}
 		if !ok {
 			missing = append(missing, ip)
 			continue

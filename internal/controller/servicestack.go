@@ -40,6 +40,8 @@ type StackPlan struct {
 type ClusterObjects struct {
 	Nodes  []corev1.Node
 	Slices []discoveryv1.EndpointSlice
+	// Pods confirm EndpointSlice addresses: only a selected Pod's IP is an ip target.
+	Pods []corev1.Pod
 	// Services are every Service (Ingress backends); Ingresses, Classes and Params are
 	// what Ingress groups are made of.
 	Services  []corev1.Service
@@ -170,10 +172,12 @@ func (e *Engine) planStack(ctx context.Context, sp *StackPlan, objs ClusterObjec
 				Reason: "create the shared backend security group"})
 		}
 	}
+	want, skipped := desiredTargets(stack, objs)
+	stack.Notices = append(stack.Notices, skippedNotices(stack, skipped)...)
 	sp.Plan = plan.Stack(plan.StackInput{
 		Desired:  stack,
 		Resolved: resolved,
-		Targets:  desiredTargets(stack, objs),
+		Targets:  want,
 		Observed: sp.Observed,
 		KeepTag:  e.keepTag,
 	}, sp.Owner.String())
@@ -403,47 +407,20 @@ func eligibleNodes(nodes []corev1.Node, selector map[string]string) []corev1.Nod
 	return out
 }
 
-// podTargets returns the ready endpoint IPs of a target group's Service port, with their
-// ports.
-func podTargets(tg spec.TargetGroup, slices []discoveryv1.EndpointSlice) []state.Target {
-	var out []state.Target
-	for _, s := range slicesOf(tg.ServiceNamespace, tg.ServiceName, slices) {
-		if s.AddressType != discoveryv1.AddressTypeIPv4 {
-			continue
-		}
-		var port int32
-		for _, p := range s.Ports {
-			n := ""
-			if p.Name != nil {
-				n = *p.Name
-			}
-			if n == tg.ServicePortName && p.Port != nil {
-				port = *p.Port
-			}
-		}
-		if port == 0 {
-			continue
-		}
-		for _, ep := range s.Endpoints {
-			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
-				continue
-			}
-			for _, a := range ep.Addresses {
-				out = append(out, state.Target{ID: a, Port: port})
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
 // desiredTargets are the targets of each target group: every eligible node on the
-// NodePort (instance) or every ready endpoint (ip).
-func desiredTargets(st *spec.Stack, objs ClusterObjects) map[string][]state.Target {
+// NodePort (instance) or every ready endpoint of a selected Pod (ip); and, by Service,
+// the endpoint addresses skipped.
+func desiredTargets(st *spec.Stack, objs ClusterObjects) (map[string][]state.Target, map[string][]targets.Skipped) {
 	out := map[string][]state.Target{}
+	skipped := map[string][]targets.Skipped{}
 	for _, tg := range st.TargetGroups {
 		if tg.TargetType == spec.TargetIP {
-			out[tg.ResourceID] = podTargets(tg, objs.Slices)
+			var sk []targets.Skipped
+			out[tg.ResourceID], sk = podTargets(tg, objs)
+			if len(sk) > 0 {
+				key := tg.ServiceNamespace + "/" + tg.ServiceName
+				skipped[key] = append(skipped[key], sk...)
+			}
 			continue
 		}
 		for _, n := range eligibleNodes(objs.Nodes, tg.NodeSelector) {
@@ -454,5 +431,5 @@ func desiredTargets(st *spec.Stack, objs ClusterObjects) map[string][]state.Targ
 			out[tg.ResourceID] = append(out[tg.ResourceID], state.Target{ID: id, Port: tg.TrafficPort})
 		}
 	}
-	return out
+	return out, skipped
 }
