@@ -13,6 +13,7 @@ import (
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 
 	"github.com/lbsg/lbsg/internal/annotations"
+	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/plan"
 	"github.com/lbsg/lbsg/internal/sgrules"
@@ -247,9 +248,14 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 		sgKey, subnetKey = annotations.IngSecurityGroups, annotations.IngSubnets
 	}
 	if lb.Frontend == spec.FrontendCustom {
-		ids, missing, err := e.resolveSGs(ctx, lb.CustomSGRefs)
+		ids, missing, foreign, err := e.resolveSGs(ctx, lb.CustomSGRefs)
 		if err != nil {
 			return r, nil, err
+		}
+		for _, f := range foreign {
+			problems = append(problems, &spec.Problem{Key: sgKey, Value: strings.Join(lb.CustomSGRefs, ","),
+				Reason: fmt.Sprintf("security group %s is in VPC %s, not in the cluster's VPC %s", f.ID, f.VPCID, e.EC2.VPCID()),
+				Fix:    "name security groups of the cluster's VPC; a load balancer can only use security groups of its own VPC"})
 		}
 		if len(missing) > 0 {
 			problems = append(problems, &spec.Problem{Key: sgKey, Value: strings.Join(lb.CustomSGRefs, ","),
@@ -304,7 +310,8 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 
 // resolveSGs resolves SG IDs and Name tags within the VPC, keeping the annotation's order.
 // Several SGs sharing one Name tag are all used, as upstream does since v2.9.
-func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []string, err error) {
+// SGs named by ID that exist in another VPC are returned as foreign, never used.
+func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []string, foreign []cloud.SecurityGroup, err error) {
 	var byID, byName []string
 	for _, r := range refs {
 		if strings.HasPrefix(r, "sg-") {
@@ -313,15 +320,21 @@ func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []
 			byName = append(byName, r)
 		}
 	}
-	found := map[string]bool{}
+	found, isForeign := map[string]bool{}, map[string]bool{}
 	if len(byID) > 0 {
 		sgs, err := e.EC2.SecurityGroups(ctx, byID, false)
 		if err != nil {
-			return nil, nil, fmt.Errorf("resolve security groups %v: %w", byID, err)
+			return nil, nil, nil, fmt.Errorf("resolve security groups %v: %w", byID, err)
 		}
-		for id, sg := range sgs {
-			if sg.VPCID == "" || sg.VPCID == e.EC2.VPCID() {
+		for _, id := range byID {
+			sg, ok := sgs[id]
+			switch {
+			case !ok:
+			case sg.VPCID == "" || e.EC2.VPCID() == "" || sg.VPCID == e.EC2.VPCID():
 				found[id] = true
+			case !isForeign[id]:
+				isForeign[id] = true // reported as foreign, not also as missing
+				foreign = append(foreign, sg)
 			}
 		}
 	}
@@ -329,7 +342,7 @@ func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []
 	if len(byName) > 0 {
 		sgs, err := e.EC2.SecurityGroupsByNameTag(ctx, byName)
 		if err != nil {
-			return nil, nil, fmt.Errorf("resolve security groups %v: %w", byName, err)
+			return nil, nil, nil, fmt.Errorf("resolve security groups %v: %w", byName, err)
 		}
 		for _, sg := range sgs {
 			named[sg.Tags["Name"]] = append(named[sg.Tags["Name"]], sg.ID)
@@ -345,7 +358,7 @@ func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []
 		} else {
 			got = named[r]
 		}
-		if len(got) == 0 {
+		if len(got) == 0 && !isForeign[r] {
 			missing = append(missing, r)
 		}
 		for _, id := range got {
@@ -355,7 +368,7 @@ func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []
 			}
 		}
 	}
-	return ids, missing, nil
+	return ids, missing, foreign, nil
 }
 
 // endpointPorts maps each Service port name to the port its ready endpoints report.
