@@ -78,7 +78,7 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		// removes what they used.
 		return ctrl.Result{}, r.release(ctx, g)
 	}
-	for _, n := range sp.Stack.Notices {
+	for _, n := range stackNotices(sp) {
 		for _, m := range g.Members {
 			r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeWarning, n.Reason, "Reconcile", "%s", n.Message)
 		}
@@ -260,4 +260,12 @@ func (r *IngressGroupReconciler) setCondition(ctx context.Context, ing *networki
 		return fmt.Errorf("update status of %s/%s: %w", ing.Namespace, ing.Name, err)
 	}
 	return nil
+}
+
+// stackNotices are the notices of a stack that is built (none for a group being deleted).
+func stackNotices(sp *StackPlan) []spec.Notice {
+	if sp.Stack == nil {
+		return nil
+	}
+	return sp.Stack.Notices
 }
