@@ -18,8 +18,13 @@ import (
 // addresses lbsg does not register.
 const EventEndpointsSkipped = "EndpointsSkipped"
 
-// maxSkippedShown bounds the addresses an Event lists per reason.
-const maxSkippedShown = 5
+// maxSkippedShown bounds the addresses an Event lists per reason, and skippedBudget the
+// characters of the list: with the rest of the message, it stays under the apiserver's
+// 1,024-character limit on an Event's note.
+const (
+	maxSkippedShown = 5
+	skippedBudget   = 480
+)
 
 // podTargets returns the ready endpoint addresses of a target group's Service port that
 // belong to Pods the Service selects (targets.PodEndpoint), with their ports, and the
@@ -142,7 +147,7 @@ func skippedNotices(st *spec.Stack, skipped map[string][]targets.Skipped) []spec
 		}
 		out = append(out, spec.Notice{Reason: EventEndpointsSkipped, Message: fmt.Sprintf(
 			"Service %s: %d endpoint address(es) not registered as ip targets, and their security groups left alone: %s; only IPs of Pods the Service's selector selects are targets (fix the EndpointSlice, or give the Service a selector)",
-			k, len(list), targets.SkippedMessage(list, maxSkippedShown))})
+			k, len(list), targets.SkippedMessage(list, maxSkippedShown, skippedBudget))})
 	}
 	return out
 }

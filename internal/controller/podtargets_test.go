@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/targets"
 )
 
 // Only addresses of Pods the Service selects become ip targets; a hand-made EndpointSlice
@@ -59,5 +61,19 @@ func TestPodTargetsOnlyFromSelectedPods(t *testing.T) {
 	}
 	if n := skippedNotices(st, skipped); len(n) != 1 || !strings.Contains(n[0].Message, "the Service has no selector") {
 		t.Errorf("notices = %v", n)
+	}
+}
+
+// The skipped-endpoints Event stays under the apiserver's 1,024-character limit.
+func TestSkippedNoticeFitsAnEvent(t *testing.T) {
+	long := strings.Repeat("n", 63)
+	var sk []targets.Skipped
+	for i := 0; i < 200; i++ {
+		sk = append(sk, targets.Skipped{Address: fmt.Sprintf("fd00:1234:5678:9abc:def0:1234:5678:%x", i), Reason: []string{"no targetRef to a Pod", "no such Pod", "not one of the Pod's IPs",
+			"the Pod is not selected by the Service", "the Pod is in another namespace", "targetRef is a Node, not a Pod", "hostNetwork Pod, and not an InternalIP of its node"}[i%7]})
+	}
+	n := skippedNotices(&spec.Stack{}, map[string][]targets.Skipped{long + "/" + long: sk})
+	if len(n) != 1 || len(n[0].Message) > 1024 {
+		t.Errorf("notice of %d characters: %s", len(n[0].Message), n[0].Message)
 	}
 }

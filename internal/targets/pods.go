@@ -76,8 +76,10 @@ func Selects(selector, labels map[string]string) bool {
 }
 
 // SkippedMessage renders skipped addresses for one Event: grouped by reason, each group
-// listing at most max addresses, so the message stays short whatever the slice holds.
-func SkippedMessage(skipped []Skipped, max int) string {
+// listing at most max addresses, and the whole at most budget characters (the groups that
+// do not fit are counted), so the Event stays under the apiserver's limit whatever the
+// EndpointSlices hold.
+func SkippedMessage(skipped []Skipped, max, budget int) string {
 	byReason := map[string][]string{}
 	for _, s := range skipped {
 		byReason[s.Reason] = append(byReason[s.Reason], s.Address)
@@ -87,18 +89,31 @@ func SkippedMessage(skipped []Skipped, max int) string {
 		reasons = append(reasons, r)
 	}
 	sort.Strings(reasons)
-	parts := make([]string, 0, len(reasons))
-	for _, r := range reasons {
+	var b strings.Builder
+	left := 0
+	for i, r := range reasons {
 		addrs := byReason[r]
 		sort.Strings(addrs)
-		list := addrs
-		more := ""
+		list, more := addrs, ""
 		if len(addrs) > max {
 			list, more = addrs[:max], fmt.Sprintf(" and %d more", len(addrs)-max)
 		}
-		parts = append(parts, fmt.Sprintf("%s%s (%s)", strings.Join(list, ", "), more, r))
+		part := fmt.Sprintf("%s%s (%s)", strings.Join(list, ", "), more, r)
+		if i > 0 {
+			part = "; " + part
+		}
+		if b.Len()+len(part) > budget && b.Len() > 0 {
+			for _, rest := range reasons[i:] {
+				left += len(byReason[rest])
+			}
+			break
+		}
+		b.WriteString(part)
 	}
-	return strings.Join(parts, "; ")
+	if left > 0 {
+		fmt.Fprintf(&b, "; %d more address(es) for other reasons", left)
+	}
+	return b.String()
 }
 
 func contains(list []string, s string) bool {

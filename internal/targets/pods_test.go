@@ -57,7 +57,7 @@ func TestSkippedMessageIsShort(t *testing.T) {
 		many = append(many, Skipped{Address: "10.0.200." + strings.Repeat("1", 1+i%3), Reason: "no targetRef to a Pod"})
 	}
 	many = append(many, Skipped{Address: "10.0.3.7", Reason: "no such Pod"})
-	got := SkippedMessage(many, 5)
+	got := SkippedMessage(many, 5, 500)
 	if len(got) > 400 {
 		t.Errorf("message is %d characters: %s", len(got), got)
 	}
@@ -65,5 +65,20 @@ func TestSkippedMessageIsShort(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("%q lacks %q", got, want)
 		}
+	}
+}
+
+// Whatever the reasons, the message keeps within its budget and counts what it leaves out.
+func TestSkippedMessageKeepsItsBudget(t *testing.T) {
+	var many []Skipped
+	for _, r := range []string{"no targetRef to a Pod", "no such Pod", "not one of the Pod's IPs", "the Pod is not selected by the Service",
+		"the Pod is in another namespace", "targetRef is a Node, not a Pod", "hostNetwork Pod, and not an InternalIP of its node"} {
+		for i := 0; i < 10; i++ {
+			many = append(many, Skipped{Address: "fd00:1234:5678:9abc:def0:1234:5678:" + strings.Repeat("a", 1+i%4), Reason: r})
+		}
+	}
+	got := SkippedMessage(many, 5, 500)
+	if len(got) > 560 || !strings.Contains(got, "more address(es) for other reasons") {
+		t.Errorf("message of %d characters: %s", len(got), got)
 	}
 }
