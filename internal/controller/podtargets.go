@@ -129,7 +129,7 @@ func findService(services []corev1.Service, namespace, name string) *corev1.Serv
 }
 
 // skippedNotices turns skipped addresses into one notice per Service.
-func skippedNotices(st *spec.Stack, skipped map[string][]targets.Skipped) []spec.Notice {
+func skippedNotices(skipped map[string][]targets.Skipped) []spec.Notice {
 	keys := make([]string, 0, len(skipped))
 	for k := range skipped {
 		keys = append(keys, k)

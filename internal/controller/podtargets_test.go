@@ -43,7 +43,7 @@ func TestPodTargetsOnlyFromSelectedPods(t *testing.T) {
 	if got := want["team/web:80"]; len(got) != 1 || got[0].ID != "10.0.1.5" || got[0].Port != 8080 {
 		t.Errorf("targets = %v, want only 10.0.1.5:8080", got)
 	}
-	notices := skippedNotices(st, skipped)
+	notices := skippedNotices(skipped)
 	if len(notices) != 1 {
 		t.Fatalf("notices = %v, want one for the Service", notices)
 	}
@@ -59,7 +59,7 @@ func TestPodTargetsOnlyFromSelectedPods(t *testing.T) {
 	if len(want["team/web:80"]) != 0 {
 		t.Errorf("targets without selector = %v, want none", want["team/web:80"])
 	}
-	if n := skippedNotices(st, skipped); len(n) != 1 || !strings.Contains(n[0].Message, "the Service has no selector") {
+	if n := skippedNotices(skipped); len(n) != 1 || !strings.Contains(n[0].Message, "the Service has no selector") {
 		t.Errorf("notices = %v", n)
 	}
 }
@@ -72,7 +72,7 @@ func TestSkippedNoticeFitsAnEvent(t *testing.T) {
 		sk = append(sk, targets.Skipped{Address: fmt.Sprintf("fd00:1234:5678:9abc:def0:1234:5678:%x", i), Reason: []string{"no targetRef to a Pod", "no such Pod", "not one of the Pod's IPs",
 			"the Pod is not selected by the Service", "the Pod is in another namespace", "targetRef is a Node, not a Pod", "hostNetwork Pod, and not an InternalIP of its node"}[i%7]})
 	}
-	n := skippedNotices(&spec.Stack{}, map[string][]targets.Skipped{long + "/" + long: sk})
+	n := skippedNotices(map[string][]targets.Skipped{long + "/" + long: sk})
 	if len(n) != 1 || len(n[0].Message) > 1024 {
 		t.Errorf("notice of %d characters: %s", len(n[0].Message), n[0].Message)
 	}

@@ -174,7 +174,7 @@ func (e *Engine) planStack(ctx context.Context, sp *StackPlan, objs ClusterObjec
 		}
 	}
 	want, skipped := desiredTargets(stack, objs)
-	stack.Notices = append(stack.Notices, skippedNotices(stack, skipped)...)
+	stack.Notices = append(stack.Notices, skippedNotices(skipped)...)
 	sp.Plan = plan.Stack(plan.StackInput{
 		Desired:  stack,
 		Resolved: resolved,
