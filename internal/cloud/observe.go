@@ -44,6 +44,7 @@ type Instance struct {
 // ENI is an observed network interface. PrivateIPs lists the primary address first.
 type ENI struct {
 	ID             string
+	VPCID          string
 	SecurityGroups []string
 	PrivateIPs     []string
 	IPv6s          []string
@@ -291,7 +292,7 @@ func instanceFromSDK(in ec2types.Instance) Instance {
 		return cmp.Compare(deviceIndex(a), deviceIndex(b))
 	})
 	for _, ni := range nis {
-		e := ENI{ID: aws.ToString(ni.NetworkInterfaceId)}
+		e := ENI{ID: aws.ToString(ni.NetworkInterfaceId), VPCID: aws.ToString(ni.VpcId)}
 		for _, g := range ni.Groups {
 			e.SecurityGroups = append(e.SecurityGroups, aws.ToString(g.GroupId))
 		}
@@ -413,7 +414,7 @@ func (o *Observer) describeNetworkInterfaces(ctx context.Context, vpcIDs []strin
 }
 
 func eniFromSDK(ni ec2types.NetworkInterface) ENI {
-	e := ENI{ID: aws.ToString(ni.NetworkInterfaceId)}
+	e := ENI{ID: aws.ToString(ni.NetworkInterfaceId), VPCID: aws.ToString(ni.VpcId)}
 	for _, g := range ni.Groups {
 		e.SecurityGroups = append(e.SecurityGroups, aws.ToString(g.GroupId))
 	}

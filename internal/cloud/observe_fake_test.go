@@ -234,10 +234,10 @@ func TestFakeInstancesAndENIs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantPrimary := ENI{ID: "eni-1", SecurityGroups: []string{"sg-new"}, PrivateIPs: []string{"10.0.0.10", "10.0.0.11"}, IPv6s: []string{"2001:db8::10"}, Prefixes: []string{"10.0.1.0/28"}}
+	wantPrimary := ENI{ID: "eni-1", VPCID: "vpc-1", SecurityGroups: []string{"sg-new"}, PrivateIPs: []string{"10.0.0.10", "10.0.0.11"}, IPv6s: []string{"2001:db8::10"}, Prefixes: []string{"10.0.1.0/28"}}
 	want := map[string]Instance{"i-1": {
 		ID: "i-1", State: "running", PrimaryENI: wantPrimary,
-		ENIs: []ENI{wantPrimary, {ID: "eni-2", PrivateIPs: []string{"10.0.0.20"}}},
+		ENIs: []ENI{wantPrimary, {ID: "eni-2", VPCID: "vpc-1", PrivateIPs: []string{"10.0.0.20"}}},
 	}}
 	if diff := cmp.Diff(want, insts); diff != "" {
 		t.Errorf("Instances (-want +got):\n%s", diff)

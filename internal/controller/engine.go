@@ -14,6 +14,7 @@ import (
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/elb"
 	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/plan"
 	"github.com/lbsg/lbsg/internal/spec"
 	"github.com/lbsg/lbsg/internal/state"
 )
@@ -67,9 +68,11 @@ func (e *Engine) backendTags() map[string]string {
 	}, e.Settings.DefaultTags)
 }
 
-// findBackendSGs returns the backend SGs lbsg manages for this cluster, found by tags
-// (never by name, and never from process memory, so a restart loses nothing).
-func (e *Engine) findBackendSGs(ctx context.Context, fresh bool) ([]cloud.SecurityGroup, error) {
+// findBackendSG returns the backend SG lbsg manages for this cluster (nil when there is
+// none), found by its tags and its name, never from process memory, so a restart loses
+// nothing. An SG that carries only the tags (they can be copied through an annotation) is
+// not it; two that carry everything are an Ambiguity, and lbsg then acts on neither.
+func (e *Engine) findBackendSG(ctx context.Context, fresh bool) (*cloud.SecurityGroup, error) {
 	sgs, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{
 		naming.TagCluster:  {e.Settings.Cluster},
 		naming.TagResource: {naming.BackendSGResourceValue},
@@ -77,7 +80,20 @@ func (e *Engine) findBackendSGs(ctx context.Context, fresh bool) ([]cloud.Securi
 	if err != nil {
 		return nil, fmt.Errorf("find backend security group: %w", err)
 	}
-	return sgs, nil
+	states := make([]state.SecurityGroup, len(sgs))
+	for i, sg := range sgs {
+		states[i] = toState(sg)
+	}
+	found, err := plan.RecogniseBackendSG(e.Settings.Cluster, states)
+	if err != nil || found == nil {
+		return nil, err
+	}
+	for i := range sgs {
+		if sgs[i].ID == found.ID {
+			return &sgs[i], nil
+		}
+	}
+	return nil, nil
 }
 
 // BackendSG returns the backend SG ID, or "" if it does not exist yet.
@@ -85,11 +101,11 @@ func (e *Engine) BackendSG(ctx context.Context) (string, error) {
 	if e.BackendSGID != "" {
 		return e.BackendSGID, nil
 	}
-	sgs, err := e.findBackendSGs(ctx, false)
-	if err != nil || len(sgs) == 0 {
+	sg, err := e.findBackendSG(ctx, false)
+	if err != nil || sg == nil {
 		return "", err
 	}
-	return sgs[0].ID, nil
+	return sg.ID, nil
 }
 
 // EnsureBackendSG returns the backend SG ID, creating the SG when it does not exist and
@@ -100,13 +116,12 @@ func (e *Engine) EnsureBackendSG(ctx context.Context) (string, error) {
 	}
 	e.backendMu.Lock()
 	defer e.backendMu.Unlock()
-	sgs, err := e.findBackendSGs(ctx, false)
+	sg, err := e.findBackendSG(ctx, false)
 	if err != nil {
 		return "", err
 	}
 	want := e.backendTags()
-	if len(sgs) > 0 {
-		sg := sgs[0]
+	if sg != nil {
 		var add = map[string]string{}
 		for k, v := range want {
 			if sg.Tags[k] != v {
@@ -132,13 +147,15 @@ func (e *Engine) EnsureBackendSG(ctx context.Context) (string, error) {
 		}
 		return sg.ID, nil
 	}
-	id, err := e.EC2.CreateSecurityGroup(ctx, naming.BackendSGName(e.Settings.Cluster), naming.BackendSGDescription, want)
+	name := naming.BackendSGName(e.Settings.Cluster)
+	id, err := e.EC2.CreateSecurityGroup(ctx, name, naming.BackendSGDescription, want)
 	if cloud.IsGroupDuplicate(err) {
 		// Another controller process created it between our read and our write.
-		sgs, ferr := e.findBackendSGs(ctx, true)
-		if ferr == nil && len(sgs) > 0 {
-			return sgs[0].ID, nil
+		if sg, ferr := e.findBackendSG(ctx, true); ferr == nil && sg != nil {
+			return sg.ID, nil
 		}
+		return "", fmt.Errorf("create backend security group: a security group named %s exists in VPC %s without the tags %s=%s and %s=%s; lbsg does not adopt it: tag it or delete it: %w",
+			name, e.EC2.VPCID(), naming.TagCluster, e.Settings.Cluster, naming.TagResource, naming.BackendSGResourceValue, err)
 	}
 	if err != nil {
 		return "", fmt.Errorf("create backend security group: %w", err)

@@ -78,12 +78,10 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		// removes what they used.
 		return ctrl.Result{}, r.release(ctx, g)
 	}
-	if sp.Stack != nil {
-		for _, n := range sp.Stack.Notices {
-			for _, m := range g.Members {
-				if n.Ingress == "" || n.Ingress == m.Ingress.Namespace+"/"+m.Ingress.Name {
-					r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeWarning, n.Reason, "Reconcile", "%s", n.Message)
-				}
+	for _, n := range stackNotices(sp) {
+		for _, m := range g.Members {
+			if n.Ingress == "" || n.Ingress == m.Ingress.Namespace+"/"+m.Ingress.Name {
+				r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeWarning, n.Reason, "Reconcile", "%s", n.Message)
 			}
 		}
 	}
@@ -284,4 +282,12 @@ func (r *IngressGroupReconciler) setCondition(ctx context.Context, ing *networki
 		return fmt.Errorf("update status of %s/%s: %w", ing.Namespace, ing.Name, err)
 	}
 	return nil
+}
+
+// stackNotices are the notices of a stack that is built (none for a group being deleted).
+func stackNotices(sp *StackPlan) []spec.Notice {
+	if sp.Stack == nil {
+		return nil
+	}
+	return sp.Stack.Notices
 }

@@ -215,7 +215,7 @@ func GroupsOfIngress(ing *networkingv1.Ingress, objs ClusterObjects) []spec.Ingr
 // when the group needs it; without (lbsg plan), it is shown as to be created.
 func (e *Engine) PlanIngressGroup(ctx context.Context, g *IngressGroup, objs ClusterObjects, ensure bool) (*StackPlan, error) {
 	sp := &StackPlan{Owner: g.ID.Owner()}
-	obs, err := e.observeStack(ctx, naming.IngressStackTag, g.ID.String())
+	obs, err := e.observeStack(ctx, e.ingressIdentity(g.ID))
 	if err != nil {
 		return nil, err
 	}
@@ -283,4 +283,20 @@ func groupIDOf(o spec.Owner) spec.IngressGroupID {
 		return spec.IngressGroupID{Name: o.Name}
 	}
 	return spec.IngressGroupID{Namespace: o.Namespace, Name: o.Name}
+}
+
+// ingressIdentity is what an Ingress group's resources carry in AWS.
+func (e *Engine) ingressIdentity(id spec.IngressGroupID) plan.Identity {
+	sgName := naming.IngressSGName(e.Settings.Cluster, id.Namespace, id.Name)
+	if id.Explicit() {
+		sgName = naming.IngressGroupSGName(e.Settings.Cluster, id.Name)
+	}
+	return plan.Identity{
+		Cluster:       e.Settings.Cluster,
+		StackTag:      naming.IngressStackTag,
+		StackID:       id.String(),
+		ResourceTag:   naming.IngressResourceTag,
+		ManagedSGName: sgName,
+		LBType:        spec.TypeApplication,
+	}
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -59,6 +60,12 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 	// of their stack (nil when it could not be observed).
 	failing := map[spec.Owner]*StackPlan{}
 	backendID, err := e.BackendSG(ctx)
+	var backendAmbiguous *plan.Ambiguity
+	if errors.As(err, &backendAmbiguous) {
+		// Rules from either candidate would be a guess: the stacks that use the backend SG
+		// fail (and say why), and nothing is revoked or deleted this pass.
+		np.Partial, backendID, err = true, "", nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +77,9 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 		var sn stackNetworking
 		if err == nil {
 			sn, err = e.stackNetworking(ctx, sp, objs, backendID)
+		}
+		if err == nil && backendAmbiguous != nil && sn.keepsSGs {
+			err = backendAmbiguous
 		}
 		if err != nil {
 			np.Partial = true
@@ -186,9 +196,9 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 	for _, sg := range referencing {
 		universe[sg.ID] = true
 	}
-	if !backendNeeded && e.BackendSGID == "" {
+	if !backendNeeded && e.BackendSGID == "" && backendAmbiguous == nil {
 		for _, sg := range owned {
-			if sg.Tags[naming.TagResource] == naming.BackendSGResourceValue && !e.attachedToLB(ctx, sg.ID) {
+			if plan.IsBackendSG(e.Settings.Cluster, toState(sg)) && !e.attachedToLB(ctx, sg.ID) {
 				in.DeleteSGs = append(in.DeleteSGs, toState(sg))
 			}
 		}
@@ -365,7 +375,8 @@ func (e *Engine) targetENIs(ctx context.Context, st *spec.Stack, objs ClusterObj
 	seenID := map[string]bool{}
 	for _, tg := range st.TargetGroups {
 		if tg.TargetType == spec.TargetIP {
-			for _, t := range podTargets(tg, objs.Slices) {
+			ts, _ := podTargets(tg, objs)
+			for _, t := range ts {
 				ips = append(ips, t.ID)
 			}
 			continue
@@ -406,6 +417,10 @@ func (e *Engine) targetENIs(ctx context.Context, st *spec.Stack, objs ClusterObj
 	seen := map[string]bool{}
 	for _, ip := range ips {
 		eni, ok := enis[ip]
+		if ok && eni.VPCID != "" && e.EC2.VPCID() != "" && eni.VPCID != e.EC2.VPCID() {
+			// Only the cluster VPC's ENIs are targets: never open another VPC's SG.
+			ok = false
+		}
 		if !ok {
 			missing = append(missing, ip)
 			continue

@@ -32,7 +32,11 @@ func ListClusterObjects(ctx context.Context, c client.Reader, withParams bool) (
 	if err := c.List(ctx, services); err != nil {
 		return objs, fmt.Errorf("list services: %w", err)
 	}
-	objs.Nodes, objs.Slices, objs.Services = nodes.Items, slices.Items, services.Items
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods); err != nil {
+		return objs, fmt.Errorf("list pods: %w", err)
+	}
+	objs.Nodes, objs.Slices, objs.Services, objs.Pods = nodes.Items, slices.Items, services.Items, pods.Items
 	return objs, nil
 }
 

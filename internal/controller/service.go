@@ -76,7 +76,11 @@ func (r *ServiceReconciler) objects(ctx context.Context, svc *corev1.Service) (C
 	if err := r.Client.List(ctx, slices, client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}); err != nil {
 		return objs, fmt.Errorf("list endpoint slices of %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
-	objs.Nodes, objs.Slices = nodes.Items, slices.Items
+	pods := &corev1.PodList{}
+	if err := r.Client.List(ctx, pods, client.InNamespace(svc.Namespace)); err != nil {
+		return objs, fmt.Errorf("list pods of %s: %w", svc.Namespace, err)
+	}
+	objs.Nodes, objs.Slices, objs.Pods, objs.Services = nodes.Items, slices.Items, pods.Items, []corev1.Service{*svc}
 	return objs, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 
 	"github.com/lbsg/lbsg/internal/annotations"
+	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/plan"
 	"github.com/lbsg/lbsg/internal/sgrules"
@@ -40,6 +41,8 @@ type StackPlan struct {
 type ClusterObjects struct {
 	Nodes  []corev1.Node
 	Slices []discoveryv1.EndpointSlice
+	// Pods confirm EndpointSlice addresses: only a selected Pod's IP is an ip target.
+	Pods []corev1.Pod
 	// Services are every Service (Ingress backends); Ingresses, Classes and Params are
 	// what Ingress groups are made of.
 	Services  []corev1.Service
@@ -50,19 +53,17 @@ type ClusterObjects struct {
 	Namespaces []corev1.Namespace
 }
 
-// observeStack finds what exists in AWS for a stack, by its tags.
-func (e *Engine) observeStack(ctx context.Context, stackTag, stackID string) (plan.Observed, error) {
-	resourceTag := strings.Replace(stackTag, "/stack", "/resource", 1)
+// observeStack finds what exists in AWS for a stack: the resources that carry its full
+// identity (plan.Identity). Two load balancers or two managed SGs that both do are an
+// Ambiguity: the stack is then neither planned nor applied.
+func (e *Engine) observeStack(ctx context.Context, id plan.Identity) (plan.Observed, error) {
 	var o plan.Observed
-	cluster := e.Settings.Cluster
 	lbs, err := e.ELB.LoadBalancers(ctx, false)
 	if err != nil {
 		return o, err
 	}
-	for _, lb := range lbs {
-		if lb.Tags[naming.TagCluster] == cluster && lb.Tags[stackTag] == stackID {
-			o.LoadBalancers = append(o.LoadBalancers, lb)
-		}
+	if o.LoadBalancers, err = plan.RecogniseLoadBalancers(id, lbs); err != nil {
+		return o, err
 	}
 	o.Listeners = map[string][]state.Listener{}
 	for _, lb := range o.LoadBalancers {
@@ -77,36 +78,49 @@ func (e *Engine) observeStack(ctx context.Context, stackTag, stackID string) (pl
 		return o, err
 	}
 	o.Targets = map[string][]state.Target{}
-	for _, tg := range tgs {
-		if tg.Tags[naming.TagCluster] == cluster && tg.Tags[stackTag] == stackID {
-			o.TargetGroups = append(o.TargetGroups, tg)
-			ts, err := e.ELB.Targets(ctx, tg.ARN)
-			if err != nil {
-				return o, err
-			}
-			o.Targets[tg.ARN] = ts
+	for _, tg := range plan.RecogniseTargetGroups(id, tgs) {
+		o.TargetGroups = append(o.TargetGroups, tg)
+		ts, err := e.ELB.Targets(ctx, tg.ARN)
+		if err != nil {
+			return o, err
 		}
+		o.Targets[tg.ARN] = ts
 	}
 	sgs, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{
-		naming.TagCluster: {cluster},
-		stackTag:          {stackID},
-		resourceTag:       {naming.ManagedSGResourceID},
+		naming.TagCluster: {id.Cluster},
+		id.StackTag:       {id.StackID},
+		id.ResourceTag:    {naming.ManagedSGResourceID},
 	}, true) // fresh: client rules are revoked from this read
 	if err != nil {
-		return o, fmt.Errorf("find managed security groups of %s: %w", stackID, err)
+		return o, fmt.Errorf("find managed security groups of %s: %w", id.StackID, err)
 	}
-	for _, sg := range sgs {
-		o.ManagedSGs = append(o.ManagedSGs, toState(sg))
+	states := make([]state.SecurityGroup, len(sgs))
+	for i, sg := range sgs {
+		states[i] = toState(sg)
+	}
+	if o.ManagedSGs, err = plan.RecogniseManagedSGs(id, states); err != nil {
+		return o, err
 	}
 	return o, nil
+}
+
+// serviceIdentity is what a Service's resources carry in AWS.
+func (e *Engine) serviceIdentity(svc *corev1.Service) plan.Identity {
+	return plan.Identity{
+		Cluster:       e.Settings.Cluster,
+		StackTag:      naming.ServiceStackTag,
+		StackID:       naming.ServiceStackID(svc.Namespace, svc.Name),
+		ResourceTag:   naming.ServiceResourceTag,
+		ManagedSGName: naming.ServiceSGName(e.Settings.Cluster, svc.Namespace, svc.Name, string(svc.UID)),
+		LBType:        spec.TypeNetwork,
+	}
 }
 
 // PlanService plans one Service. With ensure, missing shared prerequisites (the backend
 // SG) are created first; without it (lbsg plan), they are shown as to be created.
 func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs ClusterObjects, ensure bool) (*StackPlan, error) {
 	sp := &StackPlan{Owner: spec.ServiceOwner(svc)}
-	stackID := naming.ServiceStackID(svc.Namespace, svc.Name)
-	obs, err := e.observeStack(ctx, naming.ServiceStackTag, stackID)
+	obs, err := e.observeStack(ctx, e.serviceIdentity(svc))
 	if err != nil {
 		return nil, err
 	}
@@ -163,10 +177,12 @@ func (e *Engine) planStack(ctx context.Context, sp *StackPlan, objs ClusterObjec
 				Reason: "create the shared backend security group"})
 		}
 	}
+	want, skipped := desiredTargets(stack, objs)
+	stack.Notices = append(stack.Notices, skippedNotices(skipped)...)
 	sp.Plan = plan.Stack(plan.StackInput{
 		Desired:  stack,
 		Resolved: resolved,
-		Targets:  desiredTargets(stack, objs),
+		Targets:  want,
 		Observed: sp.Observed,
 		KeepTag:  e.keepTag,
 	}, sp.Owner.String())
@@ -236,9 +252,14 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 		sgKey, subnetKey = annotations.IngSecurityGroups, annotations.IngSubnets
 	}
 	if lb.Frontend == spec.FrontendCustom {
-		ids, missing, err := e.resolveSGs(ctx, lb.CustomSGRefs)
+		ids, missing, foreign, err := e.resolveSGs(ctx, lb.CustomSGRefs)
 		if err != nil {
 			return r, nil, err
+		}
+		for _, f := range foreign {
+			problems = append(problems, &spec.Problem{Key: sgKey, Value: strings.Join(lb.CustomSGRefs, ","),
+				Reason: fmt.Sprintf("security group %s is in VPC %s, not in the cluster's VPC %s", f.ID, f.VPCID, e.EC2.VPCID()),
+				Fix:    "name security groups of the cluster's VPC; a load balancer can only use security groups of its own VPC"})
 		}
 		if len(missing) > 0 {
 			problems = append(problems, &spec.Problem{Key: sgKey, Value: strings.Join(lb.CustomSGRefs, ","),
@@ -293,7 +314,8 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 
 // resolveSGs resolves SG IDs and Name tags within the VPC, keeping the annotation's order.
 // Several SGs sharing one Name tag are all used, as upstream does since v2.9.
-func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []string, err error) {
+// SGs named by ID that exist in another VPC are returned as foreign, never used.
+func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []string, foreign []cloud.SecurityGroup, err error) {
 	var byID, byName []string
 	for _, r := range refs {
 		if strings.HasPrefix(r, "sg-") {
@@ -302,15 +324,21 @@ func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []
 			byName = append(byName, r)
 		}
 	}
-	found := map[string]bool{}
+	found, isForeign := map[string]bool{}, map[string]bool{}
 	if len(byID) > 0 {
 		sgs, err := e.EC2.SecurityGroups(ctx, byID, false)
 		if err != nil {
-			return nil, nil, fmt.Errorf("resolve security groups %v: %w", byID, err)
+			return nil, nil, nil, fmt.Errorf("resolve security groups %v: %w", byID, err)
 		}
-		for id, sg := range sgs {
-			if sg.VPCID == "" || sg.VPCID == e.EC2.VPCID() {
+		for _, id := range byID {
+			sg, ok := sgs[id]
+			switch {
+			case !ok:
+			case sg.VPCID == "" || e.EC2.VPCID() == "" || sg.VPCID == e.EC2.VPCID():
 				found[id] = true
+			case !isForeign[id]:
+				isForeign[id] = true // reported as foreign, not also as missing
+				foreign = append(foreign, sg)
 			}
 		}
 	}
@@ -318,7 +346,7 @@ func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []
 	if len(byName) > 0 {
 		sgs, err := e.EC2.SecurityGroupsByNameTag(ctx, byName)
 		if err != nil {
-			return nil, nil, fmt.Errorf("resolve security groups %v: %w", byName, err)
+			return nil, nil, nil, fmt.Errorf("resolve security groups %v: %w", byName, err)
 		}
 		for _, sg := range sgs {
 			named[sg.Tags["Name"]] = append(named[sg.Tags["Name"]], sg.ID)
@@ -334,7 +362,7 @@ func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []
 		} else {
 			got = named[r]
 		}
-		if len(got) == 0 {
+		if len(got) == 0 && !isForeign[r] {
 			missing = append(missing, r)
 		}
 		for _, id := range got {
@@ -344,7 +372,7 @@ func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []
 			}
 		}
 	}
-	return ids, missing, nil
+	return ids, missing, foreign, nil
 }
 
 // endpointPorts maps each Service port name to the port its ready endpoints report.
@@ -396,47 +424,20 @@ func eligibleNodes(nodes []corev1.Node, selector map[string]string) []corev1.Nod
 	return out
 }
 
-// podTargets returns the ready endpoint IPs of a target group's Service port, with their
-// ports.
-func podTargets(tg spec.TargetGroup, slices []discoveryv1.EndpointSlice) []state.Target {
-	var out []state.Target
-	for _, s := range slicesOf(tg.ServiceNamespace, tg.ServiceName, slices) {
-		if s.AddressType != discoveryv1.AddressTypeIPv4 {
-			continue
-		}
-		var port int32
-		for _, p := range s.Ports {
-			n := ""
-			if p.Name != nil {
-				n = *p.Name
-			}
-			if n == tg.ServicePortName && p.Port != nil {
-				port = *p.Port
-			}
-		}
-		if port == 0 {
-			continue
-		}
-		for _, ep := range s.Endpoints {
-			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
-				continue
-			}
-			for _, a := range ep.Addresses {
-				out = append(out, state.Target{ID: a, Port: port})
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
 // desiredTargets are the targets of each target group: every eligible node on the
-// NodePort (instance) or every ready endpoint (ip).
-func desiredTargets(st *spec.Stack, objs ClusterObjects) map[string][]state.Target {
+// NodePort (instance) or every ready endpoint of a selected Pod (ip); and, by Service,
+// the endpoint addresses skipped.
+func desiredTargets(st *spec.Stack, objs ClusterObjects) (map[string][]state.Target, map[string][]targets.Skipped) {
 	out := map[string][]state.Target{}
+	skipped := map[string][]targets.Skipped{}
 	for _, tg := range st.TargetGroups {
 		if tg.TargetType == spec.TargetIP {
-			out[tg.ResourceID] = podTargets(tg, objs.Slices)
+			var sk []targets.Skipped
+			out[tg.ResourceID], sk = podTargets(tg, objs)
+			if len(sk) > 0 {
+				key := tg.ServiceNamespace + "/" + tg.ServiceName
+				skipped[key] = append(skipped[key], sk...)
+			}
 			continue
 		}
 		for _, n := range eligibleNodes(objs.Nodes, tg.NodeSelector) {
@@ -447,5 +448,5 @@ func desiredTargets(st *spec.Stack, objs ClusterObjects) map[string][]state.Targ
 			out[tg.ResourceID] = append(out[tg.ResourceID], state.Target{ID: id, Port: tg.TrafficPort})
 		}
 	}
-	return out
+	return out, skipped
 }

@@ -49,6 +49,13 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		return nodeReady(a) != nodeReady(b) || !reflect.DeepEqual(a.Labels, b.Labels) ||
 			a.Spec.ProviderID != b.Spec.ProviderID || !reflect.DeepEqual(a.Spec.Taints, b.Spec.Taints)
 	}}
+	// A Pod matters to ip targets through its labels and IPs; readiness reaches lbsg
+	// through the EndpointSlice.
+	podChanged := predicate.Funcs{UpdateFunc: func(ev event.UpdateEvent) bool {
+		a, b := ev.ObjectOld.(*corev1.Pod), ev.ObjectNew.(*corev1.Pod)
+		return !reflect.DeepEqual(a.Labels, b.Labels) || !reflect.DeepEqual(a.Status.PodIPs, b.Status.PodIPs) ||
+			a.DeletionTimestamp != b.DeletionTimestamp
+	}}
 	kick := make(chan event.GenericEvent, 1)
 	svcR := &ServiceReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-service")),
 		Resync: o.Resync, Notify: func() {
@@ -89,6 +96,13 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		For(&corev1.Service{}, builder.WithPredicates(svcChanged)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(ownedServices), builder.WithPredicates(nodeChanged)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(sliceService)).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			var reqs []reconcile.Request
+			for _, s := range servicesSelecting(ctx, mgr.GetClient(), o) {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
+			}
+			return reqs
+		}), builder.WithPredicates(podChanged)).
 		Complete(svcR); err != nil {
 		return err
 	}
@@ -148,6 +162,13 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 			return groupsUsing(ctx, o.GetNamespace(), o.GetLabels()[discoveryv1.LabelServiceName])
 		})).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			var reqs []reconcile.Request
+			for _, s := range servicesSelecting(ctx, mgr.GetClient(), o) {
+				reqs = append(reqs, groupsUsing(ctx, s.Namespace, s.Name)...)
+			}
+			return reqs
+		}), builder.WithPredicates(podChanged)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(allGroups), builder.WithPredicates(nodeChanged)).
 		Watches(&networkingv1.IngressClass{}, handler.EnqueueRequestsFromMapFunc(allGroups))
 	if o.WatchIngressClassParams {
@@ -166,6 +187,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		Watches(&networkingv1.Ingress{}, toCluster, builder.WithPredicates(ingChanged)).
 		Watches(&corev1.Node{}, toCluster, builder.WithPredicates(nodeChanged)).
 		Watches(&discoveryv1.EndpointSlice{}, toCluster).
+		Watches(&corev1.Pod{}, toCluster, builder.WithPredicates(podChanged)).
 		Complete(netR)
 }
 

@@ -51,8 +51,8 @@ func nsNameHash(namespace, name, hash string) string {
 
 // BackendSGName is the name the shared backend SG is created with (reference §4):
 // "k8s-traffic-" + sanitize(cluster)[:232] + "-" + sha256(cluster)[:10]. The raw cluster
-// name is hashed. At most 255 characters, the AWS limit. The name is used at creation only;
-// the backend SG is found by its tags.
+// name is hashed. At most 255 characters, the AWS limit. The backend SG is recognised by
+// this name together with its tags: AWS keeps a name unique within a VPC, tags can be copied.
 func BackendSGName(cluster string) string {
 	return "k8s-traffic-" + trunc(sanitize(cluster), 232) + "-" + trunc(hashHex(cluster), 10)
 }

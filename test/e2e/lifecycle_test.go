@@ -202,18 +202,22 @@ func (h *harness) podIPs(n int32) []string {
 	return ips
 }
 
-// endpoints creates an EndpointSlice of the Service with ready endpoints at the IPs, on
-// the named port; it is deleted when the test ends.
+// endpoints creates, for each IP, a Pod the Service selects, and an EndpointSlice of the
+// Service with ready endpoints at the IPs that name those Pods, on the named port; they
+// are deleted when the test ends.
 func (h *harness) endpoints(service, portName string, port int32, ips []string) {
 	h.t.Helper()
+	selector := h.service(service).Spec.Selector
 	ready := true
 	slice := &discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: service + "-1", Labels: map[string]string{discoveryv1.LabelServiceName: service}},
 		AddressType: discoveryv1.AddressTypeIPv4,
 		Ports:       []discoveryv1.EndpointPort{{Name: aws.String(portName), Port: aws.Int32(port)}},
 	}
-	for _, ip := range ips {
-		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
+	for i, ip := range ips {
+		pod := h.pod(fmt.Sprintf("%s-pod-%d", service, i), selector, []string{ip})
+		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{ip}, TargetRef: podRef(pod.Name),
+			Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
 	}
 	h.create(slice)
 	h.t.Cleanup(func() { _ = h.k8s.Delete(h.ctx, slice) })

@@ -1,0 +1,168 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/state"
+	"github.com/lbsg/lbsg/internal/targets"
+)
+
+// EventEndpointsSkipped is the reason of the Warning Event that lists the endpoint
+// addresses lbsg does not register.
+const EventEndpointsSkipped = "EndpointsSkipped"
+
+// maxSkippedShown bounds the addresses an Event lists per reason, and skippedBudget the
+// characters of the list: with the rest of the message, it stays under the apiserver's
+// 1,024-character limit on an Event's note.
+const (
+	maxSkippedShown = 5
+	skippedBudget   = 480
+)
+
+// podTargets returns the ready endpoint addresses of a target group's Service port that
+// belong to Pods the Service selects (targets.PodEndpoint), with their ports, and the
+// addresses it skipped with the reason. An EndpointSlice is anyone's to write; a Pod's IPs
+// are the kubelet's.
+func podTargets(tg spec.TargetGroup, objs ClusterObjects) ([]state.Target, []targets.Skipped) {
+	var out []state.Target
+	var skipped []targets.Skipped
+	var pods map[string]targets.Pod
+	svc := findService(objs.Services, tg.ServiceNamespace, tg.ServiceName)
+	for _, s := range slicesOf(tg.ServiceNamespace, tg.ServiceName, objs.Slices) {
+		if s.AddressType != discoveryv1.AddressTypeIPv4 {
+			continue
+		}
+		var port int32
+		for _, p := range s.Ports {
+			n := ""
+			if p.Name != nil {
+				n = *p.Name
+			}
+			if n == tg.ServicePortName && p.Port != nil {
+				port = *p.Port
+			}
+		}
+		if port == 0 {
+			continue
+		}
+		for _, ep := range s.Endpoints {
+			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+				continue
+			}
+			if pods == nil {
+				pods = podsOf(tg.ServiceNamespace, objs)
+			}
+			for _, a := range ep.Addresses {
+				reason := "the Service is not known"
+				if svc != nil {
+					reason = targets.PodEndpoint(svc.Namespace, svc.Spec.Selector, endpointOf(a, ep.TargetRef), pods)
+				}
+				if reason != "" {
+					skipped = append(skipped, targets.Skipped{Address: a, Reason: reason})
+					continue
+				}
+				out = append(out, state.Target{ID: a, Port: port})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, skipped
+}
+
+func endpointOf(address string, ref *corev1.ObjectReference) targets.Endpoint {
+	ep := targets.Endpoint{Address: address}
+	if ref != nil {
+		ep.RefKind, ep.RefNamespace, ep.RefName = ref.Kind, ref.Namespace, ref.Name
+	}
+	return ep
+}
+
+// podsOf indexes the namespace's Pods by namespace/name, with their node's InternalIPs.
+func podsOf(namespace string, objs ClusterObjects) map[string]targets.Pod {
+	out := map[string]targets.Pod{}
+	for i := range objs.Pods {
+		p := &objs.Pods[i]
+		if p.Namespace != namespace || p.DeletionTimestamp != nil {
+			continue
+		}
+		tp := targets.Pod{Namespace: p.Namespace, Name: p.Name, Labels: p.Labels, HostNetwork: p.Spec.HostNetwork}
+		for _, ip := range p.Status.PodIPs {
+			tp.IPs = append(tp.IPs, ip.IP)
+		}
+		if tp.HostNetwork {
+			tp.NodeIPs = nodeInternalIPs(objs.Nodes, p.Spec.NodeName)
+		}
+		out[p.Namespace+"/"+p.Name] = tp
+	}
+	return out
+}
+
+func nodeInternalIPs(nodes []corev1.Node, name string) []string {
+	var out []string
+	for _, n := range nodes {
+		if n.Name != name || name == "" {
+			continue
+		}
+		for _, a := range n.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP {
+				out = append(out, a.Address)
+			}
+		}
+	}
+	return out
+}
+
+func findService(services []corev1.Service, namespace, name string) *corev1.Service {
+	for i := range services {
+		if services[i].Namespace == namespace && services[i].Name == name {
+			return &services[i]
+		}
+	}
+	return nil
+}
+
+// skippedNotices turns skipped addresses into one notice per Service.
+func skippedNotices(skipped map[string][]targets.Skipped) []spec.Notice {
+	keys := make([]string, 0, len(skipped))
+	for k := range skipped {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []spec.Notice
+	for _, k := range keys {
+		seen := map[targets.Skipped]bool{}
+		var list []targets.Skipped
+		for _, s := range skipped[k] {
+			if !seen[s] {
+				seen[s] = true
+				list = append(list, s)
+			}
+		}
+		out = append(out, spec.Notice{Reason: EventEndpointsSkipped, Message: fmt.Sprintf(
+			"Service %s: %d endpoint address(es) not registered as ip targets, and their security groups left alone: %s; only IPs of Pods the Service's selector selects are targets (fix the EndpointSlice, or give the Service a selector)",
+			k, len(list), targets.SkippedMessage(list, maxSkippedShown, skippedBudget))})
+	}
+	return out
+}
+
+// servicesSelecting returns the Services in a Pod's namespace whose selector selects it.
+func servicesSelecting(ctx context.Context, c client.Reader, pod client.Object) []corev1.Service {
+	list := &corev1.ServiceList{}
+	if err := c.List(ctx, list, client.InNamespace(pod.GetNamespace())); err != nil {
+		return nil
+	}
+	var out []corev1.Service
+	for _, s := range list.Items {
+		if len(s.Spec.Selector) > 0 && targets.Selects(s.Spec.Selector, pod.GetLabels()) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
