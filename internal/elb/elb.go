@@ -73,6 +73,8 @@ type Client struct {
 	tgs       *awscache.Cache[[]state.TargetGroup]
 	listeners *awscache.Cache[[]state.Listener] // by load balancer ARN
 	targets   *awscache.Cache[[]state.Target]   // by target group ARN
+
+	creating nameLocks // one create per name at a time
 }
 
 // inventoryKey is the cache key of the list of all load balancers (or target groups).

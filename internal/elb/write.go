@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -33,6 +34,10 @@ type CreateLoadBalancerInput struct {
 // created. One with other tracking tags belongs to something else: a *NameTakenError, and
 // nothing is created. The result is written through to the cached inventory.
 func (c *Client) CreateLoadBalancer(ctx context.Context, in CreateLoadBalancerInput) (lb state.LoadBalancer, adopted bool, err error) {
+	// The lookup and the create are one step within this process, so two reconciles that
+	// planned the same load balancer cannot both find nothing and both create.
+	unlock := c.creating.lock("load-balancer/" + in.Name)
+	defer unlock()
 	existing, err := c.loadBalancersNamed(ctx, in.Name)
 	if err != nil {
 		return state.LoadBalancer{}, false, fmt.Errorf("look up load balancer %s before creating it: %w", in.Name, err)
@@ -145,6 +150,41 @@ func sameOwner(want, have map[string]string) bool {
 	return n > 0
 }
 
+// nameLocks serializes the creates of one name within the process.
+type nameLocks struct {
+	mu    sync.Mutex
+	locks map[string]*nameLock
+}
+
+type nameLock struct {
+	mu    sync.Mutex
+	users int
+}
+
+// lock takes the lock of name and returns its release.
+func (n *nameLocks) lock(name string) (unlock func()) {
+	n.mu.Lock()
+	if n.locks == nil {
+		n.locks = map[string]*nameLock{}
+	}
+	l := n.locks[name]
+	if l == nil {
+		l = &nameLock{}
+		n.locks[name] = l
+	}
+	l.users++
+	n.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		n.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(n.locks, name)
+		}
+		n.mu.Unlock()
+	}
+}
+
 // AWS error codes the create and delete paths react to.
 const (
 	codeLoadBalancerNotFound = "LoadBalancerNotFound"
@@ -219,6 +259,8 @@ func (c *Client) CreateTargetGroup(ctx context.Context, in TargetGroupInput) (ar
 	if in.HealthCheck.Path != "" && in.HealthCheck.Protocol != "TCP" {
 		req.HealthCheckPath = aws.String(in.HealthCheck.Path)
 	}
+	unlock := c.creating.lock("target-group/" + in.Name)
+	defer unlock()
 	res, err := c.api.CreateTargetGroup(ctx, req)
 	if hasCode(err, codeDuplicateTargetGroup) {
 		existing, lerr := c.targetGroupsNamed(ctx, in.Name)
