@@ -432,6 +432,12 @@ func (c *Client) describeTargets(ctx context.Context, tgARN string) ([]state.Tar
 // them in flight from being stored. Writes to load balancers and target groups themselves
 // also go through the inventory (see write.go).
 func (c *Client) forget(arns ...string) {
+	if slices.Contains(arns, "") {
+		// A write whose load balancer is not known: any cached listeners may be stale.
+		c.listeners.Clear()
+		c.targets.Clear()
+		return
+	}
 	c.listeners.Invalidate(arns...)
 	c.targets.Invalidate(arns...)
 }
