@@ -22,6 +22,10 @@ const (
 	cacheVPC              = "vpc"
 )
 
+// LookupCounter returns lbsg_aws_cache_lookups_total registered with reg (if any), for the
+// ELB client's caches to count into as the observer's do.
+func LookupCounter(reg prometheus.Registerer) *prometheus.CounterVec { return newLookupCounter(reg) }
+
 // newLookupCounter builds lbsg_aws_cache_lookups_total and registers it with reg (if any).
 func newLookupCounter(reg prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{

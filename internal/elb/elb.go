@@ -89,11 +89,12 @@ const (
 )
 
 // New returns a Client on the given API.
-func New(api API) *Client { return NewWithLookups(api, nil, time.Now) }
+func New(api API) *Client { return NewWithLookups(api, nil) }
 
-// NewWithLookups returns a Client whose caches count their lookups in lookups (may be nil)
-// and read the time from now.
-func NewWithLookups(api API, lookups *prometheus.CounterVec, now func() time.Time) *Client {
+// NewWithLookups returns a Client whose caches count their lookups in lookups
+// (lbsg_aws_cache_lookups_total; nil counts nothing).
+func NewWithLookups(api API, lookups *prometheus.CounterVec) *Client {
+	now := time.Now
 	return &Client{api: api,
 		lbs:       awscache.New(cacheLoadBalancers, awscache.InventoryTTL, cloneLoadBalancers, lookups, now),
 		tgs:       awscache.New(cacheTargetGroups, awscache.InventoryTTL, cloneTargetGroups, lookups, now),
