@@ -185,7 +185,7 @@ func TestCreateLoadBalancerCostsOneReadAndWritesThrough(t *testing.T) {
 func TestCreateLoadBalancerAdoptsTheOneItsStackHas(t *testing.T) {
 	ctx := context.Background()
 	fake := elb.NewFakeAPI()
-	arn := fake.AddLoadBalancer("k8s-default-web-1", map[string]string{"elbv2.k8s.aws/cluster": "c1", "service.k8s.aws/stack": "default/web"})
+	arn := fake.AddLoadBalancer("k8s-default-web-1", nil, map[string]string{"elbv2.k8s.aws/cluster": "c1", "service.k8s.aws/stack": "default/web"})
 	c := elb.New(fake)
 	lb, adopted, err := c.CreateLoadBalancer(ctx, nlbInput("k8s-default-web-1", stackTags))
 	if err != nil || !adopted || lb.ARN != arn {
@@ -206,7 +206,7 @@ func TestCreateLoadBalancerRefusesANameTakenByAnotherStack(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			fake := elb.NewFakeAPI()
-			fake.AddLoadBalancer("k8s-default-web-1", tags)
+			fake.AddLoadBalancer("k8s-default-web-1", nil, tags)
 			c := elb.New(fake)
 			_, _, err := c.CreateLoadBalancer(context.Background(), nlbInput("k8s-default-web-1", stackTags))
 			var taken *elb.NameTakenError

@@ -65,19 +65,19 @@ func (f *FakeAPI) LoadBalancerNames() []string {
 	return out
 }
 
-// AddLoadBalancer adds a load balancer as if someone else had created it; it returns its
-// ARN.
-func (f *FakeAPI) AddLoadBalancer(name string, tags map[string]string) string {
+// AddLoadBalancer adds a load balancer with security groups sgs, as if someone else had
+// created it; it returns its ARN.
+func (f *FakeAPI) AddLoadBalancer(name string, sgs []string, tags map[string]string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.addLoadBalancer(name, "network", sdkTags(tags))
+	return f.addLoadBalancer(name, "network", sgs, sdkTags(tags))
 }
 
-func (f *FakeAPI) addLoadBalancer(name, typ string, tags []elbtypes.Tag) string {
+func (f *FakeAPI) addLoadBalancer(name, typ string, sgs []string, tags []elbtypes.Tag) string {
 	f.n++
 	arn := fmt.Sprintf("arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/%s/%016d", name, f.n)
 	f.lbs = append(f.lbs, elbtypes.LoadBalancer{LoadBalancerArn: aws.String(arn), LoadBalancerName: aws.String(name),
-		Type: elbtypes.LoadBalancerTypeEnum(typ), DNSName: aws.String(name + ".elb.example")})
+		Type: elbtypes.LoadBalancerTypeEnum(typ), DNSName: aws.String(name + ".elb.example"), SecurityGroups: slices.Clone(sgs)})
 	f.tags[arn] = tags
 	return arn
 }
@@ -168,7 +168,7 @@ func (f *FakeAPI) CreateLoadBalancer(_ context.Context, in *elbv2.CreateLoadBala
 	f.begin("CreateLoadBalancer", in)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.addLoadBalancer(aws.ToString(in.Name), string(in.Type), in.Tags)
+	f.addLoadBalancer(aws.ToString(in.Name), string(in.Type), in.SecurityGroups, in.Tags)
 	return &elbv2.CreateLoadBalancerOutput{LoadBalancers: []elbtypes.LoadBalancer{f.lbs[len(f.lbs)-1]}}, nil
 }
 
