@@ -1,7 +1,8 @@
 // Package elb reads and writes Elastic Load Balancing v2 resources: load balancers, target
 // groups, listeners (with their certificates and ALB rules) and targets. Reads are batched
-// and cached; every write invalidates what it changed, so a reconcile right after a write
-// sees it.
+// and cached (package awscache); every write invalidates or writes through what it
+// changed, and a read that overlaps a write is not cached, so a reconcile right after a
+// write sees it. Load balancers and target groups are never created twice for one name.
 package elb
 
 import (

@@ -42,11 +42,14 @@ func (c *Client) CreateLoadBalancer(ctx context.Context, in CreateLoadBalancerIn
 	if err != nil {
 		return state.LoadBalancer{}, false, fmt.Errorf("look up load balancer %s before creating it: %w", in.Name, err)
 	}
-	if len(existing) > 0 {
-		if len(existing) == 1 && sameOwner(in.Tags, existing[0].Tags) {
-			c.putLoadBalancer(existing[0])
-			return existing[0], true, nil
-		}
+	switch {
+	case len(existing) > 1:
+		// Only an emulator lets two load balancers share a name; lbsg does not pick one.
+		return state.LoadBalancer{}, false, fmt.Errorf("%d load balancers are named %s; lbsg does not choose between them: delete the extra ones", len(existing), in.Name)
+	case len(existing) == 1 && sameOwner(in.Tags, existing[0].Tags):
+		c.putLoadBalancer(existing[0])
+		return existing[0], true, nil
+	case len(existing) == 1:
 		return state.LoadBalancer{}, false, &NameTakenError{Kind: "load balancer", Name: in.Name, Tags: existing[0].Tags}
 	}
 	req := &elbv2.CreateLoadBalancerInput{
@@ -117,7 +120,7 @@ func (c *Client) DeleteLoadBalancer(ctx context.Context, arn string) error {
 // nor takes it over.
 type NameTakenError struct {
 	Kind, Name string
-	Tags       map[string]string // its tracking tags
+	Tags       map[string]string // the existing one's tags
 }
 
 func (e *NameTakenError) Error() string {
