@@ -75,7 +75,7 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		}
 	}
 	obs := cloud.NewObserver(clients, reg)
-	lbs := elb.New(clients.ELBV2)
+	lbs := elb.NewWithLookups(clients.ELBV2, cloud.LookupCounter(reg))
 	budget := cfg.TargetSGRuleBudget
 	if budget < 1 {
 		budget = 1

@@ -19,6 +19,7 @@ import (
 // EC2 is the part of the EC2 boundary that apply writes through.
 type EC2 interface {
 	CreateSecurityGroup(ctx context.Context, name, description string, tags map[string]string) (string, error)
+	FindSecurityGroups(ctx context.Context, tagFilters map[string][]string, fresh bool) ([]cloud.SecurityGroup, error)
 	DeleteSecurityGroup(ctx context.Context, id string) error
 	AuthorizeIngress(ctx context.Context, sgID string, rules []sgrules.Rule, ruleTags map[string]string) error
 	RevokeIngress(ctx context.Context, sgID string, rules []sgrules.Rule) error
@@ -150,12 +151,7 @@ func (x *Executor) ids(refs []plan.Ref, res *Result) ([]string, error) {
 func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error {
 	switch c.Op {
 	case plan.OpCreateSG:
-		id, err := x.EC2.CreateSecurityGroup(ctx, c.SG.Name, c.SG.Description, c.SG.Tags)
-		if err != nil {
-			return err
-		}
-		res.IDs[c.Target.Key] = id
-		return nil
+		return x.createSG(ctx, c, res)
 	case plan.OpDeleteSG:
 		return x.deleteSG(ctx, c.Target.ID)
 	}
@@ -180,13 +176,16 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 		return x.EC2.RevokeIngress(ctx, target, c.Rules)
 	case plan.OpCreateTG:
 		tg := c.TG
-		arn, err := x.ELB.CreateTargetGroup(ctx, elb.TargetGroupInput{Name: tg.Name, Protocol: tg.Protocol, TargetType: tg.TargetType,
+		arn, adopted, err := x.ELB.CreateTargetGroup(ctx, elb.TargetGroupInput{Name: tg.Name, Protocol: tg.Protocol, TargetType: tg.TargetType,
 			VPCID: x.VPCID, Port: tgPort(tg.Port), Tags: tg.Tags,
 			HealthCheck: state.HealthCheck{Protocol: tg.HealthCheck.Protocol, Port: tg.HealthCheck.Port, Path: tg.HealthCheck.Path}})
 		if err != nil {
 			return err
 		}
 		res.IDs[c.Target.Key] = arn
+		if adopted {
+			return replan("target group", tg.Name, arn)
+		}
 		return nil
 	case plan.OpModifyTG:
 		hc := c.TG.HealthCheck
@@ -198,12 +197,15 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 		if err != nil {
 			return err
 		}
-		lb, err := x.ELB.CreateLoadBalancer(ctx, elb.CreateLoadBalancerInput{Name: c.LB.Name, Type: c.LB.Type, Scheme: c.LB.Scheme,
+		lb, adopted, err := x.ELB.CreateLoadBalancer(ctx, elb.CreateLoadBalancerInput{Name: c.LB.Name, Type: c.LB.Type, Scheme: c.LB.Scheme,
 			IPAddressType: c.LB.IPAddressType, Subnets: c.LB.Subnets, SecurityGroups: sgs, Tags: c.LB.Tags})
 		if err != nil {
 			return err
 		}
 		res.IDs[c.Target.Key] = lb.ARN
+		if adopted {
+			return replan("load balancer", lb.Name, lb.ARN)
+		}
 		res.Created = &lb
 		if c.PrivateLinkEnforce != "" && len(sgs) > 0 {
 			return x.ELB.SetSecurityGroups(ctx, lb.ARN, sgs, c.PrivateLinkEnforce)

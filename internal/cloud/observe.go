@@ -16,6 +16,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lbsg/lbsg/internal/awscache"
 	"github.com/lbsg/lbsg/internal/sgrules"
 )
 
@@ -66,7 +67,7 @@ type VPC struct {
 }
 
 // Observer reads EC2 state in batches through TTL caches (TTLs and their reasons are in
-// cache.go) and makes the few SG writes lbsg needs, invalidating what they change. Every
+// awscache/ttl.go) and makes the few SG writes lbsg needs, invalidating what they change. Every
 // result is a copy. It is safe for concurrent use.
 type Observer struct {
 	ec2   EC2API
@@ -74,13 +75,13 @@ type Observer struct {
 
 	ruleTagsDenied atomic.Bool // EC2 refused security-group-rule tags once: stop sending them
 
-	sgs      *ttlCache[SecurityGroup]
-	searches *ttlCache[[]SecurityGroup]
-	insts    *ttlCache[Instance]
-	enis     *ttlCache[ENI]
-	enisByIP *ttlCache[ENI]
-	subnets  *ttlCache[[]Subnet]
-	vpcs     *ttlCache[VPC]
+	sgs      *awscache.Cache[SecurityGroup]
+	searches *awscache.Cache[[]SecurityGroup]
+	insts    *awscache.Cache[Instance]
+	enis     *awscache.Cache[ENI]
+	enisByIP *awscache.Cache[ENI]
+	subnets  *awscache.Cache[[]Subnet]
+	vpcs     *awscache.Cache[VPC]
 }
 
 // NewObserver returns an Observer over c's EC2 client and VPC. reg receives
@@ -99,13 +100,13 @@ func newObserver(api EC2API, vpcID string, reg prometheus.Registerer, now func()
 	return &Observer{
 		ec2:      api,
 		vpcID:    vpcID,
-		sgs:      newTTLCache(cacheSecurityGroup, securityGroupTTL, cloneSecurityGroup, lookups, now),
-		searches: newTTLCache(cacheSearch, searchTTL, cloneSecurityGroups, lookups, now),
-		insts:    newTTLCache(cacheInstance, instanceTTL, cloneInstance, lookups, now),
-		enis:     newTTLCache(cacheNetworkInterface, networkInterfaceTTL, cloneENI, lookups, now),
-		enisByIP: newTTLCache(cacheENIByIP, networkInterfaceTTL, cloneENI, lookups, now),
-		subnets:  newTTLCache(cacheSubnet, subnetTTL, cloneSubnets, lookups, now),
-		vpcs:     newTTLCache(cacheVPC, vpcTTL, cloneVPC, lookups, now),
+		sgs:      awscache.New(cacheSecurityGroup, awscache.SecurityGroupTTL, cloneSecurityGroup, lookups, now),
+		searches: awscache.New(cacheSearch, awscache.SearchTTL, cloneSecurityGroups, lookups, now),
+		insts:    awscache.New(cacheInstance, awscache.InstanceTTL, cloneInstance, lookups, now),
+		enis:     awscache.New(cacheNetworkInterface, awscache.NetworkInterfaceTTL, cloneENI, lookups, now),
+		enisByIP: awscache.New(cacheENIByIP, awscache.NetworkInterfaceTTL, cloneENI, lookups, now),
+		subnets:  awscache.New(cacheSubnet, awscache.SubnetTTL, cloneSubnets, lookups, now),
+		vpcs:     awscache.New(cacheVPC, awscache.VPCTTL, cloneVPC, lookups, now),
 	}
 }
 
@@ -124,7 +125,7 @@ func (o *Observer) SecurityGroups(ctx context.Context, ids []string, fresh bool)
 			valid = append(valid, id)
 		}
 	}
-	return o.sgs.getMany(ctx, valid, fresh, o.describeSecurityGroupsByID)
+	return o.sgs.GetMany(ctx, valid, fresh, o.describeSecurityGroupsByID)
 }
 
 func (o *Observer) describeSecurityGroupsByID(ctx context.Context, ids []string) (map[string]SecurityGroup, error) {
@@ -182,8 +183,8 @@ func (o *Observer) SecurityGroupsByNameTag(ctx context.Context, names []string) 
 
 // search runs one cached filter query; the SGs it finds also refresh the per-ID cache.
 func (o *Observer) search(ctx context.Context, key string, filters []ec2types.Filter, fresh bool) ([]SecurityGroup, error) {
-	groups, _, err := o.searches.get(ctx, key, fresh, func(ctx context.Context) ([]SecurityGroup, bool, error) {
-		gen := o.sgs.generation()
+	groups, _, err := o.searches.Get(ctx, key, fresh, func(ctx context.Context) ([]SecurityGroup, bool, error) {
+		gen := o.sgs.Generation()
 		groups, err := o.describeSecurityGroups(ctx, filters)
 		if err != nil {
 			return nil, false, fmt.Errorf("describe security groups (%s): %w", describeFilters(filters), err)
@@ -192,7 +193,7 @@ func (o *Observer) search(ctx context.Context, key string, filters []ec2types.Fi
 		for _, g := range groups {
 			byID[g.ID] = g
 		}
-		o.sgs.store(byID, gen)
+		o.sgs.Store(byID, gen)
 		slices.SortFunc(groups, func(a, b SecurityGroup) int { return cmp.Compare(a.ID, b.ID) })
 		return groups, true, nil
 	})
@@ -231,7 +232,7 @@ func securityGroupFromSDK(g ec2types.SecurityGroup) SecurityGroup {
 // per 200, whose groups are authoritative (moto, at least, keeps stale groups in
 // DescribeInstances after ModifyNetworkInterfaceAttribute).
 func (o *Observer) Instances(ctx context.Context, ids []string) (map[string]Instance, error) {
-	return o.insts.getMany(ctx, ids, false, o.describeInstances)
+	return o.insts.GetMany(ctx, ids, false, o.describeInstances)
 }
 
 func (o *Observer) describeInstances(ctx context.Context, ids []string) (map[string]Instance, error) {
@@ -258,7 +259,7 @@ func (o *Observer) describeInstances(ctx context.Context, ids []string) (map[str
 	if len(eniIDs) == 0 {
 		return out, nil
 	}
-	gen := o.enis.generation()
+	gen := o.enis.Generation()
 	enis, err := o.describeNetworkInterfaces(ctx, []string{}, filterName("network-interface-id"), eniIDs, maxFilterValues)
 	if err != nil {
 		return nil, err
@@ -267,7 +268,7 @@ func (o *Observer) describeInstances(ctx context.Context, ids []string) (map[str
 	for _, e := range enis {
 		byID[e.ID] = e
 	}
-	o.enis.store(byID, gen)
+	o.enis.Store(byID, gen)
 	for id, inst := range out {
 		for i, e := range inst.ENIs {
 			if fresh, ok := byID[e.ID]; ok {
@@ -329,7 +330,7 @@ func deviceIndex(ni ec2types.InstanceNetworkInterface) int32 {
 // private address (IPv4: addresses.private-ip-address; IPv6: ipv6-addresses.ipv6-address),
 // 199 IPs per DescribeNetworkInterfaces. IPs no ENI holds are absent.
 func (o *Observer) NetworkInterfacesByIP(ctx context.Context, ips []string) (map[string]ENI, error) {
-	return o.enisByIP.getMany(ctx, ips, false, func(ctx context.Context, ips []string) (map[string]ENI, error) {
+	return o.enisByIP.GetMany(ctx, ips, false, func(ctx context.Context, ips []string) (map[string]ENI, error) {
 		var v4, v6 []string
 		for _, ip := range ips {
 			if a, err := netip.ParseAddr(ip); err == nil && a.Is6() && !a.Is4In6() {
@@ -338,7 +339,7 @@ func (o *Observer) NetworkInterfacesByIP(ctx context.Context, ips []string) (map
 				v4 = append(v4, ip)
 			}
 		}
-		gen := o.enis.generation()
+		gen := o.enis.Generation()
 		var enis []ENI
 		for _, q := range []struct {
 			name filterName
@@ -367,7 +368,7 @@ func (o *Observer) NetworkInterfacesByIP(ctx context.Context, ips []string) (map
 				}
 			}
 		}
-		o.enis.store(byID, gen)
+		o.enis.Store(byID, gen)
 		return out, nil
 	})
 }
@@ -375,7 +376,7 @@ func (o *Observer) NetworkInterfacesByIP(ctx context.Context, ips []string) (map
 // NetworkInterfaces returns the ENIs with the given IDs, keyed by ID; unknown IDs are
 // absent. One DescribeNetworkInterfaces per 200 uncached IDs.
 func (o *Observer) NetworkInterfaces(ctx context.Context, ids []string) (map[string]ENI, error) {
-	return o.enis.getMany(ctx, ids, false, func(ctx context.Context, ids []string) (map[string]ENI, error) {
+	return o.enis.GetMany(ctx, ids, false, func(ctx context.Context, ids []string) (map[string]ENI, error) {
 		enis, err := o.describeNetworkInterfaces(ctx, nil, "network-interface-id", ids, maxFilterValues)
 		if err != nil {
 			return nil, err
@@ -459,7 +460,7 @@ func (o *Observer) Subnets(ctx context.Context, idsOrNames []string) ([]Subnet, 
 		return nil, nil
 	}
 	key := "named\x00" + strings.Join(vals, "\x01")
-	subnets, _, err := o.subnets.get(ctx, key, false, func(ctx context.Context) ([]Subnet, bool, error) {
+	subnets, _, err := o.subnets.Get(ctx, key, false, func(ctx context.Context) ([]Subnet, bool, error) {
 		var ids, names []string
 		for _, v := range vals {
 			if strings.HasPrefix(v, "subnet-") {
@@ -506,7 +507,7 @@ func (o *Observer) DiscoverSubnets(ctx context.Context, cluster string, internal
 		role = TagRoleInternalELB
 	}
 	key := fmt.Sprintf("discover\x00%s\x00%s", role, cluster)
-	subnets, _, err := o.subnets.get(ctx, key, false, func(ctx context.Context) ([]Subnet, bool, error) {
+	subnets, _, err := o.subnets.Get(ctx, key, false, func(ctx context.Context) ([]Subnet, bool, error) {
 		found, err := o.describeSubnets(ctx, append(o.vpcFilters(), filter("tag-key", role)))
 		if err != nil {
 			return nil, false, err
@@ -571,7 +572,7 @@ func (o *Observer) VPC(ctx context.Context) (VPC, error) {
 	if o.vpcID == "" {
 		return VPC{}, fmt.Errorf("describe VPC: no VPC ID configured")
 	}
-	v, ok, err := o.vpcs.get(ctx, o.vpcID, false, func(ctx context.Context) (VPC, bool, error) {
+	v, ok, err := o.vpcs.Get(ctx, o.vpcID, false, func(ctx context.Context) (VPC, bool, error) {
 		out, err := o.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("vpc-id", o.vpcID)}})
 		if err != nil {
 			return VPC{}, false, fmt.Errorf("describe VPC %s: %w", o.vpcID, err)
@@ -622,24 +623,24 @@ func (o *Observer) Invalidate(ids ...string) {
 	for _, id := range ids {
 		set[id] = true
 	}
-	o.sgs.delete(ids...)
-	o.insts.deleteIf(func(id string, in Instance) bool {
+	o.sgs.Invalidate(ids...)
+	o.insts.InvalidateIf(func(id string, in Instance) bool {
 		return set[id] || slices.ContainsFunc(in.ENIs, func(e ENI) bool { return set[e.ID] })
 	})
-	o.enis.delete(ids...)
-	o.enisByIP.deleteIf(func(ip string, e ENI) bool { return set[ip] || set[e.ID] })
-	o.searches.deleteIf(func(_ string, gs []SecurityGroup) bool {
+	o.enis.Invalidate(ids...)
+	o.enisByIP.InvalidateIf(func(ip string, e ENI) bool { return set[ip] || set[e.ID] })
+	o.searches.InvalidateIf(func(_ string, gs []SecurityGroup) bool {
 		return slices.ContainsFunc(gs, func(g SecurityGroup) bool { return set[g.ID] })
 	})
-	o.subnets.deleteIf(func(_ string, ss []Subnet) bool {
+	o.subnets.InvalidateIf(func(_ string, ss []Subnet) bool {
 		return slices.ContainsFunc(ss, func(s Subnet) bool { return set[s.ID] })
 	})
-	o.vpcs.delete(ids...)
+	o.vpcs.Invalidate(ids...)
 }
 
 // InvalidateSearches drops every cached SG search (by tags or by Name tag), so that the
 // next one sees an SG that was just created, deleted or re-tagged.
-func (o *Observer) InvalidateSearches() { o.searches.clear() }
+func (o *Observer) InvalidateSearches() { o.searches.Clear() }
 
 func (o *Observer) vpcIDs() []string {
 	if o.vpcID == "" {

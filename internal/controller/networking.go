@@ -224,9 +224,10 @@ func hasFinalizer(o interface{ GetFinalizers() []string }, f string) bool {
 }
 
 // attachedToLB reports whether any load balancer still lists the SG; such an SG is not
-// deleted yet, whatever Kubernetes says.
+// deleted yet, whatever Kubernetes says. It is a deletion decision, so it reads the list
+// fresh: a cached list may predate a load balancer created a moment ago.
 func (e *Engine) attachedToLB(ctx context.Context, sgID string) bool {
-	lbs, err := e.ELB.LoadBalancers(ctx, false)
+	lbs, err := e.ELB.LoadBalancers(ctx, true)
 	if err != nil {
 		return true
 	}

@@ -1,22 +1,25 @@
 // Package elb reads and writes Elastic Load Balancing v2 resources: load balancers, target
 // groups, listeners (with their certificates and ALB rules) and targets. Reads are batched
-// and cached; every write invalidates what it changed, so a reconcile right after a write
-// sees it.
+// and cached (package awscache); every write invalidates or writes through what it
+// changed, and a read that overlaps a write is not cached, so a reconcile right after a
+// write sees it. Load balancers and target groups are never created twice for one name.
 package elb
 
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lbsg/lbsg/internal/awscache"
 	"github.com/lbsg/lbsg/internal/state"
 )
 
@@ -53,11 +56,6 @@ type API interface {
 
 var _ API = (*elbv2.Client)(nil)
 
-// inventoryTTL bounds how stale the list of load balancers and target groups may be. Every
-// lbsg write invalidates it at once, so the TTL only bounds how long a change made behind
-// lbsg's back (an NLB deleted in the console) goes unnoticed.
-const inventoryTTL = 20 * time.Second
-
 // namePrefix is the prefix of every target group name lbsg (and upstream) creates; only
 // those have their tags read, which keeps DescribeTags calls few.
 const namePrefix = "k8s-"
@@ -65,55 +63,68 @@ const namePrefix = "k8s-"
 // describeTagsBatch is the most ARNs DescribeTags accepts per call.
 const describeTagsBatch = 20
 
-// Client is the ELBv2 reader and writer.
+// Client is the ELBv2 reader and writer. Its caches are awscache.Cache values, with the
+// same rule for reads that overlap writes as the EC2 observer's: a list, listener set or
+// target set read while lbsg wrote to it is returned but never stored.
 type Client struct {
 	api API
-	now func() time.Time
 
-	mu        sync.Mutex
-	lbs       []state.LoadBalancer
-	lbsAt     time.Time
-	tgs       []state.TargetGroup
-	tgsAt     time.Time
-	listeners map[string]cached[[]state.Listener]
-	targets   map[string]cached[[]state.Target]
-	// gen counts calls of forget. Reading an LB's listeners takes several calls (rules and
-	// certificates per listener); a read during which a write happened does not cache its
-	// result, which may predate the write.
-	gen uint64
+	// lbs and tgs hold one entry each (inventoryKey): the whole list, as one read.
+	lbs       *awscache.Cache[[]state.LoadBalancer]
+	tgs       *awscache.Cache[[]state.TargetGroup]
+	listeners *awscache.Cache[[]state.Listener] // by load balancer ARN
+	targets   *awscache.Cache[[]state.Target]   // by target group ARN
+
+	creating nameLocks // one create per name at a time
 }
 
-type cached[T any] struct {
-	v  T
-	at time.Time
-}
+// inventoryKey is the cache key of the list of all load balancers (or target groups).
+const inventoryKey = "all"
+
+// Cache names, the "cache" label of lbsg_aws_cache_lookups_total.
+const (
+	cacheLoadBalancers = "load_balancers"
+	cacheTargetGroups  = "target_groups"
+	cacheListeners     = "listeners"
+	cacheTargets       = "targets"
+)
 
 // New returns a Client on the given API.
-func New(api API) *Client {
-	return &Client{api: api, now: time.Now,
-		listeners: map[string]cached[[]state.Listener]{}, targets: map[string]cached[[]state.Target]{}}
-}
+func New(api API) *Client { return NewWithLookups(api, nil) }
 
-func (c *Client) fresh(at time.Time) bool { return !at.IsZero() && c.now().Sub(at) < inventoryTTL }
+// NewWithLookups returns a Client whose caches count their lookups in lookups
+// (lbsg_aws_cache_lookups_total; nil counts nothing).
+func NewWithLookups(api API, lookups *prometheus.CounterVec) *Client {
+	now := time.Now
+	return &Client{api: api,
+		lbs:       awscache.New(cacheLoadBalancers, awscache.InventoryTTL, cloneLoadBalancers, lookups, now),
+		tgs:       awscache.New(cacheTargetGroups, awscache.InventoryTTL, cloneTargetGroups, lookups, now),
+		listeners: awscache.New(cacheListeners, awscache.ListenerTTL, cloneListeners, lookups, now),
+		targets:   awscache.New(cacheTargets, awscache.TargetTTL, slices.Clone[[]state.Target], lookups, now),
+	}
+}
 
 // InvalidateInventory drops the cached lists of load balancers and target groups.
 func (c *Client) InvalidateInventory() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.lbsAt, c.tgsAt = time.Time{}, time.Time{}
+	c.lbs.Clear()
+	c.tgs.Clear()
 }
 
-// LoadBalancers lists every load balancer in the region with its tags.
+// LoadBalancers lists every load balancer in the region with its tags. fresh skips the
+// cache; a decision to delete must use it.
 func (c *Client) LoadBalancers(ctx context.Context, fresh bool) ([]state.LoadBalancer, error) {
-	c.mu.Lock()
-	if !fresh && c.fresh(c.lbsAt) {
-		out := append([]state.LoadBalancer(nil), c.lbs...)
-		c.mu.Unlock()
-		return out, nil
-	}
-	c.mu.Unlock()
+	lbs, _, err := c.lbs.Get(ctx, inventoryKey, fresh, func(ctx context.Context) ([]state.LoadBalancer, bool, error) {
+		lbs, err := c.describeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{})
+		return lbs, err == nil, err
+	})
+	return lbs, err
+}
+
+// describeLoadBalancers runs one DescribeLoadBalancers query (all pages) and reads the
+// tags of what it found, sorted by name.
+func (c *Client) describeLoadBalancers(ctx context.Context, in *elbv2.DescribeLoadBalancersInput) ([]state.LoadBalancer, error) {
 	var lbs []state.LoadBalancer
-	p := elbv2.NewDescribeLoadBalancersPaginator(c.api, &elbv2.DescribeLoadBalancersInput{})
+	p := elbv2.NewDescribeLoadBalancersPaginator(c.api, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -136,11 +147,12 @@ func (c *Client) LoadBalancers(ctx context.Context, fresh bool) ([]state.LoadBal
 	for i := range lbs {
 		lbs[i].Tags = tags[lbs[i].ARN]
 	}
-	sort.Slice(lbs, func(i, j int) bool { return lbs[i].Name < lbs[j].Name })
-	c.mu.Lock()
-	c.lbs, c.lbsAt = lbs, c.now()
-	c.mu.Unlock()
-	return append([]state.LoadBalancer(nil), lbs...), nil
+	sortLoadBalancers(lbs)
+	return lbs, nil
+}
+
+func sortLoadBalancers(lbs []state.LoadBalancer) {
+	sort.SliceStable(lbs, func(i, j int) bool { return lbs[i].Name < lbs[j].Name })
 }
 
 func lbFromSDK(lb elbtypes.LoadBalancer) state.LoadBalancer {
@@ -163,15 +175,18 @@ func lbFromSDK(lb elbtypes.LoadBalancer) state.LoadBalancer {
 
 // TargetGroups lists every target group whose name starts with k8s-, with its tags.
 func (c *Client) TargetGroups(ctx context.Context, fresh bool) ([]state.TargetGroup, error) {
-	c.mu.Lock()
-	if !fresh && c.fresh(c.tgsAt) {
-		out := append([]state.TargetGroup(nil), c.tgs...)
-		c.mu.Unlock()
-		return out, nil
-	}
-	c.mu.Unlock()
+	tgs, _, err := c.tgs.Get(ctx, inventoryKey, fresh, func(ctx context.Context) ([]state.TargetGroup, bool, error) {
+		tgs, err := c.describeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{})
+		return tgs, err == nil, err
+	})
+	return tgs, err
+}
+
+// describeTargetGroups runs one DescribeTargetGroups query (all pages), keeps the groups
+// named k8s-… and reads their tags, sorted by name.
+func (c *Client) describeTargetGroups(ctx context.Context, in *elbv2.DescribeTargetGroupsInput) ([]state.TargetGroup, error) {
 	var tgs []state.TargetGroup
-	p := elbv2.NewDescribeTargetGroupsPaginator(c.api, &elbv2.DescribeTargetGroupsInput{})
+	p := elbv2.NewDescribeTargetGroupsPaginator(c.api, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -181,18 +196,7 @@ func (c *Client) TargetGroups(ctx context.Context, fresh bool) ([]state.TargetGr
 			if !strings.HasPrefix(aws.ToString(tg.TargetGroupName), namePrefix) {
 				continue
 			}
-			tgs = append(tgs, state.TargetGroup{
-				ARN:        aws.ToString(tg.TargetGroupArn),
-				Name:       aws.ToString(tg.TargetGroupName),
-				Protocol:   string(tg.Protocol),
-				Port:       aws.ToInt32(tg.Port),
-				TargetType: string(tg.TargetType),
-				HealthCheck: state.HealthCheck{
-					Protocol: string(tg.HealthCheckProtocol),
-					Port:     aws.ToString(tg.HealthCheckPort),
-					Path:     aws.ToString(tg.HealthCheckPath),
-				},
-			})
+			tgs = append(tgs, tgFromSDK(tg))
 		}
 	}
 	arns := make([]string, len(tgs))
@@ -206,11 +210,27 @@ func (c *Client) TargetGroups(ctx context.Context, fresh bool) ([]state.TargetGr
 	for i := range tgs {
 		tgs[i].Tags = tags[tgs[i].ARN]
 	}
-	sort.Slice(tgs, func(i, j int) bool { return tgs[i].Name < tgs[j].Name })
-	c.mu.Lock()
-	c.tgs, c.tgsAt = tgs, c.now()
-	c.mu.Unlock()
-	return append([]state.TargetGroup(nil), tgs...), nil
+	sortTargetGroups(tgs)
+	return tgs, nil
+}
+
+func tgFromSDK(tg elbtypes.TargetGroup) state.TargetGroup {
+	return state.TargetGroup{
+		ARN:        aws.ToString(tg.TargetGroupArn),
+		Name:       aws.ToString(tg.TargetGroupName),
+		Protocol:   string(tg.Protocol),
+		Port:       aws.ToInt32(tg.Port),
+		TargetType: string(tg.TargetType),
+		HealthCheck: state.HealthCheck{
+			Protocol: string(tg.HealthCheckProtocol),
+			Port:     aws.ToString(tg.HealthCheckPort),
+			Path:     aws.ToString(tg.HealthCheckPath),
+		},
+	}
+}
+
+func sortTargetGroups(tgs []state.TargetGroup) {
+	sort.SliceStable(tgs, func(i, j int) bool { return tgs[i].Name < tgs[j].Name })
 }
 
 func (c *Client) tags(ctx context.Context, arns []string) (map[string]map[string]string, error) {
@@ -236,13 +256,14 @@ func (c *Client) tags(ctx context.Context, arns []string) (map[string]map[string
 // rules (HTTP and HTTPS). They are one cache entry: any write on the load balancer, its
 // listeners or their rules forgets all of it.
 func (c *Client) Listeners(ctx context.Context, lbARN string) ([]state.Listener, error) {
-	c.mu.Lock()
-	if e, ok := c.listeners[lbARN]; ok && c.fresh(e.at) {
-		c.mu.Unlock()
-		return cloneListeners(e.v), nil
-	}
-	gen := c.gen
-	c.mu.Unlock()
+	ls, _, err := c.listeners.Get(ctx, lbARN, false, func(ctx context.Context) ([]state.Listener, bool, error) {
+		ls, err := c.describeListeners(ctx, lbARN)
+		return ls, err == nil, err
+	})
+	return ls, err
+}
+
+func (c *Client) describeListeners(ctx context.Context, lbARN string) ([]state.Listener, error) {
 	var out []state.Listener
 	p := elbv2.NewDescribeListenersPaginator(c.api, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(lbARN)})
 	for p.HasMorePages() {
@@ -280,12 +301,7 @@ func (c *Client) Listeners(ctx context.Context, lbARN string) ([]state.Listener,
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Port < out[j].Port })
-	c.mu.Lock()
-	if c.gen == gen {
-		c.listeners[lbARN] = cached[[]state.Listener]{v: out, at: c.now()}
-	}
-	c.mu.Unlock()
-	return cloneListeners(out), nil
+	return out, nil
 }
 
 // listenerFromSDK converts what DescribeListeners says about a listener: its default action
@@ -387,12 +403,14 @@ func cloneListeners(ls []state.Listener) []state.Listener {
 
 // Targets registered in one target group.
 func (c *Client) Targets(ctx context.Context, tgARN string) ([]state.Target, error) {
-	c.mu.Lock()
-	if e, ok := c.targets[tgARN]; ok && c.fresh(e.at) {
-		c.mu.Unlock()
-		return append([]state.Target(nil), e.v...), nil
-	}
-	c.mu.Unlock()
+	ts, _, err := c.targets.Get(ctx, tgARN, false, func(ctx context.Context) ([]state.Target, bool, error) {
+		ts, err := c.describeTargets(ctx, tgARN)
+		return ts, err == nil, err
+	})
+	return ts, err
+}
+
+func (c *Client) describeTargets(ctx context.Context, tgARN string) ([]state.Target, error) {
 	res, err := c.api.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN)})
 	if err != nil {
 		return nil, fmt.Errorf("describe targets of %s: %w", tgARN, err)
@@ -413,19 +431,52 @@ func (c *Client) Targets(ctx context.Context, tgARN string) ([]state.Target, err
 		}
 		return out[i].Port < out[j].Port
 	})
-	c.mu.Lock()
-	c.targets[tgARN] = cached[[]state.Target]{v: out, at: c.now()}
-	c.mu.Unlock()
-	return append([]state.Target(nil), out...), nil
+	return out, nil
 }
 
+// forget is called after every write to a listener, rule or target: it drops the cached
+// listeners and targets of the given load balancers and target groups, and stops reads of
+// them in flight from being stored. Writes to load balancers and target groups themselves
+// also go through the inventory (see write.go).
 func (c *Client) forget(arns ...string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.lbsAt, c.tgsAt = time.Time{}, time.Time{}
-	c.gen++
-	for _, a := range arns {
-		delete(c.listeners, a)
-		delete(c.targets, a)
+	if slices.Contains(arns, "") {
+		// A write whose load balancer is not known: any cached listeners may be stale.
+		c.listeners.Clear()
+		c.targets.Clear()
+		return
 	}
+	c.listeners.Invalidate(arns...)
+	c.targets.Invalidate(arns...)
+}
+
+// Copies of cached values: callers may modify what they get.
+
+func cloneLoadBalancer(lb state.LoadBalancer) state.LoadBalancer {
+	lb.SecurityGroups = slices.Clone(lb.SecurityGroups)
+	lb.Subnets = slices.Clone(lb.Subnets)
+	lb.Tags = maps.Clone(lb.Tags)
+	return lb
+}
+
+func cloneLoadBalancers(lbs []state.LoadBalancer) []state.LoadBalancer {
+	if lbs == nil {
+		return nil
+	}
+	out := make([]state.LoadBalancer, len(lbs))
+	for i, lb := range lbs {
+		out[i] = cloneLoadBalancer(lb)
+	}
+	return out
+}
+
+func cloneTargetGroups(tgs []state.TargetGroup) []state.TargetGroup {
+	if tgs == nil {
+		return nil
+	}
+	out := make([]state.TargetGroup, len(tgs))
+	for i, tg := range tgs {
+		tg.Tags = maps.Clone(tg.Tags)
+		out[i] = tg
+	}
+	return out
 }

@@ -63,7 +63,7 @@ func TestMotoALB(t *testing.T) {
 		t.Fatal(err)
 	}
 	sgID := aws.ToString(sg.GroupId)
-	created, err := c.CreateLoadBalancer(ctx, elb.CreateLoadBalancerInput{
+	created, _, err := c.CreateLoadBalancer(ctx, elb.CreateLoadBalancerInput{
 		Name: "k8s-ns-alb-0123456789", Type: "application", Scheme: "internet-facing", IPAddressType: "ipv4",
 		Subnets: []string{w.Subnets[0].ID, w.Subnets[1].ID}, SecurityGroups: []string{sgID},
 		Tags: map[string]string{"elbv2.k8s.aws/cluster": "elb"},
@@ -90,7 +90,7 @@ func TestMotoALB(t *testing.T) {
 
 	tg := func(name string) string {
 		t.Helper()
-		arn, err := c.CreateTargetGroup(ctx, elb.TargetGroupInput{Name: name, Protocol: "HTTP", Port: 8080,
+		arn, _, err := c.CreateTargetGroup(ctx, elb.TargetGroupInput{Name: name, Protocol: "HTTP", Port: 8080,
 			TargetType: "ip", VPCID: w.VPCID, HealthCheck: state.HealthCheck{Protocol: "HTTP", Port: "traffic-port", Path: "/healthz"}})
 		if err != nil {
 			t.Fatal(err)
@@ -259,12 +259,12 @@ func TestMotoALB(t *testing.T) {
 	})
 
 	t.Run("NLB", func(t *testing.T) {
-		nlb, err := c.CreateLoadBalancer(ctx, elb.CreateLoadBalancerInput{Name: "k8s-ns-nlb-0123456789", Type: "network",
+		nlb, _, err := c.CreateLoadBalancer(ctx, elb.CreateLoadBalancerInput{Name: "k8s-ns-nlb-0123456789", Type: "network",
 			Scheme: "internal", IPAddressType: "ipv4", Subnets: []string{w.Subnets[0].ID}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		tcp, err := c.CreateTargetGroup(ctx, elb.TargetGroupInput{Name: "k8s-ns-tcp-0123456789", Protocol: "TCP", Port: 30080,
+		tcp, _, err := c.CreateTargetGroup(ctx, elb.TargetGroupInput{Name: "k8s-ns-tcp-0123456789", Protocol: "TCP", Port: 30080,
 			TargetType: "instance", VPCID: w.VPCID, HealthCheck: state.HealthCheck{Protocol: "TCP", Port: "traffic-port"}})
 		if err != nil {
 			t.Fatal(err)

@@ -2,14 +2,20 @@ package elb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
+	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/smithy-go"
 
+	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/state"
 )
 
@@ -20,8 +26,32 @@ type CreateLoadBalancerInput struct {
 	Tags                              map[string]string
 }
 
-// CreateLoadBalancer creates a load balancer and returns it as observed.
-func (c *Client) CreateLoadBalancer(ctx context.Context, in CreateLoadBalancerInput) (state.LoadBalancer, error) {
+// CreateLoadBalancer creates a load balancer and returns it as observed, unless one of
+// that name exists already. Right before creating, the name is looked up without the
+// cache (one DescribeLoadBalancers): a load balancer of that name that carries every
+// tracking tag of in.Tags with the same value is the one a concurrent reconcile (or
+// another lbsg process) just created; it is returned with adopted set, and nothing is
+// created. One with other tracking tags belongs to something else: a *NameTakenError, and
+// nothing is created. The result is written through to the cached inventory.
+func (c *Client) CreateLoadBalancer(ctx context.Context, in CreateLoadBalancerInput) (lb state.LoadBalancer, adopted bool, err error) {
+	// The lookup and the create are one step within this process, so two reconciles that
+	// planned the same load balancer cannot both find nothing and both create.
+	unlock := c.creating.lock("load-balancer/" + in.Name)
+	defer unlock()
+	existing, err := c.loadBalancersNamed(ctx, in.Name)
+	if err != nil {
+		return state.LoadBalancer{}, false, fmt.Errorf("look up load balancer %s before creating it: %w", in.Name, err)
+	}
+	switch {
+	case len(existing) > 1:
+		// Only an emulator lets two load balancers share a name; lbsg does not pick one.
+		return state.LoadBalancer{}, false, fmt.Errorf("%d load balancers are named %s; lbsg does not choose between them: delete the extra ones", len(existing), in.Name)
+	case len(existing) == 1 && sameOwner(in.Tags, existing[0].Tags):
+		c.putLoadBalancer(existing[0])
+		return existing[0], true, nil
+	case len(existing) == 1:
+		return state.LoadBalancer{}, false, &NameTakenError{Kind: "load balancer", Name: in.Name, Tags: existing[0].Tags}
+	}
 	req := &elbv2.CreateLoadBalancerInput{
 		Name:          aws.String(in.Name),
 		Type:          elbtypes.LoadBalancerTypeEnum(in.Type),
@@ -34,26 +64,140 @@ func (c *Client) CreateLoadBalancer(ctx context.Context, in CreateLoadBalancerIn
 		req.SecurityGroups = in.SecurityGroups
 	}
 	res, err := c.api.CreateLoadBalancer(ctx, req)
-	c.forget()
 	if err != nil {
-		return state.LoadBalancer{}, fmt.Errorf("create load balancer %s: %w", in.Name, err)
+		c.lbs.Clear() // it may exist after all
+		return state.LoadBalancer{}, false, fmt.Errorf("create load balancer %s: %w", in.Name, err)
 	}
 	if len(res.LoadBalancers) == 0 {
-		return state.LoadBalancer{}, fmt.Errorf("create load balancer %s: empty response", in.Name)
+		c.lbs.Clear()
+		return state.LoadBalancer{}, false, fmt.Errorf("create load balancer %s: empty response", in.Name)
 	}
-	lb := lbFromSDK(res.LoadBalancers[0])
-	lb.Tags = in.Tags
-	return lb, nil
+	lb = lbFromSDK(res.LoadBalancers[0])
+	lb.Tags = maps.Clone(in.Tags)
+	c.putLoadBalancer(lb)
+	return lb, false, nil
+}
+
+// loadBalancersNamed reads the load balancers called name, with their tags, bypassing the
+// cache: one DescribeLoadBalancers, and one DescribeTags only if there is one.
+func (c *Client) loadBalancersNamed(ctx context.Context, name string) ([]state.LoadBalancer, error) {
+	lbs, err := c.describeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{name}})
+	if hasCode(err, codeLoadBalancerNotFound) {
+		return nil, nil
+	}
+	return lbs, err
+}
+
+// putLoadBalancer writes a load balancer lbsg created or found into the cached inventory.
+func (c *Client) putLoadBalancer(lb state.LoadBalancer) {
+	c.lbs.Update(inventoryKey, func(lbs []state.LoadBalancer) []state.LoadBalancer {
+		lbs = slices.DeleteFunc(lbs, func(o state.LoadBalancer) bool { return o.ARN == lb.ARN })
+		lbs = append(lbs, cloneLoadBalancer(lb))
+		sortLoadBalancers(lbs)
+		return lbs
+	})
 }
 
 // DeleteLoadBalancer deletes a load balancer; one that is already gone is not an error.
 func (c *Client) DeleteLoadBalancer(ctx context.Context, arn string) error {
 	_, err := c.api.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(arn)})
 	c.forget(arn)
+	if err != nil && !hasCode(err, codeLoadBalancerNotFound) {
+		c.lbs.Clear()
+		return fmt.Errorf("delete load balancer %s: %w", arn, err)
+	}
+	c.lbs.Update(inventoryKey, func(lbs []state.LoadBalancer) []state.LoadBalancer {
+		return slices.DeleteFunc(lbs, func(o state.LoadBalancer) bool { return o.ARN == arn })
+	})
 	if err != nil {
 		return fmt.Errorf("delete load balancer %s: %w", arn, err)
 	}
 	return nil
+}
+
+// NameTakenError means a load balancer or target group of the name lbsg would create
+// exists and does not carry the stack's tracking tags: lbsg neither creates a second one
+// nor takes it over.
+type NameTakenError struct {
+	Kind, Name string
+	Tags       map[string]string // the existing one's tags
+}
+
+func (e *NameTakenError) Error() string {
+	var owner []string
+	for _, k := range slices.Sorted(maps.Keys(e.Tags)) {
+		if naming.IsTrackingTagKey(k) {
+			owner = append(owner, k+"="+e.Tags[k])
+		}
+	}
+	who := "no lbsg tracking tags"
+	if len(owner) > 0 {
+		who = "tracking tags " + strings.Join(owner, ", ")
+	}
+	return fmt.Sprintf("a %s named %s already exists and is not this stack's (it has %s); lbsg neither adopts nor duplicates it: delete or rename it", e.Kind, e.Name, who)
+}
+
+// sameOwner reports whether have carries every tracking tag of want, with the same value.
+// want must have at least one.
+func sameOwner(want, have map[string]string) bool {
+	n := 0
+	for k, v := range want {
+		if !naming.IsTrackingTagKey(k) {
+			continue
+		}
+		n++
+		if hv, ok := have[k]; !ok || hv != v {
+			return false
+		}
+	}
+	return n > 0
+}
+
+// nameLocks serializes the creates of one name within the process.
+type nameLocks struct {
+	mu    sync.Mutex
+	locks map[string]*nameLock
+}
+
+type nameLock struct {
+	mu    sync.Mutex
+	users int
+}
+
+// lock takes the lock of name and returns its release.
+func (n *nameLocks) lock(name string) (unlock func()) {
+	n.mu.Lock()
+	if n.locks == nil {
+		n.locks = map[string]*nameLock{}
+	}
+	l := n.locks[name]
+	if l == nil {
+		l = &nameLock{}
+		n.locks[name] = l
+	}
+	l.users++
+	n.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		n.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(n.locks, name)
+		}
+		n.mu.Unlock()
+	}
+}
+
+// AWS error codes the create and delete paths react to.
+const (
+	codeLoadBalancerNotFound = "LoadBalancerNotFound"
+	codeTargetGroupNotFound  = "TargetGroupNotFound"
+	codeDuplicateTargetGroup = "DuplicateTargetGroupName"
+)
+
+func hasCode(err error, code string) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == code
 }
 
 // SetSecurityGroups replaces a load balancer's security groups. enforce, when not empty,
@@ -64,7 +208,7 @@ func (c *Client) SetSecurityGroups(ctx context.Context, arn string, sgs []string
 		req.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic = elbtypes.EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum(enforce)
 	}
 	_, err := c.api.SetSecurityGroups(ctx, req)
-	c.forget(arn)
+	c.lbs.Clear()
 	if err != nil {
 		return fmt.Errorf("set security groups %v on %s: %w", sgs, arn, err)
 	}
@@ -74,7 +218,7 @@ func (c *Client) SetSecurityGroups(ctx context.Context, arn string, sgs []string
 // SetSubnets replaces a load balancer's subnets.
 func (c *Client) SetSubnets(ctx context.Context, arn string, subnets []string) error {
 	_, err := c.api.SetSubnets(ctx, &elbv2.SetSubnetsInput{LoadBalancerArn: aws.String(arn), Subnets: subnets})
-	c.forget(arn)
+	c.lbs.Clear()
 	if err != nil {
 		return fmt.Errorf("set subnets %v on %s: %w", subnets, arn, err)
 	}
@@ -84,7 +228,7 @@ func (c *Client) SetSubnets(ctx context.Context, arn string, subnets []string) e
 // SetIPAddressType changes a load balancer's IP address type.
 func (c *Client) SetIPAddressType(ctx context.Context, arn, ipType string) error {
 	_, err := c.api.SetIpAddressType(ctx, &elbv2.SetIpAddressTypeInput{LoadBalancerArn: aws.String(arn), IpAddressType: elbtypes.IpAddressType(ipType)})
-	c.forget(arn)
+	c.lbs.Clear()
 	if err != nil {
 		return fmt.Errorf("set ip address type %s on %s: %w", ipType, arn, err)
 	}
@@ -99,8 +243,12 @@ type TargetGroupInput struct {
 	Tags                              map[string]string
 }
 
-// CreateTargetGroup creates a target group and returns its ARN.
-func (c *Client) CreateTargetGroup(ctx context.Context, in TargetGroupInput) (string, error) {
+// CreateTargetGroup creates a target group and returns its ARN. Target group names are
+// unique: when the name is taken, the group of that name is read (one call) and returned
+// with adopted set if it carries every tracking tag of in.Tags with the same value (a
+// concurrent reconcile created it); otherwise the result is a *NameTakenError. The result
+// is written through to the cached inventory.
+func (c *Client) CreateTargetGroup(ctx context.Context, in TargetGroupInput) (arn string, adopted bool, err error) {
 	req := &elbv2.CreateTargetGroupInput{
 		Name:                aws.String(in.Name),
 		Protocol:            elbtypes.ProtocolEnum(in.Protocol),
@@ -114,15 +262,60 @@ func (c *Client) CreateTargetGroup(ctx context.Context, in TargetGroupInput) (st
 	if in.HealthCheck.Path != "" && in.HealthCheck.Protocol != "TCP" {
 		req.HealthCheckPath = aws.String(in.HealthCheck.Path)
 	}
+	unlock := c.creating.lock("target-group/" + in.Name)
+	defer unlock()
 	res, err := c.api.CreateTargetGroup(ctx, req)
-	c.forget()
+	if hasCode(err, codeDuplicateTargetGroup) {
+		existing, lerr := c.targetGroupsNamed(ctx, in.Name)
+		if lerr != nil {
+			return "", false, fmt.Errorf("create target group %s: %w (and reading the existing one: %v)", in.Name, err, lerr)
+		}
+		if len(existing) == 1 && sameOwner(in.Tags, existing[0].Tags) {
+			c.putTargetGroup(existing[0])
+			return existing[0].ARN, true, nil
+		}
+		if len(existing) > 0 {
+			return "", false, &NameTakenError{Kind: "target group", Name: in.Name, Tags: existing[0].Tags}
+		}
+	}
 	if err != nil {
-		return "", fmt.Errorf("create target group %s: %w", in.Name, err)
+		c.tgs.Clear()
+		return "", false, fmt.Errorf("create target group %s: %w", in.Name, err)
 	}
 	if len(res.TargetGroups) == 0 {
-		return "", fmt.Errorf("create target group %s: empty response", in.Name)
+		c.tgs.Clear()
+		return "", false, fmt.Errorf("create target group %s: empty response", in.Name)
 	}
-	return aws.ToString(res.TargetGroups[0].TargetGroupArn), nil
+	tg := tgFromSDK(res.TargetGroups[0])
+	tg.Tags = maps.Clone(in.Tags)
+	c.putTargetGroup(tg)
+	return tg.ARN, false, nil
+}
+
+// targetGroupsNamed reads the target groups called name, with their tags, bypassing the
+// cache.
+func (c *Client) targetGroupsNamed(ctx context.Context, name string) ([]state.TargetGroup, error) {
+	tgs, err := c.describeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{name}})
+	if hasCode(err, codeTargetGroupNotFound) {
+		return nil, nil
+	}
+	return tgs, err
+}
+
+// putTargetGroup writes a target group lbsg created or found into the cached inventory
+// (which lists only groups named k8s-…).
+func (c *Client) putTargetGroup(tg state.TargetGroup) {
+	if !strings.HasPrefix(tg.Name, namePrefix) {
+		c.tgs.Clear()
+		return
+	}
+	c.tgs.Update(inventoryKey, func(tgs []state.TargetGroup) []state.TargetGroup {
+		tgs = slices.DeleteFunc(tgs, func(o state.TargetGroup) bool { return o.ARN == tg.ARN })
+		tg.Tags = maps.Clone(tg.Tags)
+		tgs = append(tgs, tg)
+		sortTargetGroups(tgs)
+		return tgs
+	})
 }
 
 // ModifyHealthCheck updates a target group's health check.
@@ -133,7 +326,7 @@ func (c *Client) ModifyHealthCheck(ctx context.Context, arn string, hc state.Hea
 		req.HealthCheckPath = aws.String(hc.Path)
 	}
 	_, err := c.api.ModifyTargetGroup(ctx, req)
-	c.forget(arn)
+	c.tgs.Clear()
 	if err != nil {
 		return fmt.Errorf("modify health check of %s: %w", arn, err)
 	}
@@ -144,6 +337,7 @@ func (c *Client) ModifyHealthCheck(ctx context.Context, arn string, hc state.Hea
 func (c *Client) DeleteTargetGroup(ctx context.Context, arn string) error {
 	_, err := c.api.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
 	c.forget(arn)
+	c.tgs.Clear()
 	if err != nil {
 		return fmt.Errorf("delete target group %s: %w", arn, err)
 	}
@@ -328,7 +522,7 @@ func (c *Client) DeregisterTargets(ctx context.Context, tgARN string, targets []
 
 // Tag sets and removes tags on a load balancer or target group.
 func (c *Client) Tag(ctx context.Context, arn string, set map[string]string, remove []string) error {
-	defer c.forget(arn)
+	defer c.InvalidateInventory()
 	if len(set) > 0 {
 		if _, err := c.api.AddTags(ctx, &elbv2.AddTagsInput{ResourceArns: []string{arn}, Tags: sdkTags(set)}); err != nil {
 			return fmt.Errorf("tag %s: %w", arn, err)
