@@ -3,22 +3,17 @@ package apply
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/plan"
 )
 
-// replanAfter is how soon a plan that found one of its creates already done is made again:
-// the rest of it was planned without that resource.
-const replanAfter = time.Second
-
 // replan stops a plan whose create found the resource already there, created for the same
 // stack by a concurrent reconcile (or another lbsg process). The resource is adopted, not
 // duplicated; the remaining changes were planned as if it did not exist, so the stack is
-// planned again from a fresh view.
+// planned again from a fresh view, at the work queue's first backoff step.
 func replan(kind, name, id string) error {
-	return &RetryError{After: replanAfter, Err: fmt.Errorf("%s %s (%s) was created by a concurrent reconcile; adopted it, planning again", kind, name, id)}
+	return &RetryError{Err: fmt.Errorf("%s %s (%s) was created by a concurrent reconcile; adopted it, planning again", kind, name, id)}
 }
 
 // createSG creates an SG. Names are unique per VPC: when the name is taken, the SG of that
