@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"unicode/utf8"
 
@@ -26,7 +27,19 @@ func (r shortRecorder) Eventf(regarding, related runtime.Object, eventtype, reas
 	if len(args) > 0 {
 		note = fmt.Sprintf(note, args...)
 	}
-	r.inner.Eventf(regarding, related, eventtype, reason, action, "%s", Shorten(note, MaxEventNote))
+	note = Shorten(note, MaxEventNote)
+	r.inner.Eventf(regarding, related, eventtype, reason, SeriesAction(action, note), "%s", note)
+}
+
+// SeriesAction gives each distinct note its own Event series. client-go folds Events of one
+// object, type, reason and action into a series that keeps the first note and only counts
+// the rest, so a second, different problem (a user fixes one key and breaks another) would
+// show the old message. A short hash of the note in the action keeps one series per
+// message: repeats of the same note still fold, new ones are seen.
+func SeriesAction(action, note string) string {
+	h := fnv.New32a()
+	h.Write([]byte(note))
+	return fmt.Sprintf("%s-%08x", action, h.Sum32())
 }
 
 // Shorten returns s cut to at most n bytes. It keeps the start, which names the key or the

@@ -87,3 +87,20 @@ func TestShortRecorder(t *testing.T) {
 		t.Errorf("a note without arguments was formatted: %q", inner.notes[1])
 	}
 }
+
+// A new, different note on the same object and reason must reach the user as its own
+// Event, not as a count on the first note's series; the same note still folds.
+func TestEachDistinctNoteGetsItsOwnSeries(t *testing.T) {
+	a1 := SeriesAction("Reconcile", `annotation k="a": bad; fix: x`)
+	a2 := SeriesAction("Reconcile", `annotation k="a": bad; fix: x`)
+	b := SeriesAction("Reconcile", `annotation j="b": bad; fix: y`)
+	if a1 != a2 {
+		t.Errorf("the same note got two actions: %q, %q", a1, a2)
+	}
+	if a1 == b {
+		t.Errorf("two notes share the action %q and would fold into one series", a1)
+	}
+	if !strings.HasPrefix(a1, "Reconcile-") || len(a1) > 128 {
+		t.Errorf("action %q: want the caller's action first, at most 128 characters", a1)
+	}
+}
