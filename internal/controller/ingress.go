@@ -253,23 +253,9 @@ func (r *IngressGroupReconciler) setCondition(ctx context.Context, ing *networki
 	if targetRulesStillFailing(old, status) {
 		status, reason, msg = old.Status, old.Reason, old.Message
 	}
-	c := metav1.Condition{Type: ConditionReady, Status: status, Reason: reason, Message: truncate(msg, 4000),
-		ObservedGeneration: ing.Generation, LastTransitionTime: metav1.Now()}
-	if old != nil && old.Status == c.Status {
-		c.LastTransitionTime = old.LastTransitionTime
-	}
-	if old == nil || old.Status != c.Status || old.Reason != c.Reason || old.Message != c.Message || old.ObservedGeneration != c.ObservedGeneration {
-		raw, err := json.Marshal(c)
-		if err != nil {
-			return err
-		}
-		if ing.Annotations == nil {
-			ing.Annotations = map[string]string{}
-		}
-		ing.Annotations[ConditionAnnotation] = string(raw)
-		if err := r.Client.Update(ctx, ing); err != nil {
-			return fmt.Errorf("update condition of %s/%s: %w", ing.Namespace, ing.Name, err)
-		}
+	c := metav1.Condition{Type: ConditionReady, Status: status, Reason: reason, Message: truncate(msg, 4000)}
+	if err := writeIngressCondition(ctx, r.Client, ing, c); err != nil {
+		return err
 	}
 	if hostname == "" {
 		return nil
@@ -280,6 +266,32 @@ func (r *IngressGroupReconciler) setCondition(ctx context.Context, ing *networki
 	ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{Hostname: hostname}}
 	if err := r.Client.Status().Update(ctx, ing); err != nil {
 		return fmt.Errorf("update status of %s/%s: %w", ing.Namespace, ing.Name, err)
+	}
+	return nil
+}
+
+// writeIngressCondition stores the condition in the Ingress's annotation (Ingress status
+// has no conditions), keeping its transition time while the status holds, and writes only
+// when something changed.
+func writeIngressCondition(ctx context.Context, kube client.Client, ing *networkingv1.Ingress, c metav1.Condition) error {
+	old := IngressCondition(ing)
+	c.ObservedGeneration, c.LastTransitionTime = ing.Generation, metav1.Now()
+	if old != nil && old.Status == c.Status {
+		c.LastTransitionTime = old.LastTransitionTime
+	}
+	if old != nil && old.Status == c.Status && old.Reason == c.Reason && old.Message == c.Message && old.ObservedGeneration == c.ObservedGeneration {
+		return nil
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if ing.Annotations == nil {
+		ing.Annotations = map[string]string{}
+	}
+	ing.Annotations[ConditionAnnotation] = string(raw)
+	if err := kube.Update(ctx, ing); err != nil {
+		return fmt.Errorf("update condition of %s/%s: %w", ing.Namespace, ing.Name, err)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -101,24 +100,5 @@ func (r *NetworkingReconciler) writeServiceCondition(ctx context.Context, svc *c
 }
 
 func (r *NetworkingReconciler) writeIngressCondition(ctx context.Context, ing *networkingv1.Ingress, c metav1.Condition) error {
-	old := IngressCondition(ing)
-	c.ObservedGeneration, c.LastTransitionTime = ing.Generation, metav1.Now()
-	if old != nil && old.Status == c.Status {
-		c.LastTransitionTime = old.LastTransitionTime
-	}
-	if old != nil && old.Status == c.Status && old.Reason == c.Reason && old.Message == c.Message && old.ObservedGeneration == c.ObservedGeneration {
-		return nil
-	}
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	if ing.Annotations == nil {
-		ing.Annotations = map[string]string{}
-	}
-	ing.Annotations[ConditionAnnotation] = string(raw)
-	if err := r.Client.Update(ctx, ing); err != nil {
-		return fmt.Errorf("update condition of %s/%s: %w", ing.Namespace, ing.Name, err)
-	}
-	return nil
+	return writeIngressCondition(ctx, r.Client, ing, c)
 }

@@ -2,6 +2,7 @@ package naming
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -147,4 +148,19 @@ func IsIgnoredTagKey(key, cluster string) bool {
 // where port is the backend's port number or name.
 func IngressTargetGroupResourceID(namespace, ingress, service, port string) string {
 	return namespace + "/" + ingress + "-" + service + ":" + port
+}
+
+// FormatTags renders tags as key=value pairs sorted by key and joined by sep, to quote
+// them in a message or a plan.
+func FormatTags(tags map[string]string, sep string) string {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + tags[k]
+	}
+	return strings.Join(parts, sep)
 }

@@ -3,8 +3,9 @@ package plan
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
+
+	"github.com/lbsg/lbsg/internal/naming"
 )
 
 // Write prints the plan as `lbsg plan` shows it: one line per change, then its details.
@@ -38,10 +39,10 @@ func details(c Change) []string {
 	}
 	if c.SG != nil {
 		out = append(out, fmt.Sprintf("name=%s description=%q", c.SG.Name, c.SG.Description))
-		out = append(out, "tags: "+tagsString(c.SG.Tags))
+		out = append(out, "tags: "+naming.FormatTags(c.SG.Tags, ", "))
 	}
 	if len(c.Tags) > 0 {
-		out = append(out, "set tags: "+tagsString(c.Tags))
+		out = append(out, "set tags: "+naming.FormatTags(c.Tags, ", "))
 	}
 	if len(c.Untag) > 0 {
 		out = append(out, "remove tags: "+strings.Join(c.Untag, ", "))
@@ -84,17 +85,4 @@ func details(c Change) []string {
 		out = append(out, fmt.Sprintf("%s:%d", t.ID, t.Port))
 	}
 	return out
-}
-
-func tagsString(tags map[string]string) string {
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + tags[k]
-	}
-	return strings.Join(parts, ", ")
 }

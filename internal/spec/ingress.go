@@ -339,11 +339,11 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 			// IngressClassParams are written by cluster admins, but a forged tracking tag
 			// there would mislead lbsg just the same: it is bad input on every Ingress of
 			// the class.
-			if err := annotations.CheckTags(field+"tags", tagsString(p.Tags), p.Tags); err != nil {
+			if err := annotations.CheckTags(field+"tags", naming.FormatTags(p.Tags, ","), p.Tags); err != nil {
 				b.problems = append(b.problems, err)
 			}
 			m.tags = naming.MergeTags(p.Tags, ann.Tags) // the class's tags win
-			m.tagsFrom, m.tagsValue = field+"tags", tagsString(p.Tags)
+			m.tagsFrom, m.tagsValue = field+"tags", naming.FormatTags(p.Tags, ",")
 		}
 	}
 	m.ports = ann.ListenPorts
@@ -634,20 +634,6 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 		}
 	}
 	return out
-}
-
-// tagsString renders tags as k=v pairs sorted by key, to quote them in a message.
-func tagsString(tags map[string]string) string {
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + tags[k]
-	}
-	return strings.Join(parts, ",")
 }
 
 func contains(list []string, v string) bool {
