@@ -99,9 +99,11 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 		ours := spec.OwnsService(svc, e.Settings) && svc.DeletionTimestamp == nil
 		if !ours {
 			if p := serviceReleaseProblem(svc); p != nil && hasFinalizer(svc, naming.ServiceFinalizer) {
-				// lbsg cannot tell whether it is still its own: keep its rules.
-				np.Partial, backendNeeded = true, true
-				np.Failures[spec.ServiceOwner(svc)] = p
+				// lbsg cannot tell whether it is still its own: it fails like a stack with
+				// bad input, so the rules its load balancer relies on are kept.
+				sp, err := e.PlanService(ctx, svc, objs, false)
+				add(spec.ServiceOwner(svc), sp, err)
+				backendNeeded = true
 				continue
 			}
 			if hasFinalizer(svc, naming.ServiceFinalizer) {
