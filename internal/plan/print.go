@@ -80,6 +80,9 @@ func details(c Change) []string {
 	if c.Rule != nil && c.Op != OpDeleteRule {
 		out = append(out, fmt.Sprintf("priority %d: %s -> %s", c.Rule.Priority, ruleString(c.Rule.Hosts, c.Rule.Paths), c.Rule.TargetGroup.String()))
 	}
+	for _, arn := range c.TagARNs {
+		out = append(out, "on "+arn)
+	}
 	for _, t := range c.Targets {
 		out = append(out, fmt.Sprintf("%s:%d", t.ID, t.Port))
 	}

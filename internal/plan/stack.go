@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -84,7 +86,7 @@ func Stack(in StackInput, owner string) Plan {
 	sgRef := planManagedSG(b, d.ManagedSG, in.Observed.ManagedSGs, in.KeepTag)
 	tgRefs, staleTGs := planTargetGroups(b, d.TargetGroups, resourceTag(d), in.Observed.TargetGroups, in.KeepTag)
 	lbRef, lb := planLoadBalancer(b, d, in, sgRef)
-	inUse := planListeners(b, d.Listeners, lbRef, lb, in.Observed.Listeners, tgRefs)
+	inUse := planListeners(b, d.Listeners, lbRef, lb, in.Observed.Listeners, tgRefs, listenerTags(d))
 	planTargets(b, d.TargetGroups, tgRefs, in.Targets, in.Observed.Targets)
 	for _, tg := range staleTGs {
 		if inUse[tg.ARN] {
@@ -335,9 +337,45 @@ func refsString(refs []Ref) string {
 	return "[" + strings.Join(parts, " ") + "]"
 }
 
+// listenerTags are the tags lbsg puts on the listeners and rules it creates, and adds once
+// to those it finds without them: the cluster tag and the stack tag (the keys upstream
+// tags its listeners and rules with), so that the IAM policy can limit listener and rule
+// writes to the cluster's, as it does for load balancers.
+func listenerTags(d *spec.Stack) map[string]string {
+	tags := map[string]string{}
+	if c := d.LoadBalancer.Tags[naming.TagCluster]; c != "" {
+		tags[naming.TagCluster] = c
+	}
+	if d.StackTag != "" && d.StackID != "" {
+		tags[d.StackTag] = d.StackID
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	return tags
+}
+
+// needsTags reports whether an existing listener or rule lacks one of the tags of want.
+// One that carries one of those keys with another value is not lbsg's to retag: it gets a
+// notice instead, and the IAM policy will refuse lbsg's writes on it.
+func needsTags(b *builder, want, have map[string]string, what string) bool {
+	missing := false
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		hv, ok := have[k]
+		switch {
+		case !ok:
+			missing = true
+		case hv != want[k]:
+			b.notice("%s carries the tag %s=%s, not %s; lbsg does not retag it", what, k, hv, want[k])
+			return false
+		}
+	}
+	return missing
+}
+
 // planListeners plans the listeners and their rules. It returns the target groups that
 // actions lbsg leaves as they are still forward to, which must not be deleted.
-func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBalancer, have map[string][]state.Listener, tgRefs map[string]Ref) map[string]bool {
+func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBalancer, have map[string][]state.Listener, tgRefs map[string]Ref, tags map[string]string) map[string]bool {
 	inUse := map[string]bool{}
 	var cur []state.Listener
 	if lb != nil {
@@ -361,6 +399,7 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 		switch {
 		case !ok:
 			ref = Ref{Kind: KindListener, Key: fmt.Sprintf("listener/%d", l.Port)}
+			ls.Tags = tags
 			b.add(Change{Op: OpCreateListener, Target: ref, Listener: ls,
 				Reason: fmt.Sprintf("create %s listener on port %d", l.Protocol, l.Port)})
 		default:
@@ -390,8 +429,9 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 				inUse[r.TargetGroupARN] = true
 			}
 		}
-		planRules(b, lbRef, lb, ref, l, oldRules, tgRefs)
+		planRules(b, lbRef, lb, ref, l, oldRules, tgRefs, tags)
 	}
+	planAdoptedListenerTags(b, lbRef, lb, cur, wanted, tags)
 	for _, l := range cur {
 		if !wanted[l.Port] {
 			b.add(Change{Op: OpDeleteListener, Target: Ref{Kind: KindListener, ID: l.ARN},
@@ -400,6 +440,38 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 		}
 	}
 	return inUse
+}
+
+// planAdoptedListenerTags adds the cluster and stack tags, in one change, to the existing
+// listeners of the load balancer and to the rules lbsg may modify or delete (those of
+// the listeners it keeps, without actions or conditions it does not model) that lack
+// them. It comes before any other write on them.
+func planAdoptedListenerTags(b *builder, lbRef Ref, lb *state.LoadBalancer, cur []state.Listener, wanted map[int32]bool, tags map[string]string) {
+	if len(tags) == 0 {
+		return
+	}
+	var arns []string
+	listeners, rules := 0, 0
+	for _, l := range cur {
+		if needsTags(b, tags, l.Tags, fmt.Sprintf("listener %d of %s", l.Port, lb.Name)) {
+			arns = append(arns, l.ARN)
+			listeners++
+		}
+		if !wanted[l.Port] {
+			continue // deleted with its rules
+		}
+		for _, r := range l.Rules {
+			if r.Unmodelled == "" && needsTags(b, tags, r.Tags, fmt.Sprintf("rule %d on listener %d of %s", r.Priority, l.Port, lb.Name)) {
+				arns = append(arns, r.ARN)
+				rules++
+			}
+		}
+	}
+	if len(arns) == 0 {
+		return
+	}
+	b.add(Change{Op: OpTagListeners, Target: lbRef, Tags: tags, TagARNs: arns,
+		Reason: fmt.Sprintf("add the cluster and stack tags to %d listener(s) and %d rule(s) that lack them", listeners, rules)})
 }
 
 // keepsProtocol reports whether an existing listener's protocol is one lbsg does not model
@@ -439,7 +511,7 @@ func sameCertificates(want, have []string) bool {
 // no rule is ever created at a priority another rule still holds. A rule with actions or
 // conditions lbsg does not model is neither modified nor deleted, even at a priority lbsg
 // wants.
-func planRules(b *builder, lbRef Ref, lb *state.LoadBalancer, listener Ref, l spec.Listener, have []state.ListenerRule, tgRefs map[string]Ref) {
+func planRules(b *builder, lbRef Ref, lb *state.LoadBalancer, listener Ref, l spec.Listener, have []state.ListenerRule, tgRefs map[string]Ref, tags map[string]string) {
 	byPrio := map[int32]state.ListenerRule{}
 	for _, r := range have {
 		byPrio[r.Priority] = r
@@ -455,6 +527,7 @@ func planRules(b *builder, lbRef Ref, lb *state.LoadBalancer, listener Ref, l sp
 			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is, so %s is not routed to %s",
 				r.Priority, l.Port, lb.Name, old.Unmodelled, ruleString(r.Hosts, r.Paths), r.TargetGroup)
 		case !ok:
+			rs.Tags = tags
 			b.add(Change{Op: OpCreateRule, Target: Ref{Kind: KindRule, Key: fmt.Sprintf("rule/%d/%d", l.Port, r.Priority)}, Rule: rs,
 				Reason: fmt.Sprintf("route %s to %s on port %d (priority %d)", ruleString(r.Hosts, r.Paths), r.TargetGroup, l.Port, r.Priority)})
 		case tg.ID == "" || old.TargetGroupARN != tg.ID || !sameSet(old.Hosts, r.Hosts) || !sameSet(old.Paths, r.Paths):
