@@ -142,3 +142,29 @@ func TestStackDoesNotTagUnmodelledRules(t *testing.T) {
 		}
 	}
 }
+
+// A listener that has the cluster tag but not the stack tag is sent the stack tag alone:
+// lbsg never sends the cluster tag to a resource that has it (the IAM policy forbids
+// naming that key when retagging).
+func TestStackSendsOnlyTheMissingListenerTags(t *testing.T) {
+	in := readGoldenInput(t, filepath.Join("testdata", "alb-rules-change"))
+	lbARN := in.Stack.Observed.LoadBalancers[0].ARN
+	ls := in.Stack.Observed.Listeners[lbARN]
+	ls[0].Tags = map[string]string{"elbv2.k8s.aws/cluster": "prod"}
+	p := Stack(*in.Stack, in.Owner)
+	var got []string
+	for _, c := range changesOf(p, OpTagListeners) {
+		if slices.Contains(c.TagARNs, ls[0].ARN) {
+			got = append(got, tagsString(c.Tags))
+		}
+		if c.Tags["elbv2.k8s.aws/cluster"] != "" && slices.Contains(c.TagARNs, ls[0].ARN) {
+			t.Errorf("the cluster tag is sent again to %s", ls[0].ARN)
+		}
+	}
+	if diff := cmp.Diff([]string{"ingress.k8s.aws/stack=front"}, got); diff != "" {
+		t.Errorf("tags sent to the listener (-want +got):\n%s\nplan:\n%s", diff, render(t, p))
+	}
+	if n := len(changesOf(p, OpTagListeners)); n != 2 {
+		t.Errorf("%d tag-listeners changes, want 2 (the listener's stack tag; both tags on its rules)", n)
+	}
+}

@@ -355,19 +355,22 @@ func listenerTags(d *spec.Stack) map[string]string {
 	return tags
 }
 
-// needsTags reports whether an existing listener or rule lacks one of the tags of want.
+// missingTags returns the tags of want an existing listener or rule lacks (nil for none).
 // One that carries one of those keys with another value is not lbsg's to retag: it gets a
 // notice instead, and the IAM policy will refuse lbsg's writes on it.
-func needsTags(b *builder, want, have map[string]string, what string) bool {
-	missing := false
+func missingTags(b *builder, want, have map[string]string, what string) map[string]string {
+	var missing map[string]string
 	for _, k := range slices.Sorted(maps.Keys(want)) {
 		hv, ok := have[k]
 		switch {
 		case !ok:
-			missing = true
+			if missing == nil {
+				missing = map[string]string{}
+			}
+			missing[k] = want[k]
 		case hv != want[k]:
 			b.notice("%s carries the tag %s=%s, not %s; lbsg does not retag it", what, k, hv, want[k])
-			return false
+			return nil
 		}
 	}
 	return missing
@@ -442,36 +445,54 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 	return inUse
 }
 
-// planAdoptedListenerTags adds the cluster and stack tags, in one change, to the existing
-// listeners of the load balancer and to the rules lbsg may modify or delete (those of
-// the listeners it keeps, without actions or conditions it does not model) that lack
-// them. It comes before any other write on them.
+// planAdoptedListenerTags adds the cluster and stack tags to the existing listeners of
+// the load balancer and to the rules lbsg may modify or delete (those of the listeners it
+// keeps, without actions or conditions it does not model) that lack them, before any
+// other write on them. Only the missing keys are sent, so that a resource that has the
+// cluster tag is never sent it again; resources missing the same keys share one change
+// (usually there is one: upstream's listeners have neither).
 func planAdoptedListenerTags(b *builder, lbRef Ref, lb *state.LoadBalancer, cur []state.Listener, wanted map[int32]bool, tags map[string]string) {
 	if len(tags) == 0 {
 		return
 	}
-	var arns []string
-	listeners, rules := 0, 0
-	for _, l := range cur {
-		if needsTags(b, tags, l.Tags, fmt.Sprintf("listener %d of %s", l.Port, lb.Name)) {
-			arns = append(arns, l.ARN)
-			listeners++
+	type group struct {
+		tags             map[string]string
+		arns             []string
+		listeners, rules int
+	}
+	var groups []*group
+	add := func(missing map[string]string, arn string, rule bool) {
+		if missing == nil {
+			return
 		}
+		i := slices.IndexFunc(groups, func(g *group) bool { return maps.Equal(g.tags, missing) })
+		if i < 0 {
+			groups = append(groups, &group{tags: missing})
+			i = len(groups) - 1
+		}
+		g := groups[i]
+		g.arns = append(g.arns, arn)
+		if rule {
+			g.rules++
+		} else {
+			g.listeners++
+		}
+	}
+	for _, l := range cur {
+		add(missingTags(b, tags, l.Tags, fmt.Sprintf("listener %d of %s", l.Port, lb.Name)), l.ARN, false)
 		if !wanted[l.Port] {
 			continue // deleted with its rules
 		}
 		for _, r := range l.Rules {
-			if r.Unmodelled == "" && needsTags(b, tags, r.Tags, fmt.Sprintf("rule %d on listener %d of %s", r.Priority, l.Port, lb.Name)) {
-				arns = append(arns, r.ARN)
-				rules++
+			if r.Unmodelled == "" {
+				add(missingTags(b, tags, r.Tags, fmt.Sprintf("rule %d on listener %d of %s", r.Priority, l.Port, lb.Name)), r.ARN, true)
 			}
 		}
 	}
-	if len(arns) == 0 {
-		return
+	for _, g := range groups {
+		b.add(Change{Op: OpTagListeners, Target: lbRef, Tags: g.tags, TagARNs: g.arns,
+			Reason: fmt.Sprintf("add lbsg's tags to %d listener(s) and %d rule(s) that lack them", g.listeners, g.rules)})
 	}
-	b.add(Change{Op: OpTagListeners, Target: lbRef, Tags: tags, TagARNs: arns,
-		Reason: fmt.Sprintf("add the cluster and stack tags to %d listener(s) and %d rule(s) that lack them", listeners, rules)})
 }
 
 // keepsProtocol reports whether an existing listener's protocol is one lbsg does not model
