@@ -502,7 +502,7 @@ func (c *Client) DeleteListener(ctx context.Context, lbARN, arn string) error {
 }
 
 // TagListeners adds tags to listeners and rules of one load balancer: one AddTags call
-// per 20 ARNs (the most AddTags takes), not one per resource.
+// per 20 ARNs, not one per resource.
 func (c *Client) TagListeners(ctx context.Context, lbARN string, arns []string, tags map[string]string) error {
 	defer c.forget(lbARN)
 	for start := 0; start < len(arns); start += addTagsBatch {
@@ -514,7 +514,8 @@ func (c *Client) TagListeners(ctx context.Context, lbARN string, arns []string, 
 	return nil
 }
 
-// addTagsBatch is the most resources AddTags takes per call.
+// addTagsBatch is the most resources tagged per AddTags call: AddTags documents no limit,
+// so lbsg keeps to DescribeTags' 20.
 const addTagsBatch = 20
 
 // ForgetListeners drops the cached listeners of a load balancer.
