@@ -107,24 +107,46 @@ func TestStackTagsAdoptedListenersOnce(t *testing.T) {
 	}
 }
 
-// A listener that carries the cluster tag of another cluster (or another stack's tag) is
-// not retagged: lbsg never moves a resource to its cluster. It gets a notice.
-func TestStackDoesNotRetagAnotherClustersListener(t *testing.T) {
+// A listener or rule that carries the cluster tag of another cluster (or another stack's
+// tag) is not this stack's: lbsg neither retags, modifies nor deletes it, nor touches the
+// listener's rules, and says so. lbsg never moves a resource to its cluster.
+func TestStackLeavesAnotherClustersListenerAlone(t *testing.T) {
 	in := readGoldenInput(t, filepath.Join("testdata", "alb-rules-change"))
 	lbARN := in.Stack.Observed.LoadBalancers[0].ARN
 	ls := in.Stack.Observed.Listeners[lbARN]
 	ls[0].Tags = map[string]string{"elbv2.k8s.aws/cluster": "other"}
-	foreign := ls[0].ARN
+	foreign := []string{ls[0].ARN}
+	for _, r := range ls[0].Rules {
+		foreign = append(foreign, r.ARN)
+	}
 	p := Stack(*in.Stack, in.Owner)
-	for _, c := range changesOf(p, OpTagListeners) {
-		if slices.Contains(c.TagARNs, foreign) {
-			t.Errorf("another cluster's listener is retagged:\n%s", render(t, p))
+	for _, c := range p.Changes {
+		touched := slices.Contains(foreign, c.Target.ID) || slices.ContainsFunc(c.TagARNs, func(a string) bool { return slices.Contains(foreign, a) }) ||
+			(c.Rule != nil && c.Rule.Listener.ID == ls[0].ARN)
+		if touched {
+			t.Errorf("%s %s touches another cluster's listener or its rules:\n%s", c.Op, c.Target, render(t, p))
 		}
 	}
 	if !slices.ContainsFunc(p.Notices, func(n string) bool {
-		return strings.Contains(n, "elbv2.k8s.aws/cluster=other") && strings.Contains(n, "does not retag")
+		return strings.Contains(n, "listener 80") && strings.Contains(n, "elbv2.k8s.aws/cluster=other") && strings.Contains(n, "left as they are")
 	}) {
 		t.Errorf("no notice about the foreign tag; notices: %q", p.Notices)
+	}
+
+	// A single rule of another stack on lbsg's listener: neither modified nor deleted.
+	in = readGoldenInput(t, filepath.Join("testdata", "alb-rules-change"))
+	ls = in.Stack.Observed.Listeners[lbARN]
+	for i := range ls[0].Rules {
+		ls[0].Rules[i].Tags = map[string]string{"elbv2.k8s.aws/cluster": "prod", "ingress.k8s.aws/stack": "someone-else"}
+	}
+	p = Stack(*in.Stack, in.Owner)
+	for _, c := range p.Changes {
+		if c.Op == OpModifyRule || c.Op == OpDeleteRule || (c.Op == OpTagListeners && len(c.TagARNs) != 1) {
+			t.Errorf("%s %s on another stack's rule:\n%s", c.Op, c.Target, render(t, p))
+		}
+	}
+	if n := len(slices.DeleteFunc(slices.Clone(p.Notices), func(n string) bool { return !strings.Contains(n, "ingress.k8s.aws/stack=someone-else") })); n != len(ls[0].Rules) {
+		t.Errorf("%d notices about the other stack's rules, want %d: %q", n, len(ls[0].Rules), p.Notices)
 	}
 }
 

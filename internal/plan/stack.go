@@ -355,22 +355,32 @@ func listenerTags(d *spec.Stack) map[string]string {
 	return tags
 }
 
-// missingTags returns the tags of want an existing listener or rule lacks (nil for none).
-// One that carries one of those keys with another value is not lbsg's to retag: it gets a
-// notice instead, and the IAM policy will refuse lbsg's writes on it.
-func missingTags(b *builder, want, have map[string]string, what string) map[string]string {
-	var missing map[string]string
+// foreignTag returns "key=value" for the first of lbsg's listener tags that an existing
+// listener or rule carries with another value (another cluster's, another stack's), or "".
+// Such a listener or rule is not this stack's: lbsg neither retags, modifies nor deletes
+// it (and the IAM policy would refuse it).
+func foreignTag(want, have map[string]string) string {
 	for _, k := range slices.Sorted(maps.Keys(want)) {
-		hv, ok := have[k]
-		switch {
-		case !ok:
+		if hv, ok := have[k]; ok && hv != want[k] {
+			return k + "=" + hv
+		}
+	}
+	return ""
+}
+
+// missingTags returns the tags of want an existing listener or rule lacks (nil for none,
+// or when it carries one of them with another value).
+func missingTags(want, have map[string]string) map[string]string {
+	if foreignTag(want, have) != "" {
+		return nil
+	}
+	var missing map[string]string
+	for k, v := range want {
+		if _, ok := have[k]; !ok {
 			if missing == nil {
 				missing = map[string]string{}
 			}
-			missing[k] = want[k]
-		case hv != want[k]:
-			b.notice("%s carries the tag %s=%s, not %s; lbsg does not retag it", what, k, hv, want[k])
-			return nil
+			missing[k] = v
 		}
 	}
 	return missing
@@ -397,6 +407,11 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 		}
 		ls := &ListenerSpec{LoadBalancer: lbRef, Port: l.Port, Protocol: l.Protocol, TargetGroup: tg, Certificates: l.Certificates}
 		old, ok := byPort[l.Port]
+		if f := foreignTag(tags, old.Tags); ok && f != "" {
+			b.notice("listener %d of %s carries the tag %s, not this stack's; it and its rules are left as they are", l.Port, lb.Name, f)
+			markInUse(inUse, old)
+			continue
+		}
 		var ref Ref
 		var oldRules []state.ListenerRule
 		switch {
@@ -428,7 +443,7 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 			inUse[old.TargetGroupARN] = true
 		}
 		for _, r := range oldRules {
-			if r.Unmodelled != "" && r.TargetGroupARN != "" {
+			if (r.Unmodelled != "" || foreignTag(tags, r.Tags) != "") && r.TargetGroupARN != "" {
 				inUse[r.TargetGroupARN] = true
 			}
 		}
@@ -436,6 +451,11 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 	}
 	planAdoptedListenerTags(b, lbRef, lb, cur, wanted, tags)
 	for _, l := range cur {
+		if f := foreignTag(tags, l.Tags); !wanted[l.Port] && f != "" {
+			b.notice("listener %d of %s carries the tag %s, not this stack's; not deleted", l.Port, lb.Name, f)
+			markInUse(inUse, l)
+			continue
+		}
 		if !wanted[l.Port] {
 			b.add(Change{Op: OpDeleteListener, Target: Ref{Kind: KindListener, ID: l.ARN},
 				Listener: &ListenerSpec{LoadBalancer: lbRef, Port: l.Port, Protocol: l.Protocol},
@@ -443,6 +463,18 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 		}
 	}
 	return inUse
+}
+
+// markInUse records the target groups a listener that lbsg leaves as it is forwards to.
+func markInUse(inUse map[string]bool, l state.Listener) {
+	if l.TargetGroupARN != "" {
+		inUse[l.TargetGroupARN] = true
+	}
+	for _, r := range l.Rules {
+		if r.TargetGroupARN != "" {
+			inUse[r.TargetGroupARN] = true
+		}
+	}
 }
 
 // planAdoptedListenerTags adds the cluster and stack tags to the existing listeners of
@@ -479,13 +511,16 @@ func planAdoptedListenerTags(b *builder, lbRef Ref, lb *state.LoadBalancer, cur 
 		}
 	}
 	for _, l := range cur {
-		add(missingTags(b, tags, l.Tags, fmt.Sprintf("listener %d of %s", l.Port, lb.Name)), l.ARN, false)
+		if foreignTag(tags, l.Tags) != "" {
+			continue // left as it is, with its rules
+		}
+		add(missingTags(tags, l.Tags), l.ARN, false)
 		if !wanted[l.Port] {
 			continue // deleted with its rules
 		}
 		for _, r := range l.Rules {
 			if r.Unmodelled == "" {
-				add(missingTags(b, tags, r.Tags, fmt.Sprintf("rule %d on listener %d of %s", r.Priority, l.Port, lb.Name)), r.ARN, true)
+				add(missingTags(tags, r.Tags), r.ARN, true)
 			}
 		}
 	}
@@ -547,6 +582,9 @@ func planRules(b *builder, lbRef Ref, lb *state.LoadBalancer, listener Ref, l sp
 		case ok && old.Unmodelled != "":
 			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is, so %s is not routed to %s",
 				r.Priority, l.Port, lb.Name, old.Unmodelled, ruleString(r.Hosts, r.Paths), r.TargetGroup)
+		case ok && foreignTag(tags, old.Tags) != "":
+			b.notice("rule %d on listener %d of %s carries the tag %s, not this stack's; left as is, so %s is not routed to %s",
+				r.Priority, l.Port, lb.Name, foreignTag(tags, old.Tags), ruleString(r.Hosts, r.Paths), r.TargetGroup)
 		case !ok:
 			rs.Tags = tags
 			b.add(Change{Op: OpCreateRule, Target: Ref{Kind: KindRule, Key: fmt.Sprintf("rule/%d/%d", l.Port, r.Priority)}, Rule: rs,
@@ -559,6 +597,10 @@ func planRules(b *builder, lbRef Ref, lb *state.LoadBalancer, listener Ref, l sp
 	for _, r := range have {
 		if !wanted[r.Priority] && r.Unmodelled != "" {
 			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is", r.Priority, l.Port, lb.Name, r.Unmodelled)
+			continue
+		}
+		if f := foreignTag(tags, r.Tags); !wanted[r.Priority] && f != "" {
+			b.notice("rule %d on listener %d of %s carries the tag %s, not this stack's; not deleted", r.Priority, l.Port, lb.Name, f)
 			continue
 		}
 		if !wanted[r.Priority] {
