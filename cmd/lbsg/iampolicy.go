@@ -39,8 +39,8 @@ See docs/iam.md for what each statement allows and why. It reads nothing.`,
 	fs.StringVar(&o.AccountID, "account-id", "", "AWS account ID of the cluster; any account when empty")
 	fs.StringVar(&o.VPCID, "vpc-id", "", "VPC of the cluster: rule writes are limited to its security groups (recommended)")
 	fs.StringSliceVar(&o.LoadBalancerNamePatterns, "load-balancer-name-pattern", nil,
-		"names of load balancers whose listeners and rules may be changed (wildcards * and ?), besides "+iampolicy.DefaultLoadBalancerNamePattern+
-			": the names set with load-balancer-name annotations")
+		"names of load balancers whose untagged listeners and rules (upstream's) may be tagged for the cluster once (wildcards * and ?), besides "+
+			iampolicy.DefaultLoadBalancerNamePattern+": the names set with load-balancer-name annotations")
 	// Accept the controller's spelling too, so that its arguments can be reused.
 	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
 		switch strings.TrimPrefix(name, "aws-") {

@@ -233,7 +233,8 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 			}
 		}
 		in := elb.ListenerInput{Port: c.Listener.Port, Protocol: c.Listener.Protocol, TargetGroupARN: tgARN,
-			Certificates: c.Listener.Certificates, KeepProtocol: c.Listener.KeepProtocol, KeepDefaultAction: c.Listener.KeepDefaultAction}
+			Certificates: c.Listener.Certificates, KeepProtocol: c.Listener.KeepProtocol, KeepDefaultAction: c.Listener.KeepDefaultAction,
+			Tags: c.Listener.Tags}
 		if c.Op == plan.OpModifyListener {
 			return x.ELB.ModifyListener(ctx, lbARN, target, in)
 		}
@@ -252,7 +253,7 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 		if err != nil {
 			return err
 		}
-		in := elb.RuleInput{Priority: c.Rule.Priority, Hosts: c.Rule.Hosts, Paths: c.Rule.Paths, TargetGroupARN: tgARN}
+		in := elb.RuleInput{Priority: c.Rule.Priority, Hosts: c.Rule.Hosts, Paths: c.Rule.Paths, TargetGroupARN: tgARN, Tags: c.Rule.Tags}
 		if c.Op == plan.OpModifyRule {
 			return x.ELB.ModifyRule(ctx, lbARN, target, in)
 		}
@@ -266,6 +267,8 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 		}
 		res.IDs[c.Target.Key] = arn
 		return nil
+	case plan.OpTagListeners:
+		return x.ELB.TagListeners(ctx, target, c.TagARNs, c.Tags)
 	case plan.OpDeleteRule:
 		lbARN, _ := x.id(c.Rule.LoadBalancer, res)
 		return x.ELB.DeleteRule(ctx, lbARN, target)

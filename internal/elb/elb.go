@@ -300,8 +300,45 @@ func (c *Client) describeListeners(ctx context.Context, lbARN string) ([]state.L
 			li.Rules = rules
 		}
 	}
+	if err := c.listenerTags(ctx, out); err != nil {
+		return nil, err
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Port < out[j].Port })
 	return out, nil
+}
+
+// listenerTags reads the tags of the listeners and their rules: one DescribeTags per 20
+// of them, with the load balancer's listener read (which only a stack's own load
+// balancers get), not one call per listener.
+func (c *Client) listenerTags(ctx context.Context, ls []state.Listener) error {
+	var arns []string
+	for _, l := range ls {
+		arns = append(arns, l.ARN)
+		for _, r := range l.Rules {
+			arns = append(arns, r.ARN)
+		}
+	}
+	if len(arns) == 0 {
+		return nil
+	}
+	tags, err := c.tags(ctx, arns)
+	if err != nil {
+		return fmt.Errorf("listener tags: %w", err)
+	}
+	// No tags is nil, as the planner's inputs have it.
+	nonEmpty := func(m map[string]string) map[string]string {
+		if len(m) == 0 {
+			return nil
+		}
+		return m
+	}
+	for i := range ls {
+		ls[i].Tags = nonEmpty(tags[ls[i].ARN])
+		for j := range ls[i].Rules {
+			ls[i].Rules[j].Tags = nonEmpty(tags[ls[i].Rules[j].ARN])
+		}
+	}
+	return nil
 }
 
 // listenerFromSDK converts what DescribeListeners says about a listener: its default action
@@ -388,10 +425,12 @@ func cloneListeners(ls []state.Listener) []state.Listener {
 	out := make([]state.Listener, len(ls))
 	for i, l := range ls {
 		l.Certificates = slices.Clone(l.Certificates)
+		l.Tags = maps.Clone(l.Tags)
 		if l.Rules != nil {
 			rules := make([]state.ListenerRule, len(l.Rules))
 			for j, r := range l.Rules {
 				r.Hosts, r.Paths = slices.Clone(r.Hosts), slices.Clone(r.Paths)
+				r.Tags = maps.Clone(r.Tags)
 				rules[j] = r
 			}
 			l.Rules = rules

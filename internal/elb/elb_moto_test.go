@@ -99,13 +99,17 @@ func TestMotoALB(t *testing.T) {
 	}
 	tgA, tgB := tg("k8s-ns-a-0123456789"), tg("k8s-ns-b-0123456789")
 
-	// HTTP listener: a fixed 404 by default, traffic routed by rules.
-	httpARN, err := c.CreateListener(ctx, lb, elb.ListenerInput{Port: 80, Protocol: "HTTP"})
+	// HTTP listener: a fixed 404 by default, traffic routed by rules. It and its rules are
+	// created with the cluster and stack tags, which must arrive (moto keeps the Tags of
+	// CreateListener and CreateRule, as AWS does).
+	lt := map[string]string{"elbv2.k8s.aws/cluster": "elb", "ingress.k8s.aws/stack": "ns/alb"}
+	httpARN, err := c.CreateListener(ctx, lb, elb.ListenerInput{Port: 80, Protocol: "HTTP", Tags: lt})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rule := func(in elb.RuleInput) string {
 		t.Helper()
+		in.Tags = lt
 		arn, err := c.CreateRule(ctx, lb, httpARN, in)
 		if err != nil {
 			t.Fatal(err)
@@ -115,10 +119,10 @@ func TestMotoALB(t *testing.T) {
 	r20 := rule(elb.RuleInput{Priority: 20, Paths: []string{"/static/*", "/img/*"}, TargetGroupARN: tgB})
 	r10 := rule(elb.RuleInput{Priority: 10, Hosts: []string{"a.example.com"}, Paths: []string{"/api/*"}, TargetGroupARN: tgA})
 	r5 := rule(elb.RuleInput{Priority: 5, Hosts: []string{"b.example.com", "c.example.com"}, TargetGroupARN: tgA})
-	want := []state.Listener{{ARN: httpARN, Port: 80, Protocol: "HTTP", FixedResponseStatus: "404", Rules: []state.ListenerRule{
-		{ARN: r5, Priority: 5, Hosts: []string{"b.example.com", "c.example.com"}, TargetGroupARN: tgA},
-		{ARN: r10, Priority: 10, Hosts: []string{"a.example.com"}, Paths: []string{"/api/*"}, TargetGroupARN: tgA},
-		{ARN: r20, Priority: 20, Paths: []string{"/static/*", "/img/*"}, TargetGroupARN: tgB},
+	want := []state.Listener{{ARN: httpARN, Port: 80, Protocol: "HTTP", FixedResponseStatus: "404", Tags: lt, Rules: []state.ListenerRule{
+		{ARN: r5, Priority: 5, Hosts: []string{"b.example.com", "c.example.com"}, TargetGroupARN: tgA, Tags: lt},
+		{ARN: r10, Priority: 10, Hosts: []string{"a.example.com"}, Paths: []string{"/api/*"}, TargetGroupARN: tgA, Tags: lt},
+		{ARN: r20, Priority: 20, Paths: []string{"/static/*", "/img/*"}, TargetGroupARN: tgB, Tags: lt},
 	}}}
 	var n map[string]int
 	var got []state.Listener
@@ -126,8 +130,9 @@ func TestMotoALB(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Listeners after creating rules (-want +got):\n%s", diff)
 	}
-	// No certificates are read for an HTTP listener.
-	if diff := cmp.Diff(map[string]int{"DescribeListeners": 1, "DescribeRules": 1}, n); diff != "" {
+	// No certificates are read for an HTTP listener; the tags of the listener and its
+	// three rules take one DescribeTags.
+	if diff := cmp.Diff(map[string]int{"DescribeListeners": 1, "DescribeRules": 1, "DescribeTags": 1}, n); diff != "" {
 		t.Errorf("calls of the first Listeners (-want +got):\n%s", diff)
 	}
 	// A second read is served from the cache, and changing it does not change the cache.
@@ -149,9 +154,9 @@ func TestMotoALB(t *testing.T) {
 		if err := c.DeleteRule(ctx, lb, r20); err != nil {
 			t.Errorf("deleting a deleted rule: %v", err)
 		}
-		want := []state.Listener{{ARN: httpARN, Port: 80, Protocol: "HTTP", FixedResponseStatus: "404", Rules: []state.ListenerRule{
-			{ARN: r5, Priority: 5, Hosts: []string{"b.example.com", "c.example.com"}, TargetGroupARN: tgA},
-			{ARN: r10, Priority: 10, Hosts: []string{"x.example.com"}, TargetGroupARN: tgB},
+		want := []state.Listener{{ARN: httpARN, Port: 80, Protocol: "HTTP", FixedResponseStatus: "404", Tags: lt, Rules: []state.ListenerRule{
+			{ARN: r5, Priority: 5, Hosts: []string{"b.example.com", "c.example.com"}, TargetGroupARN: tgA, Tags: lt},
+			{ARN: r10, Priority: 10, Hosts: []string{"x.example.com"}, TargetGroupARN: tgB, Tags: lt},
 		}}}
 		if diff := cmp.Diff(want, listeners()); diff != "" {
 			t.Errorf("Listeners after modifying and deleting rules (-want +got):\n%s", diff)
@@ -208,7 +213,7 @@ func TestMotoALB(t *testing.T) {
 		if diff := cmp.Diff(want, ls[1]); diff != "" {
 			t.Errorf("HTTPS listener after create (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff(map[string]int{"DescribeListeners": 1, "DescribeListenerCertificates": 1, "DescribeRules": 2}, n); diff != "" {
+		if diff := cmp.Diff(map[string]int{"DescribeListeners": 1, "DescribeListenerCertificates": 1, "DescribeRules": 2, "DescribeTags": 1}, n); diff != "" {
 			t.Errorf("calls of Listeners with an HTTPS listener (-want +got):\n%s", diff)
 		}
 
@@ -285,9 +290,26 @@ func TestMotoALB(t *testing.T) {
 		if diff := cmp.Diff([]state.Listener{{ARN: arn, Port: 80, Protocol: "TCP", TargetGroupARN: tcp}}, ls); diff != "" {
 			t.Errorf("NLB listeners (-want +got):\n%s", diff)
 		}
-		// Neither rules nor certificates are read for a TCP listener.
-		if diff := cmp.Diff(map[string]int{"DescribeListeners": 1}, n); diff != "" {
+		// Neither rules nor certificates are read for a TCP listener; its tags are.
+		if diff := cmp.Diff(map[string]int{"DescribeListeners": 1, "DescribeTags": 1}, n); diff != "" {
 			t.Errorf("calls of Listeners of an NLB (-want +got):\n%s", diff)
+		}
+
+		// A listener created without tags (upstream's, an older lbsg's) is tagged once.
+		nt := map[string]string{"elbv2.k8s.aws/cluster": "elb", "service.k8s.aws/stack": "ns/nlb"}
+		n = calls(func() {
+			if err := c.TagListeners(ctx, nlb.ARN, []string{arn}, nt); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if diff := cmp.Diff(map[string]int{"AddTags": 1}, n); diff != "" {
+			t.Errorf("calls of TagListeners (-want +got):\n%s", diff)
+		}
+		if ls, err = c.Listeners(ctx, nlb.ARN); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]state.Listener{{ARN: arn, Port: 80, Protocol: "TCP", TargetGroupARN: tcp, Tags: nt}}, ls); diff != "" {
+			t.Errorf("NLB listeners after TagListeners (-want +got):\n%s", diff)
 		}
 	})
 }

@@ -29,6 +29,8 @@ type RuleInput struct {
 	Priority       int32
 	Hosts, Paths   []string
 	TargetGroupARN string
+	// Tags (CreateRule) are given in the create call.
+	Tags map[string]string
 }
 
 // CreateRule creates a rule on an ALB listener and returns its ARN.
@@ -42,6 +44,7 @@ func (c *Client) CreateRule(ctx context.Context, lbARN, listenerARN string, in R
 		Priority:    aws.Int32(in.Priority),
 		Conditions:  conds,
 		Actions:     forwardActions(in.TargetGroupARN),
+		Tags:        sdkTags(in.Tags),
 	})
 	c.forget(lbARN)
 	if err != nil {

@@ -360,6 +360,9 @@ type ListenerInput struct {
 	// KeepDefaultAction (ModifyListener) leaves a default action lbsg does not model (a
 	// redirect, an authentication...) as it is.
 	KeepDefaultAction bool
+	// Tags (CreateListener) are given in the create call, so the listener never exists
+	// without them.
+	Tags map[string]string
 }
 
 // fixedResponseStatus is the status of the default action of a listener without a target
@@ -393,6 +396,7 @@ func (c *Client) CreateListener(ctx context.Context, lbARN string, in ListenerIn
 		Protocol:        elbtypes.ProtocolEnum(in.Protocol),
 		DefaultActions:  defaultActions(in.TargetGroupARN),
 		Certificates:    defaultCertificate(in.Certificates),
+		Tags:            sdkTags(in.Tags),
 	})
 	c.forget(lbARN)
 	if err != nil {
@@ -497,6 +501,23 @@ func (c *Client) DeleteListener(ctx context.Context, lbARN, arn string) error {
 	return nil
 }
 
+// TagListeners adds tags to listeners and rules of one load balancer: one AddTags call
+// per 20 ARNs, not one per resource.
+func (c *Client) TagListeners(ctx context.Context, lbARN string, arns []string, tags map[string]string) error {
+	defer c.forget(lbARN)
+	for start := 0; start < len(arns); start += addTagsBatch {
+		end := min(start+addTagsBatch, len(arns))
+		if _, err := c.api.AddTags(ctx, &elbv2.AddTagsInput{ResourceArns: arns[start:end], Tags: sdkTags(tags)}); err != nil {
+			return fmt.Errorf("tag %d listener(s) and rule(s) of %s: %w", end-start, lbARN, err)
+		}
+	}
+	return nil
+}
+
+// addTagsBatch is the most resources tagged per AddTags call: AddTags documents no limit,
+// so lbsg keeps to DescribeTags' 20.
+const addTagsBatch = 20
+
 // ForgetListeners drops the cached listeners of a load balancer.
 func (c *Client) ForgetListeners(lbARN string) { c.forget(lbARN) }
 
@@ -544,7 +565,12 @@ func sdkTargets(ts []state.Target) []elbtypes.TargetDescription {
 	return out
 }
 
+// sdkTags returns tags sorted by key; nil for none, so that no empty Tags parameter is
+// sent.
 func sdkTags(tags map[string]string) []elbtypes.Tag {
+	if len(tags) == 0 {
+		return nil
+	}
 	keys := make([]string, 0, len(tags))
 	for k := range tags {
 		keys = append(keys, k)

@@ -26,9 +26,14 @@ const ClusterTagKey = "elbv2.k8s.aws/cluster"
 const DocClusterName = "my-cluster"
 
 // DefaultLoadBalancerNamePattern matches the names lbsg (and upstream) generate for load
-// balancers. Listeners and listener rules carry no tags, so their writes are limited by
-// the name of their load balancer instead (see Options.LoadBalancerNamePatterns).
+// balancers. Listeners and rules that exist without the cluster tag (upstream's, an older
+// lbsg's) can be tagged once only on load balancers of such names (see
+// Options.LoadBalancerNamePatterns).
 const DefaultLoadBalancerNamePattern = "k8s-*"
+
+// stackTagKeys are the stack tag keys lbsg puts on listeners and rules with the cluster
+// tag.
+var stackTagKeys = []string{naming.ServiceStackTag, naming.IngressStackTag}
 
 // elbServiceName is the service the ELB service-linked role belongs to.
 const elbServiceName = "elasticloadbalancing.amazonaws.com"
@@ -45,8 +50,9 @@ type Options struct {
 	// limited to SGs of any VPC of the account (Warnings says so).
 	VPCID string
 	// LoadBalancerNamePatterns are names (IAM wildcards * and ? allowed) of load balancers
-	// whose listeners and rules lbsg may change, besides DefaultLoadBalancerNamePattern:
-	// the names set with the load-balancer-name annotations.
+	// whose untagged listeners and rules lbsg may tag for the cluster, besides
+	// DefaultLoadBalancerNamePattern: the names set with the load-balancer-name
+	// annotations.
 	LoadBalancerNamePatterns []string
 }
 
@@ -165,11 +171,13 @@ func Render(o Options) (Document, error) {
 	sg := a.ec2("security-group/*")
 	lbs := []string{a.elb("loadbalancer/app/*/*"), a.elb("loadbalancer/net/*/*")}
 	tgs := []string{a.elb("targetgroup/*/*")}
-	var listeners, rules []string
+	listeners := []string{a.elb("listener/app/*/*/*"), a.elb("listener/net/*/*/*")}
+	// lbsg creates rules on ALB listeners only.
+	rules := []string{a.elb("listener-rule/app/*/*/*/*")}
+	var namedListeners, namedRules []string
 	for _, p := range patterns {
-		listeners = append(listeners, a.elb("listener/app/"+p+"/*/*"), a.elb("listener/net/"+p+"/*/*"))
-		// lbsg creates rules on ALB listeners only.
-		rules = append(rules, a.elb("listener-rule/app/"+p+"/*/*/*"))
+		namedListeners = append(namedListeners, a.elb("listener/app/"+p+"/*/*"), a.elb("listener/net/"+p+"/*/*"))
+		namedRules = append(namedRules, a.elb("listener-rule/app/"+p+"/*/*/*"))
 	}
 	// Tag writes on resources lbsg already owns may neither set nor remove the cluster tag:
 	// that is what makes a resource another cluster's, or nobody's.
@@ -276,11 +284,71 @@ func Render(o Options) (Document, error) {
 			Condition: Condition{"StringEquals": {resourceTag: cluster}},
 		},
 		{
-			// CreateListener is authorized on the load balancer, so its tag applies.
+			// CreateListener is authorized on the load balancer, so its tag applies; lbsg
+			// sends the cluster tag with every listener it creates.
 			Sid:       "CreateListenersOnClusterLoadBalancers",
 			Action:    []string{"elasticloadbalancing:CreateListener"},
 			Resource:  lbs,
+			Condition: Condition{"StringEquals": {resourceTag: cluster, requestTag: cluster}},
+		},
+		{
+			// CreateRule is authorized on the listener, so its tag applies.
+			Sid:       "CreateRulesOnClusterListeners",
+			Action:    []string{"elasticloadbalancing:CreateRule"},
+			Resource:  listeners,
+			Condition: Condition{"StringEquals": {resourceTag: cluster, requestTag: cluster}},
+		},
+		{
+			// Where the new listener or rule is a resource of the call, it must be created
+			// with the cluster tag.
+			Sid:       "CreateListenersAndRulesTaggedForCluster",
+			Action:    []string{"elasticloadbalancing:CreateListener", "elasticloadbalancing:CreateRule"},
+			Resource:  concat(listeners, rules),
+			Condition: Condition{"StringEquals": {requestTag: cluster}},
+		},
+		{
+			Sid:      "TagListenersAndRulesOnCreate",
+			Action:   []string{"elasticloadbalancing:AddTags"},
+			Resource: concat(listeners, rules),
+			Condition: Condition{"StringEquals": {
+				"elasticloadbalancing:CreateAction": {"CreateListener", "CreateRule"},
+				requestTag:                          cluster,
+			}},
+		},
+		{
+			Sid: "ChangeClusterListeners",
+			Action: []string{"elasticloadbalancing:AddListenerCertificates", "elasticloadbalancing:DeleteListener",
+				"elasticloadbalancing:ModifyListener", "elasticloadbalancing:RemoveListenerCertificates"},
+			Resource:  listeners,
 			Condition: Condition{"StringEquals": {resourceTag: cluster}},
+		},
+		{
+			Sid:       "ChangeClusterRules",
+			Action:    []string{"elasticloadbalancing:DeleteRule", "elasticloadbalancing:ModifyRule"},
+			Resource:  rules,
+			Condition: Condition{"StringEquals": {resourceTag: cluster}},
+		},
+		{
+			// A listener or rule with the cluster tag but not the stack tag gets the stack
+			// tag; the request may not name the cluster tag.
+			Sid:       "RetagClusterListenersAndRules",
+			Action:    []string{"elasticloadbalancing:AddTags"},
+			Resource:  concat(listeners, rules),
+			Condition: retag(),
+		},
+		{
+			// Listeners and rules created without any tag (by upstream, or an older lbsg)
+			// get the cluster and stack tags once. They have no tag to test, so this is
+			// limited by the load balancer's name, to resources without a cluster tag
+			// (Null: a resource of another cluster keeps its tag), and to lbsg's keys.
+			Sid:      "TagUntaggedListenersAndRulesForCluster",
+			Action:   []string{"elasticloadbalancing:AddTags"},
+			Resource: concat(namedListeners, namedRules),
+			Condition: Condition{
+				"StringEquals":              {requestTag: cluster},
+				"Null":                      {resourceTag: {"true"}},
+				"ForAllValues:StringEquals": {"aws:TagKeys": append(Values{ClusterTagKey}, stackTagKeys...)},
+			},
 		},
 		{
 			Sid: "ChangeClusterTargetGroups",
@@ -288,20 +356,6 @@ func Render(o Options) (Document, error) {
 				"elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:RegisterTargets"},
 			Resource:  tgs,
 			Condition: Condition{"StringEquals": {resourceTag: cluster}},
-		},
-		{
-			// Listeners carry no cluster tag (lbsg, like upstream, creates them untagged):
-			// only the name of their load balancer limits these.
-			Sid: "ChangeListenersOfNamedLoadBalancers",
-			Action: []string{"elasticloadbalancing:AddListenerCertificates", "elasticloadbalancing:CreateRule",
-				"elasticloadbalancing:DeleteListener", "elasticloadbalancing:ModifyListener",
-				"elasticloadbalancing:RemoveListenerCertificates"},
-			Resource: listeners,
-		},
-		{
-			Sid:      "ChangeRulesOfNamedLoadBalancers",
-			Action:   []string{"elasticloadbalancing:DeleteRule", "elasticloadbalancing:ModifyRule"},
-			Resource: rules,
 		},
 		{
 			Sid:       "CreateELBServiceLinkedRole",

@@ -12,11 +12,9 @@ import (
 // unconditioned lists the write statements that cannot test the cluster tag, and why;
 // every other write statement must.
 var unconditioned = map[string]string{
-	"CreateSecurityGroupsInClusterVPC":    "the VPC half of CreateSecurityGroup: the SG half is tag-conditioned",
-	"RuleWritesInClusterVPC":              "node and pod SGs are not lbsg's and carry no cluster tag: limited to the VPC instead",
-	"ChangeListenersOfNamedLoadBalancers": "listeners are created untagged: limited to load balancers named k8s-*",
-	"ChangeRulesOfNamedLoadBalancers":     "listener rules are created untagged: limited to load balancers named k8s-*",
-	"CreateELBServiceLinkedRole":          "conditioned on the ELB service name instead",
+	"CreateSecurityGroupsInClusterVPC": "the VPC half of CreateSecurityGroup: the SG half is tag-conditioned",
+	"RuleWritesInClusterVPC":           "node and pod SGs are not lbsg's and carry no cluster tag: limited to the VPC instead",
+	"CreateELBServiceLinkedRole":       "conditioned on the ELB service name instead",
 }
 
 func render(t *testing.T, o Options) Document {
@@ -76,8 +74,11 @@ func checkWritesConditioned(t *testing.T, doc Document, cluster string) {
 			}
 		}
 		for op, kv := range s.Condition {
-			for k := range kv {
-				if op == "Null" || strings.HasPrefix(op, "StringLike") || strings.Contains(op, "IfExists") {
+			for k, v := range kv {
+				// Null "true" on the resource's cluster tag narrows (to untagged resources);
+				// Null "false" (the tag exists, whatever its value) is what case 11 found.
+				untaggedOnly := op == "Null" && k == "aws:ResourceTag/"+ClusterTagKey && len(v) == 1 && v[0] == "true"
+				if (op == "Null" && !untaggedOnly) || strings.HasPrefix(op, "StringLike") || strings.Contains(op, "IfExists") {
 					t.Errorf("%s: condition %s on %s is not an exact test", s.Sid, op, k)
 				}
 			}
@@ -97,8 +98,14 @@ func checkWritesConditioned(t *testing.T, doc Document, cluster string) {
 			continue
 		}
 		eq := s.Condition["StringEquals"]
-		got := append(eq["aws:RequestTag/"+ClusterTagKey], eq["aws:ResourceTag/"+ClusterTagKey]...)
-		if len(got) != 1 || got[0] != cluster {
+		req, res := eq["aws:RequestTag/"+ClusterTagKey], eq["aws:ResourceTag/"+ClusterTagKey]
+		ok := len(req)+len(res) > 0
+		for _, vs := range []Values{req, res} {
+			if len(vs) > 1 || (len(vs) == 1 && vs[0] != cluster) {
+				ok = false
+			}
+		}
+		if !ok {
 			t.Errorf("%s (%v) is not conditioned on %s=%s by StringEquals: %v", s.Sid, s.Action, ClusterTagKey, cluster, s.Condition)
 		}
 	}
@@ -239,26 +246,87 @@ func TestPartitionChangesEveryARN(t *testing.T) {
 	}
 }
 
-// TestListenerWritesAreLimitedToNamedLoadBalancers: listeners and rules carry no tag, so
-// their writes are limited by the load balancer's name, which the user can extend.
-func TestListenerWritesAreLimitedToNamedLoadBalancers(t *testing.T) {
+// TestListenerAndRuleWritesAreConditionedOnTheClusterTag guards the listener part of case
+// 11: listeners and rules were created untagged, so their writes were allowed on every
+// load balancer named k8s-*, another cluster's included. Now lbsg creates them with the
+// cluster tag and every write on them tests its value.
+func TestListenerAndRuleWritesAreConditionedOnTheClusterTag(t *testing.T) {
 	doc := render(t, Options{ClusterName: "c"})
-	for _, sid := range []string{"ChangeListenersOfNamedLoadBalancers", "ChangeRulesOfNamedLoadBalancers"} {
-		for _, r := range find(doc, sid).Resource {
-			if !strings.Contains(r, "/k8s-*/") {
-				t.Errorf("%s: %s is not limited to load balancers named k8s-*", sid, r)
+	res, req := "aws:ResourceTag/"+ClusterTagKey, "aws:RequestTag/"+ClusterTagKey
+	listenerWrites := map[string]bool{}
+	for _, a := range []string{"AddListenerCertificates", "RemoveListenerCertificates", "ModifyListener", "DeleteListener",
+		"CreateRule", "ModifyRule", "DeleteRule"} {
+		listenerWrites["elasticloadbalancing:"+a] = true
+	}
+	seen := map[string]bool{}
+	for _, s := range doc.Statement {
+		for _, a := range s.Action {
+			if !listenerWrites[a] {
+				continue
+			}
+			seen[a] = true
+			eq := s.Condition["StringEquals"]
+			if len(eq[res]) != 1 && len(eq[req]) != 1 {
+				t.Errorf("%s: %s is not conditioned on the cluster tag: %v", s.Sid, a, s.Condition)
 			}
 		}
 	}
-	doc = render(t, Options{ClusterName: "c", LoadBalancerNamePatterns: []string{"shop-alb", "k8s-*"}})
-	got := find(doc, "ChangeRulesOfNamedLoadBalancers").Resource
-	want := []string{"arn:aws:elasticloadbalancing:*:*:listener-rule/app/k8s-*/*/*/*", "arn:aws:elasticloadbalancing:*:*:listener-rule/app/shop-alb/*/*/*"}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("rule resources = %v, want %v", got, want)
+	for a := range listenerWrites {
+		if !seen[a] {
+			t.Errorf("%s is not in the policy", a)
+		}
 	}
-	// CreateListener is authorized on the load balancer, which is tagged.
-	if s := find(doc, "CreateListenersOnClusterLoadBalancers"); s == nil || s.Condition["StringEquals"]["aws:ResourceTag/"+ClusterTagKey][0] != "c" {
-		t.Errorf("CreateListener is not conditioned on the load balancer's cluster tag: %+v", s)
+	// Creating a listener or a rule needs the parent's cluster tag and the tag in the
+	// request.
+	for _, sid := range []string{"CreateListenersOnClusterLoadBalancers", "CreateRulesOnClusterListeners"} {
+		eq := find(doc, sid).Condition["StringEquals"]
+		if len(eq[res]) != 1 || eq[res][0] != "c" || len(eq[req]) != 1 || eq[req][0] != "c" {
+			t.Errorf("%s: want the parent's cluster tag and the cluster tag in the request: %v", sid, eq)
+		}
+	}
+	if eq := find(doc, "TagListenersAndRulesOnCreate").Condition["StringEquals"]; strings.Join(eq["elasticloadbalancing:CreateAction"], ",") != "CreateListener,CreateRule" {
+		t.Errorf("TagListenersAndRulesOnCreate: CreateAction %v", eq["elasticloadbalancing:CreateAction"])
+	}
+}
+
+// TestUntaggedListenersAreTaggedOnlyOnNamedLoadBalancers: the one-time tagging of
+// listeners and rules that exist without tags is the residual IAM cannot tie to the
+// cluster. It is limited to load balancers named k8s-* (or a given pattern), to
+// resources without a cluster tag, to the cluster's value and to lbsg's keys.
+func TestUntaggedListenersAreTaggedOnlyOnNamedLoadBalancers(t *testing.T) {
+	doc := render(t, Options{ClusterName: "c", LoadBalancerNamePatterns: []string{"shop-alb", "k8s-*"}})
+	s := find(doc, "TagUntaggedListenersAndRulesForCluster")
+	want := []string{
+		"arn:aws:elasticloadbalancing:*:*:listener/app/k8s-*/*/*", "arn:aws:elasticloadbalancing:*:*:listener/net/k8s-*/*/*",
+		"arn:aws:elasticloadbalancing:*:*:listener/app/shop-alb/*/*", "arn:aws:elasticloadbalancing:*:*:listener/net/shop-alb/*/*",
+		"arn:aws:elasticloadbalancing:*:*:listener-rule/app/k8s-*/*/*/*", "arn:aws:elasticloadbalancing:*:*:listener-rule/app/shop-alb/*/*/*",
+	}
+	if strings.Join(s.Action, " ") != "elasticloadbalancing:AddTags" {
+		t.Errorf("actions %v, want AddTags only", s.Action)
+	}
+	if strings.Join(s.Resource, " ") != strings.Join(want, " ") {
+		t.Errorf("resources = %v, want %v", s.Resource, want)
+	}
+	if v := s.Condition["Null"]["aws:ResourceTag/"+ClusterTagKey]; len(v) != 1 || v[0] != "true" {
+		t.Errorf("not limited to resources without a cluster tag: %v", s.Condition)
+	}
+	if v := s.Condition["StringEquals"]["aws:RequestTag/"+ClusterTagKey]; len(v) != 1 || v[0] != "c" {
+		t.Errorf("not limited to the cluster's value: %v", s.Condition)
+	}
+	keys := s.Condition["ForAllValues:StringEquals"]["aws:TagKeys"]
+	if strings.Join(keys, ",") != "elbv2.k8s.aws/cluster,service.k8s.aws/stack,ingress.k8s.aws/stack" {
+		t.Errorf("tag keys %v, want lbsg's cluster and stack keys only", keys)
+	}
+	// Every other listener or rule statement is on any name: the cluster tag limits them.
+	for _, st := range doc.Statement {
+		if st.Sid == s.Sid {
+			continue
+		}
+		for _, r := range st.Resource {
+			if strings.Contains(r, "shop-alb") {
+				t.Errorf("%s: %s uses a name pattern", st.Sid, r)
+			}
+		}
 	}
 }
 
@@ -266,13 +334,13 @@ func TestListenerWritesAreLimitedToNamedLoadBalancers(t *testing.T) {
 // set nor remove the cluster tag, and tagging on create needs the cluster's value.
 func TestTagWritesCannotMoveAResourceBetweenClusters(t *testing.T) {
 	doc := render(t, Options{ClusterName: "c"})
-	for _, sid := range []string{"RetagClusterSecurityGroups", "RetagClusterLoadBalancersAndTargetGroups"} {
+	for _, sid := range []string{"RetagClusterSecurityGroups", "RetagClusterLoadBalancersAndTargetGroups", "RetagClusterListenersAndRules"} {
 		s := find(doc, sid)
 		if got := s.Condition["ForAllValues:StringNotEquals"]["aws:TagKeys"]; len(got) != 1 || got[0] != ClusterTagKey {
 			t.Errorf("%s may change the cluster tag: %v", sid, s.Condition)
 		}
 	}
-	for _, sid := range []string{"TagSecurityGroupsOnCreate", "TagRulesOnAuthorize", "TagLoadBalancersAndTargetGroupsOnCreate"} {
+	for _, sid := range []string{"TagSecurityGroupsOnCreate", "TagRulesOnAuthorize", "TagLoadBalancersAndTargetGroupsOnCreate", "TagListenersAndRulesOnCreate"} {
 		s := find(doc, sid)
 		eq := s.Condition["StringEquals"]
 		if len(eq["aws:RequestTag/"+ClusterTagKey]) != 1 || (len(eq["ec2:CreateAction"]) == 0 && len(eq["elasticloadbalancing:CreateAction"]) == 0) {

@@ -203,7 +203,7 @@ func TestPlanSortedByPhase(t *testing.T) {
 	}
 	// Every phase is reachable and phases follow the declared order of the ops.
 	ops := []Op{OpCreateSG, OpTagSG, OpAuthorize, OpCreateTG, OpModifyTG, OpTag, OpRegister, OpDeregister, OpCreateLB, OpSetSubnets, OpSetIPType,
-		OpSetLBSGs, OpCreateListener, OpModifyListener, OpCreateRule, OpModifyRule, OpRevoke,
+		OpTagListeners, OpSetLBSGs, OpCreateListener, OpModifyListener, OpCreateRule, OpModifyRule, OpRevoke,
 		OpDeleteListener, OpDeleteRule, OpDeleteLB, OpDeleteTG, OpDeleteSG}
 	if len(ops) != len(phaseOf) {
 		t.Fatalf("phaseOf has %d ops, the test knows %d", len(phaseOf), len(ops))
@@ -379,7 +379,7 @@ func applyStack(t *testing.T, o Observed, p Plan) Observed {
 				o.Listeners = map[string][]state.Listener{}
 			}
 			l := state.Listener{ARN: arn, Port: c.Listener.Port, Protocol: c.Listener.Protocol,
-				Certificates: slices.Clone(c.Listener.Certificates)}
+				Certificates: slices.Clone(c.Listener.Certificates), Tags: maps.Clone(c.Listener.Tags)}
 			setDefault(&l, c.Listener.TargetGroup, resolve)
 			o.Listeners[lbARN] = append(o.Listeners[lbARN], l)
 		case OpModifyListener:
@@ -407,17 +407,31 @@ func applyStack(t *testing.T, o Observed, p Plan) Observed {
 				case OpCreateRule:
 					r.ARN = fmt.Sprintf("%s/rule-%d", lARN, r.Priority)
 					r.TargetGroupARN = resolve(c.Rule.TargetGroup)
+					r.Tags = maps.Clone(c.Rule.Tags)
 					ids[c.Target.Key] = r.ARN
 					ls[i].Rules = append(ls[i].Rules, r)
 				case OpModifyRule:
 					for j := range ls[i].Rules {
 						if ls[i].Rules[j].ARN == c.Target.ID {
 							r.ARN, r.TargetGroupARN = c.Target.ID, resolve(c.Rule.TargetGroup)
+							r.Tags = ls[i].Rules[j].Tags
 							ls[i].Rules[j] = r
 						}
 					}
 				case OpDeleteRule:
 					ls[i].Rules = slices.DeleteFunc(ls[i].Rules, func(x state.ListenerRule) bool { return x.ARN == c.Target.ID })
+				}
+			}
+		case OpTagListeners:
+			ls := o.Listeners[resolve(c.Target)]
+			for i := range ls {
+				if slices.Contains(c.TagARNs, ls[i].ARN) {
+					ls[i].Tags = addTags(ls[i].Tags, c.Tags)
+				}
+				for j := range ls[i].Rules {
+					if slices.Contains(c.TagARNs, ls[i].Rules[j].ARN) {
+						ls[i].Rules[j].Tags = addTags(ls[i].Rules[j].Tags, c.Tags)
+					}
 				}
 			}
 		case OpDeleteListener:
@@ -445,6 +459,16 @@ func applyStack(t *testing.T, o Observed, p Plan) Observed {
 		}
 	}
 	return o
+}
+
+// addTags returns have with tags added, as AddTags would leave it.
+func addTags(have, tags map[string]string) map[string]string {
+	out := maps.Clone(have)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, tags)
+	return out
 }
 
 // setDefault sets a listener's default action as the apply package would: forward to the

@@ -77,9 +77,18 @@ func details(c Change) []string {
 			l += " certificates=" + strings.Join(c.Listener.Certificates, ",")
 		}
 		out = append(out, l)
+		if len(c.Listener.Tags) > 0 {
+			out = append(out, "tags: "+tagsString(c.Listener.Tags))
+		}
 	}
 	if c.Rule != nil && c.Op != OpDeleteRule {
 		out = append(out, fmt.Sprintf("priority %d: %s -> %s", c.Rule.Priority, ruleString(c.Rule.Hosts, c.Rule.Paths), c.Rule.TargetGroup.String()))
+		if len(c.Rule.Tags) > 0 {
+			out = append(out, "tags: "+tagsString(c.Rule.Tags))
+		}
+	}
+	for _, arn := range c.TagARNs {
+		out = append(out, "on "+arn)
 	}
 	for _, t := range c.Targets {
 		out = append(out, fmt.Sprintf("%s:%d", t.ID, t.Port))

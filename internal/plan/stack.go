@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -84,7 +86,7 @@ func Stack(in StackInput, owner string) Plan {
 	sgRef := planManagedSG(b, d.ManagedSG, in.Observed.ManagedSGs, in.KeepTag)
 	tgRefs, staleTGs := planTargetGroups(b, d.TargetGroups, resourceTag(d), in.Observed.TargetGroups, in.KeepTag)
 	lbRef, lb := planLoadBalancer(b, d, in, sgRef)
-	inUse := planListeners(b, d.Listeners, lbRef, lb, in.Observed.Listeners, tgRefs)
+	inUse := planListeners(b, d.Listeners, lbRef, lb, in.Observed.Listeners, tgRefs, listenerTags(d))
 	planTargets(b, d.TargetGroups, tgRefs, in.Targets, in.Observed.Targets)
 	for _, tg := range staleTGs {
 		if inUse[tg.ARN] {
@@ -335,9 +337,58 @@ func refsString(refs []Ref) string {
 	return "[" + strings.Join(parts, " ") + "]"
 }
 
+// listenerTags are the tags lbsg puts on the listeners and rules it creates, and adds once
+// to those it finds without them: the cluster tag and the stack tag (the keys upstream
+// tags its listeners and rules with), so that the IAM policy can limit listener and rule
+// writes to the cluster's, as it does for load balancers.
+func listenerTags(d *spec.Stack) map[string]string {
+	tags := map[string]string{}
+	if c := d.LoadBalancer.Tags[naming.TagCluster]; c != "" {
+		tags[naming.TagCluster] = c
+	}
+	if d.StackTag != "" && d.StackID != "" {
+		tags[d.StackTag] = d.StackID
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	return tags
+}
+
+// foreignTag returns "key=value" for the first of lbsg's listener tags that an existing
+// listener or rule carries with another value (another cluster's, another stack's), or "".
+// Such a listener or rule is not this stack's: lbsg neither retags, modifies nor deletes
+// it (and the IAM policy would refuse it).
+func foreignTag(want, have map[string]string) string {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if hv, ok := have[k]; ok && hv != want[k] {
+			return k + "=" + hv
+		}
+	}
+	return ""
+}
+
+// missingTags returns the tags of want an existing listener or rule lacks (nil for none,
+// or when it carries one of them with another value).
+func missingTags(want, have map[string]string) map[string]string {
+	if foreignTag(want, have) != "" {
+		return nil
+	}
+	var missing map[string]string
+	for k, v := range want {
+		if _, ok := have[k]; !ok {
+			if missing == nil {
+				missing = map[string]string{}
+			}
+			missing[k] = v
+		}
+	}
+	return missing
+}
+
 // planListeners plans the listeners and their rules. It returns the target groups that
 // actions lbsg leaves as they are still forward to, which must not be deleted.
-func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBalancer, have map[string][]state.Listener, tgRefs map[string]Ref) map[string]bool {
+func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBalancer, have map[string][]state.Listener, tgRefs map[string]Ref, tags map[string]string) map[string]bool {
 	inUse := map[string]bool{}
 	var cur []state.Listener
 	if lb != nil {
@@ -356,11 +407,17 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 		}
 		ls := &ListenerSpec{LoadBalancer: lbRef, Port: l.Port, Protocol: l.Protocol, TargetGroup: tg, Certificates: l.Certificates}
 		old, ok := byPort[l.Port]
+		if f := foreignTag(tags, old.Tags); ok && f != "" {
+			b.notice("listener %d of %s carries the tag %s, not this stack's; it and its rules are left as they are", l.Port, lb.Name, f)
+			markInUse(inUse, old)
+			continue
+		}
 		var ref Ref
 		var oldRules []state.ListenerRule
 		switch {
 		case !ok:
 			ref = Ref{Kind: KindListener, Key: fmt.Sprintf("listener/%d", l.Port)}
+			ls.Tags = tags
 			b.add(Change{Op: OpCreateListener, Target: ref, Listener: ls,
 				Reason: fmt.Sprintf("create %s listener on port %d", l.Protocol, l.Port)})
 		default:
@@ -386,13 +443,19 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 			inUse[old.TargetGroupARN] = true
 		}
 		for _, r := range oldRules {
-			if r.Unmodelled != "" && r.TargetGroupARN != "" {
+			if (r.Unmodelled != "" || foreignTag(tags, r.Tags) != "") && r.TargetGroupARN != "" {
 				inUse[r.TargetGroupARN] = true
 			}
 		}
-		planRules(b, lbRef, lb, ref, l, oldRules, tgRefs)
+		planRules(b, lbRef, lb, ref, l, oldRules, tgRefs, tags)
 	}
+	planAdoptedListenerTags(b, lbRef, lb, cur, wanted, tags)
 	for _, l := range cur {
+		if f := foreignTag(tags, l.Tags); !wanted[l.Port] && f != "" {
+			b.notice("listener %d of %s carries the tag %s, not this stack's; not deleted", l.Port, lb.Name, f)
+			markInUse(inUse, l)
+			continue
+		}
 		if !wanted[l.Port] {
 			b.add(Change{Op: OpDeleteListener, Target: Ref{Kind: KindListener, ID: l.ARN},
 				Listener: &ListenerSpec{LoadBalancer: lbRef, Port: l.Port, Protocol: l.Protocol},
@@ -400,6 +463,71 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 		}
 	}
 	return inUse
+}
+
+// markInUse records the target groups a listener that lbsg leaves as it is forwards to.
+func markInUse(inUse map[string]bool, l state.Listener) {
+	if l.TargetGroupARN != "" {
+		inUse[l.TargetGroupARN] = true
+	}
+	for _, r := range l.Rules {
+		if r.TargetGroupARN != "" {
+			inUse[r.TargetGroupARN] = true
+		}
+	}
+}
+
+// planAdoptedListenerTags adds the cluster and stack tags to the existing listeners of
+// the load balancer and to the rules lbsg may modify or delete (those of the listeners it
+// keeps, without actions or conditions it does not model) that lack them, before any
+// other write on them. Only the missing keys are sent, so that a resource that has the
+// cluster tag is never sent it again; resources missing the same keys share one change
+// (usually there is one: upstream's listeners have neither).
+func planAdoptedListenerTags(b *builder, lbRef Ref, lb *state.LoadBalancer, cur []state.Listener, wanted map[int32]bool, tags map[string]string) {
+	if len(tags) == 0 {
+		return
+	}
+	type group struct {
+		tags             map[string]string
+		arns             []string
+		listeners, rules int
+	}
+	var groups []*group
+	add := func(missing map[string]string, arn string, rule bool) {
+		if missing == nil {
+			return
+		}
+		i := slices.IndexFunc(groups, func(g *group) bool { return maps.Equal(g.tags, missing) })
+		if i < 0 {
+			groups = append(groups, &group{tags: missing})
+			i = len(groups) - 1
+		}
+		g := groups[i]
+		g.arns = append(g.arns, arn)
+		if rule {
+			g.rules++
+		} else {
+			g.listeners++
+		}
+	}
+	for _, l := range cur {
+		if foreignTag(tags, l.Tags) != "" {
+			continue // left as it is, with its rules
+		}
+		add(missingTags(tags, l.Tags), l.ARN, false)
+		if !wanted[l.Port] {
+			continue // deleted with its rules
+		}
+		for _, r := range l.Rules {
+			if r.Unmodelled == "" {
+				add(missingTags(tags, r.Tags), r.ARN, true)
+			}
+		}
+	}
+	for _, g := range groups {
+		b.add(Change{Op: OpTagListeners, Target: lbRef, Tags: g.tags, TagARNs: g.arns,
+			Reason: fmt.Sprintf("add lbsg's tags to %d listener(s) and %d rule(s) that lack them", g.listeners, g.rules)})
+	}
 }
 
 // keepsProtocol reports whether an existing listener's protocol is one lbsg does not model
@@ -439,7 +567,7 @@ func sameCertificates(want, have []string) bool {
 // no rule is ever created at a priority another rule still holds. A rule with actions or
 // conditions lbsg does not model is neither modified nor deleted, even at a priority lbsg
 // wants.
-func planRules(b *builder, lbRef Ref, lb *state.LoadBalancer, listener Ref, l spec.Listener, have []state.ListenerRule, tgRefs map[string]Ref) {
+func planRules(b *builder, lbRef Ref, lb *state.LoadBalancer, listener Ref, l spec.Listener, have []state.ListenerRule, tgRefs map[string]Ref, tags map[string]string) {
 	byPrio := map[int32]state.ListenerRule{}
 	for _, r := range have {
 		byPrio[r.Priority] = r
@@ -454,7 +582,11 @@ func planRules(b *builder, lbRef Ref, lb *state.LoadBalancer, listener Ref, l sp
 		case ok && old.Unmodelled != "":
 			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is, so %s is not routed to %s",
 				r.Priority, l.Port, lb.Name, old.Unmodelled, ruleString(r.Hosts, r.Paths), r.TargetGroup)
+		case ok && foreignTag(tags, old.Tags) != "":
+			b.notice("rule %d on listener %d of %s carries the tag %s, not this stack's; left as is, so %s is not routed to %s",
+				r.Priority, l.Port, lb.Name, foreignTag(tags, old.Tags), ruleString(r.Hosts, r.Paths), r.TargetGroup)
 		case !ok:
+			rs.Tags = tags
 			b.add(Change{Op: OpCreateRule, Target: Ref{Kind: KindRule, Key: fmt.Sprintf("rule/%d/%d", l.Port, r.Priority)}, Rule: rs,
 				Reason: fmt.Sprintf("route %s to %s on port %d (priority %d)", ruleString(r.Hosts, r.Paths), r.TargetGroup, l.Port, r.Priority)})
 		case tg.ID == "" || old.TargetGroupARN != tg.ID || !sameSet(old.Hosts, r.Hosts) || !sameSet(old.Paths, r.Paths):
@@ -465,6 +597,10 @@ func planRules(b *builder, lbRef Ref, lb *state.LoadBalancer, listener Ref, l sp
 	for _, r := range have {
 		if !wanted[r.Priority] && r.Unmodelled != "" {
 			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is", r.Priority, l.Port, lb.Name, r.Unmodelled)
+			continue
+		}
+		if f := foreignTag(tags, r.Tags); !wanted[r.Priority] && f != "" {
+			b.notice("rule %d on listener %d of %s carries the tag %s, not this stack's; not deleted", r.Priority, l.Port, lb.Name, f)
 			continue
 		}
 		if !wanted[r.Priority] {

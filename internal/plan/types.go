@@ -13,16 +13,21 @@ import (
 type Op string
 
 const (
-	OpCreateSG       Op = "create-sg"
-	OpTagSG          Op = "tag-sg"
-	OpAuthorize      Op = "authorize"
-	OpCreateTG       Op = "create-tg"
-	OpModifyTG       Op = "modify-tg"
-	OpTag            Op = "tag"
-	OpCreateLB       Op = "create-lb"
-	OpSetLBSGs       Op = "set-lb-sgs"
-	OpSetSubnets     Op = "set-subnets"
-	OpSetIPType      Op = "set-ip-address-type"
+	OpCreateSG   Op = "create-sg"
+	OpTagSG      Op = "tag-sg"
+	OpAuthorize  Op = "authorize"
+	OpCreateTG   Op = "create-tg"
+	OpModifyTG   Op = "modify-tg"
+	OpTag        Op = "tag"
+	OpCreateLB   Op = "create-lb"
+	OpSetLBSGs   Op = "set-lb-sgs"
+	OpSetSubnets Op = "set-subnets"
+	OpSetIPType  Op = "set-ip-address-type"
+	// OpTagListeners adds the cluster and stack tags to listeners and rules that exist
+	// without them (adopted from upstream or from an older lbsg), once, before any other
+	// write on them: the IAM policy allows listener and rule writes only on resources
+	// tagged for the cluster.
+	OpTagListeners   Op = "tag-listeners"
 	OpCreateListener Op = "create-listener"
 	OpModifyListener Op = "modify-listener"
 	OpCreateRule     Op = "create-rule"
@@ -67,6 +72,7 @@ var phaseOf = map[Op]Phase{
 	OpAuthorize: PhaseAuthorize,
 	OpCreateTG:  PhaseTargetGroups, OpModifyTG: PhaseTargetGroups, OpTag: PhaseTargetGroups,
 	OpCreateLB: PhaseLoadBalancers, OpSetSubnets: PhaseLoadBalancers, OpSetIPType: PhaseLoadBalancers,
+	OpTagListeners:   PhaseLoadBalancers,
 	OpSetLBSGs:       PhaseAttachSGs,
 	OpCreateListener: PhaseListeners, OpModifyListener: PhaseListeners,
 	OpCreateRule: PhaseListeners, OpModifyRule: PhaseListeners,
@@ -124,6 +130,9 @@ type Change struct {
 	Targets  []state.Target      `json:"targets,omitempty"`
 	Listener *ListenerSpec       `json:"listener,omitempty"`
 	Rule     *RuleSpec           `json:"rule,omitempty"`
+	// TagARNs are the listeners and rules tag-listeners tags with Tags; its Target is
+	// their load balancer.
+	TagARNs []string `json:"tagARNs,omitempty"`
 	// PrivateLinkEnforce is set on set-lb-sgs (and create-lb) when it must change.
 	PrivateLinkEnforce string `json:"privateLinkEnforce,omitempty"`
 }
@@ -150,6 +159,8 @@ type ListenerSpec struct {
 	// as observed: the protocol with its certificates and SSL policy, or the default action.
 	KeepProtocol      bool `json:"keepProtocol,omitempty"`
 	KeepDefaultAction bool `json:"keepDefaultAction,omitempty"`
+	// Tags (create-listener) are the listener's tags: the cluster and stack tags.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // RuleSpec is the payload of create-rule and modify-rule.
@@ -160,6 +171,8 @@ type RuleSpec struct {
 	Hosts        []string `json:"hosts,omitempty"`
 	Paths        []string `json:"paths,omitempty"`
 	TargetGroup  Ref      `json:"targetGroup"`
+	// Tags (create-rule) are the rule's tags: the cluster and stack tags.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Plan is an ordered list of changes.

@@ -66,6 +66,9 @@ type Listener struct {
 	// 503", "authenticate-oidc, forward", "forward to 2 target groups"...); "" for a plain
 	// forward to one target group or a fixed 404. lbsg leaves such an action as it is.
 	Unmodelled string `json:"unmodelled,omitempty"`
+	// Tags of the listener. Listeners lbsg creates carry the cluster and stack tags;
+	// adopted ones may have none.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // ListenerRule is one non-default ALB listener rule as observed. Hosts and Paths are the
@@ -80,6 +83,8 @@ type ListenerRule struct {
 	// "condition http-header"...); "" for a plain forward on host-header and path-pattern
 	// conditions. lbsg neither modifies nor deletes such a rule.
 	Unmodelled string `json:"unmodelled,omitempty"`
+	// Tags of the rule, as for Listener.Tags.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Target is one registered target: an instance ID or an IP, and a port.
