@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/lbsg/lbsg/internal/naming"
 )
 
 // The cluster and stack tags every listener and rule of the ALB golden cases must carry.
@@ -177,7 +179,7 @@ func TestStackSendsOnlyTheMissingListenerTags(t *testing.T) {
 	var got []string
 	for _, c := range changesOf(p, OpTagListeners) {
 		if slices.Contains(c.TagARNs, ls[0].ARN) {
-			got = append(got, tagsString(c.Tags))
+			got = append(got, naming.FormatTags(c.Tags, ", "))
 		}
 		if c.Tags["elbv2.k8s.aws/cluster"] != "" && slices.Contains(c.TagARNs, ls[0].ARN) {
 			t.Errorf("the cluster tag is sent again to %s", ls[0].ARN)

@@ -78,13 +78,13 @@ func details(c Change) []string {
 		}
 		out = append(out, l)
 		if len(c.Listener.Tags) > 0 {
-			out = append(out, "tags: "+tagsString(c.Listener.Tags))
+			out = append(out, "tags: "+naming.FormatTags(c.Listener.Tags, ", "))
 		}
 	}
 	if c.Rule != nil && c.Op != OpDeleteRule {
 		out = append(out, fmt.Sprintf("priority %d: %s -> %s", c.Rule.Priority, ruleString(c.Rule.Hosts, c.Rule.Paths), c.Rule.TargetGroup.String()))
 		if len(c.Rule.Tags) > 0 {
-			out = append(out, "tags: "+tagsString(c.Rule.Tags))
+			out = append(out, "tags: "+naming.FormatTags(c.Rule.Tags, ", "))
 		}
 	}
 	for _, arn := range c.TagARNs {
