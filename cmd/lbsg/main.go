@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -11,10 +12,20 @@ import (
 
 func main() {
 	if err := newRoot().Execute(); err != nil {
+		var code exitCode
+		if errors.As(err, &code) {
+			os.Exit(int(code))
+		}
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
+
+// exitCode is returned by a command whose outcome is an exit status, not a failure to
+// report (`lbsg plan --detailed-exitcode` exits 2 when something would change).
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
 
 func newRoot() *cobra.Command {
 	root := &cobra.Command{

@@ -23,12 +23,18 @@ import (
 func newPlanCmd() *cobra.Command {
 	cfg := &config.Config{}
 	var output string
+	var detailed bool
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Print the changes the controller would make, making none",
 		Long: `plan runs the controller's planner against the cluster of --kubeconfig and the AWS
 account of the AWS flags, and prints every change the controller would make: per Service,
-per Ingress group, then for the target (node and pod) security groups. It only reads.`,
+per Ingress group, then for the target (node and pod) security groups. It only reads.
+
+With --detailed-exitcode the exit code tells CI what it found, as terraform's does:
+0 when nothing would change, 2 when something would, 1 on error. An object that cannot
+be planned (invalid annotations) or target security groups that could only be partly
+computed are errors: the plan is then incomplete and cannot say "nothing would change".`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.Validate(); err != nil {
 				return fmt.Errorf("invalid flags: %w", err)
@@ -52,14 +58,46 @@ per Ingress group, then for the target (node and pod) security groups. It only r
 			if output == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(report)
+				err = enc.Encode(report)
+			} else {
+				err = report.write(cmd.OutOrStdout())
 			}
-			return report.write(cmd.OutOrStdout())
+			if err != nil || !detailed {
+				return err
+			}
+			return report.detailedExit()
 		},
 	}
 	app.AddFlags(cmd.Flags(), cfg)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false,
+		"exit 0 when nothing would change, 2 when something would, 1 on error or when the plan is incomplete")
 	return cmd
+}
+
+// detailedExit is the outcome of --detailed-exitcode once the report is printed: nil
+// (exit 0) when nothing would change, exitCode 2 when something would, and an error (exit
+// 1) when the report is incomplete, because then it cannot vouch that nothing would change.
+func (r *Report) detailedExit() error {
+	invalid := 0
+	changes := !r.Networking.Empty()
+	for _, s := range r.Stacks {
+		if len(s.Problems) > 0 {
+			invalid++
+		}
+		if !s.Plan.Empty() {
+			changes = true
+		}
+	}
+	switch {
+	case invalid > 0:
+		return fmt.Errorf("the plan is incomplete: %d object(s) could not be planned (see \"invalid:\" above); fix them or their annotations", invalid)
+	case r.Partial:
+		return fmt.Errorf("the plan is incomplete: the target security groups could only be partly computed")
+	case changes:
+		return exitCode(2)
+	}
+	return nil
 }
 
 // Report is what `lbsg plan` prints.
