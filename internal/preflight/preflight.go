@@ -1,0 +1,459 @@
+// Package preflight checks a cluster for the hazards of switching from the upstream AWS
+// Load Balancer Controller to lbsg. The checks are pure: they read objects the caller
+// listed and say, per hazard, OK, WARN or FAIL and what to do.
+package preflight
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// Status is a check's verdict.
+type Status string
+
+const (
+	OK   Status = "OK"
+	Warn Status = "WARN"
+	Fail Status = "FAIL"
+)
+
+// Result is one check's verdict, what it saw, and what to do about it.
+type Result struct {
+	Check   string `json:"check"`
+	Status  Status `json:"status"`
+	Message string `json:"message"`
+	Fix     string `json:"fix,omitempty"`
+}
+
+// Names upstream's Helm chart gives its objects, and what identifies its controller.
+const (
+	UpstreamWebhookName    = "aws-load-balancer-webhook"
+	UpstreamWebhookService = "aws-load-balancer-webhook-service"
+	UpstreamImage          = "aws-load-balancer-controller"
+	ALBController          = "ingress.k8s.aws/alb"
+	TGBFinalizer           = "elbv2.k8s.aws/resources"
+	ParamsGroup            = "elbv2.k8s.aws"
+	ParamsKind             = "IngressClassParams"
+)
+
+// Object is the identity and finalizers of an object whose schema lbsg does not import
+// (a TargetGroupBinding).
+type Object struct {
+	Namespace, Name string
+	Labels          map[string]string
+	Finalizers      []string
+}
+
+// Access is the outcome of one SelfSubjectAccessReview.
+type Access struct {
+	Verb, Group, Resource string
+	Allowed               bool
+	Reason                string
+}
+
+// Cluster is what the checks read. A nil list means it was not listed (the check then says
+// so); an empty one means there is none.
+type Cluster struct {
+	ValidatingWebhooks []admissionv1.ValidatingWebhookConfiguration
+	MutatingWebhooks   []admissionv1.MutatingWebhookConfiguration
+	Deployments        []appsv1.Deployment
+	// TGBCRD reports whether the TargetGroupBinding CRD is installed; TargetGroupBindings
+	// are its objects.
+	TGBCRD              bool
+	TargetGroupBindings []Object
+	IngressClasses      []networkingv1.IngressClass
+	// ParamsCRD reports whether the IngressClassParams CRD is installed; Params are the
+	// names of its objects.
+	ParamsCRD bool
+	Params    []string
+	// Access is nil when the access check was not run.
+	Access []Access
+	// FlagsErr is config.Validate's verdict on the controller flags.
+	FlagsErr error
+	// AWSErr is the outcome of a read-only AWS call with the controller flags; AWSChecked
+	// false means it was not made.
+	AWSChecked bool
+	AWSErr     error
+}
+
+// Run runs every check, in the order the runbook takes them.
+func Run(c Cluster) []Result {
+	rs := []Result{Webhooks(c), UpstreamDeployment(c.Deployments), TargetGroupBindings(c.TGBCRD, c.TargetGroupBindings)}
+	rs = append(rs, IngressClass(c.IngressClasses))
+	rs = append(rs, ClassParams(c.IngressClasses, c.ParamsCRD, c.Params))
+	if c.Access != nil {
+		rs = append(rs, RBAC(c.Access))
+	}
+	rs = append(rs, Flags(c.FlagsErr))
+	if c.AWSChecked {
+		rs = append(rs, AWS(c.AWSErr))
+	}
+	return rs
+}
+
+// Failed reports whether any result is a FAIL.
+func Failed(rs []Result) bool {
+	for _, r := range rs {
+		if r.Status == Fail {
+			return true
+		}
+	}
+	return false
+}
+
+// Write prints the results, one block per check.
+func Write(w io.Writer, rs []Result) error {
+	for _, r := range rs {
+		if _, err := fmt.Fprintf(w, "%-4s  %s: %s\n", r.Status, r.Check, r.Message); err != nil {
+			return err
+		}
+		if r.Fix != "" {
+			if _, err := fmt.Fprintf(w, "      fix: %s\n", r.Fix); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// isUpstreamWebhook tells upstream's webhook configurations by the chart's name or by the
+// Service they call, so a renamed release is still found.
+func isUpstreamWebhook(name string, services []string) bool {
+	if strings.Contains(name, UpstreamWebhookName) {
+		return true
+	}
+	for _, s := range services {
+		if s == UpstreamWebhookService {
+			return true
+		}
+	}
+	return false
+}
+
+func serviceNames(cfgs []admissionv1.WebhookClientConfig) []string {
+	var out []string
+	for _, c := range cfgs {
+		if c.Service != nil {
+			out = append(out, c.Service.Name)
+		}
+	}
+	return out
+}
+
+// Webhooks finds upstream's webhook configurations. Once upstream's Pods are gone, their
+// failurePolicy Fail webhooks reject every Pod, Service and Ingress write they match.
+func Webhooks(c Cluster) Result {
+	r := Result{Check: "upstream webhooks"}
+	var names []string
+	for _, v := range c.ValidatingWebhooks {
+		var cc []admissionv1.WebhookClientConfig
+		for _, w := range v.Webhooks {
+			cc = append(cc, w.ClientConfig)
+		}
+		if isUpstreamWebhook(v.Name, serviceNames(cc)) {
+			names = append(names, "validatingwebhookconfiguration/"+v.Name)
+		}
+	}
+	for _, m := range c.MutatingWebhooks {
+		var cc []admissionv1.WebhookClientConfig
+		for _, w := range m.Webhooks {
+			cc = append(cc, w.ClientConfig)
+		}
+		if isUpstreamWebhook(m.Name, serviceNames(cc)) {
+			names = append(names, "mutatingwebhookconfiguration/"+m.Name)
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		r.Status, r.Message = OK, "no webhook configuration of the upstream controller"
+		return r
+	}
+	r.Fix = "delete them once upstream's Deployment is gone (lbsg has no webhooks): kubectl delete " + strings.Join(names, " ")
+	if upstreamRunning(c.Deployments) {
+		r.Status = Warn
+		r.Message = fmt.Sprintf("%s still present; they call upstream's Pods, and once those are gone they block Pod, Service and Ingress writes",
+			strings.Join(names, ", "))
+		r.Fix = "`helm uninstall` of upstream's release removes them; if you only scale upstream down, " + r.Fix
+		return r
+	}
+	r.Status = Fail
+	r.Message = fmt.Sprintf("%s present but upstream's controller is not running: they block Pod, Service and Ingress writes",
+		strings.Join(names, ", "))
+	return r
+}
+
+// isUpstreamDeployment tells upstream's controller by its image, whatever the release name.
+func isUpstreamDeployment(d appsv1.Deployment) bool {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		repo := c.Image
+		if i := strings.LastIndex(repo, "@"); i >= 0 {
+			repo = repo[:i]
+		}
+		if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+			repo = repo[:i]
+		}
+		if strings.HasSuffix(repo, "/"+UpstreamImage) || repo == UpstreamImage {
+			return true
+		}
+	}
+	return false
+}
+
+func replicas(d appsv1.Deployment) int32 {
+	if d.Spec.Replicas == nil {
+		return 1
+	}
+	return *d.Spec.Replicas
+}
+
+func upstreamRunning(ds []appsv1.Deployment) bool {
+	for _, d := range ds {
+		if isUpstreamDeployment(d) && (replicas(d) > 0 || d.Status.Replicas > 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// UpstreamDeployment finds upstream's controller. Two controllers reconciling the same
+// load balancers undo each other's changes, so it must be stopped before lbsg starts.
+func UpstreamDeployment(ds []appsv1.Deployment) Result {
+	r := Result{Check: "upstream controller"}
+	var running, stopped []string
+	for _, d := range ds {
+		if !isUpstreamDeployment(d) {
+			continue
+		}
+		id := d.Namespace + "/" + d.Name
+		if replicas(d) > 0 || d.Status.Replicas > 0 {
+			running = append(running, fmt.Sprintf("%s (%d replicas)", id, replicas(d)))
+		} else {
+			stopped = append(stopped, id)
+		}
+	}
+	switch {
+	case len(running) > 0:
+		r.Status = Fail
+		r.Message = "upstream's Deployment is running: " + strings.Join(running, ", ") + "; it and lbsg must not run side by side"
+		r.Fix = "keep the IngressClass (see below), then `helm uninstall` upstream's release, or scale it to 0 and delete its webhooks, before starting lbsg"
+	case len(stopped) > 0:
+		r.Status = Warn
+		r.Message = "upstream's Deployment is scaled to 0: " + strings.Join(stopped, ", ")
+		r.Fix = "fine for the switch; uninstall it once lbsg runs, keeping the IngressClass"
+	default:
+		r.Status, r.Message = OK, "no Deployment runs upstream's image"
+	}
+	return r
+}
+
+// upstreamStackLabels are the labels upstream puts on the TargetGroupBindings it creates
+// for a Service's or an Ingress group's target groups.
+var upstreamStackLabels = []string{"service.k8s.aws/stack-name", "ingress.k8s.aws/stack-name", "service.k8s.aws/stack", "ingress.k8s.aws/stack"}
+
+func upstreamMade(o Object) bool {
+	for _, l := range upstreamStackLabels {
+		if _, ok := o.Labels[l]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// TargetGroupBindings lists the TargetGroupBindings and their finalizers. lbsg does not
+// read them: once upstream is gone nothing removes their finalizer, so deleting them or
+// their namespace hangs, and the targets of one a user wrote are no longer registered.
+func TargetGroupBindings(crd bool, objs []Object) Result {
+	r := Result{Check: "TargetGroupBindings"}
+	if !crd {
+		r.Status, r.Message = OK, "CRD not installed: nothing to do"
+		return r
+	}
+	if len(objs) == 0 {
+		r.Status, r.Message = OK, "none"
+		return r
+	}
+	var user, finalized []string
+	for _, o := range objs {
+		id := o.Namespace + "/" + o.Name
+		for _, f := range o.Finalizers {
+			if f == TGBFinalizer {
+				finalized = append(finalized, id)
+				break
+			}
+		}
+		if !upstreamMade(o) {
+			user = append(user, id)
+		}
+	}
+	sort.Strings(user)
+	sort.Strings(finalized)
+	if len(user) > 0 {
+		r.Status = Fail
+		r.Message = fmt.Sprintf("%d TargetGroupBinding(s) not made by upstream for a Service or Ingress (%s): lbsg does not read TargetGroupBindings, so their targets would no longer be registered",
+			len(user), strings.Join(user, ", "))
+		r.Fix = "register those targets another way (a Service of type LoadBalancer or an Ingress), or keep upstream for them and do not switch"
+		if len(finalized) > 0 {
+			r.Fix += fmt.Sprintf("; then, with upstream stopped, remove the %s finalizer from each", TGBFinalizer)
+		}
+		return r
+	}
+	if len(finalized) == 0 {
+		r.Status = OK
+		r.Message = fmt.Sprintf("%d TargetGroupBinding(s) made by upstream, none with the %s finalizer: lbsg leaves them, they block nothing", len(objs), TGBFinalizer)
+		return r
+	}
+	r.Status = Warn
+	r.Message = fmt.Sprintf("%d TargetGroupBinding(s) carry the %s finalizer (%s): once upstream is gone nothing removes it, so deleting them or their namespace hangs",
+		len(finalized), TGBFinalizer, strings.Join(finalized, ", "))
+	r.Fix = "after upstream is stopped (never before: upstream would deregister the targets), remove the finalizer: " +
+		`kubectl patch targetgroupbinding -n NS NAME --type=json -p '[{"op":"remove","path":"/metadata/finalizers"}]'` +
+		" then delete them; lbsg serves the same target groups from the Services and Ingresses"
+	return r
+}
+
+// Helm's ownership marks and its keep policy.
+const (
+	helmManagedBy      = "app.kubernetes.io/managed-by"
+	helmReleaseName    = "meta.helm.sh/release-name"
+	helmResourcePolicy = "helm.sh/resource-policy"
+)
+
+// IngressClass checks the IngressClasses of ingress.k8s.aws/alb. lbsg never deletes a load
+// balancer because its class is missing, but Ingresses stop reconciling until it is back; a
+// class upstream's Helm release owns goes with `helm uninstall` unless it is kept.
+func IngressClass(classes []networkingv1.IngressClass) Result {
+	r := Result{Check: "IngressClass"}
+	var albs, doomed []string
+	release := ""
+	for _, c := range classes {
+		if c.Spec.Controller != ALBController {
+			continue
+		}
+		albs = append(albs, c.Name)
+		if c.Labels[helmManagedBy] == "Helm" && c.Annotations[helmReleaseName] != "" && c.Annotations[helmResourcePolicy] != "keep" {
+			doomed = append(doomed, c.Name)
+			release = c.Annotations[helmReleaseName]
+		}
+	}
+	sort.Strings(albs)
+	sort.Strings(doomed)
+	switch {
+	case len(albs) == 0:
+		r.Status = Warn
+		r.Message = "no IngressClass has controller " + ALBController + ": Ingresses of class alb are not reconciled (their load balancers are left as they are)"
+		r.Fix = "create it: kubectl apply an IngressClass named alb with spec.controller " + ALBController + " (the lbsg chart does, with createIngressClassResource)"
+	case len(doomed) > 0:
+		r.Status = Fail
+		r.Message = fmt.Sprintf("IngressClass %s is owned by Helm release %q without %s: keep; `helm uninstall` of it deletes the class and Ingresses of it stop reconciling until it is recreated",
+			strings.Join(doomed, ", "), release, helmResourcePolicy)
+		r.Fix = fmt.Sprintf("before uninstalling: kubectl annotate ingressclass %s %s=keep", strings.Join(doomed, " "), helmResourcePolicy)
+	default:
+		r.Status, r.Message = OK, "IngressClass "+strings.Join(albs, ", ")+" has controller "+ALBController+" and survives an uninstall of upstream"
+	}
+	return r
+}
+
+// ClassParams checks that the IngressClassParams an IngressClass references can be read.
+func ClassParams(classes []networkingv1.IngressClass, crd bool, params []string) Result {
+	r := Result{Check: "IngressClassParams"}
+	have := map[string]bool{}
+	for _, p := range params {
+		have[p] = true
+	}
+	var refs, missing []string
+	for _, c := range classes {
+		p := c.Spec.Parameters
+		if c.Spec.Controller != ALBController || p == nil || p.Kind != ParamsKind || p.APIGroup == nil || *p.APIGroup != ParamsGroup {
+			continue
+		}
+		refs = append(refs, c.Name+" -> "+p.Name)
+		if !have[p.Name] {
+			missing = append(missing, c.Name+" -> "+p.Name)
+		}
+	}
+	switch {
+	case len(refs) == 0:
+		r.Status, r.Message = OK, "no IngressClass references IngressClassParams"
+	case !crd:
+		r.Status = Fail
+		r.Message = "IngressClasses reference IngressClassParams (" + strings.Join(refs, ", ") + ") but the CRD is not installed"
+		r.Fix = "kubectl apply -f config/crd/elbv2.k8s.aws_ingressclassparams.yaml (upstream's CRD works as is; Helm keeps it on uninstall)"
+	case len(missing) > 0:
+		r.Status = Warn
+		r.Message = "IngressClassParams referenced but missing: " + strings.Join(missing, ", ") + "; Ingresses of those classes are reported invalid"
+		r.Fix = "create the IngressClassParams or remove spec.parameters from the class"
+	default:
+		r.Status, r.Message = OK, "the CRD is installed and every referenced IngressClassParams exists"
+	}
+	return r
+}
+
+// Required is what lbsg's controller reads and writes in Kubernetes.
+var Required = []Access{
+	{Verb: "list", Resource: "services"}, {Verb: "watch", Resource: "services"}, {Verb: "update", Resource: "services"},
+	{Verb: "patch", Resource: "services/status"},
+	{Verb: "list", Group: "networking.k8s.io", Resource: "ingresses"}, {Verb: "watch", Group: "networking.k8s.io", Resource: "ingresses"},
+	{Verb: "update", Group: "networking.k8s.io", Resource: "ingresses"},
+	{Verb: "patch", Group: "networking.k8s.io", Resource: "ingresses/status"},
+	{Verb: "list", Group: "networking.k8s.io", Resource: "ingressclasses"},
+	{Verb: "list", Group: ParamsGroup, Resource: "ingressclassparams"},
+	{Verb: "list", Resource: "nodes"}, {Verb: "list", Resource: "namespaces"}, {Verb: "list", Resource: "pods"},
+	{Verb: "list", Group: "discovery.k8s.io", Resource: "endpointslices"},
+	{Verb: "create", Group: "events.k8s.io", Resource: "events"},
+	{Verb: "get", Group: "coordination.k8s.io", Resource: "leases"}, {Verb: "update", Group: "coordination.k8s.io", Resource: "leases"},
+}
+
+// RBAC reports the accesses the identity lacks.
+func RBAC(as []Access) Result {
+	r := Result{Check: "RBAC"}
+	var denied []string
+	for _, a := range as {
+		if !a.Allowed {
+			res := a.Resource
+			if a.Group != "" {
+				res += "." + a.Group
+			}
+			denied = append(denied, a.Verb+" "+res)
+		}
+	}
+	if len(denied) == 0 {
+		r.Status, r.Message = OK, fmt.Sprintf("the identity may do all %d things lbsg needs", len(as))
+		return r
+	}
+	r.Status = Fail
+	r.Message = "the identity may not: " + strings.Join(denied, ", ")
+	r.Fix = "bind lbsg's ServiceAccount to a ClusterRole that allows them (the chart's), and check it with --as system:serviceaccount:NS:NAME"
+	return r
+}
+
+// Flags reports config.Validate's verdict on the controller flags.
+func Flags(err error) Result {
+	r := Result{Check: "controller flags"}
+	if err == nil {
+		r.Status, r.Message = OK, "valid"
+		return r
+	}
+	r.Status = Fail
+	r.Message = strings.ReplaceAll(err.Error(), "\n", "; ")
+	r.Fix = "correct the flags: lbsg controller refuses to start with them"
+	return r
+}
+
+// AWS reports whether a read-only AWS call with the controller flags succeeded.
+func AWS(err error) Result {
+	r := Result{Check: "AWS"}
+	if err == nil {
+		r.Status, r.Message = OK, "read-only calls with the controller flags succeed"
+		return r
+	}
+	r.Status = Fail
+	r.Message = err.Error()
+	r.Fix = "check the region, VPC, endpoints and the credentials (the IAM policy of `lbsg iam-policy`)"
+	return r
+}

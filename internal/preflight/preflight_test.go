@@ -1,0 +1,210 @@
+package preflight
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func vwc(name, svc string) admissionv1.ValidatingWebhookConfiguration {
+	return admissionv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Webhooks: []admissionv1.ValidatingWebhook{{Name: "v.example.com", ClientConfig: admissionv1.WebhookClientConfig{
+			Service: &admissionv1.ServiceReference{Namespace: "kube-system", Name: svc}}}}}
+}
+
+func mwc(name, svc string) admissionv1.MutatingWebhookConfiguration {
+	return admissionv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Webhooks: []admissionv1.MutatingWebhook{{Name: "m.example.com", ClientConfig: admissionv1.WebhookClientConfig{
+			Service: &admissionv1.ServiceReference{Namespace: "kube-system", Name: svc}}}}}
+}
+
+func deploy(name, image string, n int32) appsv1.Deployment {
+	return appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: name},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr(n), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "c", Image: image}}}}}}
+}
+
+const upstreamImage = "public.ecr.aws/eks/aws-load-balancer-controller:v2.8.1"
+
+func TestWebhooks(t *testing.T) {
+	running := []appsv1.Deployment{deploy("aws-load-balancer-controller", upstreamImage, 2)}
+	tests := []struct {
+		name string
+		c    Cluster
+		want Status
+		says string
+	}{
+		{"none", Cluster{ValidatingWebhooks: []admissionv1.ValidatingWebhookConfiguration{vwc("cert-manager-webhook", "cert-manager")}}, OK, "no webhook"},
+		{"by name, upstream gone", Cluster{MutatingWebhooks: []admissionv1.MutatingWebhookConfiguration{mwc("aws-load-balancer-webhook", "x")}}, Fail,
+			"mutatingwebhookconfiguration/aws-load-balancer-webhook"},
+		{"by service of a renamed release, upstream gone", Cluster{ValidatingWebhooks: []admissionv1.ValidatingWebhookConfiguration{
+			vwc("lbc-validating", UpstreamWebhookService)}}, Fail, "validatingwebhookconfiguration/lbc-validating"},
+		{"upstream still running", Cluster{Deployments: running, ValidatingWebhooks: []admissionv1.ValidatingWebhookConfiguration{
+			vwc("aws-load-balancer-webhook", UpstreamWebhookService)}}, Warn, "still present"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Webhooks(tt.c)
+			if r.Status != tt.want || !strings.Contains(r.Message+r.Fix, tt.says) {
+				t.Errorf("got %s %q (fix %q), want %s mentioning %q", r.Status, r.Message, r.Fix, tt.want, tt.says)
+			}
+		})
+	}
+}
+
+func TestUpstreamDeployment(t *testing.T) {
+	tests := []struct {
+		name string
+		ds   []appsv1.Deployment
+		want Status
+	}{
+		{"none", nil, OK},
+		{"other images", []appsv1.Deployment{deploy("lbsg", "ghcr.io/lbsg/lbsg:v1", 2), deploy("aws-load-balancer-controller-x", "nginx:1", 1)}, OK},
+		{"running", []appsv1.Deployment{deploy("lbc", upstreamImage, 2)}, Fail},
+		{"running by digest from ECR", []appsv1.Deployment{deploy("lbc",
+			"602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/aws-load-balancer-controller@sha256:abc", 1)}, Fail},
+		{"default replicas", []appsv1.Deployment{func() appsv1.Deployment { d := deploy("lbc", upstreamImage, 0); d.Spec.Replicas = nil; return d }()}, Fail},
+		{"scaled to 0", []appsv1.Deployment{deploy("lbc", upstreamImage, 0)}, Warn},
+		{"scaled to 0, Pods still terminating", []appsv1.Deployment{func() appsv1.Deployment {
+			d := deploy("lbc", upstreamImage, 0)
+			d.Status.Replicas = 1
+			return d
+		}()}, Fail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if r := UpstreamDeployment(tt.ds); r.Status != tt.want {
+				t.Errorf("got %s %q, want %s", r.Status, r.Message, tt.want)
+			}
+		})
+	}
+}
+
+func TestTargetGroupBindings(t *testing.T) {
+	upstream := Object{Namespace: "shop", Name: "k8s-shop-web-abc", Labels: map[string]string{"ingress.k8s.aws/stack-name": "shop"},
+		Finalizers: []string{TGBFinalizer}}
+	tests := []struct {
+		name string
+		crd  bool
+		objs []Object
+		want Status
+		says string
+	}{
+		{"CRD not installed", false, nil, OK, "CRD not installed: nothing to do"},
+		{"no objects", true, []Object{}, OK, "none"},
+		{"upstream's, finalizer gone", true, []Object{{Namespace: "a", Name: "b", Labels: upstream.Labels}}, OK, "block nothing"},
+		{"upstream's with finalizer", true, []Object{upstream}, Warn, "shop/k8s-shop-web-abc"},
+		{"a user's", true, []Object{upstream, {Namespace: "ops", Name: "legacy", Finalizers: []string{TGBFinalizer}}}, Fail, "ops/legacy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := TargetGroupBindings(tt.crd, tt.objs)
+			if r.Status != tt.want || !strings.Contains(r.Message, tt.says) {
+				t.Errorf("got %s %q, want %s mentioning %q", r.Status, r.Message, tt.want, tt.says)
+			}
+		})
+	}
+}
+
+func class(name, controller string, labels, annotations map[string]string, params *networkingv1.IngressClassParametersReference) networkingv1.IngressClass {
+	return networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: annotations},
+		Spec: networkingv1.IngressClassSpec{Controller: controller, Parameters: params}}
+}
+
+func TestIngressClass(t *testing.T) {
+	helm := map[string]string{helmManagedBy: "Helm"}
+	release := map[string]string{helmReleaseName: "aws-load-balancer-controller"}
+	kept := map[string]string{helmReleaseName: "aws-load-balancer-controller", helmResourcePolicy: "keep"}
+	tests := []struct {
+		name    string
+		classes []networkingv1.IngressClass
+		want    Status
+		says    string
+	}{
+		{"missing", []networkingv1.IngressClass{class("nginx", "k8s.io/ingress-nginx", nil, nil, nil)}, Warn, "create it"},
+		{"not Helm's", []networkingv1.IngressClass{class("alb", ALBController, nil, nil, nil)}, OK, "survives"},
+		{"Helm's, kept", []networkingv1.IngressClass{class("alb", ALBController, helm, kept, nil)}, OK, "survives"},
+		{"Helm's, not kept", []networkingv1.IngressClass{class("alb", ALBController, helm, release, nil)}, Fail,
+			"kubectl annotate ingressclass alb helm.sh/resource-policy=keep"},
+		{"annotation without the Helm label", []networkingv1.IngressClass{class("alb", ALBController, nil, release, nil)}, OK, "survives"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := IngressClass(tt.classes)
+			if r.Status != tt.want || !strings.Contains(r.Message+r.Fix, tt.says) {
+				t.Errorf("got %s %q (fix %q), want %s mentioning %q", r.Status, r.Message, r.Fix, tt.want, tt.says)
+			}
+		})
+	}
+}
+
+func TestClassParams(t *testing.T) {
+	ref := &networkingv1.IngressClassParametersReference{APIGroup: ptr(ParamsGroup), Kind: ParamsKind, Name: "shared"}
+	withParams := []networkingv1.IngressClass{class("alb", ALBController, nil, nil, ref)}
+	tests := []struct {
+		name    string
+		classes []networkingv1.IngressClass
+		crd     bool
+		params  []string
+		want    Status
+	}{
+		{"no reference", []networkingv1.IngressClass{class("alb", ALBController, nil, nil, nil)}, false, nil, OK},
+		{"another controller's params", []networkingv1.IngressClass{class("x", "other", nil, nil, ref)}, false, nil, OK},
+		{"CRD missing", withParams, false, nil, Fail},
+		{"object missing", withParams, true, []string{"other"}, Warn},
+		{"all there", withParams, true, []string{"shared"}, OK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if r := ClassParams(tt.classes, tt.crd, tt.params); r.Status != tt.want {
+				t.Errorf("got %s %q, want %s", r.Status, r.Message, tt.want)
+			}
+		})
+	}
+}
+
+func TestRBAC(t *testing.T) {
+	all := []Access{{Verb: "list", Resource: "services", Allowed: true}, {Verb: "list", Group: "networking.k8s.io", Resource: "ingresses", Allowed: true}}
+	if r := RBAC(all); r.Status != OK {
+		t.Errorf("all allowed: got %s %q", r.Status, r.Message)
+	}
+	all[1].Allowed = false
+	if r := RBAC(all); r.Status != Fail || !strings.Contains(r.Message, "list ingresses.networking.k8s.io") {
+		t.Errorf("one denied: got %s %q", r.Status, r.Message)
+	}
+}
+
+func TestRunFlagsAWSAndExit(t *testing.T) {
+	c := Cluster{TGBCRD: false, IngressClasses: []networkingv1.IngressClass{class("alb", ALBController, nil, nil, nil)}}
+	rs := Run(c)
+	if Failed(rs) {
+		t.Fatalf("a clean cluster failed: %+v", rs)
+	}
+	if len(rs) != 6 {
+		t.Errorf("got %d checks without access and AWS checks, want 6", len(rs))
+	}
+	c.FlagsErr = errors.New("invalid value bogus for default target type")
+	c.AWSChecked, c.AWSErr = true, errors.New("connection refused")
+	rs = Run(c)
+	if !Failed(rs) {
+		t.Fatalf("bad flags and unreachable AWS did not fail: %+v", rs)
+	}
+	var out bytes.Buffer
+	if err := Write(&out, rs); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"FAIL  controller flags: invalid value bogus", "FAIL  AWS: connection refused", "OK    TargetGroupBindings: CRD not installed"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
