@@ -34,6 +34,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newControllerCmd(), newPlanCmd(), newDemoCmd(), newIAMPolicyCmd(), newVersionCmd())
+	root.AddCommand(newControllerCmd(), newPlanCmd(), newDemoCmd(), newIAMPolicyCmd(), newPreflightCmd(), newVersionCmd())
 	return root
 }

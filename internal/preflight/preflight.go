@@ -428,7 +428,7 @@ func RBAC(as []Access) Result {
 	}
 	r.Status = Fail
 	r.Message = "the identity may not: " + strings.Join(denied, ", ")
-	r.Fix = "bind lbsg's ServiceAccount to a ClusterRole that allows them (the chart's), and check it with --as system:serviceaccount:NS:NAME"
+	r.Fix = "bind lbsg's ServiceAccount to a ClusterRole that allows them (the chart's), and check it with `lbsg preflight --rbac-as system:serviceaccount:NS:NAME`"
 	return r
 }
 
