@@ -311,7 +311,7 @@ func TargetGroupBindings(crd bool, objs []Object) Result {
 	r.Status = Warn
 	r.Message = fmt.Sprintf("%d TargetGroupBinding(s) carry the %s finalizer (%s): once upstream is gone nothing removes it, so deleting them or their namespace hangs",
 		len(finalized), TGBFinalizer, strings.Join(finalized, ", "))
-	r.Fix = "after upstream is stopped (never before: upstream would deregister the targets), remove the finalizer: " +
+	r.Fix = "after upstream is stopped and its webhooks are gone (never before: upstream would deregister the targets, and its webhooks reject the patch), remove the finalizer: " +
 		`kubectl patch targetgroupbinding -n NS NAME --type=json -p '[{"op":"remove","path":"/metadata/finalizers"}]'` +
 		" then delete them; lbsg serves the same target groups from the Services and Ingresses"
 	return r
