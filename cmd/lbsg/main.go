@@ -7,7 +7,13 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	// The image has no /etc/ssl: without these roots, TLS to AWS would fail there.
+	_ "golang.org/x/crypto/x509roots/fallback"
 )
+
+// optionalCommands are added by files built only with a build tag (the demo, with
+// -tags demo), so the controller's binary does not carry what they import.
+var optionalCommands []func() *cobra.Command
 
 func main() {
 	if err := newRoot().Execute(); err != nil {
@@ -23,6 +29,9 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newControllerCmd(), newPlanCmd(), newDemoCmd(), newIAMPolicyCmd(), newVersionCmd())
+	root.AddCommand(newControllerCmd(), newPlanCmd(), newIAMPolicyCmd(), newVersionCmd())
+	for _, c := range optionalCommands {
+		root.AddCommand(c())
+	}
 	return root
 }
