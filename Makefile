@@ -4,15 +4,31 @@
 
 GO       ?= go
 BIN      := bin/lbsg
+# The version `lbsg version` prints and the image is labelled with.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+# The image's creation time: the commit's, so that building a commit twice gives the same image.
+export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+LDFLAGS  := -X github.com/lbsg/lbsg/internal/app.Version=$(VERSION)
+IMAGE_DIR       ?= bin/image
+IMAGE_ARCHIVE   ?= bin/image.oci.tar
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
 # Cache for kube-apiserver and etcd (about 3 GB of Go build cache the first time).
 export LBSG_CACHE ?= $(HOME)/.cache/lbsg
 
-.PHONY: all build test unit e2e lint demo testbin check-moto generate iam-policy clean fuzz
+.PHONY: all build image test unit e2e lint demo testbin check-moto generate iam-policy clean fuzz
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/lbsg
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lbsg
+
+## image: the controller's OCI image for IMAGE_PLATFORMS, built without a container runtime
+## or base image, as an OCI layout in IMAGE_DIR and an oci-archive in IMAGE_ARCHIVE. Publish
+## with `crane push $(IMAGE_DIR) REPO:TAG` or `skopeo copy --all oci:$(IMAGE_DIR) docker://REPO:TAG`.
+image:
+	$(GO) run ./hack/image --version '$(VERSION)' --revision '$(REVISION)' \
+	  --platforms '$(IMAGE_PLATFORMS)' --out $(IMAGE_DIR) --archive $(IMAGE_ARCHIVE)
 
 ## testbin: build kube-apiserver and etcd from the Go module proxy (once; cached).
 testbin:
