@@ -21,7 +21,7 @@ import (
 
 // TestImageRunsStampedNonRootControllerWithoutDemo builds the image for the host's
 // architecture with the same code as `make image`, reads it back from the OCI layout,
-// unpacks it and runs the binary it holds.
+// unpacks it and runs the binary it holds, then builds it again and expects the same digest.
 func TestImageRunsStampedNonRootControllerWithoutDemo(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Fatalf("the image is linux/%s: this test runs its binary, so it needs a linux host, not %s", runtime.GOARCH, runtime.GOOS)
@@ -159,6 +159,17 @@ func TestImageRunsStampedNonRootControllerWithoutDemo(t *testing.T) {
 
 	if st, err := os.Stat(o.Archive); err != nil || st.Size() == 0 {
 		t.Errorf("oci-archive %s not written: %v", o.Archive, err)
+	}
+
+	// The same inputs give the same image, so a published digest can be rebuilt and checked.
+	again := o
+	again.Out, again.Archive = filepath.Join(dir, "again"), ""
+	res2, err := Build(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.IndexDigest != res.IndexDigest {
+		t.Errorf("building twice gave index %s then %s: the image is not reproducible", res.IndexDigest, res2.IndexDigest)
 	}
 }
 
