@@ -1,3 +1,5 @@
+//go:build demo
+
 package main
 
 import (
@@ -84,6 +86,8 @@ spec:
     role: webserver
   type: LoadBalancer
 `
+
+func init() { optionalCommands = append(optionalCommands, newDemoCmd) }
 
 func newDemoCmd() *cobra.Command {
 	var keep, verbose bool

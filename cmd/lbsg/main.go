@@ -8,7 +8,13 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	// The image has no /etc/ssl: without these roots, TLS to AWS would fail there.
+	_ "golang.org/x/crypto/x509roots/fallback"
 )
+
+// optionalCommands are added by files built only with a build tag (the demo, with
+// -tags demo), so the controller's binary does not carry what they import.
+var optionalCommands []func() *cobra.Command
 
 func main() {
 	if err := newRoot().Execute(); err != nil {
@@ -34,6 +40,9 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newControllerCmd(), newPlanCmd(), newDemoCmd(), newIAMPolicyCmd(), newPreflightCmd(), newVersionCmd())
+	root.AddCommand(newControllerCmd(), newPlanCmd(), newIAMPolicyCmd(), newPreflightCmd(), newVersionCmd())
+	for _, c := range optionalCommands {
+		root.AddCommand(c())
+	}
 	return root
 }
