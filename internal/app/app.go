@@ -65,6 +65,7 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		MaxAttempts:    cfg.AWSMaxRetries + 1,
 		Registerer:     reg,
 		AttemptTimeout: cfg.AWSAPI(),
+		AuditLog:       ctrl.Log.WithName("audit"),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to AWS: %w", err)
