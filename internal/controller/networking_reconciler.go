@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbsg/lbsg/internal/apply"
+	"github.com/lbsg/lbsg/internal/audit"
 	"github.com/lbsg/lbsg/internal/plan"
 	"github.com/lbsg/lbsg/internal/spec"
 )
@@ -96,7 +98,7 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (c
 func (r *NetworkingReconciler) applyPerSG(ctx context.Context, np *NetworkingPlan, rep *networkReport) (applied int, errs []error) {
 	logger := log.FromContext(ctx)
 	run := func(p plan.Plan, sg string) bool {
-		res, err := r.Engine.Exec.Apply(ctx, p)
+		res, err := r.Engine.Exec.Apply(audit.WithObject(ctx, contributors(np.Contributors[sg])), p)
 		applied += res.Applied
 		if err == nil {
 			return true
@@ -218,4 +220,17 @@ func ownerObjects(objs ClusterObjects, owner spec.Owner) []runtime.Object {
 		}
 	}
 	return out
+}
+
+// contributors names, for the audit log, the Services and Ingress groups whose rules land
+// on a target SG: the objects its writes serve.
+func contributors(owners []spec.Owner) string {
+	if len(owners) == 0 {
+		return "target security groups"
+	}
+	names := make([]string, len(owners))
+	for i, o := range owners {
+		names[i] = o.String()
+	}
+	return strings.Join(names, ", ")
 }
