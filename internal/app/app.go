@@ -90,7 +90,7 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		ExternalManagedTags: cfg.ExternalManagedTags,
 		EC2:                 obs,
 		ELB:                 lbs,
-		Exec:                &apply.Executor{EC2: obs, ELB: lbs, VPCID: clients.VPCID, ChangeTimeout: cfg.AWSAPI()},
+		Exec:                &apply.Executor{EC2: obs, ELB: lbs, VPCID: clients.VPCID, ChangeTimeout: cfg.AWSAPI(), Changes: apply.NewChangeCounter(reg)},
 		Metrics:             controller.NewNetworkingMetrics(reg),
 	}
 	return e, clients, nil
