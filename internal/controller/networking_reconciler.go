@@ -40,6 +40,8 @@ type NetworkingReconciler struct {
 	// reported remembers the messages last reported per owner, only so that a pass every
 	// DriftCheck does not repeat the same Events; it holds no state the plan depends on.
 	reported sync.Map
+	// drift tells drift repairs from asked-for changes, for lbsg_drift_*_total only.
+	drift driftTracker
 }
 
 // networkingKey is the single request the networking reconciler works on.
@@ -97,12 +99,21 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (c
 // SG deletions, only when every SG succeeded (a deleted SG must be referenced nowhere).
 func (r *NetworkingReconciler) applyPerSG(ctx context.Context, np *NetworkingPlan, rep *networkReport) (applied int, errs []error) {
 	logger := log.FromContext(ctx)
+	rules := map[string]int{}
+	for id, sg := range np.Input.Observed {
+		rules[id] = len(sg.Ingress)
+	}
 	run := func(p plan.Plan, sg string) bool {
+		fp := wanted(np.Input, sg)
+		drift := r.drift.isDrift(sg, fp)
 		res, err := r.Engine.Exec.Apply(audit.WithObject(ctx, contributors(np.Contributors[sg])), p)
 		applied += res.Applied
+		r.Engine.Metrics.recordDrift(p.Changes, res.Applied, drift)
+		rules[sg] += ruleDelta(p.Changes[:res.Applied])
 		if err == nil {
 			return true
 		}
+		r.drift.forget(sg)
 		rep.fail.sgs[[2]string{sg, failureApply}] = true
 		errs = append(errs, fmt.Errorf("target security group %s: %w", sg, err))
 		var retry *apply.RetryError
@@ -123,10 +134,50 @@ func (r *NetworkingReconciler) applyPerSG(ctx context.Context, np *NetworkingPla
 			ok = false
 		}
 	}
-	if ok && !last.Empty() {
-		run(last, last.Changes[0].Target.String())
+	if ok && !last.Empty() && run(last, last.Changes[0].Target.String()) {
+		for _, c := range last.Changes {
+			delete(rules, c.Target.ID) // deleted: no series left behind
+		}
 	}
+	r.settleDrift(np, rep)
+	r.Engine.Metrics.recordRules(rules)
 	return applied, errs
+}
+
+// settleDrift remembers what was wanted on each target SG that this pass left as wanted
+// (see driftTracker); SGs that failed, are over quota or hold revokes back are not.
+func (r *NetworkingReconciler) settleDrift(np *NetworkingPlan, rep *networkReport) {
+	unsettled := map[string]bool{}
+	for k := range rep.fail.sgs {
+		unsettled[k[0]] = true
+	}
+	for _, q := range np.OverQuota {
+		unsettled[q.SG] = true
+	}
+	for sg := range np.Held {
+		unsettled[sg] = true
+	}
+	for sg := range np.Input.Observed {
+		if unsettled[sg] {
+			r.drift.forget(sg)
+			continue
+		}
+		r.drift.settled(sg, wanted(np.Input, sg))
+	}
+}
+
+// ruleDelta is how many rules the changes added to their SG, less those they removed.
+func ruleDelta(changes []plan.Change) int {
+	n := 0
+	for _, c := range changes {
+		switch c.Op {
+		case plan.OpAuthorize:
+			n += len(c.Rules)
+		case plan.OpRevoke:
+			n -= len(c.Rules)
+		}
+	}
+	return n
 }
 
 // quotaMessage explains a quota problem to the owner of a load balancer whose new rules
