@@ -1,0 +1,228 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/spf13/pflag"
+
+	"github.com/lbsg/lbsg/internal/app"
+	"github.com/lbsg/lbsg/internal/cloud"
+	"github.com/lbsg/lbsg/internal/config"
+	"github.com/lbsg/lbsg/internal/controller"
+	"github.com/lbsg/lbsg/internal/localenv"
+	"github.com/lbsg/lbsg/internal/sgrules"
+)
+
+// startControllerServingMetrics runs lbsg as startController does, but with its metrics
+// server on a free loopback port and its metrics in controller-runtime's registry (the
+// one that server serves, as in the binary). It returns the /metrics URL.
+func (h *harness) startControllerServingMetrics() string {
+	h.t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	cfg := &config.Config{}
+	fs := pflag.NewFlagSet("lbsg", pflag.ContinueOnError)
+	cfg.AddFlags(fs)
+	if err := fs.Parse([]string{"--cluster-name=" + h.world.Cluster, "--aws-region=" + localenv.Region, "--aws-vpc-id=" + h.world.VPCID,
+		"--aws-api-endpoints=EC2=" + moto.Endpoint + ",Elastic Load Balancing v2=" + moto.Endpoint,
+		"--enable-leader-election=false", "--metrics-bind-addr=" + addr, "--health-probe-bind-addr=0",
+		"--aws-max-retries=1", "--drift-check-interval=2s"}); err != nil {
+		h.t.Fatalf("flags: %v", err)
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	started := make(chan struct{})
+	h.done = make(chan error, 1)
+	h.stop = cancel
+	go func() {
+		// No Registry: the global one, which the metrics server serves.
+		h.done <- app.Run(ctx, cfg, app.RunOptions{RestConfig: plane.Config, SkipNameValidation: true,
+			Started: func(e *controller.Engine, c *cloud.Clients) {
+				h.mu.Lock()
+				h.engine, h.calls = e, c.Calls
+				h.mu.Unlock()
+				close(started)
+			}})
+	}()
+	select {
+	case <-started:
+	case err := <-h.done:
+		h.t.Fatalf("controller did not start: %v", err)
+	case <-time.After(30 * time.Second):
+		h.t.Fatal("controller did not start within 30s")
+	}
+	url := "http://" + addr + "/metrics"
+	h.eventually("metrics server up", 20*time.Second, func() string {
+		if _, err := scrape(url); err != nil {
+			return err.Error()
+		}
+		return ""
+	})
+	return url
+}
+
+// scrape reads /metrics: every sample line, "name{labels}" → value.
+func scrape(url string) (map[string]float64, error) {
+	client := http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return nil, fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		out[line[:i]] = v
+	}
+	return out, sc.Err()
+}
+
+// sum adds the samples of metric name whose labels contain every one of labels
+// (`op="authorize"`).
+func sum(samples map[string]float64, name string, labels ...string) float64 {
+	total := 0.0
+	for k, v := range samples {
+		if k != name && !strings.HasPrefix(k, name+"{") {
+			continue
+		}
+		match := true
+		for _, l := range labels {
+			if !strings.Contains(k, l) {
+				match = false
+				break
+			}
+		}
+		if match {
+			total += v
+		}
+	}
+	return total
+}
+
+func (h *harness) scrape(url string) map[string]float64 {
+	h.t.Helper()
+	s, err := scrape(url)
+	if err != nil {
+		h.t.Fatalf("scrape: %v", err)
+	}
+	return s
+}
+
+func TestMetricsEndpointShowsAWSCallsPlanChangesAndDriftRepairs(t *testing.T) {
+	h := newHarness(t, localenv.WorldOptions{})
+	url := h.startControllerServingMetrics()
+	before := h.scrape(url)
+
+	h.create(webserver("webserver", nil))
+	h.waitHostname("webserver")
+	backend, ok := h.sgByName(wantBackendName(cluster))
+	if !ok {
+		t.Fatalf("no backend SG named %s", wantBackendName(cluster))
+	}
+	nodePort := h.service("webserver").Spec.Ports[0].NodePort
+	wantNode := fmt.Sprintf("tcp %d from %s", nodePort, backend.ID)
+	h.eventually("node SG rule", 30*time.Second, func() string {
+		if got := lbsgRules(h.securityGroups()[h.world.NodeSGID]); len(got) != 1 || got[0] != wantNode {
+			return fmt.Sprintf("node SG lbsg rules = %v, want [%s]", got, wantNode)
+		}
+		return ""
+	})
+	h.quiesce()
+
+	// Upstream's AWS metrics, with upstream's names and labels, moved with the calls.
+	after := h.scrape(url)
+	for _, c := range []struct {
+		name   string
+		labels []string
+	}{
+		{"aws_api_calls_total", []string{`operation="CreateLoadBalancer"`, `service="Elastic Load Balancing v2"`, `status_code="200"`, `error_code=""`}},
+		{"aws_api_calls_total", []string{`operation="AuthorizeSecurityGroupIngress"`, `service="EC2"`}},
+		{"aws_api_call_duration_seconds_count", []string{`operation="CreateLoadBalancer"`}},
+		{"aws_api_call_retries_count", []string{`operation="CreateLoadBalancer"`}},
+		{"lbsg_plan_changes_total", []string{`op="create-lb"`, `outcome="ok"`}},
+		{"lbsg_plan_changes_total", []string{`op="authorize"`, `outcome="ok"`}},
+	} {
+		if d := sum(after, c.name, c.labels...) - sum(before, c.name, c.labels...); d < 1 {
+			t.Errorf("%s%v moved by %v while the Service was created, want at least 1", c.name, c.labels, d)
+		}
+	}
+	if n := sum(after, "lbsg_target_sg_rules", `sg="`+h.world.NodeSGID+`"`); n < 1 {
+		t.Errorf("lbsg_target_sg_rules{sg=%s} = %v, want the node rule counted", h.world.NodeSGID, n)
+	}
+	if sum(after, "controller_runtime_reconcile_total") == 0 {
+		t.Error("controller-runtime's reconcile metrics are not served")
+	}
+	if d := sum(after, "lbsg_drift_repaired_total") - sum(before, "lbsg_drift_repaired_total"); d != 0 {
+		t.Errorf("creating a Service counted %v drift repairs: they were asked for by Kubernetes", d)
+	}
+
+	// Let a drift-check pass (every 2s) see the settled state, then revoke the node rule
+	// behind lbsg's back: the next pass puts it back, as a drift repair.
+	time.Sleep(5 * time.Second)
+	mark := h.scrape(url)
+	var ours []sgrules.Rule
+	for _, r := range h.securityGroups()[h.world.NodeSGID].Rules {
+		if r.Description == sgrules.OwnerDescription(cluster) {
+			ours = append(ours, r)
+		}
+	}
+	if _, err := h.ec2.RevokeSecurityGroupIngress(h.ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(h.world.NodeSGID),
+		IpPermissions: cloud.RulesToSDK(ours)}); err != nil {
+		t.Fatalf("revoke the node rule out of band: %v", err)
+	}
+	h.eventually("rule revoked", 10*time.Second, func() string {
+		if got := lbsgRules(h.securityGroups()[h.world.NodeSGID]); len(got) != 0 {
+			return fmt.Sprintf("node SG lbsg rules still %v", got)
+		}
+		return ""
+	})
+	h.eventually("drift repaired", 30*time.Second, func() string {
+		now := h.scrape(url)
+		found := sum(now, "lbsg_drift_found_total", `kind="authorize"`) - sum(mark, "lbsg_drift_found_total", `kind="authorize"`)
+		repaired := sum(now, "lbsg_drift_repaired_total", `kind="authorize"`) - sum(mark, "lbsg_drift_repaired_total", `kind="authorize"`)
+		if found < 1 || repaired < 1 {
+			return fmt.Sprintf("lbsg_drift_found_total{kind=authorize} moved by %v, lbsg_drift_repaired_total by %v; want both at least 1", found, repaired)
+		}
+		return ""
+	})
+	if got := lbsgRules(h.securityGroups()[h.world.NodeSGID]); len(got) != 1 || got[0] != wantNode {
+		t.Errorf("node SG lbsg rules after the repair = %v, want [%s]", got, wantNode)
+	}
+
+	svc := h.service("webserver")
+	if err := h.k8s.Delete(h.ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	h.waitNothingLeft()
+}
