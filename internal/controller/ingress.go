@@ -122,6 +122,8 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeNormal, EventSuccessfullyDeploy, "Reconcile",
 				"Successfully reconciled: %d change(s) applied", res.Applied)
 		}
+	} else {
+		log.FromContext(ctx).V(1).Info("nothing to change", "group", id.String())
 	}
 	if err := r.release(ctx, g); err != nil {
 		return ctrl.Result{}, err

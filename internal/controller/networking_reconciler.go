@@ -91,6 +91,8 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (c
 	if applied > 0 || np.Partial || len(np.OverQuota) > 0 {
 		logger.Info("target security groups reconciled", "changes", applied, "partial", np.Partial,
 			"authorizeOnlySGs", len(np.Held), "overQuotaSGs", len(np.OverQuota))
+	} else {
+		logger.V(1).Info("target security groups: nothing to change", "sgs", len(np.Input.Observed))
 	}
 	return ctrl.Result{RequeueAfter: r.DriftCheck}, nil
 }

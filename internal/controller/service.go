@@ -132,6 +132,9 @@ func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Ser
 		r.notify()
 		logger.Info("applied plan", "changes", res.Applied)
 		r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, EventSuccessfullyDeploy, "Reconcile", "Successfully reconciled: %d change(s) applied", res.Applied)
+	} else {
+		// Every resync of every Service lands here: not worth a line at the default level.
+		logger.V(1).Info("nothing to change")
 	}
 	hostname := ""
 	if res.Created != nil {
