@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/spf13/pflag"
 
 	"github.com/lbsg/lbsg/internal/app"
@@ -27,7 +30,7 @@ import (
 // startControllerServingMetrics runs lbsg as startController does, but with its metrics
 // server on a free loopback port and its metrics in controller-runtime's registry (the
 // one that server serves, as in the binary). It returns the /metrics URL.
-func (h *harness) startControllerServingMetrics() string {
+func (h *harness) startControllerServingMetrics(auditLog logr.Logger) string {
 	h.t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -55,6 +58,8 @@ func (h *harness) startControllerServingMetrics() string {
 				h.mu.Lock()
 				h.engine, h.calls = e, c.Calls
 				h.mu.Unlock()
+				// Before the manager starts: no call is in flight yet.
+				c.Calls.SetAuditLog(auditLog)
 				close(started)
 			}})
 	}()
@@ -141,7 +146,8 @@ func (h *harness) scrape(url string) map[string]float64 {
 
 func TestMetricsEndpointShowsAWSCallsPlanChangesAndDriftRepairs(t *testing.T) {
 	h := newHarness(t, localenv.WorldOptions{})
-	url := h.startControllerServingMetrics()
+	var audit auditLines
+	url := h.startControllerServingMetrics(funcr.New(audit.add, funcr.Options{}))
 	before := h.scrape(url)
 
 	h.create(webserver("webserver", nil))
@@ -220,9 +226,75 @@ func TestMetricsEndpointShowsAWSCallsPlanChangesAndDriftRepairs(t *testing.T) {
 		t.Errorf("node SG lbsg rules after the repair = %v, want [%s]", got, wantNode)
 	}
 
+	// The audit log named every write, the Service it served and the outcome.
+	if n := audit.count(`"action"="CreateLoadBalancer"`, `"resource"="arn:`, `"object"="Service default/webserver"`, `"outcome"="ok"`); n != 1 {
+		t.Errorf("audit lines for CreateLoadBalancer of Service default/webserver: %d, want 1:\n%s", n, audit.String())
+	}
+	if n := audit.count(`"action"="AuthorizeSecurityGroupIngress"`, `"resource"="`+h.world.NodeSGID+`"`, `"object"="Service default/webserver"`, `"outcome"="ok"`); n != 2 {
+		t.Errorf("audit lines for the node SG rule (authorized, then repaired): %d, want 2:\n%s", n, audit.String())
+	}
+	h.quiesce()
+	if n, writes := audit.count(`"msg"="aws write"`), writeOperations(h.scrape(url)); n != writes {
+		t.Errorf("%d audit lines for %v AWS write operations in aws_api_calls_total:\n%s", n, writes, audit.String())
+	}
+
 	svc := h.service("webserver")
 	if err := h.k8s.Delete(h.ctx, svc); err != nil {
 		t.Fatal(err)
 	}
 	h.waitNothingLeft()
+}
+
+// auditLines collects the audit log's lines.
+type auditLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (a *auditLines) add(_, args string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.lines = append(a.lines, args)
+}
+
+// count returns the number of lines that contain every one of parts.
+func (a *auditLines) count(parts ...string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, l := range a.lines {
+		match := true
+		for _, p := range parts {
+			if !strings.Contains(l, p) {
+				match = false
+				break
+			}
+		}
+		if match {
+			n++
+		}
+	}
+	return n
+}
+
+func (a *auditLines) String() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return strings.Join(a.lines, "\n")
+}
+
+// writeOperations sums aws_api_calls_total over the operations that write.
+func writeOperations(samples map[string]float64) int {
+	n := 0.0
+	for k, v := range samples {
+		if !strings.HasPrefix(k, "aws_api_calls_total{") {
+			continue
+		}
+		i := strings.Index(k, `operation="`)
+		if i < 0 || cloud.IsReadOnlyAction(k[i+len(`operation="`):]) {
+			continue
+		}
+		n += v
+	}
+	return int(n)
 }
