@@ -3,10 +3,13 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -297,4 +300,34 @@ func writeOperations(samples map[string]float64) int {
 		n += v
 	}
 	return int(n)
+}
+
+// The chart's Grafana dashboard queries only metrics that docs/metrics.md documents (and
+// so that lbsg serves, see the test above).
+func TestDashboardQueriesOnlyDocumentedMetrics(t *testing.T) {
+	dash, err := os.ReadFile("../../charts/lbsg/dashboards/lbsg.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parsed map[string]any
+	if err := json.Unmarshal(dash, &parsed); err != nil {
+		t.Fatalf("dashboard is not JSON: %v", err)
+	}
+	docs, err := os.ReadFile("../../docs/metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := regexp.MustCompile(`\b(?:aws|lbsg|controller_runtime)_[a-z0-9_]+`).FindAllString(string(dash), -1)
+	if len(names) == 0 {
+		t.Fatal("no metric found in the dashboard")
+	}
+	for _, n := range names {
+		base := n
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			base = strings.TrimSuffix(base, suffix)
+		}
+		if !strings.Contains(string(docs), "`"+base+"`") {
+			t.Errorf("the dashboard queries %s, which docs/metrics.md does not list", n)
+		}
+	}
 }
