@@ -59,8 +59,9 @@ type Calls struct {
 }
 
 // NewCalls returns an empty call counter. With a non-nil registerer its metrics
-// (lbsg_aws_api_calls_total, lbsg_aws_api_call_duration_seconds) are registered there; if
-// they already are (a second Clients in one process), the registered collectors are reused.
+// (lbsg_aws_api_calls_total, lbsg_aws_api_call_duration_seconds and upstream's aws_api_*,
+// see upstreamMetrics) are registered there; if they already are (a second Clients in one
+// process), the registered collectors are reused.
 func NewCalls(reg prometheus.Registerer) (*Calls, error) {
 	total := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lbsg_aws_api_calls_total",
@@ -85,7 +86,8 @@ func NewCalls(reg prometheus.Registerer) (*Calls, error) {
 	return &Calls{counts: Counts{}, total: total, duration: duration, up: up}, nil
 }
 
-// SetAuditLog makes c write the audit line of every AWS write to l.
+// SetAuditLog makes c write the audit line of every AWS write to l. It must be called
+// before the clients are used (New does it from Options.AuditLog).
 func (c *Calls) SetAuditLog(l logr.Logger) { c.audit = l }
 
 // register registers c with reg (if reg is non-nil) and returns the collector that is in
