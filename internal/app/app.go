@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -133,6 +134,9 @@ type RunOptions struct {
 	Registry prometheus.Registerer
 	// SkipNameValidation allows several managers in one process (tests).
 	SkipNameValidation bool
+	// Logger, when set, is the manager's and its reconcilers' logger instead of
+	// controller-runtime's global one (tests read what a reconcile logs).
+	Logger logr.Logger
 }
 
 // Scheme holds the Kubernetes types lbsg reads: the built-in ones and IngressClassParams.
@@ -186,6 +190,9 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       ptr(GracefulShutdownTimeout),
 		Cache:                         cache.Options{SyncPeriod: &cfg.SyncPeriod},
+	}
+	if o.Logger.GetSink() != nil {
+		opts.Logger = o.Logger
 	}
 	if cfg.WatchNamespace != "" {
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{cfg.WatchNamespace: {}}

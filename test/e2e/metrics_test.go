@@ -33,7 +33,8 @@ import (
 // startControllerServingMetrics runs lbsg as startController does, but with its metrics
 // server on a free loopback port and its metrics in controller-runtime's registry (the
 // one that server serves, as in the binary). It returns the /metrics URL.
-func (h *harness) startControllerServingMetrics(auditLog logr.Logger) string {
+// The audit lines go to auditLog, everything the manager and reconcilers log to log.
+func (h *harness) startControllerServingMetrics(auditLog, log logr.Logger) string {
 	h.t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,7 +57,7 @@ func (h *harness) startControllerServingMetrics(auditLog logr.Logger) string {
 	h.stop = cancel
 	go func() {
 		// No Registry: the global one, which the metrics server serves.
-		h.done <- app.Run(ctx, cfg, app.RunOptions{RestConfig: plane.Config, SkipNameValidation: true,
+		h.done <- app.Run(ctx, cfg, app.RunOptions{RestConfig: plane.Config, SkipNameValidation: true, Logger: log,
 			Started: func(e *controller.Engine, c *cloud.Clients) {
 				h.mu.Lock()
 				h.engine, h.calls = e, c.Calls
@@ -149,8 +150,9 @@ func (h *harness) scrape(url string) map[string]float64 {
 
 func TestMetricsEndpointShowsAWSCallsPlanChangesAndDriftRepairs(t *testing.T) {
 	h := newHarness(t, localenv.WorldOptions{})
-	var audit auditLines
-	url := h.startControllerServingMetrics(funcr.New(audit.add, funcr.Options{}))
+	var audit, logs auditLines
+	// funcr's default verbosity keeps V(0), the default --log-level=info.
+	url := h.startControllerServingMetrics(funcr.New(audit.add, funcr.Options{}), funcr.New(logs.add, funcr.Options{}))
 	before := h.scrape(url)
 
 	h.create(webserver("webserver", nil))
@@ -196,9 +198,17 @@ func TestMetricsEndpointShowsAWSCallsPlanChangesAndDriftRepairs(t *testing.T) {
 		t.Errorf("creating a Service counted %v drift repairs: they were asked for by Kubernetes", d)
 	}
 
-	// Let a drift-check pass (every 2s) see the settled state, then revoke the node rule
-	// behind lbsg's back: the next pass puts it back, as a drift repair.
-	time.Sleep(5 * time.Second)
+	// Let drift-check passes (every 2s) and a Service resync (every 10s) run with nothing
+	// to change: they log nothing at info level. Then revoke the node rule behind lbsg's
+	// back: the next pass puts it back, as a drift repair.
+	if logs.count(`"msg"="applied plan"`) == 0 {
+		t.Errorf("the reconcilers' log was not captured, or creating the Service logged no applied plan:\n%s", logs.String())
+	}
+	quiet := logs.len()
+	time.Sleep(11 * time.Second)
+	if extra := logs.since(quiet); len(extra) != 0 {
+		t.Errorf("info lines logged by reconciles that changed nothing:\n%s", strings.Join(extra, "\n"))
+	}
 	mark := h.scrape(url)
 	var ours []sgrules.Rule
 	for _, r := range h.securityGroups()[h.world.NodeSGID].Rules {
@@ -248,7 +258,7 @@ func TestMetricsEndpointShowsAWSCallsPlanChangesAndDriftRepairs(t *testing.T) {
 	h.waitNothingLeft()
 }
 
-// auditLines collects the audit log's lines.
+// auditLines collects log lines (the audit log's, or everything logged).
 type auditLines struct {
 	mu    sync.Mutex
 	lines []string
@@ -278,6 +288,18 @@ func (a *auditLines) count(parts ...string) int {
 		}
 	}
 	return n
+}
+
+func (a *auditLines) len() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.lines)
+}
+
+func (a *auditLines) since(i int) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.lines[i:]...)
 }
 
 func (a *auditLines) String() string {
