@@ -4,6 +4,7 @@ import (
 	"flag"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap/zapcore"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -18,6 +19,11 @@ func newControllerCmd() *cobra.Command {
 		Use:   "controller",
 		Short: "Run the controller (flags as the upstream AWS Load Balancer Controller)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if zapOpts.Level == nil {
+				// --zap-log-level, when given, is more precise and wins; otherwise
+				// upstream's --log-level decides.
+				zapOpts.Level = zapLevel(cfg.LogLevel)
+			}
 			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 			// cobra's context never ends: shutdown comes from SIGTERM (a Pod being
 			// stopped) or SIGINT.
@@ -29,4 +35,17 @@ func newControllerCmd() *cobra.Command {
 	zapOpts.BindFlags(zfs)
 	cmd.Flags().AddGoFlagSet(zfs)
 	return cmd
+}
+
+// zapLevel maps --log-level onto zap: debug shows V(1) lines (what each reconcile
+// decided), info the default ones (the audit line of every AWS write), error only errors.
+// An unknown value is info here; Run rejects it with a clear message.
+func zapLevel(level string) zapcore.Level {
+	switch level {
+	case config.LogLevelDebug:
+		return zapcore.DebugLevel
+	case config.LogLevelError:
+		return zapcore.ErrorLevel
+	}
+	return zapcore.InfoLevel
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -65,6 +66,7 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		MaxAttempts:    cfg.AWSMaxRetries + 1,
 		Registerer:     reg,
 		AttemptTimeout: cfg.AWSAPI(),
+		AuditLog:       ctrl.Log.WithName("audit"),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to AWS: %w", err)
@@ -89,7 +91,7 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		ExternalManagedTags: cfg.ExternalManagedTags,
 		EC2:                 obs,
 		ELB:                 lbs,
-		Exec:                &apply.Executor{EC2: obs, ELB: lbs, VPCID: clients.VPCID, ChangeTimeout: cfg.AWSAPI()},
+		Exec:                &apply.Executor{EC2: obs, ELB: lbs, VPCID: clients.VPCID, ChangeTimeout: cfg.AWSAPI(), Changes: apply.NewChangeCounter(reg)},
 		Metrics:             controller.NewNetworkingMetrics(reg),
 	}
 	return e, clients, nil
@@ -132,6 +134,9 @@ type RunOptions struct {
 	Registry prometheus.Registerer
 	// SkipNameValidation allows several managers in one process (tests).
 	SkipNameValidation bool
+	// Logger, when set, is the manager's and its reconcilers' logger instead of
+	// controller-runtime's global one (tests read what a reconcile logs).
+	Logger logr.Logger
 }
 
 // Scheme holds the Kubernetes types lbsg reads: the built-in ones and IngressClassParams.
@@ -185,6 +190,9 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       ptr(GracefulShutdownTimeout),
 		Cache:                         cache.Options{SyncPeriod: &cfg.SyncPeriod},
+	}
+	if o.Logger.GetSink() != nil {
+		opts.Logger = o.Logger
 	}
 	if cfg.WatchNamespace != "" {
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{cfg.WatchNamespace: {}}

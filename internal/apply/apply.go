@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/elb"
 	"github.com/lbsg/lbsg/internal/plan"
@@ -47,6 +49,9 @@ type Executor struct {
 	// context is cancelled (shutdown, the reconcile deadline): cutting an AWS write in
 	// flight leaves lbsg not knowing what it created.
 	ChangeTimeout time.Duration
+	// Changes counts the changes carried out by operation and outcome
+	// (lbsg_plan_changes_total, see NewChangeCounter); nil counts nothing.
+	Changes *prometheus.CounterVec
 }
 
 // Result is what applying a plan produced.
@@ -85,6 +90,9 @@ func (x *Executor) Apply(ctx context.Context, p plan.Plan) (Result, error) {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		err := x.apply(cctx, c, &res)
 		cancel()
+		if x.Changes != nil {
+			x.Changes.WithLabelValues(string(c.Op), changeOutcome(err)).Inc()
+		}
 		if err != nil {
 			var blocked *RetryError
 			if errors.As(err, &blocked) {

@@ -6,13 +6,19 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lbsg/lbsg/internal/audit"
 )
 
 // OutcomeOK is the outcome of a call that succeeded; a failed call's outcome is its AWS
@@ -46,11 +52,16 @@ type Calls struct {
 
 	total    *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	up       *upstreamMetrics
+
+	// audit receives one line per write (see package audit); the zero Logger discards.
+	audit logr.Logger
 }
 
 // NewCalls returns an empty call counter. With a non-nil registerer its metrics
-// (lbsg_aws_api_calls_total, lbsg_aws_api_call_duration_seconds) are registered there; if
-// they already are (a second Clients in one process), the registered collectors are reused.
+// (lbsg_aws_api_calls_total, lbsg_aws_api_call_duration_seconds and upstream's aws_api_*,
+// see upstreamMetrics) are registered there; if they already are (a second Clients in one
+// process), the registered collectors are reused.
 func NewCalls(reg prometheus.Registerer) (*Calls, error) {
 	total := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lbsg_aws_api_calls_total",
@@ -68,8 +79,16 @@ func NewCalls(reg prometheus.Registerer) (*Calls, error) {
 	if duration, err = register(reg, duration); err != nil {
 		return nil, err
 	}
-	return &Calls{counts: Counts{}, total: total, duration: duration}, nil
+	up, err := newUpstreamMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Calls{counts: Counts{}, total: total, duration: duration, up: up}, nil
 }
+
+// SetAuditLog makes c write the audit line of every AWS write to l. It must be called
+// before the clients are used (New does it from Options.AuditLog).
+func (c *Calls) SetAuditLog(l logr.Logger) { c.audit = l }
 
 // register registers c with reg (if reg is non-nil) and returns the collector that is in
 // use: c, or the one registered before it under the same name.
@@ -111,7 +130,12 @@ func (c *Calls) Middleware() func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
 		// Finalize runs once per attempt when it sits after the retry middleware; Add with
 		// After puts it at the end of the step, inside the retry loop and after signing.
-		return stack.Finalize.Add(callsMiddleware{calls: c}, middleware.After)
+		if err := stack.Finalize.Add(callsMiddleware{calls: c}, middleware.After); err != nil {
+			return err
+		}
+		// Initialize runs once per operation, around every attempt and retry: the
+		// operation-level metrics and the audit line belong there.
+		return stack.Initialize.Add(operationMiddleware{calls: c}, middleware.After)
 	}
 }
 
@@ -122,8 +146,51 @@ func (callsMiddleware) ID() string { return "lbsg/CountCalls" }
 func (m callsMiddleware) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 	start := time.Now()
 	out, md, err := next.HandleFinalize(ctx, in)
-	m.calls.Record(awsmiddleware.GetServiceID(ctx), awsmiddleware.GetOperationName(ctx), outcome(err), time.Since(start))
+	d := time.Since(start)
+	service, op := awsmiddleware.GetServiceID(ctx), awsmiddleware.GetOperationName(ctx)
+	m.calls.Record(service, op, outcome(err), d)
+	m.calls.up.request(service, op, statusCode(md), upstreamErrorCode(err), d)
 	return out, md, err
+}
+
+type operationMiddleware struct{ calls *Calls }
+
+func (operationMiddleware) ID() string { return "lbsg/Operation" }
+
+func (m operationMiddleware) HandleInitialize(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+	start := time.Now()
+	out, md, err := next.HandleInitialize(ctx, in)
+	service, op := awsmiddleware.GetServiceID(ctx), awsmiddleware.GetOperationName(ctx)
+	m.calls.up.call(service, op, statusCode(md), upstreamErrorCode(err), time.Since(start), retries(md))
+	if !IsReadOnlyAction(op) {
+		audit.Log(m.calls.audit, audit.Write{Service: service, Action: op, Resource: resourceID(in.Parameters, out.Result),
+			Object: audit.Object(ctx), Outcome: outcome(err)})
+	}
+	return out, md, err
+}
+
+// statusCode is the HTTP status of the last response, "" when there was none (the
+// request never reached AWS).
+func statusCode(md middleware.Metadata) string {
+	if resp, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok && resp != nil && resp.Response != nil {
+		return strconv.Itoa(resp.StatusCode)
+	}
+	return ""
+}
+
+// retries counts the attempts of an operation that were retried.
+func retries(md middleware.Metadata) int {
+	res, ok := retry.GetAttemptResults(md)
+	if !ok {
+		return 0
+	}
+	n := 0
+	for _, r := range res.Results {
+		if r.Retried {
+			n++
+		}
+	}
+	return n
 }
 
 func outcome(err error) string {

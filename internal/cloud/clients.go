@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -43,6 +44,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// AttemptTimeout bounds each attempt of each call; 0 means DefaultAttemptTimeout.
 	AttemptTimeout time.Duration
+	// AuditLog receives one line per AWS write (see package audit); the zero Logger
+	// writes none.
+	AuditLog logr.Logger
 }
 
 // DefaultAttemptTimeout bounds an attempt when Options.AttemptTimeout is not set: an AWS
@@ -102,6 +106,7 @@ func newClients(cfg aws.Config, o Options) (*Clients, error) {
 	if err != nil {
 		return nil, err
 	}
+	calls.SetAuditLog(o.AuditLog)
 	cfg = cfg.Copy()
 	if o.Region != "" {
 		cfg.Region = o.Region

@@ -64,6 +64,8 @@ const (
 // Config is the controller configuration, filled by the flags AddFlags registers.
 type Config struct {
 	ClusterName, AWSRegion, AWSVPCID string
+	// LogLevel is --log-level: LogLevelInfo, LogLevelDebug or LogLevelError.
+	LogLevel string
 	// AWSAPIEndpoints maps an AWS SDK service ID ("EC2", "Elastic Load Balancing v2", see
 	// ParseEndpoints) to a custom endpoint URL.
 	AWSAPIEndpoints            map[string]string
@@ -124,6 +126,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.Var(&endpointsValue{m: &c.AWSAPIEndpoints}, FlagAWSAPIEndpoints,
 		`Custom AWS API endpoints, format: serviceID1=URL1,serviceID2=URL2 with AWS SDK service IDs, e.g. "EC2=http://127.0.0.1:5000,Elastic Load Balancing v2=http://127.0.0.1:5000"`)
 	fs.IntVar(&c.AWSMaxRetries, FlagAWSMaxRetries, DefaultAWSMaxRetries, "Maximum retries for AWS APIs")
+	c.addLogLevelFlag(fs)
 
 	fs.BoolVar(&c.EnableBackendSG, FlagEnableBackendSG, true, "Enable the shared backend security group for traffic from load balancers to targets")
 	fs.StringVar(&c.BackendSG, FlagBackendSG, "", "ID of a backend security group to use instead of the one lbsg manages")
@@ -183,6 +186,9 @@ func (c *Config) Validate() error {
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	if err := naming.ValidateClusterName(c.ClusterName); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validateLogLevel(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.BackendSG != "" && !strings.HasPrefix(c.BackendSG, "sg-") {

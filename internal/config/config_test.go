@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,7 @@ func mustParse(t *testing.T, args ...string) *Config {
 func TestDefaults(t *testing.T) {
 	c := mustParse(t)
 	want := &Config{
+		LogLevel:                  "info",
 		AWSAPIEndpoints:           map[string]string{},
 		EnableBackendSG:           true,
 		FeatureGates:              defaultFeatureGates(),
@@ -263,7 +265,7 @@ func TestIgnoredFlags(t *testing.T) {
 	want := []string{
 		"aws-api-throttle", "aws-vpc-tag-key", "aws-vpc-tags", "default-ssl-policy", "enable-endpoint-slices",
 		"enable-pod-readiness-gate-inject", "enable-shield", "enable-waf", "enable-wafv2", "ingress-class",
-		"ingress-max-concurrent-reconciles", "log-level", "service-max-concurrent-reconciles",
+		"ingress-max-concurrent-reconciles", "service-max-concurrent-reconciles",
 		"targetgroupbinding-max-concurrent-reconciles", "targetgroupbinding-max-exponential-backoff-delay",
 		"webhook-bind-port", "webhook-cert-dir",
 	}
@@ -309,5 +311,21 @@ func TestTimeoutFlags(t *testing.T) {
 	err := mustParse(t, "--cluster-name=c", "--reconcile-timeout=-1s", "--aws-api-timeout=-1s").Validate()
 	if err == nil || !strings.Contains(err.Error(), "--reconcile-timeout") || !strings.Contains(err.Error(), "--aws-api-timeout") {
 		t.Errorf("Validate() = %v, want both negative timeouts reported", err)
+	}
+}
+
+func TestLogLevelIsHonouredNotIgnored(t *testing.T) {
+	for _, lvl := range []string{"info", "debug", "error"} {
+		c := mustParse(t, "--cluster-name=c", "--log-level="+lvl)
+		if err := c.Validate(); err != nil {
+			t.Errorf("--log-level=%s: Validate() = %v", lvl, err)
+		}
+		if c.LogLevel != lvl || slices.Contains(c.IgnoredFlags, "log-level") {
+			t.Errorf("--log-level=%s: LogLevel %q, ignored flags %v", lvl, c.LogLevel, c.IgnoredFlags)
+		}
+	}
+	c := mustParse(t, "--cluster-name=c", "--log-level=verbose")
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `--log-level "verbose"`) {
+		t.Errorf("--log-level=verbose: Validate() = %v, want an error naming the flag and value", err)
 	}
 }

@@ -16,8 +16,7 @@ var ignoredFlags = []struct {
 	name string
 	reg  func(fs *pflag.FlagSet, name string)
 }{
-	// Logging, webhooks and ALB add-ons.
-	{"log-level", str("info")},
+	// Webhooks and ALB add-ons.
 	{"webhook-bind-port", integer(9443)},
 	{"webhook-cert-dir", str("")},
 	{"webhook-cert-file", str("")},

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbsg/lbsg/internal/apply"
+	"github.com/lbsg/lbsg/internal/audit"
 	"github.com/lbsg/lbsg/internal/spec"
 )
 
@@ -51,6 +52,7 @@ func GroupRequest(id spec.IngressGroupID) ctrl.Request {
 // Reconcile observes, plans and applies one Ingress group.
 func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	id := spec.IngressGroupID{Namespace: req.Namespace, Name: req.Name}
+	ctx = audit.WithObject(ctx, id.Owner().String())
 	objs, err := ListClusterObjects(ctx, r.Client, r.WithParams)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -120,6 +122,8 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeNormal, EventSuccessfullyDeploy, "Reconcile",
 				"Successfully reconciled: %d change(s) applied", res.Applied)
 		}
+	} else {
+		log.FromContext(ctx).V(1).Info("nothing to change", "group", id.String())
 	}
 	if err := r.release(ctx, g); err != nil {
 		return ctrl.Result{}, err

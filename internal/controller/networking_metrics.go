@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lbsg/lbsg/internal/plan"
 )
 
 // Reasons of lbsg_target_sg_failures and lbsg_target_rules_owner_failures.
@@ -19,6 +21,9 @@ type NetworkingMetrics struct {
 	sgFailures    *prometheus.GaugeVec
 	ownerFailures *prometheus.GaugeVec
 	authorizeOnly prometheus.Gauge
+	rules         *prometheus.GaugeVec
+	driftFound    *prometheus.CounterVec
+	driftRepaired *prometheus.CounterVec
 }
 
 // NewNetworkingMetrics builds the gauges and registers them with reg (if any); when they
@@ -37,6 +42,18 @@ func NewNetworkingMetrics(reg prometheus.Registerer) *NetworkingMetrics {
 			Name: "lbsg_authorize_only_sgs",
 			Help: "Target security groups on which revokes were held back in the last pass because a stack that may rely on their rules could not be computed.",
 		})),
+		rules: registerCollector(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lbsg_target_sg_rules",
+			Help: "Inbound rules on each target security group after the last pass (all rules, lbsg's and others', as the rule quota counts them).",
+		}, []string{"sg"})),
+		driftFound: registerCollector(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lbsg_drift_found_total",
+			Help: "Changes to target security groups that no Kubernetes change asked for (AWS changed behind lbsg's back), by kind (the plan operation: authorize, revoke, tag-sg).",
+		}, []string{"kind"})),
+		driftRepaired: registerCollector(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lbsg_drift_repaired_total",
+			Help: "Drift changes (see lbsg_drift_found_total) carried out successfully, by kind.",
+		}, []string{"kind"})),
 	}
 }
 
@@ -81,4 +98,29 @@ func (m *NetworkingMetrics) record(f *passFailures) {
 		m.ownerFailures.WithLabelValues(k[0], k[1]).Set(1)
 	}
 	m.authorizeOnly.Set(float64(f.held))
+}
+
+// recordDrift counts changes as drift found, and the first applied of them as repaired,
+// when drift is set. A nil receiver records nothing.
+func (m *NetworkingMetrics) recordDrift(changes []plan.Change, applied int, drift bool) {
+	if m == nil || !drift {
+		return
+	}
+	for i, c := range changes {
+		m.driftFound.WithLabelValues(string(c.Op)).Inc()
+		if i < applied {
+			m.driftRepaired.WithLabelValues(string(c.Op)).Inc()
+		}
+	}
+}
+
+// recordRules replaces the rules-per-SG gauge with this pass's counts.
+func (m *NetworkingMetrics) recordRules(rules map[string]int) {
+	if m == nil {
+		return
+	}
+	m.rules.Reset()
+	for sg, n := range rules {
+		m.rules.WithLabelValues(sg).Set(float64(n))
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbsg/lbsg/internal/apply"
+	"github.com/lbsg/lbsg/internal/audit"
 	"github.com/lbsg/lbsg/internal/plan"
 	"github.com/lbsg/lbsg/internal/spec"
 )
@@ -38,6 +40,8 @@ type NetworkingReconciler struct {
 	// reported remembers the messages last reported per owner, only so that a pass every
 	// DriftCheck does not repeat the same Events; it holds no state the plan depends on.
 	reported sync.Map
+	// drift tells drift repairs from asked-for changes, for lbsg_drift_*_total only.
+	drift driftTracker
 }
 
 // networkingKey is the single request the networking reconciler works on.
@@ -87,6 +91,8 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (c
 	if applied > 0 || np.Partial || len(np.OverQuota) > 0 {
 		logger.Info("target security groups reconciled", "changes", applied, "partial", np.Partial,
 			"authorizeOnlySGs", len(np.Held), "overQuotaSGs", len(np.OverQuota))
+	} else {
+		logger.V(1).Info("target security groups: nothing to change", "sgs", len(np.Input.Observed))
 	}
 	return ctrl.Result{RequeueAfter: r.DriftCheck}, nil
 }
@@ -95,12 +101,21 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (c
 // SG deletions, only when every SG succeeded (a deleted SG must be referenced nowhere).
 func (r *NetworkingReconciler) applyPerSG(ctx context.Context, np *NetworkingPlan, rep *networkReport) (applied int, errs []error) {
 	logger := log.FromContext(ctx)
+	rules := map[string]int{}
+	for id, sg := range np.Input.Observed {
+		rules[id] = len(sg.Ingress)
+	}
 	run := func(p plan.Plan, sg string) bool {
-		res, err := r.Engine.Exec.Apply(ctx, p)
+		fp := wanted(np.Input, sg)
+		drift := r.drift.isDrift(sg, fp)
+		res, err := r.Engine.Exec.Apply(audit.WithObject(ctx, contributors(np.Contributors[sg])), p)
 		applied += res.Applied
+		r.Engine.Metrics.recordDrift(p.Changes, res.Applied, drift)
+		rules[sg] += ruleDelta(p.Changes[:res.Applied])
 		if err == nil {
 			return true
 		}
+		r.drift.forget(sg)
 		rep.fail.sgs[[2]string{sg, failureApply}] = true
 		errs = append(errs, fmt.Errorf("target security group %s: %w", sg, err))
 		var retry *apply.RetryError
@@ -121,10 +136,50 @@ func (r *NetworkingReconciler) applyPerSG(ctx context.Context, np *NetworkingPla
 			ok = false
 		}
 	}
-	if ok && !last.Empty() {
-		run(last, last.Changes[0].Target.String())
+	if ok && !last.Empty() && run(last, last.Changes[0].Target.String()) {
+		for _, c := range last.Changes {
+			delete(rules, c.Target.ID) // deleted: no series left behind
+		}
 	}
+	r.settleDrift(np, rep)
+	r.Engine.Metrics.recordRules(rules)
 	return applied, errs
+}
+
+// settleDrift remembers what was wanted on each target SG that this pass left as wanted
+// (see driftTracker); SGs that failed, are over quota or hold revokes back are not.
+func (r *NetworkingReconciler) settleDrift(np *NetworkingPlan, rep *networkReport) {
+	unsettled := map[string]bool{}
+	for k := range rep.fail.sgs {
+		unsettled[k[0]] = true
+	}
+	for _, q := range np.OverQuota {
+		unsettled[q.SG] = true
+	}
+	for sg := range np.Held {
+		unsettled[sg] = true
+	}
+	for sg := range np.Input.Observed {
+		if unsettled[sg] {
+			r.drift.forget(sg)
+			continue
+		}
+		r.drift.settled(sg, wanted(np.Input, sg))
+	}
+}
+
+// ruleDelta is how many rules the changes added to their SG, less those they removed.
+func ruleDelta(changes []plan.Change) int {
+	n := 0
+	for _, c := range changes {
+		switch c.Op {
+		case plan.OpAuthorize:
+			n += len(c.Rules)
+		case plan.OpRevoke:
+			n -= len(c.Rules)
+		}
+	}
+	return n
 }
 
 // quotaMessage explains a quota problem to the owner of a load balancer whose new rules
@@ -218,4 +273,17 @@ func ownerObjects(objs ClusterObjects, owner spec.Owner) []runtime.Object {
 		}
 	}
 	return out
+}
+
+// contributors names, for the audit log, the Services and Ingress groups whose rules land
+// on a target SG: the objects its writes serve.
+func contributors(owners []spec.Owner) string {
+	if len(owners) == 0 {
+		return "target security groups"
+	}
+	names := make([]string, len(owners))
+	for i, o := range owners {
+		names[i] = o.String()
+	}
+	return strings.Join(names, ", ")
 }

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/lbsg/lbsg/internal/audit"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/spec"
 )
@@ -48,6 +49,7 @@ type ServiceReconciler struct {
 
 // Reconcile observes, plans and applies one Service.
 func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	ctx = audit.WithObject(ctx, "Service "+req.Namespace+"/"+req.Name)
 	svc := &corev1.Service{}
 	if err := r.Client.Get(ctx, req.NamespacedName, svc); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -130,6 +132,9 @@ func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Ser
 		r.notify()
 		logger.Info("applied plan", "changes", res.Applied)
 		r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, EventSuccessfullyDeploy, "Reconcile", "Successfully reconciled: %d change(s) applied", res.Applied)
+	} else {
+		// Every resync of every Service lands here: not worth a line at the default level.
+		logger.V(1).Info("nothing to change")
 	}
 	hostname := ""
 	if res.Created != nil {
