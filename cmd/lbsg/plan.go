@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -39,13 +40,9 @@ computed are errors: the plan is then incomplete and cannot say "nothing would c
 			if err := cfg.Validate(); err != nil {
 				return fmt.Errorf("invalid flags: %w", err)
 			}
-			restCfg, err := ctrl.GetConfig()
+			c, _, err := kubeClient()
 			if err != nil {
-				return fmt.Errorf("load kubeconfig: %w", err)
-			}
-			c, err := client.New(restCfg, client.Options{Scheme: app.Scheme()})
-			if err != nil {
-				return fmt.Errorf("connect to the cluster: %w", err)
+				return err
 			}
 			engine, _, err := app.NewEngine(cmd.Context(), cfg, nil)
 			if err != nil {
@@ -194,4 +191,18 @@ func (r *Report) write(w io.Writer) error {
 		fmt.Fprintln(w, "  (some stacks could not be computed: the rules they may rely on are kept)")
 	}
 	return plan.Write(w, r.Networking)
+}
+
+// kubeClient connects to the cluster of --kubeconfig (or KUBECONFIG, or in-cluster) with
+// lbsg's scheme.
+func kubeClient() (client.Client, *rest.Config, error) {
+	restCfg, err := ctrl.GetConfig()
+	if err != nil {
+		return nil, nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	c, err := client.New(restCfg, client.Options{Scheme: app.Scheme()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to the cluster: %w", err)
+	}
+	return c, restCfg, nil
 }

@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
@@ -43,13 +42,9 @@ TargetGroupBinding finalizers, the IngressClass, IngressClassParams, lbsg's RBAC
 controller flags. It changes nothing. It exits 1 when any check fails. See docs/migrate.md.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			restCfg, err := ctrl.GetConfig()
+			c, restCfg, err := kubeClient()
 			if err != nil {
-				return fmt.Errorf("load kubeconfig: %w", err)
-			}
-			c, err := client.New(restCfg, client.Options{Scheme: app.Scheme()})
-			if err != nil {
-				return fmt.Errorf("connect to the cluster: %w", err)
+				return err
 			}
 			cl, err := readCluster(ctx, c)
 			if err != nil {
