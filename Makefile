@@ -64,9 +64,11 @@ fuzz:
 	  done; \
 	done
 
-## generate: regenerate the IngressClassParams deepcopy code and CRD manifest from api/.
+## generate: regenerate the IngressClassParams deepcopy code and CRD manifest from api/, and
+## the ClusterRole config/rbac/role.yaml from the +kubebuilder:rbac markers in internal/controller.
 generate:
 	$(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0 object crd:headerFile=hack/crd-header.yaml.txt paths=./api/... output:crd:dir=./config/crd
+	$(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0 rbac:roleName=lbsg paths=./internal/controller/... output:rbac:dir=./config/rbac
 
 ## iam-policy: regenerate docs/iam-policy.json (the policy for a cluster named my-cluster;
 ## render yours with `lbsg iam-policy --cluster-name NAME --vpc-id VPC`).

@@ -1,0 +1,30 @@
+package controller
+
+// The Kubernetes permissions lbsg needs, and no more: `make generate` turns these markers
+// into the ClusterRole config/rbac/role.yaml. A tenant-writable object is only read, except
+// for the finalizers and status lbsg owns on Services and Ingresses.
+
+// Services of type LoadBalancer: finalizer and status.
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups="",resources=services/status,verbs=update;patch
+
+// Ingresses: finalizers and status; their classes and upstream's IngressClassParams.
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses/status,verbs=update;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingressclasses,verbs=list;watch
+// +kubebuilder:rbac:groups=elbv2.k8s.aws,resources=ingressclassparams,verbs=list;watch
+
+// Everything but Services and Ingresses is read only through the informer cache, so list
+// and watch are enough.
+
+// Targets: nodes for instance targets, Pods and EndpointSlices for ip targets, namespaces
+// for IngressClassParams namespaceSelector.
+// +kubebuilder:rbac:groups="",resources=nodes;namespaces;pods,verbs=list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list;watch
+
+// Events on the objects lbsg serves (events.k8s.io), and leader election's own (core).
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
+// Leader election.
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update
