@@ -69,31 +69,9 @@ func TestPlanDetailedExitFromReport(t *testing.T) {
 // kube-apiserver and the AWS emulator: 0 with nothing to do, 2 once a Service asks for a
 // load balancer, 1 when AWS cannot be reached or the flags are invalid.
 func TestPlanDetailedExitCode(t *testing.T) {
-	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION": localenv.Region, "AWS_EC2_METADATA_DISABLED": "true"} {
-		t.Setenv(k, v)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	moto, err := localenv.StartMoto(ctx)
-	if err != nil {
-		t.Fatalf("the AWS emulator is required: %v", err)
-	}
-	defer moto.Close()
-	plane, err := localenv.StartControlPlane(ctx, localenv.ControlPlaneOptions{})
-	if err != nil {
-		t.Fatalf("kube-apiserver and etcd are required: %v", err)
-	}
-	defer plane.Stop()
-	t.Setenv("KUBECONFIG", plane.Kubeconfig)
-	awsCfg, err := moto.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	world, err := localenv.SeedWorld(ctx, awsCfg, plane.Client, localenv.WorldOptions{Cluster: "exit-cluster"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(cancel) // after the processes localWorld started have stopped
+	moto, plane, world := localWorld(ctx, t, "exit-cluster")
 	flags := func(endpoint string, extra ...string) []string {
 		return append([]string{"plan", "--detailed-exitcode", "--cluster-name=exit-cluster", "--aws-region=" + localenv.Region,
 			"--aws-vpc-id=" + world.VPCID, "--aws-max-retries=0",

@@ -26,30 +26,9 @@ import (
 // kube-apiserver and the AWS emulator: it shows the NLB of a Service and the ALB of an
 // Ingress group, and it only reads.
 func TestPlanCoversServicesAndIngresses(t *testing.T) {
-	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION": localenv.Region, "AWS_EC2_METADATA_DISABLED": "true"} {
-		t.Setenv(k, v)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	moto, err := localenv.StartMoto(ctx)
-	if err != nil {
-		t.Fatalf("the AWS emulator is required: %v", err)
-	}
-	defer moto.Close()
-	plane, err := localenv.StartControlPlane(ctx, localenv.ControlPlaneOptions{})
-	if err != nil {
-		t.Fatalf("kube-apiserver and etcd are required: %v", err)
-	}
-	defer plane.Stop()
-	awsCfg, err := moto.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	world, err := localenv.SeedWorld(ctx, awsCfg, plane.Client, localenv.WorldOptions{Cluster: "plan-cluster"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(cancel) // after the processes localWorld started have stopped
+	moto, plane, world := localWorld(ctx, t, "plan-cluster")
 	c := plane.Client
 	nlb := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web", Annotations: map[string]string{

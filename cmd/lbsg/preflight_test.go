@@ -23,31 +23,9 @@ import (
 // and a TargetGroupBinding with upstream's finalizer are each reported with what to do,
 // the command exits 1 while one fails and 0 once they are dealt with.
 func TestPreflightFindsUpstreamHazards(t *testing.T) {
-	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION": localenv.Region, "AWS_EC2_METADATA_DISABLED": "true"} {
-		t.Setenv(k, v)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	moto, err := localenv.StartMoto(ctx)
-	if err != nil {
-		t.Fatalf("the AWS emulator is required: %v", err)
-	}
-	defer moto.Close()
-	plane, err := localenv.StartControlPlane(ctx, localenv.ControlPlaneOptions{})
-	if err != nil {
-		t.Fatalf("kube-apiserver and etcd are required: %v", err)
-	}
-	defer plane.Stop()
-	t.Setenv("KUBECONFIG", plane.Kubeconfig)
-	awsCfg, err := moto.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	world, err := localenv.SeedWorld(ctx, awsCfg, plane.Client, localenv.WorldOptions{Cluster: "pf-cluster"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(cancel) // after the processes localWorld started have stopped
+	moto, plane, world := localWorld(ctx, t, "pf-cluster")
 	c := plane.Client
 	args := []string{"preflight", "--cluster-name=pf-cluster", "--aws-region=" + localenv.Region, "--aws-vpc-id=" + world.VPCID,
 		"--aws-max-retries=0", "--aws-api-endpoints=EC2=" + moto.Endpoint + ",Elastic Load Balancing v2=" + moto.Endpoint}
