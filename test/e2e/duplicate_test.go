@@ -9,11 +9,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/spf13/pflag"
 
 	"github.com/lbsg/lbsg/internal/app"
 	"github.com/lbsg/lbsg/internal/cloud"
-	"github.com/lbsg/lbsg/internal/config"
 	"github.com/lbsg/lbsg/internal/controller"
 	"github.com/lbsg/lbsg/internal/localenv"
 )
@@ -23,15 +21,7 @@ import (
 // when the test ends.
 func (h *harness) startSecondController() {
 	h.t.Helper()
-	cfg := &config.Config{}
-	fs := pflag.NewFlagSet("lbsg-2", pflag.ContinueOnError)
-	cfg.AddFlags(fs)
-	if err := fs.Parse([]string{"--cluster-name=" + h.world.Cluster, "--aws-region=" + localenv.Region, "--aws-vpc-id=" + h.world.VPCID,
-		"--aws-api-endpoints=EC2=" + moto.Endpoint + ",Elastic Load Balancing v2=" + moto.Endpoint,
-		"--enable-leader-election=false", "--metrics-bind-addr=0", "--health-probe-bind-addr=0",
-		"--aws-max-retries=1", "--drift-check-interval=2s"}); err != nil {
-		h.t.Fatalf("flags: %v", err)
-	}
+	cfg := h.controllerConfig()
 	ctx, cancel := context.WithCancel(h.ctx)
 	started, done := make(chan struct{}), make(chan error, 1)
 	go func() {

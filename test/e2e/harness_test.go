@@ -136,6 +136,13 @@ func (h *harness) clearServices() {
 // startController runs lbsg in-process with the given extra flags.
 func (h *harness) startController(args ...string) {
 	h.t.Helper()
+	h.startControllerWith(app.RunOptions{}, args...)
+}
+
+// controllerConfig parses the flags every test's lbsg runs with, then args (a flag given
+// again in args wins).
+func (h *harness) controllerConfig(args ...string) *config.Config {
+	h.t.Helper()
 	cfg := &config.Config{}
 	fs := pflag.NewFlagSet("lbsg", pflag.ContinueOnError)
 	cfg.AddFlags(fs)
@@ -146,19 +153,37 @@ func (h *harness) startController(args ...string) {
 	if err := fs.Parse(append(base, args...)); err != nil {
 		h.t.Fatalf("flags: %v", err)
 	}
+	return cfg
+}
+
+// startControllerWith runs lbsg in-process with o and the test flags plus args, and waits
+// until it started. Unset in o: the test control plane, a fresh metrics registry. o.Started,
+// when set, runs after the harness recorded the engine and the AWS call counts.
+func (h *harness) startControllerWith(o app.RunOptions, args ...string) {
+	h.t.Helper()
+	cfg := h.controllerConfig(args...)
+	if o.RestConfig == nil {
+		o.RestConfig = plane.Config
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	o.SkipNameValidation = true
+	then := o.Started
 	ctx, cancel := context.WithCancel(h.ctx)
 	started := make(chan struct{})
 	h.done = make(chan error, 1)
 	h.stop = cancel
-	go func() {
-		h.done <- app.Run(ctx, cfg, app.RunOptions{RestConfig: plane.Config, SkipNameValidation: true, Registry: prometheus.NewRegistry(),
-			Started: func(e *controller.Engine, c *cloud.Clients) {
-				h.mu.Lock()
-				h.engine, h.calls = e, c.Calls
-				h.mu.Unlock()
-				close(started)
-			}})
-	}()
+	o.Started = func(e *controller.Engine, c *cloud.Clients) {
+		h.mu.Lock()
+		h.engine, h.calls = e, c.Calls
+		h.mu.Unlock()
+		if then != nil {
+			then(e, c)
+		}
+		close(started)
+	}
+	go func() { h.done <- app.Run(ctx, cfg, o) }()
 	select {
 	case <-started:
 	case err := <-h.done:

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,11 +19,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
-	"github.com/spf13/pflag"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/lbsg/lbsg/internal/app"
 	"github.com/lbsg/lbsg/internal/cloud"
-	"github.com/lbsg/lbsg/internal/config"
 	"github.com/lbsg/lbsg/internal/controller"
 	"github.com/lbsg/lbsg/internal/localenv"
 	"github.com/lbsg/lbsg/internal/sgrules"
@@ -42,38 +40,12 @@ func (h *harness) startControllerServingMetrics(auditLog, log logr.Logger) strin
 	}
 	addr := l.Addr().String()
 	_ = l.Close()
-	cfg := &config.Config{}
-	fs := pflag.NewFlagSet("lbsg", pflag.ContinueOnError)
-	cfg.AddFlags(fs)
-	if err := fs.Parse([]string{"--cluster-name=" + h.world.Cluster, "--aws-region=" + localenv.Region, "--aws-vpc-id=" + h.world.VPCID,
-		"--aws-api-endpoints=EC2=" + moto.Endpoint + ",Elastic Load Balancing v2=" + moto.Endpoint,
-		"--enable-leader-election=false", "--metrics-bind-addr=" + addr, "--health-probe-bind-addr=0",
-		"--aws-max-retries=1", "--drift-check-interval=2s"}); err != nil {
-		h.t.Fatalf("flags: %v", err)
-	}
-	ctx, cancel := context.WithCancel(h.ctx)
-	started := make(chan struct{})
-	h.done = make(chan error, 1)
-	h.stop = cancel
-	go func() {
-		// No Registry: the global one, which the metrics server serves.
-		h.done <- app.Run(ctx, cfg, app.RunOptions{RestConfig: plane.Config, SkipNameValidation: true, Logger: log,
-			Started: func(e *controller.Engine, c *cloud.Clients) {
-				h.mu.Lock()
-				h.engine, h.calls = e, c.Calls
-				h.mu.Unlock()
-				// Before the manager starts: no call is in flight yet.
-				c.Calls.SetAuditLog(auditLog)
-				close(started)
-			}})
-	}()
-	select {
-	case <-started:
-	case err := <-h.done:
-		h.t.Fatalf("controller did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		h.t.Fatal("controller did not start within 30s")
-	}
+	// The metrics go to controller-runtime's registry, the one the metrics server serves.
+	h.startControllerWith(app.RunOptions{Registry: metrics.Registry, Logger: log,
+		Started: func(_ *controller.Engine, c *cloud.Clients) {
+			// Before the manager starts: no call is in flight yet.
+			c.Calls.SetAuditLog(auditLog)
+		}}, "--metrics-bind-addr="+addr)
 	url := "http://" + addr + "/metrics"
 	h.eventually("metrics server up", 20*time.Second, func() string {
 		if _, err := scrape(url); err != nil {

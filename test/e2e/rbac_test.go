@@ -11,8 +11,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,8 +22,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/lbsg/lbsg/internal/app"
-	"github.com/lbsg/lbsg/internal/cloud"
-	"github.com/lbsg/lbsg/internal/config"
 	"github.com/lbsg/lbsg/internal/controller"
 	"github.com/lbsg/lbsg/internal/localenv"
 )
@@ -117,35 +113,7 @@ func (h *harness) bindGeneratedRole(namespace, sa string) *rest.Config {
 // restCfg, and with the manager's and reconcilers' log going to log.
 func (h *harness) startControllerAs(restCfg *rest.Config, log logr.Logger) {
 	h.t.Helper()
-	cfg := &config.Config{}
-	fs := pflag.NewFlagSet("lbsg", pflag.ContinueOnError)
-	cfg.AddFlags(fs)
-	if err := fs.Parse([]string{"--cluster-name=" + h.world.Cluster, "--aws-region=" + localenv.Region, "--aws-vpc-id=" + h.world.VPCID,
-		"--aws-api-endpoints=EC2=" + moto.Endpoint + ",Elastic Load Balancing v2=" + moto.Endpoint,
-		"--enable-leader-election=false", "--metrics-bind-addr=0", "--health-probe-bind-addr=0",
-		"--aws-max-retries=1", "--drift-check-interval=2s"}); err != nil {
-		h.t.Fatalf("flags: %v", err)
-	}
-	ctx, cancel := context.WithCancel(h.ctx)
-	started := make(chan struct{})
-	h.done = make(chan error, 1)
-	h.stop = cancel
-	go func() {
-		h.done <- app.Run(ctx, cfg, app.RunOptions{RestConfig: restCfg, SkipNameValidation: true, Registry: prometheus.NewRegistry(), Logger: log,
-			Started: func(e *controller.Engine, c *cloud.Clients) {
-				h.mu.Lock()
-				h.engine, h.calls = e, c.Calls
-				h.mu.Unlock()
-				close(started)
-			}})
-	}()
-	select {
-	case <-started:
-	case err := <-h.done:
-		h.t.Fatalf("controller did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		h.t.Fatal("controller did not start within 30s")
-	}
+	h.startControllerWith(app.RunOptions{RestConfig: restCfg, Logger: log})
 }
 
 // TestControllerRunsWithGeneratedClusterRole guards that the ClusterRole generated from the
