@@ -108,18 +108,7 @@ func FuzzBuildService(f *testing.F) {
 		}
 		if st.ManagedSG != nil {
 			for _, r := range st.ManagedSG.Ingress {
-				switch r.PeerKind {
-				case sgrules.PeerCIDR, sgrules.PeerCIDRv6:
-					if !cidrs[r.Peer] {
-						t.Errorf("managed SG opens %s to %s, which was not asked for", r.Key, r.Peer)
-					}
-				case sgrules.PeerPrefixList:
-					if !prefixes[r.Peer] {
-						t.Errorf("managed SG opens %s to prefix list %s, which was not asked for", r.Key, r.Peer)
-					}
-				default:
-					t.Errorf("managed SG rule %s has an unexpected peer", r.Key)
-				}
+				checkPeerAskedFor(t, r, cidrs, prefixes)
 				icmp := r.Protocol == sgrules.ProtoICMP || r.Protocol == sgrules.ProtoICMPv6
 				if icmp && a[annotations.SvcICMPForPathMTU] != "on" {
 					t.Errorf("ICMP rule %s without the ICMP annotation", r.Key)
@@ -231,18 +220,7 @@ func FuzzBuildIngressGroup(f *testing.F) {
 		}
 		if st.ManagedSG != nil {
 			for _, r := range st.ManagedSG.Ingress {
-				switch r.PeerKind {
-				case sgrules.PeerCIDR, sgrules.PeerCIDRv6:
-					if !cidrs[r.Peer] {
-						t.Errorf("managed SG opens %s to %s, which was not asked for", r.Key, r.Peer)
-					}
-				case sgrules.PeerPrefixList:
-					if !prefixes[r.Peer] {
-						t.Errorf("managed SG opens %s to prefix list %s, which was not asked for", r.Key, r.Peer)
-					}
-				default:
-					t.Errorf("managed SG rule %s has an unexpected peer", r.Key)
-				}
+				checkPeerAskedFor(t, r, cidrs, prefixes)
 				if r.Protocol != sgrules.ProtoTCP || r.FromPort != r.ToPort || !listen[r.FromPort] {
 					t.Errorf("managed SG rule %s is not for a listen port", r.Key)
 				}
@@ -279,4 +257,22 @@ func FuzzBuildIngressGroup(f *testing.F) {
 			checkOwnTags(t, "target group", tg.Tags, own)
 		}
 	})
+}
+
+// checkPeerAskedFor fails t when a managed-SG rule's peer is not one of the CIDRs or prefix
+// lists the input asked for (the documented defaults included in cidrs).
+func checkPeerAskedFor(t *testing.T, r sgrules.Rule, cidrs, prefixes map[string]bool) {
+	t.Helper()
+	switch r.PeerKind {
+	case sgrules.PeerCIDR, sgrules.PeerCIDRv6:
+		if !cidrs[r.Peer] {
+			t.Errorf("managed SG opens %s to %s, which was not asked for", r.Key, r.Peer)
+		}
+	case sgrules.PeerPrefixList:
+		if !prefixes[r.Peer] {
+			t.Errorf("managed SG opens %s to prefix list %s, which was not asked for", r.Key, r.Peer)
+		}
+	default:
+		t.Errorf("managed SG rule %s has an unexpected peer", r.Key)
+	}
 }
