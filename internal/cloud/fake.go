@@ -61,7 +61,7 @@ func FakeAPIError(code string) error {
 	return &smithy.GenericAPIError{Code: code, Message: "fake: " + code}
 }
 
-// AddInstance, AddNetworkInterface, AddSubnet and AddVPC seed the fake.
+// AddInstance, AddNetworkInterface, AddSubnet, AddVPC and AddSecurityGroup seed the fake.
 func (f *FakeEC2) AddInstance(in ec2types.Instance) {
 	f.mu.Lock()
 	f.instances = append(f.instances, in)
@@ -80,6 +80,21 @@ func (f *FakeEC2) AddSubnet(s ec2types.Subnet) {
 	f.mu.Lock()
 	f.subnets = append(f.subnets, s)
 	f.mu.Unlock()
+}
+
+// AddSecurityGroup seeds a security group as given: its ID, name, description, VPC, tags
+// and inbound rules (IpPermissions).
+func (f *FakeEC2) AddSecurityGroup(g ec2types.SecurityGroup) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := aws.ToString(g.GroupId)
+	f.groups[id] = &fakeGroup{
+		id: id, name: aws.ToString(g.GroupName), description: aws.ToString(g.Description), vpc: aws.ToString(g.VpcId),
+		tags: tagMap(g.Tags), ingress: RulesFromSDK(g.IpPermissions), ruleTags: map[sgrules.Key]map[string]string{},
+	}
+	if f.groups[id].tags == nil {
+		f.groups[id].tags = map[string]string{}
+	}
 }
 
 // AddVPC seeds a VPC.
