@@ -16,14 +16,16 @@ import (
 	"github.com/lbsg/lbsg/internal/sgrules"
 )
 
-// FakeEC2 is a hand-written, stateful, in-memory EC2API for unit tests, covering what moto
-// does not: DeleteSecurityGroup answers DependencyViolation while an ENI uses the SG or
-// another SG's rule refers to it; Authorize and Revoke fail as a whole on one duplicate
-// or missing rule (rule identity ignores descriptions, as in AWS); RuleLimit caps the
-// inbound rules per SG; Fail injects any error. Instances, ENIs, subnets and VPCs are
-// seeded with the Add methods as SDK values. It is safe for concurrent use.
+// FakeEC2 is the hand-written, stateful, in-memory EC2API of unit tests, covering what
+// moto does not: DeleteSecurityGroup answers DependencyViolation while an ENI uses the SG
+// or another SG's rule refers to it; Authorize and Revoke fail as a whole on one
+// duplicate or missing rule (rule identity ignores descriptions, as in AWS); RuleLimit
+// caps the inbound rules per SG and address family; Fail injects any error. Security
+// groups, instances, ENIs, subnets and VPCs are seeded with the Add methods as SDK values.
+// It is safe for concurrent use.
 type FakeEC2 struct {
-	// RuleLimit is the number of inbound rules an SG may hold (0 means 60, AWS's default).
+	// RuleLimit is the number of inbound rules an SG may hold per address family (0 means
+	// 60, AWS's default); a rule whose peer is an SG or a prefix list counts in both.
 	RuleLimit int
 	// Fail, when set, is called before every call with its action name ("CreateTags"); a
 	// non-nil result is returned as the call's error. Use FakeAPIError to build one.
@@ -374,11 +376,8 @@ func (f *FakeEC2) AuthorizeSecurityGroupIngress(_ context.Context, in *ec2.Autho
 		}
 		have[r.Key] = true
 	}
-	limit := f.RuleLimit
-	if limit == 0 {
-		limit = 60
-	}
-	if len(g.ingress)+len(add) > limit {
+	// The quota is per address family, as in AWS (sgrules.RuleCount).
+	if sgrules.CheckRuleQuota(append(slices.Clone(g.ingress), add...), nil, f.RuleLimit) != nil {
 		return nil, FakeAPIError(CodeRuleLimitExceeded)
 	}
 	var tags map[string]string
