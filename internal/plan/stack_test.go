@@ -12,8 +12,7 @@ func TestWriteNoEmptyRefs(t *testing.T) {
 	for _, dir := range caseDirs(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			in := readGoldenInput(t, dir)
-			in.ApplyFirst = false
-			out := render(t, in.run(t))
+			out := render(t, in.firstPlan())
 			for _, line := range strings.Split(out, "\n") {
 				if strings.Contains(line, "(new )") {
 					t.Errorf("printed plan shows an empty reference: %q", line)
