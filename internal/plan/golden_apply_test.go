@@ -11,9 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/lbsg/lbsg/internal/apply"
-	"github.com/lbsg/lbsg/internal/cloud"
-	"github.com/lbsg/lbsg/internal/elb"
 	"github.com/lbsg/lbsg/internal/plan"
 )
 
@@ -47,34 +44,6 @@ func secondPlan(t *testing.T, c plan.GoldenInput) plan.Plan {
 		t.Fatal(err)
 	}
 	return plan.Networking(next)
-}
-
-// world is one EC2 and one ELBv2, in memory, with lbsg's readers and the Executor on them.
-type world struct {
-	ec2    *cloud.FakeEC2
-	elbAPI *elb.FakeAPI
-	obs    *cloud.Observer
-	elb    *elb.Client
-	x      *apply.Executor
-}
-
-const goldenVPC = "vpc-0golden"
-
-func newWorld(t *testing.T) *world {
-	t.Helper()
-	w := &world{ec2: cloud.NewFakeEC2(), elbAPI: elb.NewFakeAPI()}
-	w.obs = cloud.NewObserverFromAPI(w.ec2, goldenVPC, nil)
-	w.elb = elb.New(w.elbAPI)
-	w.x = &apply.Executor{EC2: w.obs, ELB: w.elb, VPCID: goldenVPC}
-	return w
-}
-
-func (w *world) apply(t *testing.T, p plan.Plan) {
-	t.Helper()
-	res, err := w.x.Apply(context.Background(), p)
-	if err != nil {
-		t.Fatalf("apply the first plan (%d of %d changes applied): %v\n%s", res.Applied, len(p.Changes), err, render(t, p))
-	}
 }
 
 var render = plan.Render

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,7 +15,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/lbsg/lbsg/internal/apply"
 	"github.com/lbsg/lbsg/internal/cloud"
+	"github.com/lbsg/lbsg/internal/elb"
 	"github.com/lbsg/lbsg/internal/plan"
 	"github.com/lbsg/lbsg/internal/sgrules"
 	"github.com/lbsg/lbsg/internal/state"
@@ -24,9 +27,37 @@ import (
 // lbsg's readers (cloud.Observer, elb.Client): the state goes in as the SDK values AWS
 // would answer, so what comes back went through the same conversions as in production.
 
+// world is one EC2 and one ELBv2, in memory, with lbsg's readers and the Executor on them.
+type world struct {
+	ec2    *cloud.FakeEC2
+	elbAPI *elb.FakeAPI
+	obs    *cloud.Observer
+	elb    *elb.Client
+	x      *apply.Executor
+}
+
+const goldenVPC = "vpc-0golden"
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{ec2: cloud.NewFakeEC2(), elbAPI: elb.NewFakeAPI()}
+	w.obs = cloud.NewObserverFromAPI(w.ec2, goldenVPC, nil)
+	w.elb = elb.New(w.elbAPI)
+	w.x = &apply.Executor{EC2: w.obs, ELB: w.elb, VPCID: goldenVPC}
+	return w
+}
+
+func (w *world) apply(t *testing.T, p plan.Plan) {
+	t.Helper()
+	res, err := w.x.Apply(context.Background(), p)
+	if err != nil {
+		t.Fatalf("apply the first plan (%d of %d changes applied): %v\n%s", res.Applied, len(p.Changes), err, render(t, p))
+	}
+}
+
 func (w *world) seedSG(sg state.SecurityGroup) {
 	w.ec2.AddSecurityGroup(ec2types.SecurityGroup{GroupId: aws.String(sg.ID), GroupName: aws.String(sg.Name),
-		Description: aws.String("seeded"), VpcId: aws.String(goldenVPC), Tags: ec2Tags(sg.Tags), IpPermissions: cloudRulesToSDK(sg)})
+		Description: aws.String("seeded"), VpcId: aws.String(goldenVPC), Tags: ec2Tags(sg.Tags), IpPermissions: cloud.RulesToSDK(sg.Ingress)})
 }
 
 func (w *world) seedStack(t *testing.T, o plan.Observed) {
@@ -228,7 +259,7 @@ func TestGoldenWorldReadsBackItsSeed(t *testing.T) {
 		cmpopts.SortSlices(func(a, b state.TargetGroup) bool { return a.Name < b.Name }),
 		cmpopts.SortSlices(func(a, b state.SecurityGroup) bool { return a.ID < b.ID })}
 	for _, dir := range plan.CaseDirs(t) {
-		t.Run(dir[strings.LastIndex(dir, "/")+1:], func(t *testing.T) {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
 			c := plan.ReadGoldenInput(t, dir)
 			w := newWorld(t)
 			if c.Stack != nil {
