@@ -304,7 +304,9 @@ func (b *builder) targetRule(r sgrules.Rule, legacy bool) Rule {
 	switch {
 	case k.PeerKind == sgrules.PeerSG && b.lbSGs[k.Peer]:
 		relation = RelationPath
-	case legacy && k.PeerKind != sgrules.PeerSG && related && peerWithin(k, b.askedTargets):
+	case legacy && k.PeerKind != sgrules.PeerSG && related:
+		// An NLB without SGs hands clients to the targets: CIDR rules on its ports are
+		// its path, and sourceBeyond tells those wider than asked.
 		relation = RelationPath
 	case related:
 		relation = RelationBypass

@@ -19,7 +19,7 @@ const (
 	RelationClient = "client"
 	// RelationPath: a rule on a target security group that admits the load balancer's
 	// traffic (its source is one of the load balancer's security groups, or for an NLB
-	// without security groups, a client CIDR the object asked for).
+	// without security groups, a CIDR or prefix list on the object's target ports).
 	RelationPath = "path"
 	// RelationBypass: a rule on a target security group that admits one of the object's
 	// target ports from a source that is not the load balancer.
