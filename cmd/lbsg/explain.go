@@ -167,7 +167,14 @@ func explainInput(ctx context.Context, c client.Client, e *controller.Engine, ki
 			in.AskedClients = listenerClients(sp.Stack)
 		}
 		if n := len(sp.Plan.Changes); n > 0 {
-			in.Notes = append(in.Notes, fmt.Sprintf("lbsg would make %d change(s) to this load balancer's stack (see lbsg plan): this is what exists now", n))
+			in.Notes = append(in.Notes, fmt.Sprintf("lbsg would make %d change(s) to this stack (lbsg plan shows them); this is what exists now", n))
+		}
+		for _, c := range sp.Plan.Changes {
+			note := fmt.Sprintf("pending: %s %s: %s", c.Op, c.Target.String(), c.Reason)
+			for _, r := range c.Rules {
+				note += "; " + r.Key.String()
+			}
+			in.Notes = append(in.Notes, note)
 		}
 	}
 	if len(sp.Observed.LoadBalancers) > 0 {

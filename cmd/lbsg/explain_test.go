@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -143,6 +144,9 @@ func TestExplainMatchesAWS(t *testing.T) {
 			if !strings.Contains(out, want) {
 				t.Errorf("text lacks %q:\n%s", want, out)
 			}
+		}
+		if testing.Verbose() {
+			_, _ = os.Stdout.WriteString(out)
 		}
 		out, code, err = runLbsg(ctx, append([]string{"explain", "ingress", "default/api", "-o", "dot"}, flags...)...)
 		if code != 0 || !strings.HasPrefix(out, "digraph explain {") || !strings.Contains(out, `label="IngressGroup shop"`) {
