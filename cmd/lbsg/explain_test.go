@@ -70,6 +70,9 @@ func TestExplainMatchesAWS(t *testing.T) {
 		r := explainWith(ctx, t, flags, "Service", "default", "web")
 		g := r.Graph
 		r.checkReadOnly(t)
+		if testing.Verbose() {
+			t.Logf("AWS calls of one explain:\n%s", r.calls)
+		}
 		compareWithAWS(ctx, t, ec2c, g)
 		backend := sgWithRole(t, g, explain.RoleBackend)
 		if g.LoadBalancer == nil || g.LoadBalancer.Frontend != "managed" {
