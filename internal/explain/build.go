@@ -20,6 +20,9 @@ func Build(in Input) Graph {
 		SecurityGroups: []SecurityGroup{}, Listeners: []Listener{}, TargetGroups: []TargetGroup{}, Paths: []Path{}},
 		sgIndex: map[string]int{}, lbSGs: map[string]bool{}}
 	b.loadBalancer()
+	if !b.known() {
+		b.g.Notes = append(b.g.Notes, "what the object asks for is unknown until its input is fixed: no rule is marked over-exposed")
+	}
 	b.asked()
 	b.frontendSGs()
 	b.targetGroups()
@@ -54,6 +57,11 @@ func (b *builder) frontend() spec.Frontend {
 	}
 	return spec.FrontendCustom
 }
+
+// known reports whether the object's desired state, and so what it asks for, is known:
+// without it (invalid input) nothing is marked over-exposed, and the rules of the managed
+// SG are taken as lbsg's.
+func (b *builder) known() bool { return b.in.Desired != nil }
 
 func (b *builder) loadBalancer() {
 	lb := b.in.LoadBalancer
@@ -220,7 +228,11 @@ func (b *builder) frontendSGs() {
 			k := r.Key.Canonical()
 			rule := newRule(r, RelationClient)
 			// lbsg writes rules only on its managed SG, and only the ones it wants there.
-			rule.Foreign = role != RoleManaged || !desiredManaged[k]
+			rule.Foreign = role != RoleManaged || (b.known() && !desiredManaged[k])
+			if !b.known() {
+				sg.Rules = append(sg.Rules, rule)
+				continue
+			}
 			if p := portsBeyond(k, b.askedClients); p != "" {
 				rule.OverExposure = append(rule.OverExposure, "opens "+p+", beyond the listener ports asked for")
 			}
@@ -312,6 +324,14 @@ func (b *builder) targetRule(r sgrules.Rule, legacy bool) Rule {
 		relation = RelationBypass
 	}
 	rule := newRule(r, relation)
+	if !b.known() {
+		// Without the asked ports, only the rules from the load balancer's SGs are known
+		// to be on its path; nothing else can be told apart.
+		if relation != RelationPath {
+			rule.Relation = RelationOther
+		}
+		return rule
+	}
 	switch relation {
 	case RelationPath:
 		if p := portsBeyond(k, b.askedTargets); p != "" {

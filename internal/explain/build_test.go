@@ -554,3 +554,23 @@ func TestExplainCIDRWithin(t *testing.T) {
 		}
 	}
 }
+
+func TestExplainInvalidInputMarksNothingOverExposed(t *testing.T) {
+	in := nlbInput()
+	in.Desired, in.AskedClients = nil, nil
+	in.Problems = []string{"annotation x: bad"}
+	sg := in.SecurityGroups[managed]
+	sg.Ingress = append(sg.Ingress, cidr("tcp", 80, 80, "0.0.0.0/0", ""))
+	in.SecurityGroups[managed] = sg
+	g := Build(in)
+	if g.Summary.OverExposed != 0 || g.Summary.Foreign != 0 {
+		t.Errorf("summary %+v, want nothing marked", g.Summary)
+	}
+	checkMarks(t, g, map[[2]string]ruleMark{
+		{managed, "tcp 80 from 0.0.0.0/0"}:    {RelationClient, false, ""},
+		{nodeSG, "tcp 30081 from " + backend}: {RelationPath, false, ""},
+	})
+	if len(g.Problems) != 1 || !strings.Contains(strings.Join(g.Notes, "\n"), "unknown until its input is fixed") {
+		t.Errorf("problems %v notes %v", g.Problems, g.Notes)
+	}
+}
