@@ -302,18 +302,21 @@ func (b *builder) targetSGs() {
 			if slices.ContainsFunc(sg.Rules, func(x Rule) bool { return x.Text == r.Key.Canonical().String() }) {
 				continue // already classified as a client rule of the same SG
 			}
-			rule := b.targetRule(r, legacy)
+			rule := b.targetRule(id, r, legacy)
 			rule.Foreign = !owned(r) && !isManaged
 			sg.Rules = append(sg.Rules, rule)
 		}
 	}
 }
 
-func (b *builder) targetRule(r sgrules.Rule, legacy bool) Rule {
+func (b *builder) targetRule(sgID string, r sgrules.Rule, legacy bool) Rule {
 	k := r.Key.Canonical()
 	related := overlaps(k, b.askedTargets)
 	relation := RelationOther
 	switch {
+	case k.PeerKind == sgrules.PeerSG && k.Peer == sgID && !b.lbSGs[sgID]:
+		// The SG admitting its own members (nodes talking to nodes) is traffic inside
+		// the cluster, not a way in for clients.
 	case k.PeerKind == sgrules.PeerSG && b.lbSGs[k.Peer]:
 		relation = RelationPath
 	case legacy && k.PeerKind != sgrules.PeerSG && related:

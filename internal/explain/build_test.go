@@ -186,6 +186,17 @@ func TestExplainMarksRules(t *testing.T) {
 			},
 		},
 		{
+			name: "the node SG admitting itself is traffic inside the cluster, not a bypass",
+			change: func(in *Input) {
+				sg := in.SecurityGroups[nodeSG]
+				sg.Ingress = append(sg.Ingress, fromSG("-1", 0, 0, nodeSG, ""))
+				in.SecurityGroups[nodeSG] = sg
+			},
+			want: map[[2]string]ruleMark{
+				{nodeSG, "all from " + nodeSG}: {RelationOther, true, ""},
+			},
+		},
+		{
 			name: "a port range on the target SG beyond the traffic and health-check ports is over-exposed",
 			change: func(in *Input) {
 				sg := in.SecurityGroups[nodeSG]
