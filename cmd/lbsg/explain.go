@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
@@ -141,9 +143,11 @@ func explainInput(ctx context.Context, c client.Client, e *controller.Engine, ki
 		}
 	case "Ingress":
 		var g *controller.IngressGroup
-		if g, err = ingressGroupOf(objs, namespace, name); err != nil {
+		var ing *networkingv1.Ingress
+		if g, ing, err = ingressGroupOf(objs, namespace, name); err != nil {
 			return in, err
 		}
+		in.ObjectTargetGroups = ingressTargetGroups(ing)
 		if sp, err = e.PlanIngressGroup(ctx, g, objs, false); err != nil {
 			return in, fmt.Errorf("plan Ingress group %s: %w", g.ID.String(), err)
 		}
@@ -349,8 +353,33 @@ func findServiceObject(list []corev1.Service, namespace, name string) *corev1.Se
 	return nil
 }
 
-// ingressGroupOf returns the group lbsg serves the Ingress in.
-func ingressGroupOf(objs controller.ClusterObjects, namespace, name string) (*controller.IngressGroup, error) {
+// ingressTargetGroups are the resource IDs of the target groups an Ingress routes to.
+func ingressTargetGroups(ing *networkingv1.Ingress) map[string]bool {
+	out := map[string]bool{}
+	add := func(b *networkingv1.IngressBackend) {
+		if b == nil || b.Service == nil {
+			return
+		}
+		port := b.Service.Port.Name
+		if port == "" {
+			port = strconv.Itoa(int(b.Service.Port.Number))
+		}
+		out[naming.IngressTargetGroupResourceID(ing.Namespace, ing.Name, b.Service.Name, port)] = true
+	}
+	add(ing.Spec.DefaultBackend)
+	for _, r := range ing.Spec.Rules {
+		if r.HTTP == nil {
+			continue
+		}
+		for _, p := range r.HTTP.Paths {
+			add(&p.Backend)
+		}
+	}
+	return out
+}
+
+// ingressGroupOf returns the Ingress and the group lbsg serves it in.
+func ingressGroupOf(objs controller.ClusterObjects, namespace, name string) (*controller.IngressGroup, *networkingv1.Ingress, error) {
 	for i := range objs.Ingresses {
 		ing := &objs.Ingresses[i]
 		if ing.Namespace != namespace || ing.Name != name {
@@ -358,15 +387,15 @@ func ingressGroupOf(objs controller.ClusterObjects, namespace, name string) (*co
 		}
 		ids := controller.GroupsOfIngress(ing, objs)
 		if len(ids) == 0 {
-			return nil, fmt.Errorf("Ingress %s/%s is not served by lbsg: its IngressClass is not one whose controller is ingress.k8s.aws/alb", namespace, name)
+			return nil, nil, fmt.Errorf("Ingress %s/%s is not served by lbsg: its IngressClass is not one whose controller is ingress.k8s.aws/alb", namespace, name)
 		}
 		g := controller.IngressGroups(objs)[ids[0]]
 		if g == nil {
-			return nil, fmt.Errorf("Ingress %s/%s: group %s not found", namespace, name, ids[0].String())
+			return nil, nil, fmt.Errorf("Ingress %s/%s: group %s not found", namespace, name, ids[0].String())
 		}
-		return g, nil
+		return g, ing, nil
 	}
-	return nil, fmt.Errorf("Ingress %s/%s not found", namespace, name)
+	return nil, nil, fmt.Errorf("Ingress %s/%s not found", namespace, name)
 }
 
 // askedOfService is what a Service with user SGs asks of its clients: the rules a managed

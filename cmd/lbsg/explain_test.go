@@ -122,6 +122,15 @@ func TestExplainMatchesAWS(t *testing.T) {
 		if len(g.Listeners) != 1 || len(g.Listeners[0].TargetGroups) != 2 {
 			t.Errorf("listeners %+v, want one forwarding to both members' target groups", g.Listeners)
 		}
+		var ofEcho []string
+		for _, tg := range g.TargetGroups {
+			if tg.OfObject {
+				ofEcho = append(ofEcho, tg.Service)
+			}
+		}
+		if !slices.Equal(ofEcho, []string{"default/echo"}) {
+			t.Errorf("target groups of the Ingress echo: %v, want only the one of Service default/echo", ofEcho)
+		}
 		ingSG := sgWithRole(t, g, explain.RoleManaged)
 		backend := sgWithRole(t, g, explain.RoleBackend)
 		checkRule(t, g, ingSG, "tcp 80 from 0.0.0.0/0", explain.RelationClient, false, "")

@@ -265,7 +265,16 @@ func (b *builder) targetGroups() {
 	sort.Slice(tgs, func(i, j int) bool { return tgs[i].Name < tgs[j].Name })
 	for _, tg := range tgs {
 		out := TargetGroup{Name: tg.Name, ARN: tg.ARN, Protocol: tg.Protocol, TargetType: tg.TargetType,
-			HealthCheckPort: tg.HealthCheck.Port, Targets: []Target{}}
+			HealthCheckPort: tg.HealthCheck.Port, Targets: []Target{}, OfObject: b.in.ObjectTargetGroups == nil}
+		if st := b.in.Desired; st != nil {
+			id := tg.Tags[st.ResourceTag]
+			for _, want := range st.TargetGroups {
+				if want.ResourceID == id && id != "" {
+					out.Service = want.ServiceNamespace + "/" + want.ServiceName
+				}
+			}
+			out.OfObject = out.OfObject || b.in.ObjectTargetGroups[id]
+		}
 		ts := slices.Clone(b.in.Targets[tg.ARN])
 		sort.Slice(ts, func(i, j int) bool { return ts[i].ID < ts[j].ID || ts[i].ID == ts[j].ID && ts[i].Port < ts[j].Port })
 		for _, t := range ts {

@@ -3,6 +3,7 @@ package explain
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -376,8 +377,10 @@ func TestExplainALBGroupWithSeveralIngresses(t *testing.T) {
 		Desired: &spec.Stack{
 			LoadBalancer: spec.LoadBalancer{Type: "application", Frontend: spec.FrontendManaged, UseBackendSG: true},
 			ManagedSG:    &spec.SecurityGroup{Ingress: asked},
-			TargetGroups: []spec.TargetGroup{{Protocol: "HTTP", TrafficPort: 30081, HealthCheck: spec.HealthCheck{Port: "traffic-port"}},
-				{Protocol: "HTTP", TrafficPort: 30082, HealthCheck: spec.HealthCheck{Port: "traffic-port"}}},
+			ResourceTag:  "ingress.k8s.aws/resource",
+			TargetGroups: []spec.TargetGroup{
+				{ResourceID: "shop/cart-cart:80", ServiceNamespace: "shop", ServiceName: "cart", Protocol: "HTTP", TrafficPort: 30081, HealthCheck: spec.HealthCheck{Port: "traffic-port"}},
+				{ResourceID: "shop/catalog-catalog:80", ServiceNamespace: "shop", ServiceName: "catalog", Protocol: "HTTP", TrafficPort: 30082, HealthCheck: spec.HealthCheck{Port: "traffic-port"}}},
 			Networking: spec.TargetNetworking{Manage: true, Source: spec.SourceBackend,
 				Needs: []sgrules.Need{{Port: 30081}, {Port: 30082}}},
 		},
@@ -388,10 +391,13 @@ func TestExplainALBGroupWithSeveralIngresses(t *testing.T) {
 			{Port: 80, Protocol: "HTTP", Unmodelled: "redirect"},
 		},
 		TargetGroups: []state.TargetGroup{
-			{ARN: tgARN, Name: "k8s-shop-cart", Protocol: "HTTP", TargetType: "instance", HealthCheck: state.HealthCheck{Port: "traffic-port"}},
-			{ARN: tg2ARN, Name: "k8s-shop-catalog", Protocol: "HTTP", TargetType: "instance", HealthCheck: state.HealthCheck{Port: "traffic-port"}},
+			{ARN: tgARN, Name: "k8s-shop-cart", Protocol: "HTTP", TargetType: "instance", HealthCheck: state.HealthCheck{Port: "traffic-port"},
+				Tags: map[string]string{"ingress.k8s.aws/resource": "shop/cart-cart:80"}},
+			{ARN: tg2ARN, Name: "k8s-shop-catalog", Protocol: "HTTP", TargetType: "instance", HealthCheck: state.HealthCheck{Port: "traffic-port"},
+				Tags: map[string]string{"ingress.k8s.aws/resource": "shop/catalog-catalog:80"}},
 		},
-		Targets: map[string][]state.Target{tgARN: {{ID: "i-1", Port: 30081}}, tg2ARN: {{ID: "i-1", Port: 30082}}},
+		ObjectTargetGroups: map[string]bool{"shop/cart-cart:80": true},
+		Targets:            map[string][]state.Target{tgARN: {{ID: "i-1", Port: 30081}}, tg2ARN: {{ID: "i-1", Port: 30082}}},
 		SecurityGroups: map[string]state.SecurityGroup{
 			managed: {ID: managed, Ingress: asked},
 			backend: {ID: backend},
@@ -410,6 +416,13 @@ func TestExplainALBGroupWithSeveralIngresses(t *testing.T) {
 	}
 	if !reflect.DeepEqual(g.Listeners, wantListeners) {
 		t.Errorf("listeners %+v, want %+v", g.Listeners, wantListeners)
+	}
+	var tgs []string
+	for _, tg := range g.TargetGroups {
+		tgs = append(tgs, fmt.Sprintf("%s=%s/%v", tg.Name, tg.Service, tg.OfObject))
+	}
+	if want := []string{"k8s-shop-cart=shop/cart/true", "k8s-shop-catalog=shop/catalog/false"}; !reflect.DeepEqual(tgs, want) {
+		t.Errorf("target groups %v, want %v", tgs, want)
 	}
 	// Both members' NodePorts are this group's ports: the shared range opens nothing more.
 	checkMarks(t, g, map[[2]string]ruleMark{{nodeSG, "tcp 30081-30082 from " + backend}: {RelationPath, false, ""}})

@@ -137,12 +137,18 @@ type Listener struct {
 
 // TargetGroup and its registered targets.
 type TargetGroup struct {
-	Name            string   `json:"name"`
-	ARN             string   `json:"arn"`
-	Protocol        string   `json:"protocol"`
-	TargetType      string   `json:"targetType"`
-	HealthCheckPort string   `json:"healthCheckPort"`
-	Targets         []Target `json:"targets"`
+	Name            string `json:"name"`
+	ARN             string `json:"arn"`
+	Protocol        string `json:"protocol"`
+	TargetType      string `json:"targetType"`
+	HealthCheckPort string `json:"healthCheckPort"`
+	// Service is the Service ("ns/name") whose endpoints are the targets, when lbsg
+	// wants the target group.
+	Service string `json:"service,omitempty"`
+	// OfObject: the explained object routes to it (in an Ingress group, only some of the
+	// group's target groups are the explained Ingress's).
+	OfObject bool     `json:"ofObject"`
+	Targets  []Target `json:"targets"`
 }
 
 // Target is a registered node (instance ID) or pod (IP) and what its SG admits.

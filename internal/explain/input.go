@@ -43,6 +43,9 @@ type Input struct {
 	LegacyPeers map[string][]string
 	// Notes are passed through to the graph.
 	Notes []string
+	// ObjectTargetGroups are the resource IDs (tag values) of the target groups the
+	// explained Ingress routes to, within its group; nil means every target group.
+	ObjectTargetGroups map[string]bool
 }
 
 // TargetENI is the ENI of a target and the SG of it that gets inbound rules (chosen as

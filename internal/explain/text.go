@@ -92,7 +92,14 @@ func WriteText(w io.Writer, g Graph) error {
 		p("  none")
 	}
 	for _, tg := range g.TargetGroups {
-		p("  %s (%s targets, %s, health check port %s)", tg.Name, tg.TargetType, tg.Protocol, tg.HealthCheckPort)
+		head := fmt.Sprintf("  %s (%s targets, %s, health check port %s)", tg.Name, tg.TargetType, tg.Protocol, tg.HealthCheckPort)
+		if tg.Service != "" {
+			head += " service " + tg.Service
+		}
+		if tg.OfObject && len(g.Members) > 1 {
+			head += " [" + g.Object.Kind + " " + g.Object.Namespace + "/" + g.Object.Name + "]"
+		}
+		p("%s", head)
 		for _, t := range tg.Targets {
 			line := fmt.Sprintf("    %s:%d", t.ID, t.Port)
 			if t.ENI != "" {
