@@ -30,8 +30,8 @@ import (
 	"github.com/lbsg/lbsg/internal/sgrules"
 )
 
-// TestExplainMatchesAWS converges a Service with a managed SG, a Service with a user SG
-// and an Ingress group of two Ingresses with the real controller on a local kube-apiserver
+// TestExplainMatchesAWS converges a Service with a managed SG, a Service with a user SG, an
+// NLB without SGs and an Ingress group of two Ingresses with the real controller on a local kube-apiserver
 // and moto, adds foreign rules with the EC2 API, and checks that `lbsg explain` shows every
 // rule AWS holds on every SG of each path, marks the foreign and over-exposed ones, and
 // writes nothing to AWS.
@@ -143,6 +143,26 @@ func TestExplainMatchesAWS(t *testing.T) {
 		}
 		if len(slices.Compact(slices.Sorted(slices.Values(tgs)))) != 2 {
 			t.Errorf("paths %+v, want paths to both members' target groups", g.Paths)
+		}
+	})
+
+	t.Run("NLB without SGs", func(t *testing.T) {
+		r := explainWith(ctx, t, flags, "Service", "default", "legacy")
+		g := r.Graph
+		r.checkReadOnly(t)
+		compareWithAWS(ctx, t, ec2c, g)
+		if g.LoadBalancer == nil || g.LoadBalancer.Frontend != "none" || len(g.SecurityGroups) != 1 {
+			t.Fatalf("load balancer %+v, security groups %+v: want only the node SG", g.LoadBalancer, g.SecurityGroups)
+		}
+		checkRule(t, g, world.NodeSGID, "tcp 30085 from 198.51.100.0/24", explain.RelationPath, false, "")
+		for _, sn := range world.Subnets {
+			checkRule(t, g, world.NodeSGID, "tcp 30085 from "+sn.CIDR, explain.RelationPath, false, "")
+		}
+		checkRule(t, g, world.NodeSGID, "tcp 30081 from 0.0.0.0/0", explain.RelationOther, true, "")
+		if !slices.ContainsFunc(g.Paths, func(p explain.Path) bool {
+			return p.Client == "198.51.100.0/24" && p.FrontendSG == "" && p.Listener == "TCP:80" && !p.OverExposed && !p.Foreign
+		}) {
+			t.Errorf("no path from the asked range straight to the node SG: %+v", g.Paths)
 		}
 	})
 
@@ -337,6 +357,8 @@ func explainObjects(userSG string) []client.Object {
 			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Name: "http", Port: 80,
 				Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(8080), NodePort: nodePort}}}}
 	}
+	legacy := nlb("legacy", 30085, map[string]string{svcPrefix + "aws-load-balancer-disable-nlb-sg": "true"})
+	legacy.Spec.LoadBalancerSourceRanges = []string{"198.51.100.0/24"}
 	web := nlb("web", 30081, map[string]string{})
 	web.Spec.LoadBalancerSourceRanges = []string{"203.0.113.0/24"}
 	custom := nlb("custom", 30082, map[string]string{svcPrefix + "aws-load-balancer-security-groups": userSG,
@@ -359,7 +381,7 @@ func explainObjects(userSG string) []client.Object {
 	}
 	plain := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "plain"},
 		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}}
-	return []client.Object{web, custom, nodePort("echo", 30083), nodePort("api", 30084), plain,
+	return []client.Object{web, custom, legacy, nodePort("echo", 30083), nodePort("api", 30084), plain,
 		&networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "alb"}, Spec: networkingv1.IngressClassSpec{Controller: "ingress.k8s.aws/alb"}},
 		ingress("echo", "/"), ingress("api", "/api")}
 }
@@ -416,7 +438,7 @@ func waitConverged(ctx context.Context, t *testing.T, c client.Client, e *ec2.Cl
 }
 
 func converged(ctx context.Context, c client.Client, e *ec2.Client, nodeSG string) string {
-	for _, name := range []string{"web", "custom"} {
+	for _, name := range []string{"web", "custom", "legacy"} {
 		svc := &corev1.Service{}
 		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, svc); err != nil || len(svc.Status.LoadBalancer.Ingress) == 0 {
 			return fmt.Sprintf("Service %s has no load balancer yet (%v)", name, err)
@@ -430,10 +452,17 @@ func converged(ctx context.Context, c client.Client, e *ec2.Client, nodeSG strin
 	if err != nil || len(out.SecurityGroups) != 1 {
 		return fmt.Sprintf("describe the node SG: %v", err)
 	}
+	backendRange, legacyRule := false, false
 	for _, p := range out.SecurityGroups[0].IpPermissions {
 		if aws.ToInt32(p.FromPort) == 30081 && aws.ToInt32(p.ToPort) == 30084 && len(p.UserIdGroupPairs) > 0 {
-			return ""
+			backendRange = true
+		}
+		if aws.ToInt32(p.FromPort) == 30085 && slices.ContainsFunc(p.IpRanges, func(r ec2types.IpRange) bool { return aws.ToString(r.CidrIp) == "198.51.100.0/24" }) {
+			legacyRule = true
 		}
 	}
-	return fmt.Sprintf("the node SG does not admit 30081-30084 yet: %+v", out.SecurityGroups[0].IpPermissions)
+	if backendRange && legacyRule {
+		return ""
+	}
+	return fmt.Sprintf("the node SG does not admit 30081-30084 from the backend SG and 30085 from 198.51.100.0/24 yet: %+v", out.SecurityGroups[0].IpPermissions)
 }
