@@ -598,3 +598,14 @@ func TestExplainInvalidInputMarksNothingOverExposed(t *testing.T) {
 		t.Errorf("problems %v notes %v", g.Problems, g.Notes)
 	}
 }
+
+func TestExplainTextNamesTheIngressAndItsGroup(t *testing.T) {
+	g := Graph{Object: Object{Kind: "Ingress", Namespace: "shop", Name: "cart"}, Stack: "IngressGroup shop"}
+	var out bytes.Buffer
+	if err := WriteText(&out, g); err != nil {
+		t.Fatal(err)
+	}
+	if first, _, _ := strings.Cut(out.String(), "\n"); first != "Ingress shop/cart in IngressGroup shop" {
+		t.Errorf("first line %q", first)
+	}
+}

@@ -12,7 +12,12 @@ import (
 func WriteText(w io.Writer, g Graph) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format+"\n", args...) }
-	p("%s", g.Stack)
+	self := g.Object.Kind + " " + g.Object.Namespace + "/" + g.Object.Name
+	if g.Stack == self || g.Stack == "" {
+		p("%s", self)
+	} else {
+		p("%s in %s", self, g.Stack)
+	}
 	if len(g.Members) > 0 {
 		p("  ingresses: %s", strings.Join(g.Members, ", "))
 	}
