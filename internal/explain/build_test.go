@@ -278,7 +278,7 @@ func TestExplainTargetWithoutRuleIsUnreachable(t *testing.T) {
 	if g.Summary.Unreachable != 2 {
 		t.Errorf("unreachable %d, want 2", g.Summary.Unreachable)
 	}
-	if len(g.Paths) != 1 || !g.Paths[0].BlockedAtSGs || g.Paths[0].TargetRule != "" {
+	if len(g.Paths) != 1 || !g.Paths[0].Blocked || g.Paths[0].TargetRule != "" {
 		t.Errorf("paths %+v, want one blocked path", g.Paths)
 	}
 }

@@ -183,10 +183,10 @@ type Path struct {
 	TargetRule string   `json:"targetRule,omitempty"`
 	Targets    []string `json:"targets"`
 	// Bypass: the targets are reachable from Client without the load balancer.
-	Bypass       bool `json:"bypass,omitempty"`
-	Foreign      bool `json:"foreign"`
-	OverExposed  bool `json:"overExposed"`
-	BlockedAtSGs bool `json:"blocked,omitempty"`
+	Bypass      bool `json:"bypass,omitempty"`
+	Foreign     bool `json:"foreign"`
+	OverExposed bool `json:"overExposed"`
+	Blocked     bool `json:"blocked,omitempty"`
 }
 
 // Summary counts what the graph marks.

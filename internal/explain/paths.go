@@ -58,7 +58,7 @@ func (b *builder) paths() {
 
 func (b *builder) finish(p *Path, tr *Rule) {
 	if tr == nil {
-		p.BlockedAtSGs = true
+		p.Blocked = true
 		return
 	}
 	p.TargetRule = tr.Text

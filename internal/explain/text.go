@@ -170,7 +170,7 @@ func pathText(p Path) string {
 		parts = append(parts, fmt.Sprintf("%s [%s]", p.FrontendSG, p.ClientRule))
 	}
 	parts = append(parts, p.Listener, p.TargetGroup)
-	if p.BlockedAtSGs {
+	if p.Blocked {
 		parts = append(parts, p.TargetSG+" [BLOCKED: no rule admits the load balancer]")
 	} else {
 		parts = append(parts, fmt.Sprintf("%s [%s]", p.TargetSG, p.TargetRule))
