@@ -41,6 +41,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newControllerCmd(), newPlanCmd(), newIAMPolicyCmd(), newPreflightCmd(), newVersionCmd())
+	root.AddCommand(newExplainCmd())
 	for _, c := range optionalCommands {
 		root.AddCommand(c())
 	}
