@@ -189,7 +189,7 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 		// reconcilers stopped.
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       ptr(GracefulShutdownTimeout),
-		Cache:                         cache.Options{SyncPeriod: &cfg.SyncPeriod},
+		Cache:                         cacheOptions(cache.Options{SyncPeriod: &cfg.SyncPeriod}),
 	}
 	if o.Logger.GetSink() != nil {
 		opts.Logger = o.Logger
