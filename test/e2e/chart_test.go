@@ -188,9 +188,14 @@ func TestChartInstalledControllerConvergesSeed003UnderItsRBAC(t *testing.T) {
 	values["clusterName"] = h.world.Cluster
 	values["region"] = localenv.Region
 	values["vpcId"] = h.world.VPCID
+	// lbsg's own addition, so that every template is applied.
+	values["dashboards"] = map[string]any{"enabled": true}
 	rel, err := chart.Render("lbsg", "kube-system", values)
 	if err != nil {
 		t.Fatalf("render the chart: %v", err)
+	}
+	if rel.Find("ConfigMap", "lbsg-dashboard") == nil || rel.Find("ServiceMonitor", "lbsg") == nil {
+		t.Fatalf("rendered %v, want the dashboard ConfigMap and the ServiceMonitor too", rel.Kinds())
 	}
 	h.applyRelease(rel)
 
