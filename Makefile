@@ -65,10 +65,13 @@ fuzz:
 	done
 
 ## generate: regenerate the IngressClassParams deepcopy code and CRD manifest from api/, and
-## the ClusterRole config/rbac/role.yaml from the +kubebuilder:rbac markers in internal/controller.
+## the ClusterRole config/rbac/role.yaml from the +kubebuilder:rbac markers in internal/controller,
+## and copy both into the Helm chart (charts/lbsg/crds, charts/lbsg/files/clusterrole.yaml).
 generate:
 	$(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0 object crd:headerFile=hack/crd-header.yaml.txt paths=./api/... output:crd:dir=./config/crd
 	$(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0 rbac:roleName=lbsg paths=./internal/controller/... output:rbac:dir=./config/rbac
+	rm -f charts/lbsg/crds/*.yaml && cp config/crd/*.yaml charts/lbsg/crds/
+	cp config/rbac/role.yaml charts/lbsg/files/clusterrole.yaml
 
 ## iam-policy: regenerate docs/iam-policy.json (the policy for a cluster named my-cluster;
 ## render yours with `lbsg iam-policy --cluster-name NAME --vpc-id VPC`).

@@ -161,7 +161,12 @@ func (h *harness) controllerConfig(args ...string) *config.Config {
 // when set, runs after the harness recorded the engine and the AWS call counts.
 func (h *harness) startControllerWith(o app.RunOptions, args ...string) {
 	h.t.Helper()
-	cfg := h.controllerConfig(args...)
+	h.startControllerConfig(h.controllerConfig(args...), o)
+}
+
+// startControllerConfig is startControllerWith with a configuration the test parsed itself.
+func (h *harness) startControllerConfig(cfg *config.Config, o app.RunOptions) {
+	h.t.Helper()
 	if o.RestConfig == nil {
 		o.RestConfig = plane.Config
 	}
