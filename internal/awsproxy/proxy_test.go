@@ -304,3 +304,41 @@ func TestBadFaultsAreRefused(t *testing.T) {
 		t.Error("a target without a scheme was accepted")
 	}
 }
+
+// TestFaultsOfAnActionDoNotDependOnOtherActionsTiming: calls of different actions made
+// concurrently see, action by action, the same faults as when made one after another.
+func TestFaultsOfAnActionDoNotDependOnOtherActionsTiming(t *testing.T) {
+	f := Faults{Seed: 3, Throttle: 0.3, ServerError: 0.1}
+	seq := func(concurrent bool) [2]string {
+		_, e, l := clients(t, f)
+		var out [2]string
+		calls := [2]func() error{func() error { return describeSGs(e) }, func() error { return describeLBs(l) }}
+		run := func(i int) {
+			var b strings.Builder
+			for n := 0; n < 60; n++ {
+				var api smithy.APIError
+				if err := calls[i](); errors.As(err, &api) {
+					b.WriteString(api.ErrorCode()[:1])
+				} else if err != nil {
+					b.WriteString("?") // not an AWS error: fails the comparison
+				} else {
+					b.WriteByte('.')
+				}
+			}
+			out[i] = b.String()
+		}
+		if !concurrent {
+			run(0)
+			run(1)
+			return out
+		}
+		done := make(chan struct{})
+		go func() { run(1); close(done) }()
+		run(0)
+		<-done
+		return out
+	}
+	if a, b := seq(false), seq(true); a != b {
+		t.Errorf("sequential %v, concurrent %v", a, b)
+	}
+}
