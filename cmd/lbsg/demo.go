@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/lbsg/lbsg/internal/app"
+	"github.com/lbsg/lbsg/internal/awsproxy"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/config"
 	"github.com/lbsg/lbsg/internal/controller"
@@ -91,6 +92,7 @@ func init() { optionalCommands = append(optionalCommands, newDemoCmd) }
 
 func newDemoCmd() *cobra.Command {
 	var keep, verbose bool
+	var faults string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the demo on a local control plane and AWS emulator",
@@ -113,11 +115,20 @@ Ctrl-C.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			d := &demo{out: cmd.OutOrStdout(), keep: keep, verbose: verbose}
+			if cmd.Flags().Changed("aws-faults") {
+				f, err := awsproxy.ParseFaults(faults)
+				if err != nil {
+					return fmt.Errorf("--aws-faults: %w", err)
+				}
+				d.faults = &f
+			}
 			return d.run(ctx)
 		},
 	}
 	cmd.Flags().BoolVar(&keep, "keep", false, "leave everything running after the walk-through and wait for Ctrl-C")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print the controller's logs (to stderr)")
+	cmd.Flags().StringVar(&faults, "aws-faults", "",
+		"put a fault-injecting proxy between the controller and the emulator, e.g. throttle=0.25,server-error=0.05,dependency-violations=1,latency=20ms,seed=7 (see docs/testing.md)")
 	return cmd
 }
 
@@ -125,6 +136,9 @@ Ctrl-C.`,
 type demo struct {
 	out           io.Writer
 	keep, verbose bool
+	// faults, when set, are injected by proxy, which the controller's AWS calls go through.
+	faults *awsproxy.Faults
+	proxy  *awsproxy.Proxy
 
 	moto  *localenv.Moto
 	cp    *localenv.ControlPlane
@@ -185,6 +199,12 @@ func (d *demo) run(ctx context.Context) (err error) {
 		return err
 	}
 	d.printf("  AWS endpoint: %s\n", d.moto.Endpoint)
+	if d.faults != nil {
+		if d.proxy, err = awsproxy.Start(d.moto.Endpoint, *d.faults); err != nil {
+			return err
+		}
+		d.printf("  the controller's AWS calls go through %s, which injects %s\n", d.proxy.URL, d.faults)
+	}
 	awsCfg, err := d.moto.AWSConfig(ctx)
 	if err != nil {
 		return err
@@ -295,7 +315,7 @@ func (d *demo) startController(ctx context.Context) error {
 		"--cluster-name=" + demoCluster,
 		"--aws-region=" + localenv.Region,
 		"--aws-vpc-id=" + d.world.VPCID,
-		"--aws-api-endpoints=EC2=" + d.moto.Endpoint + ",Elastic Load Balancing v2=" + d.moto.Endpoint,
+		"--aws-api-endpoints=EC2=" + d.awsEndpoint() + ",Elastic Load Balancing v2=" + d.awsEndpoint(),
 		"--enable-leader-election=false",
 		"--metrics-bind-addr=0",
 		"--health-probe-bind-addr=0",
@@ -326,6 +346,14 @@ func (d *demo) startController(ctx context.Context) error {
 		})
 	}()
 	return nil
+}
+
+// awsEndpoint is where the controller's AWS calls go: the fault proxy, or moto.
+func (d *demo) awsEndpoint() string {
+	if d.proxy != nil {
+		return d.proxy.URL
+	}
+	return d.moto.Endpoint
 }
 
 // controllerExited returns the controller's error if it has returned (it should not before
@@ -366,6 +394,12 @@ func (d *demo) shutdown() error {
 			done(err)
 			errs = append(errs, err)
 		}
+	}
+	if d.proxy != nil {
+		s := d.proxy.Snapshot()
+		d.printf("the controller made %d AWS calls (%d mutating); %d were answered with an injected fault\n",
+			s.Calls.Total(), s.Calls.Mutating(), s.InjectedTotal())
+		errs = append(errs, d.proxy.Close())
 	}
 	if d.cp != nil {
 		done := d.progress("stopping kube-apiserver and etcd")

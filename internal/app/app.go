@@ -67,6 +67,7 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		Registerer:     reg,
 		AttemptTimeout: cfg.AWSAPI(),
 		AuditLog:       ctrl.Log.WithName("audit"),
+		Throttle:       cfg.AWSAPIThrottle,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to AWS: %w", err)

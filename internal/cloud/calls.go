@@ -26,6 +26,9 @@ import (
 const (
 	OutcomeOK    = "ok"
 	OutcomeError = "error"
+	// OutcomeRetryQuotaExceeded is the outcome of an operation the SDK stopped retrying
+	// because its retry budget was used up (see IsRetryQuotaExceeded).
+	OutcomeRetryQuotaExceeded = "RetryQuotaExceeded"
 )
 
 // CallKey names one counted outcome of one API action.
@@ -50,9 +53,10 @@ type Calls struct {
 	mu     sync.Mutex
 	counts Counts
 
-	total    *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	up       *upstreamMetrics
+	total     *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	throttled *prometheus.CounterVec
+	up        *upstreamMetrics
 
 	// audit receives one line per write (see package audit); the zero Logger discards.
 	audit logr.Logger
@@ -72,8 +76,15 @@ func NewCalls(reg prometheus.Registerer) (*Calls, error) {
 		Help:    "Latency of AWS API call attempts by service and action.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 	}, []string{"service", "action"})
+	throttled := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lbsg_aws_api_throttled_total",
+		Help: "AWS API operations that ended throttled, retries included, by service, action and reason: aws (AWS's throttling error), retry_quota (the SDK's retry budget used up) or client_limit (held back by --aws-api-throttle).",
+	}, []string{"service", "action", "reason"})
 	var err error
 	if total, err = register(reg, total); err != nil {
+		return nil, err
+	}
+	if throttled, err = register(reg, throttled); err != nil {
 		return nil, err
 	}
 	if duration, err = register(reg, duration); err != nil {
@@ -83,7 +94,7 @@ func NewCalls(reg prometheus.Registerer) (*Calls, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Calls{counts: Counts{}, total: total, duration: duration, up: up}, nil
+	return &Calls{counts: Counts{}, total: total, duration: duration, throttled: throttled, up: up}, nil
 }
 
 // SetAuditLog makes c write the audit line of every AWS write to l. It must be called
@@ -162,6 +173,9 @@ func (m operationMiddleware) HandleInitialize(ctx context.Context, in middleware
 	out, md, err := next.HandleInitialize(ctx, in)
 	service, op := awsmiddleware.GetServiceID(ctx), awsmiddleware.GetOperationName(ctx)
 	m.calls.up.call(service, op, statusCode(md), upstreamErrorCode(err), time.Since(start), retries(md))
+	if reason := throttleReason(err); reason != "" {
+		m.calls.throttled.WithLabelValues(service, op, reason).Inc()
+	}
 	if !IsReadOnlyAction(op) {
 		audit.Log(m.calls.audit, audit.Write{Service: service, Action: op, Resource: resourceID(in.Parameters, out.Result),
 			Object: audit.Object(ctx), Outcome: outcome(err)})
@@ -193,9 +207,38 @@ func retries(md middleware.Metadata) int {
 	return n
 }
 
+// Throttle reasons, the reason label of lbsg_aws_api_throttled_total.
+const (
+	ThrottledByAWS         = "aws"
+	ThrottledByRetryQuota  = "retry_quota"
+	ThrottledByClientLimit = "client_limit"
+)
+
+// throttleReason says why an operation that ended with err counts as throttled, "" when
+// it does not.
+func throttleReason(err error) string {
+	var wait *ThrottleWaitError
+	switch {
+	case err == nil:
+		return ""
+	case IsRetryQuotaExceeded(err):
+		return ThrottledByRetryQuota
+	case errors.As(err, &wait):
+		return ThrottledByClientLimit
+	case IsThrottling(err):
+		return ThrottledByAWS
+	}
+	return ""
+}
+
 func outcome(err error) string {
 	if err == nil {
 		return OutcomeOK
+	}
+	// The retry budget is the operation's outcome, whatever the last attempt's error was:
+	// it is why the SDK stopped.
+	if IsRetryQuotaExceeded(err) {
+		return OutcomeRetryQuotaExceeded
 	}
 	if code := ErrorCode(err); code != "" {
 		return code

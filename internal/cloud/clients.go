@@ -47,6 +47,9 @@ type Options struct {
 	// AuditLog receives one line per AWS write (see package audit); the zero Logger
 	// writes none.
 	AuditLog logr.Logger
+	// Throttle is the client-side rate limits (--aws-api-throttle, see DefaultThrottle)
+	// both clients share; nil sets none.
+	Throttle Throttle
 }
 
 // DefaultAttemptTimeout bounds an attempt when Options.AttemptTimeout is not set: an AWS
@@ -121,6 +124,10 @@ func newClients(cfg aws.Config, o Options) (*Clients, error) {
 	// The timeout is added after the call counter, so it sits inside it: a timed-out
 	// attempt is counted, with its own outcome.
 	cfg.APIOptions = append(slices.Clone(cfg.APIOptions), calls.Middleware(), timeoutMiddleware(timeout))
+	if len(o.Throttle) > 0 {
+		// One throttler for both clients: a rule's bucket is shared by every call it matches.
+		cfg.APIOptions = append(cfg.APIOptions, throttleOption(newThrottler(o.Throttle)))
+	}
 	ec2Client := ec2.NewFromConfig(cfg, func(eo *ec2.Options) {
 		if u := o.Endpoints[ServiceEC2]; u != "" {
 			eo.BaseEndpoint = aws.String(u)

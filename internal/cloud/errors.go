@@ -3,6 +3,7 @@ package cloud
 import (
 	"errors"
 
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/smithy-go"
 )
 
@@ -106,8 +107,24 @@ func IsRuleLimitExceeded(err error) bool { return ErrorCode(err) == CodeRuleLimi
 // IsGroupDuplicate reports whether CreateSecurityGroup failed because the name is taken.
 func IsGroupDuplicate(err error) bool { return ErrorCode(err) == CodeGroupDuplicate }
 
-// IsThrottling reports whether err is AWS asking the caller to slow down.
-func IsThrottling(err error) bool { return throttlingCodes[ErrorCode(err)] }
+// IsThrottling reports whether err says to slow down: AWS throttled the call, the SDK's
+// retry budget is used up (IsRetryQuotaExceeded), or lbsg's own rate limit held the call
+// back until its deadline (ThrottleWaitError).
+func IsThrottling(err error) bool {
+	var wait *ThrottleWaitError
+	return throttlingCodes[ErrorCode(err)] || IsRetryQuotaExceeded(err) || errors.As(err, &wait)
+}
+
+// IsRetryQuotaExceeded reports whether the SDK gave up retrying a call because its retry
+// budget (the retry quota its retryer shares between all calls of a client) is used up:
+// so many calls failed lately that retrying would only add load. The error still carries
+// the last attempt's AWS error, whatever it was; the remedy is the same as for throttling,
+// to come back later.
+func IsRetryQuotaExceeded(err error) bool {
+	var q ratelimit.QuotaExceededError
+	var qp *ratelimit.QuotaExceededError
+	return errors.As(err, &q) || errors.As(err, &qp)
+}
 
 // IsResourceInUse reports whether an ELBv2 resource cannot be changed or deleted because
 // another resource uses it.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/sgrules"
 )
@@ -104,6 +105,10 @@ type Config struct {
 	AWSMaxRetries           int           // --aws-max-retries, default 10
 	Timeouts                              // --reconcile-timeout, --aws-api-timeout (lbsg's own)
 
+	// AWSAPIThrottle is --aws-api-throttle: client-side rate limits per AWS API bucket,
+	// cloud.DefaultThrottle() with the services the flag names replaced.
+	AWSAPIThrottle cloud.Throttle
+
 	// IgnoredFlags names the upstream flags that were set but that lbsg does not implement,
 	// sorted, each once. Log them at start-up.
 	IgnoredFlags []string
@@ -126,6 +131,10 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.Var(&endpointsValue{m: &c.AWSAPIEndpoints}, FlagAWSAPIEndpoints,
 		`Custom AWS API endpoints, format: serviceID1=URL1,serviceID2=URL2 with AWS SDK service IDs, e.g. "EC2=http://127.0.0.1:5000,Elastic Load Balancing v2=http://127.0.0.1:5000"`)
 	fs.IntVar(&c.AWSMaxRetries, FlagAWSMaxRetries, DefaultAWSMaxRetries, "Maximum retries for AWS APIs")
+	c.AWSAPIThrottle = cloud.DefaultThrottle()
+	fs.Var(&throttleValue{t: &c.AWSAPIThrottle}, FlagAWSAPIThrottle,
+		"Client-side rate limits for AWS APIs, format: serviceID1:operationRegex1=rate:burst,serviceID2:operationRegex2=rate:burst; "+
+			"the rules given for a service replace its defaults (see docs/flags.md)")
 	c.addLogLevelFlag(fs)
 
 	fs.BoolVar(&c.EnableBackendSG, FlagEnableBackendSG, true, "Enable the shared backend security group for traffic from load balancers to targets")

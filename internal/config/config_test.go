@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/spf13/pflag"
+
+	"github.com/lbsg/lbsg/internal/cloud"
 )
 
 // parse registers the flags on a fresh FlagSet and parses args.
@@ -51,8 +53,9 @@ func TestDefaults(t *testing.T) {
 		LeaderElectionID:          "aws-load-balancer-controller-leader",
 		AWSMaxRetries:             10,
 		Timeouts:                  Timeouts{ReconcileTimeout: 3 * time.Minute, AWSAPITimeout: 30 * time.Second},
+		AWSAPIThrottle:            cloud.DefaultThrottle(),
 	}
-	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(Config{}), cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(Config{}), cmpopts.EquateEmpty(), throttleByString); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 	if !c.NLBSecurityGroup() || c.Feature(GateEnableDefaultTagsLowPriority) || c.Feature(GateIngressPlanAnnotation) {
@@ -263,7 +266,7 @@ func TestIgnoredFlags(t *testing.T) {
 		t.Fatalf("Validate() = %v", err)
 	}
 	want := []string{
-		"aws-api-throttle", "aws-vpc-tag-key", "aws-vpc-tags", "default-ssl-policy", "enable-endpoint-slices",
+		"aws-vpc-tag-key", "aws-vpc-tags", "default-ssl-policy", "enable-endpoint-slices",
 		"enable-pod-readiness-gate-inject", "enable-shield", "enable-waf", "enable-wafv2", "ingress-class",
 		"ingress-max-concurrent-reconciles", "service-max-concurrent-reconciles",
 		"targetgroupbinding-max-concurrent-reconciles", "targetgroupbinding-max-exponential-backoff-delay",

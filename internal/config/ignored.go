@@ -37,7 +37,6 @@ var ignoredFlags = []struct {
 	{"tolerate-non-existent-backend-service", boolean(true)},
 	{"tolerate-non-existent-backend-action", boolean(true)},
 	// AWS client tuning and VPC discovery.
-	{"aws-api-throttle", str("")},
 	{"aws-vpc-tags", stringMap()},
 	{"aws-vpc-tag-key", str("Name")},
 	{"aws-vpc-cache-ttl", duration(0)},
