@@ -84,7 +84,7 @@ func seconds(res *runResult, phase string) string {
 	if p == nil || !p.Converged {
 		return "did not converge"
 	}
-	return fmt.Sprintf("%.0f s", p.Seconds)
+	return fmt.Sprintf("%.1f s", p.Seconds)
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }

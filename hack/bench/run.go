@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
@@ -434,9 +435,15 @@ func (s *session) deleteIPServices(ctx context.Context, c int) error {
 		if err != nil {
 			return "", err
 		}
-		// What is left are the NLBs of the instance-target Services.
-		if n := len(lbs.LoadBalancers); n > s.res.N {
-			return fmt.Sprintf("%d load balancers, want %d", n, s.res.N), nil
+		// What is left are the NLBs of the instance-target Services (and the group's ALB).
+		n := 0
+		for _, lb := range lbs.LoadBalancers {
+			if lb.Type == elbv2types.LoadBalancerTypeEnumNetwork {
+				n++
+			}
+		}
+		if n > s.res.N {
+			return fmt.Sprintf("%d network load balancers, want %d", n, s.res.N), nil
 		}
 		return "", nil
 	})
