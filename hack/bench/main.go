@@ -66,7 +66,7 @@ func main() {
 	flag.DurationVar(&o.settle, "settle", 60*time.Second, "at most this long waiting for the quiet after a phase converged")
 	flag.DurationVar(&o.phaseTimeout, "phase-timeout", 3*time.Minute, "base time a phase may take to converge")
 	flag.DurationVar(&o.perObject, "per-object", 2*time.Second, "extra time a phase may take per object it creates or deletes")
-	flag.DurationVar(&o.total, "timeout", 3*time.Hour, "the whole bench's time limit")
+	flag.DurationVar(&o.total, "timeout", 4*time.Hour, "the whole bench's time limit")
 	flag.StringVar(&o.markdown, "out", "docs/benchmarks.md", "the report to write")
 	flag.StringVar(&o.plot, "plot", "docs/benchmarks.png", "the plot to write")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the controller logs (their directory is printed)")

@@ -343,7 +343,7 @@ func (r *report) markdown(plotName string) string {
 	p("Calls are total (mutating). Per Service: the create's calls divided by N. ")
 	p("Churn: %d ip-target Services with %d Pods each get all their Pods and EndpointSlice replaced; calls per churned Service. ", r.Opts.churn, podsPerIPService)
 	p("Peak RSS is the controller's VmHWM over the whole run; CPU is its user + system time over the whole run.\n\n")
-	p("| N | create | per Service | create s | no-op | steady state | churn per Service | delete | delete s | peak RSS | RSS / Service | CPU s |\n")
+	p("| N | create | per Service | create s | no-op | steady state | churn per Service | delete | delete s | peak RSS | peak RSS / N | CPU s |\n")
 	p("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for i := range r.Sizes {
 		s := &r.Sizes[i]
@@ -364,7 +364,8 @@ func (r *report) markdown(plotName string) string {
 	if base, slope, ok := r.rssSlope(); ok {
 		p("\nMemory: each Service adds about **%.0f KiB** of peak RSS (from N = %d to the largest size); ", slope/1024, base.N)
 		est := float64(base.Usage.PeakRSS) + slope*float64(5000-base.N)
-		p("5,000 Services would need about %.0f MiB.\n", est/(1<<20))
+		p("extrapolated linearly, 5,000 Services would need about %.0f MiB. ", est/(1<<20))
+		p("Few or small sizes make this slope noisy: the larger the largest N, the better the estimate.\n")
 	}
 	for _, s := range r.Sizes {
 		if s.Err != "" {
