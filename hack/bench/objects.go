@@ -21,7 +21,6 @@ const (
 	// noopAnnotation is the unrelated annotation of the no-op change.
 	noopAnnotation = "bench.lbsg.io/touched"
 	ingressClass   = "alb"
-	ingressGroup   = "bench"
 )
 
 // nlbService is the sample Service of the NLB security-groups post: external,
@@ -48,10 +47,10 @@ func nlbService(name, targetType string) *corev1.Service {
 	}
 }
 
-// backendService is a NodePort Service an Ingress of the group routes to.
-func backendService(name string) *corev1.Service {
+// backendService is a NodePort Service an Ingress routes to, labelled kind.
+func backendService(name, kind string) *corev1.Service {
 	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: benchNamespace, Name: name, Labels: map[string]string{benchLabel: "ingress"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: benchNamespace, Name: name, Labels: map[string]string{benchLabel: kind}},
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeNodePort,
 			Selector: map[string]string{"app": name},
@@ -61,18 +60,22 @@ func backendService(name string) *corev1.Service {
 	}
 }
 
-// groupIngress is a member of the bench's Ingress group: HTTP:80, internet-facing, path
-// /<name> to the backend Service of the same name.
-func groupIngress(name string, order int) *networkingv1.Ingress {
+// albIngress is an internet-facing Ingress routing path /<name> to the backend Service of
+// the same name, labelled kind. With a group it is a member of it (order: group.order);
+// listenPorts is the listen-ports annotation.
+func albIngress(name, kind, group string, order int, listenPorts string) *networkingv1.Ingress {
 	prefix := networkingv1.PathTypePrefix
+	ann := map[string]string{
+		"alb.ingress.kubernetes.io/scheme":       "internet-facing",
+		"alb.ingress.kubernetes.io/listen-ports": listenPorts,
+	}
+	if group != "" {
+		ann["alb.ingress.kubernetes.io/group.name"] = group
+		ann["alb.ingress.kubernetes.io/group.order"] = fmt.Sprint(order)
+	}
 	return &networkingv1.Ingress{
-		ObjectMeta: metav1.ObjectMeta{Namespace: benchNamespace, Name: name, Labels: map[string]string{benchLabel: "ingress"},
-			Annotations: map[string]string{
-				"alb.ingress.kubernetes.io/group.name":   ingressGroup,
-				"alb.ingress.kubernetes.io/group.order":  fmt.Sprint(order),
-				"alb.ingress.kubernetes.io/scheme":       "internet-facing",
-				"alb.ingress.kubernetes.io/listen-ports": `[{"HTTP":80}]`,
-			}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: benchNamespace, Name: name, Labels: map[string]string{benchLabel: kind},
+			Annotations: ann},
 		Spec: networkingv1.IngressSpec{
 			IngressClassName: aws.String(ingressClass),
 			Rules: []networkingv1.IngressRule{{IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{

@@ -24,6 +24,8 @@ import (
 const (
 	phaseStart     = "start-up"
 	phaseCreate    = "create"
+	phaseALB       = "ALB Ingress, 2 listen ports: create"
+	phaseALBDelete = "ALB Ingress, 2 listen ports: delete"
 	phaseIngress   = "Ingress group of 3: create"
 	phaseNoop      = "no-op change"
 	phaseSteady    = "steady state"
@@ -302,40 +304,56 @@ func (s *session) deleteNLBs(ctx context.Context, n int) error {
 	})
 }
 
-var ingressNames = []string{"ing-a", "ing-b", "ing-c"}
+// ingressCase is an Ingress workload: its members (one Ingress and backend Service each),
+// their group ("" for one implicit group per Ingress) and listen ports.
+type ingressCase struct {
+	create, delete, kind, group, listenPorts string
+	names                                    []string
+}
 
-func (s *session) createIngressGroup(ctx context.Context) error {
+var (
+	twoPortALB = ingressCase{create: phaseALB, delete: phaseALBDelete, kind: "alb",
+		listenPorts: `[{"HTTP":80},{"HTTP":8080}]`, names: []string{"web"}}
+	groupOf3 = ingressCase{create: phaseIngress, delete: phaseIngDelete, kind: "group", group: "bench",
+		listenPorts: `[{"HTTP":80}]`, names: []string{"ing-a", "ing-b", "ing-c"}}
+)
+
+// createIngresses creates the case's backend Services and Ingresses and waits until every
+// Ingress has its hostname and every backend node port is open to the backend SG.
+func (s *session) createIngresses(ctx context.Context, c ingressCase) error {
 	if err := s.w.ensureIngressClass(ctx); err != nil {
 		return err
 	}
-	return s.measure(ctx, phaseIngress, s.timeout(3), func() error {
-		for i, n := range ingressNames {
-			if err := s.w.create(ctx, backendService(n)); err != nil {
+	return s.measure(ctx, c.create, s.timeout(len(c.names)), func() error {
+		for i, n := range c.names {
+			if err := s.w.create(ctx, backendService(n, c.kind)); err != nil {
 				return err
 			}
-			if err := s.w.create(ctx, groupIngress(n, i+1)); err != nil {
+			if err := s.w.create(ctx, albIngress(n, c.kind, c.group, i+1, c.listenPorts)); err != nil {
 				return err
 			}
 		}
 		return nil
 	}, func() (string, error) {
-		if msg, err := s.w.ingressesReady(ctx, ingressNames); err != nil || msg != "" {
+		if msg, err := s.w.ingressesReady(ctx, c.names); err != nil || msg != "" {
 			return msg, err
 		}
-		return s.w.servicesReady(ctx, "ingress", len(ingressNames), true)
+		return s.w.servicesReady(ctx, c.kind, len(c.names), true)
 	})
 }
 
-func (s *session) deleteIngressGroup(ctx context.Context) error {
-	return s.measure(ctx, phaseIngDelete, s.timeout(3), func() error {
-		for _, n := range ingressNames {
-			if err := s.w.k8s.Delete(ctx, groupIngress(n, 0)); err != nil {
+// deleteIngresses deletes the case's Ingresses and backend Services and waits until the
+// Ingresses are gone and no ALB is left.
+func (s *session) deleteIngresses(ctx context.Context, c ingressCase) error {
+	return s.measure(ctx, c.delete, s.timeout(len(c.names)), func() error {
+		for _, n := range c.names {
+			if err := s.w.k8s.Delete(ctx, albIngress(n, c.kind, c.group, 0, c.listenPorts)); err != nil {
 				return fmt.Errorf("deleting Ingress %s: %w", n, err)
 			}
 		}
-		return s.w.deleteServices(ctx, "ingress")
+		return s.w.deleteServices(ctx, c.kind)
 	}, func() (string, error) {
-		if left, err := s.w.gone(ctx, &networkingv1.IngressList{}, "ingress"); err != nil || left != "" {
+		if left, err := s.w.gone(ctx, &networkingv1.IngressList{}, c.kind); err != nil || left != "" {
 			return left, err
 		}
 		return s.w.lbsgResources(ctx, "application")
@@ -435,7 +453,7 @@ func (s *session) deleteIPServices(ctx context.Context, c int) error {
 		if err != nil {
 			return "", err
 		}
-		// What is left are the NLBs of the instance-target Services (and the group's ALB).
+		// What is left are the NLBs of the instance-target Services.
 		n := 0
 		for _, lb := range lbs.LoadBalancers {
 			if lb.Type == elbv2types.LoadBalancerTypeEnumNetwork {
@@ -455,8 +473,15 @@ func sizePhases(ctx context.Context, s *session) error {
 	if err := s.createNLBs(ctx, n); err != nil {
 		return err
 	}
-	if err := s.createIngressGroup(ctx); err != nil {
-		return err
+	// Each Ingress workload is created and deleted next to the N NLBs, before the steady
+	// state, so that the steady state has N stacks and nothing else.
+	for _, c := range []ingressCase{twoPortALB, groupOf3} {
+		if err := s.createIngresses(ctx, c); err != nil {
+			return err
+		}
+		if err := s.deleteIngresses(ctx, c); err != nil {
+			return err
+		}
 	}
 	if err := s.noop(ctx, n); err != nil {
 		return err
@@ -472,9 +497,6 @@ func sizePhases(ctx context.Context, s *session) error {
 		return err
 	}
 	if err := s.deleteIPServices(ctx, len(ips)); err != nil {
-		return err
-	}
-	if err := s.deleteIngressGroup(ctx); err != nil {
 		return err
 	}
 	return s.deleteNLBs(ctx, n)
