@@ -449,13 +449,13 @@ func (s *session) deleteIPServices(ctx context.Context, c int) error {
 		if left, err := s.w.gone(ctx, &corev1.ServiceList{}, "ip"); err != nil || left != "" {
 			return left, err
 		}
-		lbs, err := s.w.elb.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{})
+		lbs, err := s.w.loadBalancers(ctx)
 		if err != nil {
 			return "", err
 		}
 		// What is left are the NLBs of the instance-target Services.
 		n := 0
-		for _, lb := range lbs.LoadBalancers {
+		for _, lb := range lbs {
 			if lb.Type == elbv2types.LoadBalancerTypeEnumNetwork {
 				n++
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -266,13 +267,13 @@ func meta(list client.ObjectList) int {
 // lbsgResources describes what of lbsg's is left in the emulator: load balancers, target
 // groups, SGs tagged for the cluster and rules on the node SG; "" when nothing is.
 func (w *world) lbsgResources(ctx context.Context, lbType string) (string, error) {
-	lbs, err := w.elb.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{})
+	lbs, err := w.loadBalancers(ctx)
 	if err != nil {
-		return "", fmt.Errorf("listing load balancers: %w", err)
+		return "", err
 	}
 	var left []string
 	n := 0
-	for _, lb := range lbs.LoadBalancers {
+	for _, lb := range lbs {
 		if lbType == "" || string(lb.Type) == lbType {
 			n++
 		}
@@ -283,12 +284,12 @@ func (w *world) lbsgResources(ctx context.Context, lbType string) (string, error
 	if lbType != "" {
 		return strings.Join(left, ", "), nil
 	}
-	tgs, err := w.elb.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{})
+	tgs, err := w.targetGroups(ctx)
 	if err != nil {
-		return "", fmt.Errorf("listing target groups: %w", err)
+		return "", err
 	}
-	if len(tgs.TargetGroups) > 0 {
-		left = append(left, fmt.Sprintf("%d target groups", len(tgs.TargetGroups)))
+	if len(tgs) > 0 {
+		left = append(left, fmt.Sprintf("%d target groups", len(tgs)))
 	}
 	sgs, err := w.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
 		{Name: aws.String("tag:" + naming.TagCluster), Values: []string{benchCluster}}}})
@@ -323,14 +324,14 @@ func (w *world) lbsgResources(ctx context.Context, lbType string) (string, error
 
 // targetGroupOf returns the ARN of the target group of a Service's stack.
 func (w *world) targetGroupOf(ctx context.Context, service string) (string, error) {
-	tgs, err := w.elb.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{})
+	tgs, err := w.targetGroups(ctx)
 	if err != nil {
-		return "", fmt.Errorf("listing target groups: %w", err)
+		return "", err
 	}
 	want := naming.ServiceStackID(benchNamespace, service)
-	for i := 0; i < len(tgs.TargetGroups); i += 20 {
+	for i := 0; i < len(tgs); i += 20 {
 		var arns []string
-		for _, tg := range tgs.TargetGroups[i:min(i+20, len(tgs.TargetGroups))] {
+		for _, tg := range tgs[i:min(i+20, len(tgs))] {
 			arns = append(arns, aws.ToString(tg.TargetGroupArn))
 		}
 		tags, err := w.elb.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: arns})
@@ -346,6 +347,35 @@ func (w *world) targetGroupOf(ctx context.Context, service string) (string, erro
 		}
 	}
 	return "", nil
+}
+
+// maxPages bounds every paged read: 100 pages of 400 are far more than the bench creates.
+const maxPages = 100
+
+func (w *world) loadBalancers(ctx context.Context) ([]elbv2types.LoadBalancer, error) {
+	var out []elbv2types.LoadBalancer
+	pg := elbv2.NewDescribeLoadBalancersPaginator(w.elb, &elbv2.DescribeLoadBalancersInput{})
+	for i := 0; pg.HasMorePages() && i < maxPages; i++ {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing load balancers: %w", err)
+		}
+		out = append(out, page.LoadBalancers...)
+	}
+	return out, nil
+}
+
+func (w *world) targetGroups(ctx context.Context) ([]elbv2types.TargetGroup, error) {
+	var out []elbv2types.TargetGroup
+	pg := elbv2.NewDescribeTargetGroupsPaginator(w.elb, &elbv2.DescribeTargetGroupsInput{})
+	for i := 0; pg.HasMorePages() && i < maxPages; i++ {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing target groups: %w", err)
+		}
+		out = append(out, page.TargetGroups...)
+	}
+	return out, nil
 }
 
 // targetsAre returns "" when the target group's targets are exactly the IPs.
