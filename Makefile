@@ -86,7 +86,8 @@ demo: check-moto
 ## for BENCH_SIZES NLB Services (plus an Ingress group of 3, a no-op change, BENCH_STEADY of
 ## steady state, endpoint churn, delete) and under throttling + 5xx, through lbsg's counting
 ## proxy in front of moto; writes docs/benchmarks.md and docs/benchmarks.png. A benchmark,
-## not a test: `make bench BENCH_SIZES=1,20 BENCH_STEADY=30s` is a quick run.
+## not a test: `make bench BENCH_SIZES=1,20 BENCH_STEADY=30s` is a quick run; BENCH_ARGS passes
+## more flags (`go run ./hack/bench -h` lists them).
 BENCH_SIZES  ?= 1,20,100,500
 BENCH_STEADY ?= 2m
 bench: check-moto
