@@ -16,7 +16,7 @@ IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
 # Cache for kube-apiserver and etcd (about 3 GB of Go build cache the first time).
 export LBSG_CACHE ?= $(HOME)/.cache/lbsg
 
-.PHONY: all build image test unit e2e lint demo testbin check-moto generate iam-policy clean fuzz
+.PHONY: all build image test unit e2e lint demo testbin check-moto generate iam-policy clean fuzz bench
 
 all: build
 
@@ -84,6 +84,18 @@ iam-policy:
 demo: check-moto
 	@assets=$$(bash hack/testbin.sh) && \
 	  KUBEBUILDER_ASSETS=$$assets $(GO) run -tags demo ./cmd/lbsg demo $(ARGS)
+
+## bench: measure AWS calls by action, seconds to converge, peak RSS and CPU of `lbsg controller`
+## for BENCH_SIZES NLB Services (plus an Ingress group of 3, a no-op change, BENCH_STEADY of
+## steady state, endpoint churn, delete) and under throttling + 5xx, through lbsg's counting
+## proxy in front of moto; writes docs/benchmarks.md and docs/benchmarks.png. A benchmark,
+## not a test: `make bench BENCH_SIZES=1,20 BENCH_STEADY=30s` is a quick run; BENCH_ARGS passes
+## more flags (`go run ./hack/bench -h` lists them).
+BENCH_SIZES  ?= 1,20,100,500
+BENCH_STEADY ?= 2m
+bench: check-moto
+	@assets=$$(bash hack/testbin.sh) && \
+	  KUBEBUILDER_ASSETS=$$assets $(GO) run ./hack/bench --sizes '$(BENCH_SIZES)' --steady '$(BENCH_STEADY)' $(BENCH_ARGS)
 
 clean:
 	rm -rf bin
