@@ -34,6 +34,11 @@ type FakeAPI struct {
 	tags    map[string][]elbtypes.Tag
 	targets map[string][]elbtypes.TargetDescription
 	calls   map[string]int
+	// listeners and rules (fake_listeners.go)
+	listeners []elbtypes.Listener
+	rules     []elbtypes.Rule
+	// ruleListener maps a rule's ARN to its listener's.
+	ruleListener map[string]string
 }
 
 var _ API = (*FakeAPI)(nil)
@@ -149,7 +154,16 @@ func (f *FakeAPI) DescribeTags(_ context.Context, in *elbv2.DescribeTagsInput, _
 
 func (f *FakeAPI) DescribeListeners(_ context.Context, in *elbv2.DescribeListenersInput, _ ...func(*elbv2.Options)) (*elbv2.DescribeListenersOutput, error) {
 	f.begin("DescribeListeners", in)
-	return &elbv2.DescribeListenersOutput{}, nil
+	f.mu.Lock()
+	out := &elbv2.DescribeListenersOutput{}
+	for _, l := range f.listeners {
+		if aws.ToString(l.LoadBalancerArn) == aws.ToString(in.LoadBalancerArn) {
+			out.Listeners = append(out.Listeners, l)
+		}
+	}
+	f.mu.Unlock()
+	f.answered("DescribeListeners", in)
+	return out, nil
 }
 
 func (f *FakeAPI) DescribeTargetHealth(_ context.Context, in *elbv2.DescribeTargetHealthInput, _ ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error) {
@@ -169,6 +183,11 @@ func (f *FakeAPI) CreateLoadBalancer(_ context.Context, in *elbv2.CreateLoadBala
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.addLoadBalancer(aws.ToString(in.Name), string(in.Type), in.SecurityGroups, in.Tags)
+	lb := &f.lbs[len(f.lbs)-1]
+	lb.Scheme, lb.IpAddressType = in.Scheme, in.IpAddressType
+	for _, s := range in.Subnets {
+		lb.AvailabilityZones = append(lb.AvailabilityZones, elbtypes.AvailabilityZone{SubnetId: aws.String(s)})
+	}
 	return &elbv2.CreateLoadBalancerOutput{LoadBalancers: []elbtypes.LoadBalancer{f.lbs[len(f.lbs)-1]}}, nil
 }
 
