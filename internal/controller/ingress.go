@@ -69,7 +69,7 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			}
 		}
 	}
-	sp, err := r.Engine.PlanIngressGroup(ctx, g, objs, false)
+	sp, err := r.Engine.PlanIngressGroup(ctx, g, objs)
 	if err != nil {
 		return ctrl.Result{}, r.fail(ctx, g, EventFailedDeploy, err)
 	}
@@ -85,11 +85,6 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			if n.Ingress == "" || n.Ingress == m.Ingress.Namespace+"/"+m.Ingress.Name {
 				r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeWarning, n.Reason, "Reconcile", "%s", n.Message)
 			}
-		}
-	}
-	if sp.NeedsBackendSG {
-		if sp, err = r.Engine.PlanIngressGroup(ctx, g, objs, true); err != nil {
-			return ctrl.Result{}, r.fail(ctx, g, EventFailedDeploy, err)
 		}
 	}
 	// One Event for all notices: Events of one reason on one object are merged into a

@@ -92,7 +92,7 @@ func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Ser
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	sp, err := r.Engine.PlanService(ctx, svc, objs, false)
+	sp, err := r.Engine.PlanService(ctx, svc, objs)
 	if err != nil {
 		return ctrl.Result{}, r.fail(ctx, svc, EventFailedDeploy, ReasonAWSError, err)
 	}
@@ -111,12 +111,6 @@ func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Ser
 	if controllerutil.AddFinalizer(svc, naming.ServiceFinalizer) {
 		if err := r.Client.Update(ctx, svc); err != nil {
 			return ctrl.Result{}, fmt.Errorf("add finalizer to %s/%s: %w", svc.Namespace, svc.Name, err)
-		}
-	}
-	if sp.NeedsBackendSG {
-		// Plan again with the backend SG ensured (created at most once per cluster).
-		if sp, err = r.Engine.PlanService(ctx, svc, objs, true); err != nil {
-			return ctrl.Result{}, r.fail(ctx, svc, EventFailedDeploy, ReasonAWSError, err)
 		}
 	}
 	if len(sp.Plan.Notices) > 0 {
@@ -153,7 +147,7 @@ func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Ser
 }
 
 func (r *ServiceReconciler) reconcileDelete(ctx context.Context, svc *corev1.Service) (ctrl.Result, error) {
-	sp, err := r.Engine.PlanService(ctx, svc, ClusterObjects{}, false)
+	sp, err := r.Engine.PlanService(ctx, svc, ClusterObjects{})
 	if err != nil {
 		return ctrl.Result{}, r.fail(ctx, svc, EventFailedCleanup, ReasonAWSError, err)
 	}
