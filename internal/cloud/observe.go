@@ -77,6 +77,7 @@ type Observer struct {
 
 	sgs      *awscache.Cache[SecurityGroup]
 	searches *awscache.Cache[[]SecurityGroup]
+	tagKeys  tagSearches // the filters of the cached tag searches (writethrough.go)
 	insts    *awscache.Cache[Instance]
 	enis     *awscache.Cache[ENI]
 	enisByIP *awscache.Cache[ENI]
@@ -157,6 +158,7 @@ func (o *Observer) FindSecurityGroups(ctx context.Context, tagFilters map[string
 		}
 		fmt.Fprintf(&key, "\x00%s=%s", k, strings.Join(vals, "\x01"))
 	}
+	o.tagKeys.remember(key.String(), tagFilters)
 	return o.search(ctx, key.String(), filters, fresh)
 }
 
@@ -170,7 +172,7 @@ func (o *Observer) SecurityGroupsByNameTag(ctx context.Context, names []string) 
 	}
 	var all []SecurityGroup
 	for chunk := range slices.Chunk(names, maxFilterValuesVPC) {
-		key := "name\x00" + strings.Join(chunk, "\x01")
+		key := nameSearchPrefix + strings.Join(chunk, "\x01")
 		groups, err := o.search(ctx, key, append(o.vpcFilters(), filter("tag:Name", chunk...)), false)
 		if err != nil {
 			return nil, err
