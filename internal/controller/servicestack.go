@@ -110,10 +110,11 @@ func managedSGs(id plan.Identity, sgs []cloud.SecurityGroup) ([]state.SecurityGr
 type planFunc func(obs plan.Observed, sgs []cloud.SecurityGroup) (*StackPlan, error)
 
 // planObserved observes a stack from the caches and plans it. When the plan would revoke
-// rules of, or delete, one of the stack's SGs, those SGs alone are read again, fresh, and
-// the stack is planned again from them (planning is pure and cheap): a revoke or a delete
-// is never decided on a cached view, and nothing else is read twice. Last, the rules
-// elsewhere that refer to an SG the plan deletes are found, fresh, and revoked first.
+// rules of one of the stack's SGs, those SGs alone are read again, fresh, and the stack is
+// planned again from them (planning is pure and cheap): a revoke is never decided on a
+// cached view, and nothing else is read twice. The rules elsewhere that refer to an SG the
+// plan deletes are found fresh and revoked first; the deletion itself is checked against
+// a fresh view of what still uses the SG by the executor, right before it is made.
 func (e *Engine) planObserved(ctx context.Context, id plan.Identity, build planFunc) (*StackPlan, error) {
 	sgs, err := e.clusterSGs(ctx, false)
 	if err != nil {
@@ -143,11 +144,11 @@ func (e *Engine) planObserved(ctx context.Context, id plan.Identity, build planF
 	return sp, e.revokeReferences(ctx, sp)
 }
 
-// narrowedSGs are the existing SGs a plan revokes rules of or deletes.
+// narrowedSGs are the existing SGs a plan revokes rules of.
 func narrowedSGs(p plan.Plan) []string {
 	var ids []string
 	for _, c := range p.Changes {
-		if (c.Op == plan.OpRevoke || c.Op == plan.OpDeleteSG) && c.Target.ID != "" && !slices.Contains(ids, c.Target.ID) {
+		if c.Op == plan.OpRevoke && c.Target.ID != "" && !slices.Contains(ids, c.Target.ID) {
 			ids = append(ids, c.Target.ID)
 		}
 	}

@@ -211,10 +211,21 @@ func (c *Client) SetSecurityGroups(ctx context.Context, arn string, sgs []string
 		req.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic = elbtypes.EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum(enforce)
 	}
 	_, err := c.api.SetSecurityGroups(ctx, req)
-	c.lbs.Clear()
 	if err != nil {
+		c.lbs.Clear()
 		return fmt.Errorf("set security groups %v on %s: %w", sgs, arn, err)
 	}
+	c.lbs.Update(inventoryKey, func(lbs []state.LoadBalancer) []state.LoadBalancer {
+		for i := range lbs {
+			if lbs[i].ARN == arn {
+				lbs[i].SecurityGroups = slices.Clone(sgs)
+				if enforce != "" {
+					lbs[i].PrivateLinkEnforce = enforce
+				}
+			}
+		}
+		return lbs
+	})
 	return nil
 }
 
@@ -343,10 +354,13 @@ func (c *Client) ModifyHealthCheck(ctx context.Context, arn string, hc state.Hea
 func (c *Client) DeleteTargetGroup(ctx context.Context, arn string) error {
 	_, err := c.api.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
 	c.forget(arn)
-	c.tgs.Clear()
 	if err != nil {
+		c.tgs.Clear()
 		return fmt.Errorf("delete target group %s: %w", arn, err)
 	}
+	c.tgs.Update(inventoryKey, func(tgs []state.TargetGroup) []state.TargetGroup {
+		return slices.DeleteFunc(tgs, func(o state.TargetGroup) bool { return o.ARN == arn })
+	})
 	return nil
 }
 
