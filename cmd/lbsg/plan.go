@@ -135,7 +135,7 @@ func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Repor
 		if !spec.OwnsService(svc, e.Settings) && !hasFinalizer(svc.Finalizers, naming.ServiceFinalizer) {
 			continue
 		}
-		sp, err := e.PlanService(ctx, svc, objs)
+		sp, err := e.PlanServiceIn(ctx, c, svc)
 		if err != nil {
 			return nil, fmt.Errorf("plan %s/%s: %w", svc.Namespace, svc.Name, err)
 		}

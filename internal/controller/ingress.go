@@ -53,11 +53,10 @@ func GroupRequest(id spec.IngressGroupID) ctrl.Request {
 func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	id := spec.IngressGroupID{Namespace: req.Namespace, Name: req.Name}
 	ctx = audit.WithObject(ctx, id.Owner().String())
-	objs, err := ListClusterObjects(ctx, r.Client, r.WithParams)
+	g, objs, err := r.group(ctx, id)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	g := IngressGroups(objs)[id]
 	if g == nil {
 		return ctrl.Result{}, nil
 	}

@@ -30,7 +30,7 @@ func TestPlanServiceWritesNothingAndCreatesBackendSGInThePlan(t *testing.T) {
 	w := newStackWorld(t)
 	svc := nlbService("web")
 	w.create(svc)
-	objs, err := w.svcs.objects(w.ctx, svc)
+	objs, err := ServiceObjects(w.ctx, w.kube, svc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestConcurrentBackendSGCreatesEndWithOneSG(t *testing.T) {
 	for i, name := range []string{"web", "api"} {
 		svc := nlbService(name)
 		w.create(svc)
-		objs, err := w.svcs.objects(w.ctx, svc)
+		objs, err := ServiceObjects(w.ctx, w.kube, svc)
 		if err != nil {
 			t.Fatal(err)
 		}
