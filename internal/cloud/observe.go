@@ -159,7 +159,16 @@ func (o *Observer) FindSecurityGroups(ctx context.Context, tagFilters map[string
 		fmt.Fprintf(&key, "\x00%s=%s", k, strings.Join(vals, "\x01"))
 	}
 	o.tagKeys.remember(key.String(), tagFilters)
-	return o.search(ctx, key.String(), filters, fresh)
+	groups, err := o.search(ctx, key.String(), filters, fresh)
+	if err == nil && fresh {
+		// What a fresh read found also belongs in the other cached searches it matches (a
+		// stack's SG that another process created, adopted on a name clash, joins the
+		// cluster's search), so the next plan sees it without waiting for their TTL.
+		for _, g := range groups {
+			o.foundSG(key.String(), g)
+		}
+	}
+	return groups, err
 }
 
 // SecurityGroupsByNameTag returns the SGs in the VPC whose Name tag (not GroupName: this

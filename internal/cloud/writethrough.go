@@ -130,3 +130,19 @@ func (o *Observer) deletedSG(id string) {
 	o.dropSearches(nameSearchPrefix)
 	o.dropSearches(refsSearchPrefix)
 }
+
+// foundSG puts an SG a fresh search (key) found into the other cached tag searches it
+// matches, replacing the copy they hold.
+func (o *Observer) foundSG(key string, sg SecurityGroup) {
+	for k, filters := range o.tagKeys.all() {
+		if k == key || !matchesTags(filters, sg.Tags) {
+			continue
+		}
+		o.searches.Update(k, func(gs []SecurityGroup) []SecurityGroup {
+			gs = slices.DeleteFunc(gs, func(g SecurityGroup) bool { return g.ID == sg.ID })
+			gs = append(gs, cloneSecurityGroup(sg))
+			slices.SortFunc(gs, func(a, b SecurityGroup) int { return cmp.Compare(a.ID, b.ID) })
+			return gs
+		})
+	}
+}
