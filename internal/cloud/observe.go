@@ -126,7 +126,15 @@ func (o *Observer) SecurityGroups(ctx context.Context, ids []string, fresh bool)
 			valid = append(valid, id)
 		}
 	}
-	return o.sgs.GetMany(ctx, valid, fresh, o.describeSecurityGroupsByID)
+	groups, err := o.sgs.GetMany(ctx, valid, fresh, o.describeSecurityGroupsByID)
+	if err == nil && fresh {
+		// A fresh reading (made before a revoke) replaces the copies cached searches
+		// hold, so that the next plan starts from it.
+		for _, g := range groups {
+			o.foundSG("", g)
+		}
+	}
+	return groups, err
 }
 
 func (o *Observer) describeSecurityGroupsByID(ctx context.Context, ids []string) (map[string]SecurityGroup, error) {

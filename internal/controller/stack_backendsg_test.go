@@ -5,11 +5,16 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
 	"github.com/lbsg/lbsg/internal/apply"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/elb"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/plan"
+	"github.com/lbsg/lbsg/internal/sgrules"
 )
 
 // writes returns the calls that are not reads.
@@ -118,5 +123,48 @@ func TestConcurrentBackendSGCreatesEndWithOneSG(t *testing.T) {
 		if !found {
 			t.Errorf("load balancer %s uses %v, not the backend SG %s", lb.Name, lb.SecurityGroups, backend[0].ID)
 		}
+	}
+}
+
+// TestRevokeIsPlannedFromAFreshReadOfTheSG: the stack is planned from the caches, but a
+// plan that revokes client rules of the managed SG is made again from a fresh read of that
+// SG alone: a rule added behind lbsg's back since the cached read is revoked with the
+// others, at the cost of one describe.
+func TestRevokeIsPlannedFromAFreshReadOfTheSG(t *testing.T) {
+	w := newStackWorld(t)
+	w.create(nlbService("web"))
+	w.reconcileService("web")
+	out, err := w.ec2.DescribeSecurityGroups(w.ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag:" + naming.ServiceStackTag), Values: []string{"shop/web"}}}})
+	if err != nil || len(out.SecurityGroups) != 1 {
+		t.Fatalf("managed SG: %v %v", out, err)
+	}
+	managed := aws.ToString(out.SecurityGroups[0].GroupId)
+	stray := sgrules.Rule{Key: sgrules.Key{Protocol: "tcp", FromPort: 80, ToPort: 80, PeerKind: sgrules.PeerCIDR, Peer: "192.0.2.0/24"}}
+	if _, err := w.ec2.AuthorizeSecurityGroupIngress(w.ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(managed),
+		IpPermissions: cloud.RulesToSDK([]sgrules.Rule{stray})}); err != nil {
+		t.Fatal(err)
+	}
+	svc := w.service("web")
+	svc.Spec.LoadBalancerSourceRanges = []string{"10.0.0.0/8"}
+	if err := w.kube.Update(w.ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	w.calls()
+	w.reconcileService("web")
+	calls := w.calls()
+	if calls["DescribeSecurityGroups"] != 1 || calls["RevokeSecurityGroupIngress"] != 1 {
+		t.Errorf("calls = %s, want one fresh describe of the managed SG and one revoke", describeCalls(calls))
+	}
+	out, err = w.ec2.DescribeSecurityGroups(w.ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{managed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peers []string
+	for _, r := range cloud.RulesFromSDK(out.SecurityGroups[0].IpPermissions) {
+		peers = append(peers, r.Peer)
+	}
+	if len(peers) != 1 || peers[0] != "10.0.0.0/8" {
+		t.Errorf("managed SG rules from %v, want only 10.0.0.0/8 (the stray rule revoked too)", peers)
 	}
 }
