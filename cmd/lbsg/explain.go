@@ -135,7 +135,7 @@ func explainInput(ctx context.Context, c client.Client, e *controller.Engine, ki
 		if !spec.OwnsService(svc, e.Settings) {
 			return in, fmt.Errorf("Service %s/%s is not served by lbsg: it needs type LoadBalancer and loadBalancerClass %s or the annotation %s: external", namespace, name, e.Settings.LoadBalancerClass, annotations.SvcLoadBalancerType)
 		}
-		if sp, err = e.PlanService(ctx, svc, objs, false); err != nil {
+		if sp, err = e.PlanService(ctx, svc, objs); err != nil {
 			return in, fmt.Errorf("plan Service %s/%s: %w", namespace, name, err)
 		}
 		if sp.Stack != nil && sp.Stack.LoadBalancer.Frontend == spec.FrontendCustom {
@@ -148,7 +148,7 @@ func explainInput(ctx context.Context, c client.Client, e *controller.Engine, ki
 			return in, err
 		}
 		in.ObjectTargetGroups = ingressTargetGroups(ing)
-		if sp, err = e.PlanIngressGroup(ctx, g, objs, false); err != nil {
+		if sp, err = e.PlanIngressGroup(ctx, g, objs); err != nil {
 			return in, fmt.Errorf("plan Ingress group %s: %w", g.ID.String(), err)
 		}
 		for _, m := range g.Members {

@@ -135,7 +135,7 @@ func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Repor
 		if !spec.OwnsService(svc, e.Settings) && !hasFinalizer(svc.Finalizers, naming.ServiceFinalizer) {
 			continue
 		}
-		sp, err := e.PlanService(ctx, svc, objs, false)
+		sp, err := e.PlanServiceIn(ctx, c, svc)
 		if err != nil {
 			return nil, fmt.Errorf("plan %s/%s: %w", svc.Namespace, svc.Name, err)
 		}
@@ -148,7 +148,7 @@ func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Repor
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
 	for _, id := range ids {
-		sp, err := e.PlanIngressGroup(ctx, groups[id], objs, false)
+		sp, err := e.PlanIngressGroup(ctx, groups[id], objs)
 		if err != nil {
 			return nil, fmt.Errorf("plan Ingress group %s: %w", id.String(), err)
 		}

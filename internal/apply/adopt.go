@@ -5,7 +5,9 @@ import (
 	"fmt"
 
 	"github.com/lbsg/lbsg/internal/cloud"
+	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/plan"
+	"github.com/lbsg/lbsg/internal/state"
 )
 
 // replan stops a plan whose create found the resource already there, created for the same
@@ -18,7 +20,8 @@ func replan(kind, name, id string) error {
 
 // createSG creates an SG. Names are unique per VPC: when the name is taken, the SG of that
 // name that carries every tag of the create (read fresh, one call) is the stack's, created
-// concurrently, and is adopted; any other is a conflict and nothing is adopted.
+// concurrently, and is adopted; any other is a conflict and nothing is adopted. The
+// cluster's shared backend SG is adopted when it carries the backend SG's identity tags.
 func (x *Executor) createSG(ctx context.Context, c plan.Change, res *Result) error {
 	id, err := x.EC2.CreateSecurityGroup(ctx, c.SG.Name, c.SG.Description, c.SG.Tags)
 	if err == nil {
@@ -28,9 +31,15 @@ func (x *Executor) createSG(ctx context.Context, c plan.Change, res *Result) err
 	if !cloud.IsGroupDuplicate(err) || len(c.SG.Tags) == 0 {
 		return err
 	}
+	shared := c.Target.Key == plan.KeyBackendSG
 	filters := make(map[string][]string, len(c.SG.Tags))
 	for k, v := range c.SG.Tags {
-		filters[k] = []string{v}
+		// The shared backend SG is found by its identity alone: its other tags (the
+		// default tags) may have changed since another process created it, and the
+		// next plan re-tags it.
+		if !shared || naming.IsTrackingTagKey(k) {
+			filters[k] = []string{v}
+		}
 	}
 	found, ferr := x.EC2.FindSecurityGroups(ctx, filters, true)
 	if ferr != nil {
@@ -38,7 +47,8 @@ func (x *Executor) createSG(ctx context.Context, c plan.Change, res *Result) err
 	}
 	var same []cloud.SecurityGroup
 	for _, g := range found {
-		if g.Name == c.SG.Name {
+		full := !shared || plan.IsBackendSG(c.SG.Tags[naming.TagCluster], state.SecurityGroup{ID: g.ID, Name: g.Name, Tags: g.Tags})
+		if g.Name == c.SG.Name && full {
 			same = append(same, g)
 		}
 	}
@@ -46,5 +56,10 @@ func (x *Executor) createSG(ctx context.Context, c plan.Change, res *Result) err
 		return fmt.Errorf("%w: a security group named %s exists without this stack's tags; lbsg neither adopts nor duplicates it: delete or rename it", err, c.SG.Name)
 	}
 	res.IDs[c.Target.Key] = same[0].ID
+	if shared {
+		// Another reconcile created the cluster's backend SG first. The changes that use
+		// it refer to it by its key, which now resolves to it: nothing to plan again.
+		return nil
+	}
 	return replan("security group", c.SG.Name, same[0].ID)
 }

@@ -28,13 +28,14 @@ func (o *Observer) CreateSecurityGroup(ctx context.Context, name, description st
 	if len(tags) > 0 {
 		in.TagSpecifications = []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroup, Tags: sdkTags(tags)}}
 	}
+	gen := o.sgs.Generation()
 	out, err := o.ec2.CreateSecurityGroup(ctx, in)
-	o.InvalidateSearches()
 	if err != nil {
+		o.InvalidateSearches() // it may exist after all
 		return "", fmt.Errorf("create security group %s in %s: %w", name, o.vpcID, err)
 	}
 	id := aws.ToString(out.GroupId)
-	o.Invalidate(id)
+	o.wroteSG(SecurityGroup{ID: id, Name: name, Description: description, VPCID: o.vpcID, Tags: maps.Clone(tags)}, gen)
 	return id, nil
 }
 
@@ -42,11 +43,12 @@ func (o *Observer) CreateSecurityGroup(ctx context.Context, name, description st
 // DependencyViolation is returned as is (IsDependencyViolation) for the caller to requeue.
 func (o *Observer) DeleteSecurityGroup(ctx context.Context, id string) error {
 	_, err := o.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
-	o.Invalidate(id)
-	o.InvalidateSearches()
 	if err != nil && !IsNotFound(err) {
+		o.Invalidate(id)
+		o.InvalidateSearches()
 		return fmt.Errorf("delete security group %s: %w", id, err)
 	}
+	o.deletedSG(id)
 	return nil
 }
 
@@ -100,8 +102,12 @@ func (o *Observer) authorize(ctx context.Context, sgID string, rules []sgrules.R
 			err = err2
 		}
 	}
-	o.invalidateRules(sgID)
-	return err
+	if err != nil {
+		o.invalidateRules(sgID)
+		return err
+	}
+	o.wroteRules(sgID, rules, false)
+	return nil
 }
 
 // invalidateRules drops what a rule change on sgID makes stale: the SG itself and every
@@ -143,8 +149,12 @@ func (o *Observer) RevokeIngress(ctx context.Context, sgID string, rules []sgrul
 
 func (o *Observer) revoke(ctx context.Context, sgID string, rules []sgrules.Rule) error {
 	_, err := o.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(sgID), IpPermissions: RulesToSDK(rules)})
-	o.invalidateRules(sgID)
-	return err
+	if err != nil {
+		o.invalidateRules(sgID)
+		return err
+	}
+	o.wroteRules(sgID, rules, true)
+	return nil
 }
 
 // absentRules returns the rules whose key the SG does not hold, from a fresh read.

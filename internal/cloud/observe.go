@@ -77,6 +77,7 @@ type Observer struct {
 
 	sgs      *awscache.Cache[SecurityGroup]
 	searches *awscache.Cache[[]SecurityGroup]
+	tagKeys  tagSearches // the filters of the cached tag searches (writethrough.go)
 	insts    *awscache.Cache[Instance]
 	enis     *awscache.Cache[ENI]
 	enisByIP *awscache.Cache[ENI]
@@ -125,7 +126,15 @@ func (o *Observer) SecurityGroups(ctx context.Context, ids []string, fresh bool)
 			valid = append(valid, id)
 		}
 	}
-	return o.sgs.GetMany(ctx, valid, fresh, o.describeSecurityGroupsByID)
+	groups, err := o.sgs.GetMany(ctx, valid, fresh, o.describeSecurityGroupsByID)
+	if err == nil && fresh {
+		// A fresh reading (made before a revoke) replaces the copies cached searches
+		// hold, so that the next plan starts from it.
+		for _, g := range groups {
+			o.foundSG("", g)
+		}
+	}
+	return groups, err
 }
 
 func (o *Observer) describeSecurityGroupsByID(ctx context.Context, ids []string) (map[string]SecurityGroup, error) {
@@ -157,7 +166,17 @@ func (o *Observer) FindSecurityGroups(ctx context.Context, tagFilters map[string
 		}
 		fmt.Fprintf(&key, "\x00%s=%s", k, strings.Join(vals, "\x01"))
 	}
-	return o.search(ctx, key.String(), filters, fresh)
+	o.tagKeys.remember(key.String(), tagFilters)
+	groups, err := o.search(ctx, key.String(), filters, fresh)
+	if err == nil && fresh {
+		// What a fresh read found also belongs in the other cached searches it matches (a
+		// stack's SG that another process created, adopted on a name clash, joins the
+		// cluster's search), so the next plan sees it without waiting for their TTL.
+		for _, g := range groups {
+			o.foundSG(key.String(), g)
+		}
+	}
+	return groups, err
 }
 
 // SecurityGroupsByNameTag returns the SGs in the VPC whose Name tag (not GroupName: this
@@ -170,7 +189,7 @@ func (o *Observer) SecurityGroupsByNameTag(ctx context.Context, names []string) 
 	}
 	var all []SecurityGroup
 	for chunk := range slices.Chunk(names, maxFilterValuesVPC) {
-		key := "name\x00" + strings.Join(chunk, "\x01")
+		key := nameSearchPrefix + strings.Join(chunk, "\x01")
 		groups, err := o.search(ctx, key, append(o.vpcFilters(), filter("tag:Name", chunk...)), false)
 		if err != nil {
 			return nil, err

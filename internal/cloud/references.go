@@ -17,7 +17,7 @@ func (o *Observer) SecurityGroupsReferencing(ctx context.Context, ids []string, 
 	}
 	var all []SecurityGroup
 	for chunk := range slices.Chunk(ids, maxFilterValuesVPC) {
-		key := "refs\x00" + strings.Join(chunk, "\x01")
+		key := refsSearchPrefix + strings.Join(chunk, "\x01")
 		groups, err := o.search(ctx, key, append(o.vpcFilters(), filter("ip-permission.group-id", chunk...)), fresh)
 		if err != nil {
 			return nil, err

@@ -7,8 +7,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"sort"
-	"sync"
 
 	"github.com/lbsg/lbsg/internal/apply"
 	"github.com/lbsg/lbsg/internal/cloud"
@@ -38,9 +36,6 @@ type Engine struct {
 	Exec *apply.Executor
 	// Metrics of the target-SG reconciler; nil records nothing.
 	Metrics *NetworkingMetrics
-
-	// backendMu serialises creation of the shared backend SG within this process.
-	backendMu sync.Mutex
 }
 
 // keepTag reports the tag keys lbsg leaves alone when it reconciles tags.
@@ -68,32 +63,33 @@ func (e *Engine) backendTags() map[string]string {
 	}, e.Settings.DefaultTags)
 }
 
-// findBackendSG returns the backend SG lbsg manages for this cluster (nil when there is
-// none), found by its tags and its name, never from process memory, so a restart loses
-// nothing. An SG that carries only the tags (they can be copied through an annotation) is
-// not it; two that carry everything are an Ambiguity, and lbsg then acts on neither.
-func (e *Engine) findBackendSG(ctx context.Context, fresh bool) (*cloud.SecurityGroup, error) {
-	sgs, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{
-		naming.TagCluster:  {e.Settings.Cluster},
-		naming.TagResource: {naming.BackendSGResourceValue},
-	}, fresh)
+// clusterSGs returns every SG in the VPC that carries the cluster tag: the shared backend
+// SG and every stack's managed SG. It is one search, cached and kept current by lbsg's own
+// writes, so a reconcile reads no SG when nothing changed and the reads do not grow with
+// the number of stacks. fresh bypasses the cache.
+func (e *Engine) clusterSGs(ctx context.Context, fresh bool) ([]cloud.SecurityGroup, error) {
+	sgs, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{naming.TagCluster: {e.Settings.Cluster}}, fresh)
 	if err != nil {
-		return nil, fmt.Errorf("find backend security group: %w", err)
+		return nil, fmt.Errorf("find the security groups of cluster %s: %w", e.Settings.Cluster, err)
 	}
+	return sgs, nil
+}
+
+// findBackendSG returns the backend SG lbsg manages for this cluster (nil when there is
+// none) among the cluster's SGs, found by its tags and its name, never from process
+// memory, so a restart loses nothing. An SG that carries only the tags (they can be copied
+// through an annotation) is not it; two that carry everything are an Ambiguity, and lbsg
+// then acts on neither.
+func (e *Engine) findBackendSG(sgs []cloud.SecurityGroup) (*state.SecurityGroup, error) {
 	states := make([]state.SecurityGroup, len(sgs))
 	for i, sg := range sgs {
 		states[i] = toState(sg)
 	}
 	found, err := plan.RecogniseBackendSG(e.Settings.Cluster, states)
-	if err != nil || found == nil {
-		return nil, err
+	if err != nil {
+		return nil, fmt.Errorf("find backend security group: %w", err)
 	}
-	for i := range sgs {
-		if sgs[i].ID == found.ID {
-			return &sgs[i], nil
-		}
-	}
-	return nil, nil
+	return found, nil
 }
 
 // BackendSG returns the backend SG ID, or "" if it does not exist yet.
@@ -101,64 +97,32 @@ func (e *Engine) BackendSG(ctx context.Context) (string, error) {
 	if e.BackendSGID != "" {
 		return e.BackendSGID, nil
 	}
-	sg, err := e.findBackendSG(ctx, false)
+	sgs, err := e.clusterSGs(ctx, false)
+	if err != nil {
+		return "", err
+	}
+	sg, err := e.findBackendSG(sgs)
 	if err != nil || sg == nil {
 		return "", err
 	}
 	return sg.ID, nil
 }
 
-// EnsureBackendSG returns the backend SG ID, creating the SG when it does not exist and
-// reconciling its tags when it does.
-func (e *Engine) EnsureBackendSG(ctx context.Context) (string, error) {
+// backendSGInput is the shared backend SG as a stack's plan needs it: nil when the user
+// names it (--backend-security-group), which lbsg then neither creates nor re-tags.
+func (e *Engine) backendSGInput(sgs []cloud.SecurityGroup) (*plan.BackendSGInput, error) {
 	if e.BackendSGID != "" {
-		return e.BackendSGID, nil
+		return nil, nil
 	}
-	e.backendMu.Lock()
-	defer e.backendMu.Unlock()
-	sg, err := e.findBackendSG(ctx, false)
+	have, err := e.findBackendSG(sgs)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	want := e.backendTags()
-	if sg != nil {
-		var add = map[string]string{}
-		for k, v := range want {
-			if sg.Tags[k] != v {
-				add[k] = v
-			}
-		}
-		var remove []string
-		for k := range sg.Tags {
-			if _, ok := want[k]; !ok && !naming.IsIgnoredTagKey(k, e.Settings.Cluster) && k != "Name" {
-				remove = append(remove, k)
-			}
-		}
-		sort.Strings(remove)
-		if len(add) > 0 {
-			if err := e.EC2.CreateTags(ctx, sg.ID, add); err != nil {
-				return "", fmt.Errorf("tag backend security group: %w", err)
-			}
-		}
-		if len(remove) > 0 {
-			if err := e.EC2.DeleteTags(ctx, sg.ID, remove); err != nil {
-				return "", fmt.Errorf("untag backend security group: %w", err)
-			}
-		}
-		return sg.ID, nil
-	}
-	name := naming.BackendSGName(e.Settings.Cluster)
-	id, err := e.EC2.CreateSecurityGroup(ctx, name, naming.BackendSGDescription, want)
-	if cloud.IsGroupDuplicate(err) {
-		// Another controller process created it between our read and our write.
-		if sg, ferr := e.findBackendSG(ctx, true); ferr == nil && sg != nil {
-			return sg.ID, nil
-		}
-		return "", fmt.Errorf("create backend security group: a security group named %s exists in VPC %s without the tags %s=%s and %s=%s; lbsg does not adopt it: tag it or delete it: %w",
-			name, e.EC2.VPCID(), naming.TagCluster, e.Settings.Cluster, naming.TagResource, naming.BackendSGResourceValue, err)
-	}
-	if err != nil {
-		return "", fmt.Errorf("create backend security group: %w", err)
-	}
-	return id, nil
+	return &plan.BackendSGInput{
+		Owner: "cluster/" + e.Settings.Cluster,
+		Want:  spec.SecurityGroup{Name: naming.BackendSGName(e.Settings.Cluster), Description: naming.BackendSGDescription, Tags: e.backendTags()},
+		Have:  have,
+		// The Name tag is the console's label, which users may set on the shared SG.
+		KeepTag: func(k string) bool { return k == "Name" || naming.IsIgnoredTagKey(k, e.Settings.Cluster) },
+	}, nil
 }

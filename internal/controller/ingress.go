@@ -53,11 +53,10 @@ func GroupRequest(id spec.IngressGroupID) ctrl.Request {
 func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	id := spec.IngressGroupID{Namespace: req.Namespace, Name: req.Name}
 	ctx = audit.WithObject(ctx, id.Owner().String())
-	objs, err := ListClusterObjects(ctx, r.Client, r.WithParams)
+	g, objs, err := r.group(ctx, id)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	g := IngressGroups(objs)[id]
 	if g == nil {
 		return ctrl.Result{}, nil
 	}
@@ -69,7 +68,7 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			}
 		}
 	}
-	sp, err := r.Engine.PlanIngressGroup(ctx, g, objs, false)
+	sp, err := r.Engine.PlanIngressGroup(ctx, g, objs)
 	if err != nil {
 		return ctrl.Result{}, r.fail(ctx, g, EventFailedDeploy, err)
 	}
@@ -85,11 +84,6 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			if n.Ingress == "" || n.Ingress == m.Ingress.Namespace+"/"+m.Ingress.Name {
 				r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeWarning, n.Reason, "Reconcile", "%s", n.Message)
 			}
-		}
-	}
-	if sp.NeedsBackendSG {
-		if sp, err = r.Engine.PlanIngressGroup(ctx, g, objs, true); err != nil {
-			return ctrl.Result{}, r.fail(ctx, g, EventFailedDeploy, err)
 		}
 	}
 	// One Event for all notices: Events of one reason on one object are merged into a

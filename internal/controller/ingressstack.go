@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
+	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/plan"
 	"github.com/lbsg/lbsg/internal/spec"
@@ -211,15 +212,16 @@ func GroupsOfIngress(ing *networkingv1.Ingress, objs ClusterObjects) []spec.Ingr
 	return out
 }
 
-// PlanIngressGroup plans one Ingress group. With ensure, the backend SG is created first
-// when the group needs it; without (lbsg plan), it is shown as to be created.
-func (e *Engine) PlanIngressGroup(ctx context.Context, g *IngressGroup, objs ClusterObjects, ensure bool) (*StackPlan, error) {
-	sp := &StackPlan{Owner: g.ID.Owner()}
-	obs, err := e.observeStack(ctx, e.ingressIdentity(g.ID))
-	if err != nil {
-		return nil, err
-	}
-	sp.Observed = obs
+// PlanIngressGroup plans one Ingress group: what the Ingress-group reconciler applies and
+// `lbsg plan` prints. It writes nothing (see PlanService).
+func (e *Engine) PlanIngressGroup(ctx context.Context, g *IngressGroup, objs ClusterObjects) (*StackPlan, error) {
+	return e.planObserved(ctx, e.ingressIdentity(g.ID), func(obs plan.Observed, sgs []cloud.SecurityGroup) (*StackPlan, error) {
+		return e.planIngressGroup(ctx, g, objs, obs, sgs)
+	})
+}
+
+func (e *Engine) planIngressGroup(ctx context.Context, g *IngressGroup, objs ClusterObjects, obs plan.Observed, sgs []cloud.SecurityGroup) (*StackPlan, error) {
+	sp := &StackPlan{Owner: g.ID.Owner(), Observed: obs}
 	if len(g.Unresolved) > 0 {
 		// The group's load balancer is kept exactly as it is: without the class, lbsg
 		// does not know what the group should be, and a guess could delete it.
@@ -230,7 +232,7 @@ func (e *Engine) PlanIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 	}
 	if len(g.Members) == 0 {
 		sp.Plan = plan.Stack(plan.StackInput{Observed: obs, KeepTag: e.keepTag}, sp.Owner.String())
-		return sp, e.revokeReferences(ctx, sp)
+		return sp, nil
 	}
 	facts := spec.IngressFacts{Services: map[string]*corev1.Service{}, EndpointPorts: map[string]map[string]int32{}}
 	if len(obs.LoadBalancers) > 0 {
@@ -255,7 +257,7 @@ func (e *Engine) PlanIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 		return sp, nil
 	}
 	sp.Stack = stack
-	return sp, e.planStack(ctx, sp, objs, ensure)
+	return sp, e.planStack(ctx, sp, objs, sgs)
 }
 
 // backendServices returns the names of the Services an Ingress routes to, in its namespace.

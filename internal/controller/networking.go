@@ -101,7 +101,7 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 			if p := serviceReleaseProblem(svc); p != nil && hasFinalizer(svc, naming.ServiceFinalizer) {
 				// lbsg cannot tell whether it is still its own: it fails like a stack with
 				// bad input, so the rules its load balancer relies on are kept.
-				sp, err := e.PlanService(ctx, svc, objs, false)
+				sp, err := e.PlanService(ctx, svc, objs)
 				add(spec.ServiceOwner(svc), sp, err)
 				backendNeeded = true
 				continue
@@ -113,7 +113,7 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 			}
 			continue
 		}
-		sp, err := e.PlanService(ctx, svc, objs, false)
+		sp, err := e.PlanService(ctx, svc, objs)
 		add(spec.ServiceOwner(svc), sp, err)
 	}
 	groups := IngressGroups(objs)
@@ -131,7 +131,7 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 		if len(g.Members) == 0 && len(g.Unresolved) == 0 {
 			continue
 		}
-		sp, err := e.PlanIngressGroup(ctx, g, objs, false)
+		sp, err := e.PlanIngressGroup(ctx, g, objs)
 		add(id.Owner(), sp, err)
 	}
 	in := plan.NetworkingInput{

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -68,31 +67,9 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	return r.reconcileNormal(ctx, svc)
 }
 
-func (r *ServiceReconciler) objects(ctx context.Context, svc *corev1.Service) (ClusterObjects, error) {
-	var objs ClusterObjects
-	nodes := &corev1.NodeList{}
-	if err := r.Client.List(ctx, nodes); err != nil {
-		return objs, fmt.Errorf("list nodes: %w", err)
-	}
-	slices := &discoveryv1.EndpointSliceList{}
-	if err := r.Client.List(ctx, slices, client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}); err != nil {
-		return objs, fmt.Errorf("list endpoint slices of %s/%s: %w", svc.Namespace, svc.Name, err)
-	}
-	pods := &corev1.PodList{}
-	if err := r.Client.List(ctx, pods, client.InNamespace(svc.Namespace)); err != nil {
-		return objs, fmt.Errorf("list pods of %s: %w", svc.Namespace, err)
-	}
-	objs.Nodes, objs.Slices, objs.Pods, objs.Services = nodes.Items, slices.Items, pods.Items, []corev1.Service{*svc}
-	return objs, nil
-}
-
 func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Service) (ctrl.Result, error) {
 	logger := log.FromContext(ctx)
-	objs, err := r.objects(ctx, svc)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	sp, err := r.Engine.PlanService(ctx, svc, objs, false)
+	sp, err := r.Plan(ctx, svc)
 	if err != nil {
 		return ctrl.Result{}, r.fail(ctx, svc, EventFailedDeploy, ReasonAWSError, err)
 	}
@@ -111,12 +88,6 @@ func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Ser
 	if controllerutil.AddFinalizer(svc, naming.ServiceFinalizer) {
 		if err := r.Client.Update(ctx, svc); err != nil {
 			return ctrl.Result{}, fmt.Errorf("add finalizer to %s/%s: %w", svc.Namespace, svc.Name, err)
-		}
-	}
-	if sp.NeedsBackendSG {
-		// Plan again with the backend SG ensured (created at most once per cluster).
-		if sp, err = r.Engine.PlanService(ctx, svc, objs, true); err != nil {
-			return ctrl.Result{}, r.fail(ctx, svc, EventFailedDeploy, ReasonAWSError, err)
 		}
 	}
 	if len(sp.Plan.Notices) > 0 {
@@ -153,7 +124,7 @@ func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Ser
 }
 
 func (r *ServiceReconciler) reconcileDelete(ctx context.Context, svc *corev1.Service) (ctrl.Result, error) {
-	sp, err := r.Engine.PlanService(ctx, svc, ClusterObjects{}, false)
+	sp, err := r.Plan(ctx, svc)
 	if err != nil {
 		return ctrl.Result{}, r.fail(ctx, svc, EventFailedCleanup, ReasonAWSError, err)
 	}

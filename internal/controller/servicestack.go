@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -54,9 +55,11 @@ type ClusterObjects struct {
 }
 
 // observeStack finds what exists in AWS for a stack: the resources that carry its full
-// identity (plan.Identity). Two load balancers or two managed SGs that both do are an
-// Ambiguity: the stack is then neither planned nor applied.
-func (e *Engine) observeStack(ctx context.Context, id plan.Identity) (plan.Observed, error) {
+// identity (plan.Identity), from the caches (the load balancer and target group
+// inventories, listeners, targets) and from sgs, the cluster's SGs. Two load balancers or
+// two managed SGs that both do are an Ambiguity: the stack is then neither planned nor
+// applied.
+func (e *Engine) observeStack(ctx context.Context, id plan.Identity, sgs []cloud.SecurityGroup) (plan.Observed, error) {
 	var o plan.Observed
 	lbs, err := e.ELB.LoadBalancers(ctx, false)
 	if err != nil {
@@ -86,22 +89,84 @@ func (e *Engine) observeStack(ctx context.Context, id plan.Identity) (plan.Obser
 		}
 		o.Targets[tg.ARN] = ts
 	}
-	sgs, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{
-		naming.TagCluster: {id.Cluster},
-		id.StackTag:       {id.StackID},
-		id.ResourceTag:    {naming.ManagedSGResourceID},
-	}, true) // fresh: client rules are revoked from this read
-	if err != nil {
-		return o, fmt.Errorf("find managed security groups of %s: %w", id.StackID, err)
-	}
-	states := make([]state.SecurityGroup, len(sgs))
-	for i, sg := range sgs {
-		states[i] = toState(sg)
-	}
-	if o.ManagedSGs, err = plan.RecogniseManagedSGs(id, states); err != nil {
+	if o.ManagedSGs, err = managedSGs(id, sgs); err != nil {
 		return o, err
 	}
 	return o, nil
+}
+
+// managedSGs picks a stack's managed SGs out of the cluster's SGs.
+func managedSGs(id plan.Identity, sgs []cloud.SecurityGroup) ([]state.SecurityGroup, error) {
+	var states []state.SecurityGroup
+	for _, sg := range sgs {
+		if sg.Tags[id.StackTag] == id.StackID && sg.Tags[id.ResourceTag] == naming.ManagedSGResourceID {
+			states = append(states, toState(sg))
+		}
+	}
+	return plan.RecogniseManagedSGs(id, states)
+}
+
+// planFunc plans a stack from what was observed of it and of the cluster's SGs.
+type planFunc func(obs plan.Observed, sgs []cloud.SecurityGroup) (*StackPlan, error)
+
+// planObserved observes a stack from the caches and plans it. When the plan would revoke
+// rules of one of the stack's SGs, those SGs alone are read again, fresh, and the stack is
+// planned again from them (planning is pure and cheap): a revoke is never decided on a
+// cached view, and nothing else is read twice. The rules elsewhere that refer to an SG the
+// plan deletes are found fresh and revoked first; the deletion itself is checked against
+// a fresh view of what still uses the SG by the executor, right before it is made.
+func (e *Engine) planObserved(ctx context.Context, id plan.Identity, build planFunc) (*StackPlan, error) {
+	sgs, err := e.clusterSGs(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	obs, err := e.observeStack(ctx, id, sgs)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := build(obs, sgs)
+	if err != nil {
+		return nil, err
+	}
+	if recheck := narrowedSGs(sp.Plan); len(recheck) > 0 {
+		fresh, err := e.EC2.SecurityGroups(ctx, recheck, true)
+		if err != nil {
+			return nil, fmt.Errorf("read security groups %v before narrowing them: %w", recheck, err)
+		}
+		sgs = withFresh(sgs, recheck, fresh)
+		if obs.ManagedSGs, err = managedSGs(id, sgs); err != nil {
+			return nil, err
+		}
+		if sp, err = build(obs, sgs); err != nil {
+			return nil, err
+		}
+	}
+	return sp, e.revokeReferences(ctx, sp)
+}
+
+// narrowedSGs are the existing SGs a plan revokes rules of.
+func narrowedSGs(p plan.Plan) []string {
+	var ids []string
+	for _, c := range p.Changes {
+		if c.Op == plan.OpRevoke && c.Target.ID != "" && !slices.Contains(ids, c.Target.ID) {
+			ids = append(ids, c.Target.ID)
+		}
+	}
+	return ids
+}
+
+// withFresh returns sgs with the SGs of ids replaced by their fresh reading, or dropped
+// when they no longer exist.
+func withFresh(sgs []cloud.SecurityGroup, ids []string, fresh map[string]cloud.SecurityGroup) []cloud.SecurityGroup {
+	out := make([]cloud.SecurityGroup, 0, len(sgs))
+	for _, sg := range sgs {
+		if !slices.Contains(ids, sg.ID) {
+			out = append(out, sg)
+		} else if f, ok := fresh[sg.ID]; ok {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // serviceIdentity is what a Service's resources carry in AWS.
@@ -116,22 +181,24 @@ func (e *Engine) serviceIdentity(svc *corev1.Service) plan.Identity {
 	}
 }
 
-// PlanService plans one Service. With ensure, missing shared prerequisites (the backend
-// SG) are created first; without it (lbsg plan), they are shown as to be created.
-func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs ClusterObjects, ensure bool) (*StackPlan, error) {
-	sp := &StackPlan{Owner: spec.ServiceOwner(svc)}
-	obs, err := e.observeStack(ctx, e.serviceIdentity(svc))
-	if err != nil {
-		return nil, err
-	}
-	sp.Observed = obs
+// PlanService plans one Service: what the Service reconciler applies and `lbsg plan`
+// prints. It writes nothing: what the stack needs that does not exist yet, the shared
+// backend SG included, is a change of the plan.
+func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs ClusterObjects) (*StackPlan, error) {
+	return e.planObserved(ctx, e.serviceIdentity(svc), func(obs plan.Observed, sgs []cloud.SecurityGroup) (*StackPlan, error) {
+		return e.planService(ctx, svc, objs, obs, sgs)
+	})
+}
+
+func (e *Engine) planService(ctx context.Context, svc *corev1.Service, objs ClusterObjects, obs plan.Observed, sgs []cloud.SecurityGroup) (*StackPlan, error) {
+	sp := &StackPlan{Owner: spec.ServiceOwner(svc), Observed: obs}
 	if !spec.OwnsService(svc, e.Settings) || svc.DeletionTimestamp != nil {
 		if p := serviceReleaseProblem(svc); p != nil && hasFinalizer(svc, naming.ServiceFinalizer) {
 			sp.Problems = []*spec.Problem{p}
 			return sp, nil
 		}
 		sp.Plan = plan.Stack(plan.StackInput{Observed: obs, KeepTag: e.keepTag}, sp.Owner.String())
-		return sp, e.revokeReferences(ctx, sp)
+		return sp, nil
 	}
 	facts := spec.ServiceFacts{EndpointPorts: endpointPorts(svc, objs.Slices)}
 	if len(obs.LoadBalancers) > 0 {
@@ -144,12 +211,12 @@ func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs Clus
 		return sp, nil
 	}
 	sp.Stack = stack
-	return sp, e.planStack(ctx, sp, objs, ensure)
+	return sp, e.planStack(ctx, sp, objs, sgs)
 }
 
-// planStack resolves a built stack's references, ensures (or, for lbsg plan, shows) the
-// backend SG, and plans the changes that realise it.
-func (e *Engine) planStack(ctx context.Context, sp *StackPlan, objs ClusterObjects, ensure bool) error {
+// planStack resolves a built stack's references and plans the changes that realise it,
+// the creation (or re-tagging) of the shared backend SG included.
+func (e *Engine) planStack(ctx context.Context, sp *StackPlan, objs ClusterObjects, sgs []cloud.SecurityGroup) error {
 	stack := sp.Stack
 	resolved, problems, err := e.resolve(ctx, stack)
 	if err != nil {
@@ -159,35 +226,25 @@ func (e *Engine) planStack(ctx context.Context, sp *StackPlan, objs ClusterObjec
 		sp.Problems = problems
 		return nil
 	}
-	var pre []plan.Change
+	var backend *plan.BackendSGInput
 	if stack.LoadBalancer.UseBackendSG {
 		sp.NeedsBackendSG = true
-		if ensure {
-			if resolved.BackendSGID, err = e.EnsureBackendSG(ctx); err != nil {
-				return err
-			}
-		} else if resolved.BackendSGID, err = e.BackendSG(ctx); err != nil {
+		resolved.BackendSGID = e.BackendSGID
+		if backend, err = e.backendSGInput(sgs); err != nil {
 			return err
-		} else if resolved.BackendSGID == "" {
-			name := naming.BackendSGName(e.Settings.Cluster)
-			resolved.BackendSGID = "(new " + name + ")"
-			pre = append(pre, plan.Change{Op: plan.OpCreateSG, Phase: plan.PhaseEnsureSGs,
-				Target: plan.Ref{Kind: plan.KindSG, Key: "backend-sg"}, Owner: "cluster/" + e.Settings.Cluster,
-				SG:     &spec.SecurityGroup{Name: name, Description: naming.BackendSGDescription, Tags: e.backendTags()},
-				Reason: "create the shared backend security group"})
 		}
 	}
 	want, skipped := desiredTargets(stack, objs)
 	stack.Notices = append(stack.Notices, skippedNotices(skipped)...)
 	sp.Plan = plan.Stack(plan.StackInput{
-		Desired:  stack,
-		Resolved: resolved,
-		Targets:  want,
-		Observed: sp.Observed,
-		KeepTag:  e.keepTag,
+		Desired:   stack,
+		Resolved:  resolved,
+		Targets:   want,
+		Observed:  sp.Observed,
+		KeepTag:   e.keepTag,
+		BackendSG: backend,
 	}, sp.Owner.String())
-	sp.Plan.Changes = append(pre, sp.Plan.Changes...)
-	return e.revokeReferences(ctx, sp)
+	return nil
 }
 
 // revokeReferences adds, before each SG deletion in the plan, the revocation of every

@@ -130,7 +130,9 @@ func TestStaleELBCacheTargetsOverlappingRegisterAreNotStored(t *testing.T) {
 	ctx := context.Background()
 	fake := elb.NewFakeAPI()
 	c := elb.New(fake)
-	arn, _, err := c.CreateTargetGroup(ctx, tgInput("k8s-default-web-80"))
+	// Created by another process: this client has no targets of it cached (its own create
+	// would have written an empty list through).
+	arn, _, err := elb.New(fake).CreateTargetGroup(ctx, tgInput("k8s-default-web-80"))
 	if err != nil {
 		t.Fatal(err)
 	}

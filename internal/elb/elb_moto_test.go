@@ -126,6 +126,16 @@ func TestMotoALB(t *testing.T) {
 	}}}
 	var n map[string]int
 	var got []state.Listener
+	// The load balancer, listener and rules lbsg created are written through: reading
+	// them back costs nothing and gives what a describe gives.
+	n = calls(func() { got = listeners() })
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Listeners written through (-want +got):\n%s", diff)
+	}
+	if len(n) != 0 {
+		t.Errorf("Listeners after lbsg's own creates made calls: %v", n)
+	}
+	c.ForgetListeners(lb)
 	n = calls(func() { got = listeners() })
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Listeners after creating rules (-want +got):\n%s", diff)

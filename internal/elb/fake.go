@@ -525,6 +525,10 @@ func (f *FakeAPI) CreateListener(_ context.Context, in *elbv2.CreateListenerInpu
 	}
 	f.listeners = append(f.listeners, l)
 	f.tags[aws.ToString(li.ListenerArn)] = slices.Clone(in.Tags)
+	// AWS answers with the listener's default certificate.
+	if len(l.certs) > 0 {
+		li.Certificates = []elbtypes.Certificate{{CertificateArn: l.certs[0].CertificateArn}}
+	}
 	return &elbv2.CreateListenerOutput{Listeners: []elbtypes.Listener{li}}, nil
 }
 

@@ -46,13 +46,15 @@ func (c *Client) CreateRule(ctx context.Context, lbARN, listenerARN string, in R
 		Actions:     forwardActions(in.TargetGroupARN),
 		Tags:        sdkTags(in.Tags),
 	})
-	c.forget(lbARN)
 	if err != nil {
+		c.forget(lbARN)
 		return "", fmt.Errorf("create rule %d on listener %s: %w", in.Priority, listenerARN, err)
 	}
 	if len(res.Rules) == 0 {
+		c.forget(lbARN)
 		return "", fmt.Errorf("create rule %d on listener %s: empty response", in.Priority, listenerARN)
 	}
+	c.wroteRule(lbARN, listenerARN, res.Rules[0], in.Tags)
 	return aws.ToString(res.Rules[0].RuleArn), nil
 }
 

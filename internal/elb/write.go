@@ -63,6 +63,7 @@ func (c *Client) CreateLoadBalancer(ctx context.Context, in CreateLoadBalancerIn
 	if len(in.SecurityGroups) > 0 {
 		req.SecurityGroups = in.SecurityGroups
 	}
+	gen := c.listeners.Generation()
 	res, err := c.api.CreateLoadBalancer(ctx, req)
 	if err != nil {
 		c.lbs.Clear() // it may exist after all
@@ -75,6 +76,8 @@ func (c *Client) CreateLoadBalancer(ctx context.Context, in CreateLoadBalancerIn
 	lb = lbFromSDK(res.LoadBalancers[0])
 	lb.Tags = maps.Clone(in.Tags)
 	c.putLoadBalancer(lb)
+	// A new load balancer has no listener yet: the reconcile that follows need not ask.
+	c.listeners.Store(map[string][]state.Listener{lb.ARN: nil}, gen)
 	return lb, false, nil
 }
 
@@ -208,10 +211,21 @@ func (c *Client) SetSecurityGroups(ctx context.Context, arn string, sgs []string
 		req.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic = elbtypes.EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum(enforce)
 	}
 	_, err := c.api.SetSecurityGroups(ctx, req)
-	c.lbs.Clear()
 	if err != nil {
+		c.lbs.Clear()
 		return fmt.Errorf("set security groups %v on %s: %w", sgs, arn, err)
 	}
+	c.lbs.Update(inventoryKey, func(lbs []state.LoadBalancer) []state.LoadBalancer {
+		for i := range lbs {
+			if lbs[i].ARN == arn {
+				lbs[i].SecurityGroups = slices.Clone(sgs)
+				if enforce != "" {
+					lbs[i].PrivateLinkEnforce = enforce
+				}
+			}
+		}
+		return lbs
+	})
 	return nil
 }
 
@@ -264,6 +278,7 @@ func (c *Client) CreateTargetGroup(ctx context.Context, in TargetGroupInput) (ar
 	}
 	unlock := c.creating.lock("target-group/" + in.Name)
 	defer unlock()
+	gen := c.targets.Generation()
 	res, err := c.api.CreateTargetGroup(ctx, req)
 	if hasCode(err, codeDuplicateTargetGroup) {
 		existing, lerr := c.targetGroupsNamed(ctx, in.Name)
@@ -289,6 +304,8 @@ func (c *Client) CreateTargetGroup(ctx context.Context, in TargetGroupInput) (ar
 	tg := tgFromSDK(res.TargetGroups[0])
 	tg.Tags = maps.Clone(in.Tags)
 	c.putTargetGroup(tg)
+	// A new target group has no target yet.
+	c.targets.Store(map[string][]state.Target{tg.ARN: nil}, gen)
 	return tg.ARN, false, nil
 }
 
@@ -337,10 +354,13 @@ func (c *Client) ModifyHealthCheck(ctx context.Context, arn string, hc state.Hea
 func (c *Client) DeleteTargetGroup(ctx context.Context, arn string) error {
 	_, err := c.api.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
 	c.forget(arn)
-	c.tgs.Clear()
 	if err != nil {
+		c.tgs.Clear()
 		return fmt.Errorf("delete target group %s: %w", arn, err)
 	}
+	c.tgs.Update(inventoryKey, func(tgs []state.TargetGroup) []state.TargetGroup {
+		return slices.DeleteFunc(tgs, func(o state.TargetGroup) bool { return o.ARN == arn })
+	})
 	return nil
 }
 
@@ -398,19 +418,28 @@ func (c *Client) CreateListener(ctx context.Context, lbARN string, in ListenerIn
 		Certificates:    defaultCertificate(in.Certificates),
 		Tags:            sdkTags(in.Tags),
 	})
-	c.forget(lbARN)
 	if err != nil {
+		c.forget(lbARN)
 		return "", fmt.Errorf("create listener %s:%d on %s: %w", in.Protocol, in.Port, lbARN, err)
 	}
 	if len(res.Listeners) == 0 {
+		c.forget(lbARN)
 		return "", fmt.Errorf("create listener %s:%d: empty response", in.Protocol, in.Port)
 	}
 	arn := aws.ToString(res.Listeners[0].ListenerArn)
 	if len(in.Certificates) > 1 {
+		c.forget(lbARN) // the certificate list is read back with the listener
 		if err := c.addCertificates(ctx, lbARN, arn, withoutCertificate(in.Certificates[1:], in.Certificates[0])); err != nil {
 			return arn, err
 		}
+		return arn, nil
 	}
+	if len(in.Certificates) > 0 && len(res.Listeners[0].Certificates) == 0 {
+		// An answer without the certificate asked for is not a listing to cache.
+		c.forget(lbARN)
+		return arn, nil
+	}
+	c.wroteListener(lbARN, res.Listeners[0], in.Tags)
 	return arn, nil
 }
 
@@ -524,20 +553,22 @@ func (c *Client) ForgetListeners(lbARN string) { c.forget(lbARN) }
 // RegisterTargets registers targets in one call.
 func (c *Client) RegisterTargets(ctx context.Context, tgARN string, targets []state.Target) error {
 	_, err := c.api.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: aws.String(tgARN), Targets: sdkTargets(targets)})
-	c.forget(tgARN)
 	if err != nil {
+		c.forget(tgARN)
 		return fmt.Errorf("register %d targets in %s: %w", len(targets), tgARN, err)
 	}
+	c.wroteTargets(tgARN, targets, false)
 	return nil
 }
 
 // DeregisterTargets deregisters targets in one call.
 func (c *Client) DeregisterTargets(ctx context.Context, tgARN string, targets []state.Target) error {
 	_, err := c.api.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: aws.String(tgARN), Targets: sdkTargets(targets)})
-	c.forget(tgARN)
 	if err != nil {
+		c.forget(tgARN)
 		return fmt.Errorf("deregister %d targets from %s: %w", len(targets), tgARN, err)
 	}
+	c.wroteTargets(tgARN, targets, true)
 	return nil
 }
 

@@ -47,6 +47,43 @@ type StackInput struct {
 	Observed Observed
 	// KeepTag reports tag keys lbsg never removes (aws:*, legacy keys, external-managed).
 	KeepTag func(key string) bool
+	// BackendSG is the cluster's shared backend SG as observed, for a stack whose load
+	// balancer uses it and whose Resolved.BackendSGID is empty (lbsg manages the SG).
+	BackendSG *BackendSGInput
+}
+
+// KeyBackendSG is the logical key of the shared backend SG when a plan creates it: the
+// changes that use it (the load balancer's SG list) refer to it by this key, and the
+// executor resolves it to the ID of the SG it created, or found created concurrently.
+const KeyBackendSG = "backend-sg"
+
+// BackendSGInput is the shared backend SG: what it must be, and what exists.
+type BackendSGInput struct {
+	// Owner names the changes to the shared SG ("cluster/<name>"): no one stack owns it.
+	Owner string
+	Want  spec.SecurityGroup
+	// Have is the backend SG found by its full identity; nil when there is none yet.
+	Have *state.SecurityGroup
+	// KeepTag reports tag keys left alone on it.
+	KeepTag func(key string) bool
+}
+
+// planBackendSG returns the ref the load balancer uses for the backend SG: the existing
+// SG (re-tagged if its tags drifted) or the one this plan creates.
+func planBackendSG(b *builder, in *BackendSGInput) Ref {
+	if in.Have == nil {
+		ref := Ref{Kind: KindSG, Key: KeyBackendSG}
+		want := in.Want
+		b.addOwned(Change{Op: OpCreateSG, Target: ref, SG: &want,
+			Reason: "create the shared backend security group"}, in.Owner)
+		return ref
+	}
+	ref := Ref{Kind: KindSG, ID: in.Have.ID}
+	if add, remove := diffTags(in.Want.Tags, in.Have.Tags, in.KeepTag); len(add) > 0 || len(remove) > 0 {
+		b.addOwned(Change{Op: OpTagSG, Target: ref, Tags: add, Untag: remove,
+			Reason: "reconcile the shared backend security group's tags"}, in.Owner)
+	}
+	return ref
 }
 
 type builder struct {
@@ -60,11 +97,14 @@ func (b *builder) notice(format string, args ...any) {
 	b.notices = append(b.notices, fmt.Sprintf(format, args...))
 }
 
-func (b *builder) add(c Change) {
+func (b *builder) add(c Change) { b.addOwned(c, b.owner) }
+
+// addOwned adds a change made on behalf of owner rather than of the stack.
+func (b *builder) addOwned(c Change, owner string) {
 	if c.Phase == 0 {
 		c.Phase = phaseOf[c.Op]
 	}
-	c.Owner = b.owner
+	c.Owner = owner
 	b.changes = append(b.changes, c)
 }
 
@@ -78,14 +118,18 @@ func (b *builder) plan() Plan {
 // they are shared by every stack of the cluster.
 func Stack(in StackInput, owner string) Plan {
 	b := &builder{owner: owner}
+	var backendRef Ref
 	if in.Desired == nil {
 		planDeleteAll(b, in.Observed)
 		return b.plan()
 	}
 	d := in.Desired
+	if d.LoadBalancer.UseBackendSG && in.Resolved.BackendSGID == "" && in.BackendSG != nil {
+		backendRef = planBackendSG(b, in.BackendSG)
+	}
 	sgRef := planManagedSG(b, d.ManagedSG, in.Observed.ManagedSGs, in.KeepTag)
 	tgRefs, staleTGs := planTargetGroups(b, d.TargetGroups, resourceTag(d), in.Observed.TargetGroups, in.KeepTag)
-	lbRef, lb := planLoadBalancer(b, d, in, sgRef)
+	lbRef, lb := planLoadBalancer(b, d, in, sgRef, backendRef)
 	inUse := planListeners(b, d.Listeners, lbRef, lb, in.Observed.Listeners, tgRefs, listenerTags(d))
 	planTargets(b, d.TargetGroups, tgRefs, in.Targets, in.Observed.Targets)
 	for _, tg := range staleTGs {
@@ -257,7 +301,7 @@ func sameSet(a, b []string) bool {
 }
 
 // desiredSGs is the LB's SG list: the managed or custom SGs, then the backend SG.
-func desiredSGs(d *spec.Stack, in StackInput, managed Ref) []Ref {
+func desiredSGs(d *spec.Stack, in StackInput, managed, backend Ref) []Ref {
 	var refs []Ref
 	switch d.LoadBalancer.Frontend {
 	case spec.FrontendNone:
@@ -269,15 +313,19 @@ func desiredSGs(d *spec.Stack, in StackInput, managed Ref) []Ref {
 			refs = append(refs, Ref{Kind: KindSG, ID: id})
 		}
 	}
-	if d.LoadBalancer.UseBackendSG && in.Resolved.BackendSGID != "" {
+	switch {
+	case !d.LoadBalancer.UseBackendSG:
+	case in.Resolved.BackendSGID != "":
 		refs = append(refs, Ref{Kind: KindSG, ID: in.Resolved.BackendSGID})
+	case backend != Ref{}:
+		refs = append(refs, backend)
 	}
 	return refs
 }
 
-func planLoadBalancer(b *builder, d *spec.Stack, in StackInput, managed Ref) (Ref, *state.LoadBalancer) {
+func planLoadBalancer(b *builder, d *spec.Stack, in StackInput, managed, backend Ref) (Ref, *state.LoadBalancer) {
 	want := d.LoadBalancer
-	sgs := desiredSGs(d, in, managed)
+	sgs := desiredSGs(d, in, managed, backend)
 	var cur *state.LoadBalancer
 	for i := range in.Observed.LoadBalancers {
 		lb := &in.Observed.LoadBalancers[i]
