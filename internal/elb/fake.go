@@ -208,3 +208,29 @@ func (f *FakeAPI) RegisterTargets(_ context.Context, in *elbv2.RegisterTargetsIn
 	f.targets[arn] = append(f.targets[arn], in.Targets...)
 	return &elbv2.RegisterTargetsOutput{}, nil
 }
+
+func (f *FakeAPI) AddTags(_ context.Context, in *elbv2.AddTagsInput, _ ...func(*elbv2.Options)) (*elbv2.AddTagsOutput, error) {
+	f.begin("AddTags", in)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, arn := range in.ResourceArns {
+		tags := slices.DeleteFunc(slices.Clone(f.tags[arn]), func(t elbtypes.Tag) bool {
+			return slices.ContainsFunc(in.Tags, func(n elbtypes.Tag) bool { return aws.ToString(n.Key) == aws.ToString(t.Key) })
+		})
+		f.tags[arn] = append(tags, in.Tags...)
+	}
+	return &elbv2.AddTagsOutput{}, nil
+}
+
+func (f *FakeAPI) SetSecurityGroups(_ context.Context, in *elbv2.SetSecurityGroupsInput, _ ...func(*elbv2.Options)) (*elbv2.SetSecurityGroupsOutput, error) {
+	f.begin("SetSecurityGroups", in)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.lbs {
+		if aws.ToString(f.lbs[i].LoadBalancerArn) == aws.ToString(in.LoadBalancerArn) {
+			f.lbs[i].SecurityGroups = slices.Clone(in.SecurityGroups)
+			return &elbv2.SetSecurityGroupsOutput{SecurityGroupIds: slices.Clone(in.SecurityGroups)}, nil
+		}
+	}
+	return nil, fakeError(codeLoadBalancerNotFound, "One or more load balancers not found")
+}
