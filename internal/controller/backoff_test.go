@@ -53,7 +53,7 @@ func TestRetriesBackOffToACap(t *testing.T) {
 	rl := NewRateLimiter()
 	var last time.Duration
 	for i := 0; i < 30; i++ {
-		last = rl.When(networkingKey)
+		last = rl.When(NetworkingKey)
 	}
 	if last > BackoffMax || last < BackoffMax*3/4 {
 		t.Errorf("after 30 failures the cluster pass waits %s, want about %s", last, BackoffMax)

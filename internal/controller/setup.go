@@ -179,7 +179,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	}
 	netR := &NetworkingReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-networking")), DriftCheck: o.DriftCheck, WithParams: o.WatchIngressClassParams}
 	toCluster := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
-		return []reconcile.Request{networkingKey}
+		return []reconcile.Request{NetworkingKey}
 	})
 	return ctrl.NewControllerManagedBy(mgr).Named("target-security-groups").WithOptions(copts()).
 		WatchesRawSource(source.Channel(kick, toCluster)).
