@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -242,7 +243,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	// One fresh batched read of every SG the pass may plan or choose between: the target
 	// SGs of every ENI, the cluster's SGs, and the SGs discovery found. A revoke never
 	// rests on a stale read.
-	read := slices.Concat(idsOf(snap.owned), snap.tagged, snap.referencing)
+	read := slices.Concat(idsOf(snap.owned), snap.tagged, snap.referencing, slices.Collect(maps.Keys(snap.planned)))
 	if backendID != "" {
 		read = append(read, backendID)
 	}
@@ -301,6 +302,22 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	}
 	for _, id := range slices.Concat(snap.tagged, snap.referencing) {
 		universe[id] = true
+	}
+	if snap.planned == nil {
+		snap.planned = map[string]bool{}
+	}
+	for id := range snap.planned {
+		if _, ok := sgs[id]; !ok {
+			delete(snap.planned, id) // deleted: nothing left to revoke there
+			continue
+		}
+		universe[id] = true
+	}
+	for id := range in.Needs {
+		snap.planned[id] = true
+	}
+	for id := range in.CIDROwners {
+		snap.planned[id] = true
 	}
 	if deleteBackend && !np.Partial {
 		for _, sg := range owned {

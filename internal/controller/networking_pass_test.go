@@ -381,3 +381,30 @@ func TestTargetSGPassRunsAlongsideConcurrentReaders(t *testing.T) {
 func elbSetSGs(arn string, sgs ...string) *elbv2.SetSecurityGroupsInput {
 	return &elbv2.SetSecurityGroupsInput{LoadBalancerArn: aws.String(arn), SecurityGroups: sgs}
 }
+
+// TestRulesOnAnUntaggedTargetSGAreRevokedWhenPodsMoveAway: pods of an ip-target Service
+// on an SG that discovery does not find (untagged, no lbsg rule yet) get their rule there;
+// when the pods move to another ENI, that rule is revoked by the next pass, without
+// waiting for the next discovery.
+func TestRulesOnAnUntaggedTargetSGAreRevokedWhenPodsMoveAway(t *testing.T) {
+	w := newNetWorld(t)
+	other := w.mkSG("other-pods", nil)
+	w.ec2.AddNetworkInterface(ec2types.NetworkInterface{NetworkInterfaceId: aws.String("eni-other"), VpcId: aws.String("vpc-1"),
+		Groups:             []ec2types.GroupIdentifier{{GroupId: aws.String(other)}},
+		PrivateIpAddresses: []ec2types.NetworkInterfacePrivateIpAddress{{PrivateIpAddress: aws.String("10.0.2.5")}}})
+	w.addService("api", 30100, true)
+	w.setEndpoints("api", "10.0.2.5")
+	w.pass()
+	if got, want := w.rules(other), []string{"tcp 8080 from " + w.backend}; !slices.Equal(got, want) {
+		t.Fatalf("rules on the untagged SG = %v, want %v", got, want)
+	}
+	w.now = w.now.Add(time.Second)
+	w.setEndpoints("api", "10.0.1.5")
+	w.pass()
+	if got := w.rules(other); len(got) != 0 {
+		t.Errorf("rules left on the untagged SG after its pods moved away: %v", got)
+	}
+	if got, want := w.rules(w.podSG), []string{"tcp 8080 from " + w.backend}; !slices.Equal(got, want) {
+		t.Errorf("rules on the new pods' SG = %v, want %v", got, want)
+	}
+}

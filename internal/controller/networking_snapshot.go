@@ -44,6 +44,10 @@ type NetworkingSnapshot struct {
 	owned       []cloud.SecurityGroup
 	tagged      []string
 	referencing []string
+	// planned are the target SGs passes wanted rules on: they stay in the universe after
+	// no stack needs them, so that what lbsg added there is revoked even before the
+	// next discovery finds it.
+	planned map[string]bool
 
 	instENI     map[string]cloud.ENI
 	ipENI       map[string]cloud.ENI
