@@ -218,18 +218,29 @@ func ingressFactsOf(g *IngressGroup, objs ClusterObjects, lb *state.LoadBalancer
 	return facts
 }
 
-// stacksKey names the stacks and the SGs of their load balancers: when it changes, a
-// managed SG may have been created or deleted, so discovery runs again.
+// stacksKey names the stacks, what Kubernetes asks of each and the SGs of their load
+// balancers: when it changes (a Service or Ingress changed, a managed SG was created or
+// deleted), discovery runs again. Endpoints and nodes are not part of it.
 func stacksKey(stacks []*netStack) string {
-	var b strings.Builder
-	for _, ns := range stacks {
-		b.WriteString(ns.owner.String())
-		if ns.lb != nil {
-			b.WriteString("@" + ns.lb.ARN + "=" + strings.Join(ns.lb.SecurityGroups, ","))
-		}
-		b.WriteString(";")
+	type key struct {
+		Owner spec.Owner
+		LB    string
+		SGs   []string
+		Err   string
+		Stack *spec.Stack
 	}
-	return b.String()
+	keys := make([]key, len(stacks))
+	for i, ns := range stacks {
+		keys[i] = key{Owner: ns.owner, Stack: ns.stack}
+		if ns.lb != nil {
+			keys[i].LB, keys[i].SGs = ns.lb.ARN, ns.lb.SecurityGroups
+		}
+		if ns.err != nil {
+			keys[i].Err = ns.err.Error()
+		}
+	}
+	fp := fingerprint(keys)
+	return string(fp[:])
 }
 
 // discover runs the searches when the snapshot is older than the resync period or the
