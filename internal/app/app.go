@@ -216,7 +216,7 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 	if paramsErr != nil {
 		logger.Info("the IngressClassParams CRD is not installed: IngressClasses that refer to parameters are reported as misconfigured", "error", paramsErr.Error())
 	}
-	if err := controller.Setup(mgr, engine, controller.Options{Resync: cfg.DriftCheckInterval * 5, DriftCheck: cfg.DriftCheckInterval,
+	if err := controller.Setup(mgr, engine, controller.Options{Resync: cfg.SyncPeriod, DriftCheck: cfg.DriftCheckInterval,
 		SkipNameValidation: o.SkipNameValidation, WatchIngressClassParams: paramsErr == nil,
 		ReconcileTimeout: cfg.Reconcile(), SyncPeriod: cfg.SyncPeriod,
 		ServiceWorkers: cfg.ServiceMaxConcurrentReconciles, IngressWorkers: cfg.IngressMaxConcurrentReconciles}); err != nil {
