@@ -20,7 +20,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/events"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -153,7 +152,7 @@ func (w *netWorld) calls() map[string]int {
 func (w *netWorld) pass() map[string]int {
 	w.t.Helper()
 	before := w.calls()
-	if _, err := w.r.Reconcile(w.ctx, ctrl.Request{NamespacedName: NetworkingKey.NamespacedName}); err != nil {
+	if _, err := w.r.Reconcile(w.ctx, TargetSGPass{}); err != nil {
 		w.t.Fatalf("reconcile: %v", err)
 	}
 	out := map[string]int{}
@@ -371,7 +370,7 @@ func TestTargetSGPassRunsAlongsideConcurrentReaders(t *testing.T) {
 		}()
 	}
 	for range 3 {
-		if _, err := w.r.Reconcile(w.ctx, ctrl.Request{NamespacedName: NetworkingKey.NamespacedName}); err != nil {
+		if _, err := w.r.Reconcile(w.ctx, TargetSGPass{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -9,14 +9,14 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/lbsg/lbsg/internal/apply"
 	"github.com/lbsg/lbsg/internal/audit"
@@ -64,8 +64,21 @@ type NetworkingReconciler struct {
 	drift driftTracker
 }
 
-// NetworkingKey is the single request the networking reconciler works on.
-var NetworkingKey = reconcile.Request{NamespacedName: types.NamespacedName{Name: "target-security-groups"}}
+// TargetSGPass is the request of the target-SG reconciler: one pass over every target SG
+// of the cluster. It has a single value, so the work queue holds at most one pass and
+// folds a burst of events into it.
+type TargetSGPass struct{}
+
+// targetSGPass is the one request every event of the target-SG reconciler maps to.
+var targetSGPass = []TargetSGPass{{}}
+
+// newPassRateLimiter is NewRateLimiter for the target-SG pass's typed work queue.
+func newPassRateLimiter() workqueue.TypedRateLimiter[TargetSGPass] {
+	return workqueue.NewTypedMaxOfRateLimiter[TargetSGPass](
+		newJitteredBackoff[TargetSGPass](BackoffBase, BackoffMax, BackoffJitter),
+		&workqueue.TypedBucketRateLimiter[TargetSGPass]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
+	)
+}
 
 // Event reasons of the target-SG reconciler.
 const (
@@ -74,7 +87,7 @@ const (
 )
 
 // Reconcile runs one pass over every target SG.
-func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
+func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ TargetSGPass) (ctrl.Result, error) {
 	logger := log.FromContext(ctx)
 	now := r.now()
 	objs, err := ListClusterObjects(ctx, r.Client, r.WithParams)

@@ -217,33 +217,33 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	}
 	netR := &NetworkingReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-networking")),
 		DriftCheck: o.DriftCheck, Resync: resync, WithParams: o.WatchIngressClassParams, LBChanged: lbChanged}
-	toCluster := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
-		return []reconcile.Request{NetworkingKey}
-	})
+	toPass := handler.TypedEnqueueRequestsFromMapFunc(func(context.Context, client.Object) []TargetSGPass { return targetSGPass })
 	// Endpoints and Pods matter only to the Services lbsg serves, directly or behind an
 	// Ingress; a pass whose inputs did not change then reads nothing from AWS.
 	relevant := networkingRelevance{c: mgr.GetClient(), e: e}
-	sliceToCluster := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+	sliceToPass := handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []TargetSGPass {
 		if !relevant.service(ctx, o.GetNamespace(), o.GetLabels()[discoveryv1.LabelServiceName]) {
 			return nil
 		}
-		return []reconcile.Request{NetworkingKey}
+		return targetSGPass
 	})
-	podToCluster := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+	podToPass := handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []TargetSGPass {
 		for _, s := range servicesSelecting(ctx, mgr.GetClient(), o) {
 			if relevant.service(ctx, s.Namespace, s.Name) {
-				return []reconcile.Request{NetworkingKey}
+				return targetSGPass
 			}
 		}
 		return nil
 	})
-	return ctrl.NewControllerManagedBy(mgr).Named("target-security-groups").WithOptions(copts(1)).
-		WatchesRawSource(source.Channel(kick, toCluster)).
-		Watches(&corev1.Service{}, toCluster, builder.WithPredicates(svcChanged)).
-		Watches(&networkingv1.Ingress{}, toCluster, builder.WithPredicates(ingChanged)).
-		Watches(&corev1.Node{}, toCluster, builder.WithPredicates(nodeChanged)).
-		Watches(&discoveryv1.EndpointSlice{}, sliceToCluster).
-		Watches(&corev1.Pod{}, podToCluster, builder.WithPredicates(podChanged)).
+	return builder.TypedControllerManagedBy[TargetSGPass](mgr).Named("target-security-groups").
+		WithOptions(crcontroller.TypedOptions[TargetSGPass]{SkipNameValidation: &o.SkipNameValidation, RateLimiter: newPassRateLimiter(),
+			ReconciliationTimeout: o.ReconcileTimeout, MaxConcurrentReconciles: 1}).
+		WatchesRawSource(source.TypedChannel(kick, toPass)).
+		Watches(&corev1.Service{}, toPass, builder.WithPredicates(svcChanged)).
+		Watches(&networkingv1.Ingress{}, toPass, builder.WithPredicates(ingChanged)).
+		Watches(&corev1.Node{}, toPass, builder.WithPredicates(nodeChanged)).
+		Watches(&discoveryv1.EndpointSlice{}, sliceToPass).
+		Watches(&corev1.Pod{}, podToPass, builder.WithPredicates(podChanged)).
 		Complete(netR)
 }
 
