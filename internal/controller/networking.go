@@ -186,8 +186,13 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		allIDs, allIPs = append(allIDs, p.instIDs...), append(allIPs, p.ips...)
 		todo = append(todo, p)
 	}
-	if err := e.resolveENIs(ctx, snap, allIDs, allIPs); err != nil {
-		return nil, err
+	// A failed lookup fails only the stacks with targets it did not resolve.
+	resolveErr := e.resolveENIs(ctx, snap, allIDs, allIPs)
+	unresolved := func(what string, missing []string) error {
+		if resolveErr != nil {
+			return fmt.Errorf("cannot resolve %s %v: %w", what, missing, resolveErr)
+		}
+		return fmt.Errorf("cannot resolve %s %v", what, missing)
 	}
 	var contributions []stackNetworking
 	for _, p := range todo {
@@ -201,7 +206,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 			p.sn.enis = append(p.sn.enis, eniOf(eni))
 		}
 		if len(missing) > 0 {
-			fail(stackOf(stacks, p.sn.owner), fmt.Errorf("cannot resolve node ENI for instances %v", missing))
+			fail(stackOf(stacks, p.sn.owner), unresolved("node ENI for instances", missing))
 			continue
 		}
 		seen := map[string]bool{}
@@ -221,7 +226,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 			}
 		}
 		if len(missing) > 0 {
-			fail(stackOf(stacks, p.sn.owner), fmt.Errorf("cannot resolve pod ENI for pod IPs %v", missing))
+			fail(stackOf(stacks, p.sn.owner), unresolved("pod ENI for pod IPs", missing))
 			continue
 		}
 		contributions = append(contributions, p.sn)

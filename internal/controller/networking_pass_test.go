@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -405,5 +406,42 @@ func TestRulesOnAnUntaggedTargetSGAreRevokedWhenPodsMoveAway(t *testing.T) {
 	}
 	if got, want := w.rules(w.podSG), []string{"tcp 8080 from " + w.backend}; !slices.Equal(got, want) {
 		t.Errorf("rules on the new pods' SG = %v, want %v", got, want)
+	}
+}
+
+// TestFailedTargetLookupFailsOnlyTheStacksItLeftUnresolved: when AWS refuses the lookup of
+// new pod IPs, the pass goes on: only the Service with unresolved targets fails (and says
+// why), and the Service whose targets are known keeps its rule.
+func TestFailedTargetLookupFailsOnlyTheStacksItLeftUnresolved(t *testing.T) {
+	w := newNetWorld(t)
+	w.addService("web", 30000, false)
+	w.pass()
+	w.addService("api", 30100, true)
+	w.setEndpoints("api", "10.0.1.5")
+	w.ec2.Fail = func(action string) error {
+		if action == "DescribeNetworkInterfaces" {
+			return cloud.FakeAPIError("RequestLimitExceeded")
+		}
+		return nil
+	}
+	w.now = w.now.Add(time.Second)
+	w.r.Engine.ELB.InvalidateInventory() // as the Service reconciler's create would have
+	objs, err := ListClusterObjects(w.ctx, w.kube, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	np, err := w.r.Engine.planNetworking(w.ctx, objs, &w.r.snap, passOptions{Now: w.now, Resync: time.Hour})
+	if err != nil {
+		t.Fatalf("the pass failed as a whole: %v", err)
+	}
+	api := spec.Owner{Kind: "Service", Namespace: "team", Name: "api"}
+	if err := np.Failures[api]; err == nil || !strings.Contains(err.Error(), "RequestLimitExceeded") {
+		t.Errorf("failure of team/api = %v, want one naming the refused lookup", err)
+	}
+	if len(np.Failures) != 1 {
+		t.Errorf("failures = %v, want only team/api", np.Failures)
+	}
+	if !np.Plan.Empty() {
+		t.Errorf("plan = %v, want nothing to change for team/web", np.Plan)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -294,7 +295,8 @@ func idsOf(sgs []cloud.SecurityGroup) []string {
 }
 
 // resolveENIs maps every instance ID and pod IP to its ENI, asking AWS (one batched call
-// each) only for those not resolved before; what is missing is absent from the maps.
+// each) only for those not resolved before; what is missing (or could not be read: the
+// error says why) is absent from the maps.
 func (e *Engine) resolveENIs(ctx context.Context, snap *NetworkingSnapshot, instIDs, ips []string) error {
 	var newIDs, newIPs []string
 	for _, id := range dedupStrings(instIDs) {
@@ -307,10 +309,11 @@ func (e *Engine) resolveENIs(ctx context.Context, snap *NetworkingSnapshot, inst
 			newIPs = append(newIPs, ip)
 		}
 	}
+	var errs []error
 	if len(newIDs) > 0 {
 		insts, err := e.EC2.Instances(ctx, newIDs)
 		if err != nil {
-			return fmt.Errorf("resolve node ENIs: %w", err)
+			errs = append(errs, fmt.Errorf("read instances: %w", err))
 		}
 		for id, inst := range insts {
 			snap.instENI[id] = inst.PrimaryENI
@@ -319,7 +322,7 @@ func (e *Engine) resolveENIs(ctx context.Context, snap *NetworkingSnapshot, inst
 	if len(newIPs) > 0 {
 		enis, err := e.EC2.NetworkInterfacesByIP(ctx, newIPs)
 		if err != nil {
-			return fmt.Errorf("resolve pod ENIs: %w", err)
+			errs = append(errs, fmt.Errorf("read network interfaces: %w", err))
 		}
 		for ip, eni := range enis {
 			snap.ipENI[ip] = eni
@@ -335,7 +338,7 @@ func (e *Engine) resolveENIs(ctx context.Context, snap *NetworkingSnapshot, inst
 			delete(snap.ipENI, ip)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // legacyCIDRs resolves the symbolic peers of an NLB without SGs into CIDR rules, from
