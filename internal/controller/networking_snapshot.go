@@ -328,17 +328,23 @@ func (e *Engine) resolveENIs(ctx context.Context, snap *NetworkingSnapshot, inst
 			snap.ipENI[ip] = eni
 		}
 	}
-	// An IP no target uses any more is forgotten: it may come back on another ENI.
-	keep := map[string]bool{}
-	for _, ip := range ips {
-		keep[ip] = true
+	// An IP no target uses any more is forgotten: it may come back on another ENI. So is
+	// an instance that is no target any more.
+	prune(snap.ipENI, ips)
+	prune(snap.instENI, instIDs)
+	return errors.Join(errs...)
+}
+
+func prune(m map[string]cloud.ENI, keep []string) {
+	k := make(map[string]bool, len(keep))
+	for _, x := range keep {
+		k[x] = true
 	}
-	for ip := range snap.ipENI {
-		if !keep[ip] {
-			delete(snap.ipENI, ip)
+	for x := range m {
+		if !k[x] {
+			delete(m, x)
 		}
 	}
-	return errors.Join(errs...)
 }
 
 // legacyCIDRs resolves the symbolic peers of an NLB without SGs into CIDR rules, from
