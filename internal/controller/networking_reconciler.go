@@ -154,7 +154,8 @@ func (r *NetworkingReconciler) lbChanged(np *NetworkingPlan) {
 	cur := map[spec.Owner]string{}
 	for _, lb := range np.LoadBalancers {
 		if o, ok := np.LBOwners[lb.ARN]; ok {
-			cur[o] = lb.ARN + "=" + strings.Join(lb.SecurityGroups, ",")
+			// AWS lists an LB's SGs in no fixed order.
+			cur[o] = lb.ARN + "=" + strings.Join(dedupStrings(lb.SecurityGroups), ",")
 		}
 	}
 	r.snap.mu.Lock()

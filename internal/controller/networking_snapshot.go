@@ -166,6 +166,9 @@ func (e *Engine) netStacks(objs ClusterObjects, lbs []state.LoadBalancer) (stack
 		}
 		stacks = append(stacks, ns)
 	}
+	// The informer cache lists objects in no fixed order; the pass's fingerprints must not
+	// depend on it.
+	slices.SortStableFunc(stacks, func(a, b *netStack) int { return compareStrings(a.owner.String(), b.owner.String()) })
 	return stacks, backendNeeded
 }
 
@@ -234,7 +237,8 @@ func stacksKey(stacks []*netStack) string {
 	for i, ns := range stacks {
 		keys[i] = key{Owner: ns.owner, Stack: ns.stack}
 		if ns.lb != nil {
-			keys[i].LB, keys[i].SGs = ns.lb.ARN, ns.lb.SecurityGroups
+			// AWS lists an LB's SGs in no fixed order.
+			keys[i].LB, keys[i].SGs = ns.lb.ARN, dedupStrings(ns.lb.SecurityGroups)
 		}
 		if ns.err != nil {
 			keys[i].Err = ns.err.Error()
