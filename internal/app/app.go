@@ -217,9 +217,10 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 	if paramsErr != nil {
 		logger.Info("the IngressClassParams CRD is not installed: IngressClasses that refer to parameters are reported as misconfigured", "error", paramsErr.Error())
 	}
-	if err := controller.Setup(mgr, engine, controller.Options{Resync: cfg.DriftCheckInterval * 5, DriftCheck: cfg.DriftCheckInterval,
+	if err := controller.Setup(mgr, engine, controller.Options{Resync: cfg.SyncPeriod, DriftCheck: cfg.DriftCheckInterval,
 		SkipNameValidation: o.SkipNameValidation, WatchIngressClassParams: paramsErr == nil,
-		ReconcileTimeout: cfg.Reconcile()}); err != nil {
+		ReconcileTimeout: cfg.Reconcile(), SyncPeriod: cfg.SyncPeriod,
+		ServiceWorkers: cfg.ServiceMaxConcurrentReconciles, IngressWorkers: cfg.IngressMaxConcurrentReconciles}); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)
 	}
 	if err := addReadyzChecks(mgr, clients.EC2, engine.Exec.VPCID); err != nil {

@@ -43,6 +43,8 @@ const (
 	FlagLeaderElectionID           = "leader-election-id"
 	FlagLeaderElectionNamespace    = "leader-election-namespace"
 	FlagWatchNamespace             = "watch-namespace"
+	FlagServiceMaxConcurrent       = "service-max-concurrent-reconciles"
+	FlagIngressMaxConcurrent       = "ingress-max-concurrent-reconciles"
 
 	// lbsg's own flags.
 	FlagTargetSGRuleBudget = "target-sg-rule-budget"
@@ -59,7 +61,9 @@ const (
 	DefaultSyncPeriod         = 10 * time.Hour
 	DefaultDriftCheckInterval = time.Minute
 	DefaultAWSMaxRetries      = 10
-	DefaultTargetSGRuleBudget = 1
+	// DefaultMaxConcurrentReconciles is upstream's default worker count per controller.
+	DefaultMaxConcurrentReconciles = 3
+	DefaultTargetSGRuleBudget      = 1
 )
 
 // Config is the controller configuration, filled by the flags AddFlags registers.
@@ -103,7 +107,12 @@ type Config struct {
 	LeaderElectionNamespace string        // --leader-election-namespace
 	WatchNamespace          string        // --watch-namespace; empty watches all namespaces
 	AWSMaxRetries           int           // --aws-max-retries, default 10
-	Timeouts                              // --reconcile-timeout, --aws-api-timeout (lbsg's own)
+	// ServiceMaxConcurrentReconciles and IngressMaxConcurrentReconciles
+	// (--service-max-concurrent-reconciles, --ingress-max-concurrent-reconciles, default
+	// 3) are how many Services and Ingress groups are reconciled at once.
+	ServiceMaxConcurrentReconciles int
+	IngressMaxConcurrentReconciles int
+	Timeouts                       // --reconcile-timeout, --aws-api-timeout (lbsg's own)
 
 	// AWSAPIThrottle is --aws-api-throttle: client-side rate limits per AWS API bucket,
 	// cloud.DefaultThrottle() with the services the flag names replaced.
@@ -169,6 +178,10 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.LeaderElectionID, FlagLeaderElectionID, DefaultLeaderElectionID, "Name of the leader election lock")
 	fs.StringVar(&c.LeaderElectionNamespace, FlagLeaderElectionNamespace, "", "Namespace of the leader election lock")
 	fs.StringVar(&c.WatchNamespace, FlagWatchNamespace, "", "Namespace to watch; all namespaces when empty")
+	fs.IntVar(&c.ServiceMaxConcurrentReconciles, FlagServiceMaxConcurrent, DefaultMaxConcurrentReconciles,
+		"Maximum number of Services reconciled at once")
+	fs.IntVar(&c.IngressMaxConcurrentReconciles, FlagIngressMaxConcurrent, DefaultMaxConcurrentReconciles,
+		"Maximum number of Ingress groups reconciled at once")
 
 	c.Timeouts.addFlags(fs)
 	c.addIgnoredFlags(fs)
@@ -249,6 +262,12 @@ func (c *Config) Validate() error {
 	}
 	if c.DriftCheckInterval <= 0 {
 		add("invalid value %v for --%s: must be positive", c.DriftCheckInterval, FlagDriftCheckInterval)
+	}
+	if c.ServiceMaxConcurrentReconciles < 1 {
+		add("invalid value %d for --%s: must be at least 1", c.ServiceMaxConcurrentReconciles, FlagServiceMaxConcurrent)
+	}
+	if c.IngressMaxConcurrentReconciles < 1 {
+		add("invalid value %d for --%s: must be at least 1", c.IngressMaxConcurrentReconciles, FlagIngressMaxConcurrent)
 	}
 	if c.SyncPeriod <= 0 {
 		add("invalid value %v for --%s: must be positive", c.SyncPeriod, FlagSyncPeriod)

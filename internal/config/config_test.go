@@ -36,24 +36,26 @@ func mustParse(t *testing.T, args ...string) *Config {
 func TestDefaults(t *testing.T) {
 	c := mustParse(t)
 	want := &Config{
-		LogLevel:                  "info",
-		AWSAPIEndpoints:           map[string]string{},
-		EnableBackendSG:           true,
-		FeatureGates:              defaultFeatureGates(),
-		LoadBalancerClass:         "service.k8s.aws/nlb",
-		DefaultTargetType:         "instance",
-		DefaultLoadBalancerScheme: "internal",
-		TargetSGRuleBudget:        1,
-		SGRulesQuota:              60,
-		DriftCheckInterval:        time.Minute,
-		SyncPeriod:                10 * time.Hour,
-		MetricsBindAddr:           ":8080",
-		HealthProbeBindAddr:       ":61779",
-		EnableLeaderElection:      true,
-		LeaderElectionID:          "aws-load-balancer-controller-leader",
-		AWSMaxRetries:             10,
-		Timeouts:                  Timeouts{ReconcileTimeout: 3 * time.Minute, AWSAPITimeout: 30 * time.Second},
-		AWSAPIThrottle:            cloud.DefaultThrottle(),
+		LogLevel:                       "info",
+		AWSAPIEndpoints:                map[string]string{},
+		EnableBackendSG:                true,
+		FeatureGates:                   defaultFeatureGates(),
+		LoadBalancerClass:              "service.k8s.aws/nlb",
+		DefaultTargetType:              "instance",
+		DefaultLoadBalancerScheme:      "internal",
+		TargetSGRuleBudget:             1,
+		SGRulesQuota:                   60,
+		DriftCheckInterval:             time.Minute,
+		SyncPeriod:                     10 * time.Hour,
+		MetricsBindAddr:                ":8080",
+		HealthProbeBindAddr:            ":61779",
+		EnableLeaderElection:           true,
+		LeaderElectionID:               "aws-load-balancer-controller-leader",
+		AWSMaxRetries:                  10,
+		Timeouts:                       Timeouts{ReconcileTimeout: 3 * time.Minute, AWSAPITimeout: 30 * time.Second},
+		AWSAPIThrottle:                 cloud.DefaultThrottle(),
+		ServiceMaxConcurrentReconciles: 3,
+		IngressMaxConcurrentReconciles: 3,
 	}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(Config{}), cmpopts.EquateEmpty(), throttleByString); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -268,7 +270,6 @@ func TestIgnoredFlags(t *testing.T) {
 	want := []string{
 		"aws-vpc-tag-key", "aws-vpc-tags", "default-ssl-policy", "enable-endpoint-slices",
 		"enable-pod-readiness-gate-inject", "enable-shield", "enable-waf", "enable-wafv2", "ingress-class",
-		"ingress-max-concurrent-reconciles", "service-max-concurrent-reconciles",
 		"targetgroupbinding-max-concurrent-reconciles", "targetgroupbinding-max-exponential-backoff-delay",
 		"webhook-bind-port", "webhook-cert-dir",
 	}
@@ -330,5 +331,22 @@ func TestLogLevelIsHonouredNotIgnored(t *testing.T) {
 	c := mustParse(t, "--cluster-name=c", "--log-level=verbose")
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `--log-level "verbose"`) {
 		t.Errorf("--log-level=verbose: Validate() = %v, want an error naming the flag and value", err)
+	}
+}
+
+// TestMaxConcurrentReconcilesFlagsAreImplemented: upstream's worker-count flags for
+// Services and Ingresses are read (not ignored), and a value below 1 is refused naming
+// the flag.
+func TestMaxConcurrentReconcilesFlagsAreImplemented(t *testing.T) {
+	c := mustParse(t, "--cluster-name=prod", "--service-max-concurrent-reconciles=5", "--ingress-max-concurrent-reconciles=7")
+	if c.ServiceMaxConcurrentReconciles != 5 || c.IngressMaxConcurrentReconciles != 7 {
+		t.Errorf("workers = %d, %d; want 5, 7", c.ServiceMaxConcurrentReconciles, c.IngressMaxConcurrentReconciles)
+	}
+	if len(c.IgnoredFlags) != 0 {
+		t.Errorf("IgnoredFlags = %v, want none", c.IgnoredFlags)
+	}
+	c = mustParse(t, "--cluster-name=prod", "--service-max-concurrent-reconciles=0")
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--service-max-concurrent-reconciles") {
+		t.Errorf("Validate() = %v, want an error naming --service-max-concurrent-reconciles", err)
 	}
 }

@@ -3,6 +3,8 @@ package controller
 import (
 	"testing"
 	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 // TestRetriesBackOffToACap guards issue 6 case 8: a failing object is retried later and
@@ -50,12 +52,19 @@ func TestRetriesBackOffToACap(t *testing.T) {
 		t.Errorf("20 objects failing together got only %d distinct delays", len(seen))
 	}
 	// The work queues' limiter is capped too.
-	rl := NewRateLimiter()
+	rl := newPassRateLimiter()
 	var last time.Duration
 	for i := 0; i < 30; i++ {
-		last = rl.When(networkingKey)
+		last = rl.When(TargetSGPass{})
 	}
 	if last > BackoffMax || last < BackoffMax*3/4 {
 		t.Errorf("after 30 failures the cluster pass waits %s, want about %s", last, BackoffMax)
+	}
+	objects := NewRateLimiter()
+	for i := 0; i < 30; i++ {
+		last = objects.When(reconcile.Request{})
+	}
+	if last > BackoffMax || last < BackoffMax*3/4 {
+		t.Errorf("after 30 failures an object waits %s, want about %s", last, BackoffMax)
 	}
 }

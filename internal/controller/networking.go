@@ -2,13 +2,14 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
+	"maps"
+	"slices"
+	"time"
 
 	"github.com/lbsg/lbsg/internal/cloud"
-	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/plan"
 	"github.com/lbsg/lbsg/internal/sgrules"
 	"github.com/lbsg/lbsg/internal/spec"
@@ -33,7 +34,16 @@ type NetworkingPlan struct {
 	// Contributors maps each target SG to the owners whose rules land there.
 	Contributors map[string][]spec.Owner
 
-	owners map[string]spec.Owner // by String(), to map the planner's names back
+	// LBOwners maps each stack's load balancer ARN to its owner; LoadBalancers is the
+	// inventory the pass read (the drift check compares their SGs between checks).
+	LBOwners      map[string]spec.Owner
+	LoadBalancers []state.LoadBalancer
+	// Unchanged: the inputs are those of the last pass that left every target SG as
+	// wanted; nothing was read or planned.
+	Unchanged bool
+
+	owners      map[string]spec.Owner // by String(), to map the planner's names back
+	fingerprint [32]byte
 }
 
 // Owner returns the owner the planner names name, if it is one.
@@ -52,87 +62,208 @@ type stackNetworking struct {
 	keepsSGs bool // the stack still refers to the backend SG (even when deleting)
 }
 
+// MarshalJSON makes a contribution part of the pass's fingerprint.
+func (sn stackNetworking) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Owner, Source string
+		Needs         []sgrules.Need
+		CIDR          []sgrules.Rule
+		ENIs          []targets.ENI
+		KeepsSGs      bool
+	}{sn.owner.String(), sn.source, sn.needs, sn.cidr, sn.enis, sn.keepsSGs})
+}
+
 // PlanNetworking computes the rules every target SG needs from every Service and Ingress
-// group lbsg serves (objs.Services and objs.Ingresses), and the plan that makes AWS match.
+// group lbsg serves (objs.Services and objs.Ingresses), and the plan that makes AWS match,
+// from a snapshot read now (lbsg plan).
 func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*NetworkingPlan, error) {
-	np := &NetworkingPlan{Failures: map[spec.Owner]error{}, Contributors: map[string][]spec.Owner{}, owners: map[string]spec.Owner{}}
-	// failing are the owners whose contribution could not be computed, with what is known
-	// of their stack (nil when it could not be observed).
-	failing := map[spec.Owner]*StackPlan{}
-	backendID, err := e.BackendSG(ctx)
-	var backendAmbiguous *plan.Ambiguity
-	if errors.As(err, &backendAmbiguous) {
-		// Rules from either candidate would be a guess: the stacks that use the backend SG
-		// fail (and say why), and nothing is revoked or deleted this pass.
-		np.Partial, backendID, err = true, "", nil
-	}
+	return e.planNetworking(ctx, objs, &NetworkingSnapshot{}, passOptions{Drift: true, Now: time.Now()})
+}
+
+// planNetworking is one target-SG pass. It never plans a stack: each stack's contribution
+// (source SG or CIDRs, needed ports, target ENIs) comes from its spec, the load balancer
+// inventory and the snapshot. Its AWS reads do not grow with the number of stacks: the
+// inventory (cached, fresh for the drift check), discovery when due, ENIs of targets not
+// resolved before, and one DescribeSecurityGroups per 200 SGs it plans.
+func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *NetworkingSnapshot, o passOptions) (*NetworkingPlan, error) {
+	snap.mu.Lock()
+	defer snap.mu.Unlock()
+	np := &NetworkingPlan{Failures: map[spec.Owner]error{}, Contributors: map[string][]spec.Owner{}, owners: map[string]spec.Owner{},
+		LBOwners: map[string]spec.Owner{}}
+	lbs, err := e.ELB.LoadBalancers(ctx, o.Drift)
 	if err != nil {
+		return nil, fmt.Errorf("read load balancers: %w", err)
+	}
+	np.LoadBalancers = lbs
+	stacks, backendNeeded := e.netStacks(objs, lbs)
+	if err := e.discover(ctx, snap, stacksKey(stacks), o); err != nil {
 		return nil, err
 	}
-	backendNeeded := false
-	var contributions []stackNetworking
-	plans := map[spec.Owner]*StackPlan{}
-	add := func(owner spec.Owner, sp *StackPlan, err error) {
-		plans[owner] = sp
-		var sn stackNetworking
-		if err == nil {
-			sn, err = e.stackNetworking(ctx, sp, objs, backendID)
-		}
-		if err == nil && backendAmbiguous != nil && sn.keepsSGs {
-			err = backendAmbiguous
+	ownedStates := make([]state.SecurityGroup, len(snap.owned))
+	for i, sg := range snap.owned {
+		ownedStates[i] = toState(sg)
+	}
+	backendID := e.BackendSGID
+	var backendAmbiguous *plan.Ambiguity
+	if backendID == "" {
+		found, err := plan.RecogniseBackendSG(e.Settings.Cluster, ownedStates)
+		if errors.As(err, &backendAmbiguous) {
+			// Rules from either candidate would be a guess: the stacks that use the backend
+			// SG fail (and say why), and nothing is revoked or deleted this pass.
+			np.Partial, err = true, nil
 		}
 		if err != nil {
-			np.Partial = true
-			np.Failures[owner] = err
-			np.owners[owner.String()] = owner
-			failing[owner] = sp
-			backendNeeded = true
-			return
+			return nil, err
 		}
+		if found != nil {
+			backendID = found.ID
+		}
+	}
+	// Each stack's contribution, its targets still as IDs.
+	type pending struct {
+		sn      stackNetworking
+		instIDs []string
+		ips     []string
+	}
+	failing := map[spec.Owner]*netStack{}
+	fail := func(ns *netStack, err error) {
+		np.Partial = true
+		np.Failures[ns.owner] = err
+		np.owners[ns.owner.String()] = ns.owner
+		failing[ns.owner] = ns
+		backendNeeded = true
+	}
+	var todo []pending
+	var allIDs, allIPs []string
+	for _, ns := range stacks {
+		if ns.lb != nil {
+			np.LBOwners[ns.lb.ARN] = ns.owner
+		}
+		if ns.err != nil {
+			fail(ns, ns.err)
+			continue
+		}
+		if ns.stack == nil {
+			continue
+		}
+		st := ns.stack
+		sn := stackNetworking{owner: ns.owner, keepsSGs: st.LoadBalancer.UseBackendSG}
 		if sn.keepsSGs {
 			backendNeeded = true
-		}
-		contributions = append(contributions, sn)
-	}
-	for i := range objs.Services {
-		svc := &objs.Services[i]
-		ours := spec.OwnsService(svc, e.Settings) && svc.DeletionTimestamp == nil
-		if !ours {
-			if p := serviceReleaseProblem(svc); p != nil && hasFinalizer(svc, naming.ServiceFinalizer) {
-				// lbsg cannot tell whether it is still its own: it fails like a stack with
-				// bad input, so the rules its load balancer relies on are kept.
-				sp, err := e.PlanService(ctx, svc, objs)
-				add(spec.ServiceOwner(svc), sp, err)
-				backendNeeded = true
+			if backendAmbiguous != nil {
+				fail(ns, backendAmbiguous)
 				continue
 			}
-			if hasFinalizer(svc, naming.ServiceFinalizer) {
-				// Being deleted or switched away: its LB may still use the backend SG
-				// until the Service reconciler removed it.
-				backendNeeded = true
+		}
+		if !st.Networking.Manage || ns.lb == nil {
+			// Rules follow the load balancer: none before it exists.
+			continue
+		}
+		switch st.Networking.Source {
+		case spec.SourceBackend:
+			sn.source, sn.needs = backendID, st.Networking.Needs
+		case spec.SourceFrontend:
+			managed, err := plan.RecogniseManagedSGs(*ns.id, ownedStates)
+			if err != nil {
+				fail(ns, err)
+				continue
 			}
+			if len(managed) > 0 {
+				sn.source = managed[0].ID
+			}
+			sn.needs = st.Networking.Needs
+		default:
+			if sn.cidr, err = e.legacyCIDRs(ctx, snap, st, *ns.lb); err != nil {
+				fail(ns, err)
+				continue
+			}
+		}
+		if sn.source == "" && len(sn.cidr) == 0 {
 			continue
 		}
-		sp, err := e.PlanService(ctx, svc, objs)
-		add(spec.ServiceOwner(svc), sp, err)
+		p := pending{sn: sn}
+		p.instIDs, p.ips = targetIDs(st, objs)
+		allIDs, allIPs = append(allIDs, p.instIDs...), append(allIPs, p.ips...)
+		todo = append(todo, p)
 	}
-	groups := IngressGroups(objs)
-	ids := make([]spec.IngressGroupID, 0, len(groups))
-	for id := range groups {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
-	for _, id := range ids {
-		g := groups[id]
-		if len(g.Leaving) > 0 {
-			// Until the group's reconciler removed what they used, keep the backend SG.
-			backendNeeded = true
+	// A failed lookup fails only the stacks with targets it did not resolve.
+	resolveErr := e.resolveENIs(ctx, snap, allIDs, allIPs)
+	unresolved := func(what string, missing []string) error {
+		if resolveErr != nil {
+			return fmt.Errorf("cannot resolve %s %v: %w", what, missing, resolveErr)
 		}
-		if len(g.Members) == 0 && len(g.Unresolved) == 0 {
+		return fmt.Errorf("cannot resolve %s %v", what, missing)
+	}
+	var contributions []stackNetworking
+	for _, p := range todo {
+		var missing []string
+		for _, id := range p.instIDs {
+			eni, ok := snap.instENI[id]
+			if !ok {
+				missing = append(missing, id)
+				continue
+			}
+			p.sn.enis = append(p.sn.enis, eniOf(eni))
+		}
+		if len(missing) > 0 {
+			fail(stackOf(stacks, p.sn.owner), unresolved("node ENI for instances", missing))
 			continue
 		}
-		sp, err := e.PlanIngressGroup(ctx, g, objs)
-		add(id.Owner(), sp, err)
+		seen := map[string]bool{}
+		for _, ip := range p.ips {
+			eni, ok := snap.ipENI[ip]
+			if ok && eni.VPCID != "" && e.EC2.VPCID() != "" && eni.VPCID != e.EC2.VPCID() {
+				// Only the cluster VPC's ENIs are targets: never open another VPC's SG.
+				ok = false
+			}
+			if !ok {
+				missing = append(missing, ip)
+				continue
+			}
+			if !seen[eni.ID] {
+				seen[eni.ID] = true
+				p.sn.enis = append(p.sn.enis, eniOf(eni))
+			}
+		}
+		if len(missing) > 0 {
+			fail(stackOf(stacks, p.sn.owner), unresolved("pod ENI for pod IPs", missing))
+			continue
+		}
+		contributions = append(contributions, p.sn)
+	}
+	deleteBackend := !backendNeeded && e.BackendSGID == "" && backendAmbiguous == nil
+	np.fingerprint = fingerprint(struct {
+		Backend                    string
+		Contributions              []stackNetworking
+		Owned, Tagged, Referencing []string
+		DeleteBackend, Partial     bool
+		Budget, Quota              int
+	}{backendID, contributions, idsOf(snap.owned), snap.tagged, snap.referencing, deleteBackend, np.Partial, e.Budget, e.RuleQuota})
+	if !o.Drift && !np.Partial && np.fingerprint == snap.settled {
+		// Nothing Kubernetes or the snapshot says changed since a pass that left every
+		// target SG as wanted: the drift check is what finds changes made in AWS.
+		np.Unchanged = true
+		return np, nil
+	}
+	// One fresh batched read of every SG the pass may plan or choose between: the target
+	// SGs of every ENI, the cluster's SGs, and the SGs discovery found. A revoke never
+	// rests on a stale read.
+	read := slices.Concat(idsOf(snap.owned), snap.tagged, snap.referencing, slices.Collect(maps.Keys(snap.planned)))
+	if backendID != "" {
+		read = append(read, backendID)
+	}
+	for _, c := range contributions {
+		for _, eni := range c.enis {
+			read = append(read, eni.SecurityGroups...)
+		}
+	}
+	sgs, err := e.EC2.SecurityGroups(ctx, dedupStrings(read), true)
+	if err != nil {
+		return nil, fmt.Errorf("read target security groups: %w", err)
+	}
+	sgTags := map[string]map[string]string{}
+	for id, sg := range sgs {
+		sgTags[id] = sg.Tags
 	}
 	in := plan.NetworkingInput{
 		Cluster:    e.Settings.Cluster,
@@ -143,44 +274,30 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 		CIDROwners: map[string]map[string][]sgrules.Rule{},
 		NeedOwners: map[string][]string{},
 	}
-	// Every ENI's SG, chosen as upstream does.
-	sgTags, err := e.eniSGTags(ctx, contributions)
-	if err != nil {
-		return nil, err
-	}
 	for _, c := range contributions {
 		for _, eni := range c.enis {
 			sg, err := targets.SelectSG(eni, sgTags, e.Settings.Cluster, e.ENISGTags)
 			if err != nil {
-				np.Partial = true
-				np.Failures[c.owner] = err
-				np.owners[c.owner.String()] = c.owner
-				failing[c.owner] = plans[c.owner]
+				fail(stackOf(stacks, c.owner), err)
 				continue
 			}
 			contribute(&in, np, sg, c)
 		}
 	}
-	// The universe of target SGs: those that need rules, those tagged for the cluster, and
-	// any SG with a rule whose source is one of this cluster's SGs (found also after a
-	// restart, so stale rules never leak).
-	owned, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{naming.TagCluster: {e.Settings.Cluster}}, false)
-	if err != nil {
-		return nil, fmt.Errorf("find the cluster's security groups: %w", err)
+	var owned []cloud.SecurityGroup
+	for _, sg := range snap.owned {
+		if fresh, ok := sgs[sg.ID]; ok {
+			owned = append(owned, fresh)
+		}
 	}
-	var sources []string
 	for _, sg := range owned {
 		in.OurSources[sg.ID] = true
-		sources = append(sources, sg.ID)
 	}
 	if e.BackendSGID != "" {
 		in.OurSources[e.BackendSGID] = true
-		sources = append(sources, e.BackendSGID)
 	}
-	tagged, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{naming.NodeSGClusterTagPrefix + e.Settings.Cluster: nil}, false)
-	if err != nil {
-		return nil, fmt.Errorf("find the cluster's node security groups: %w", err)
-	}
+	// The universe of target SGs: those that need rules, those tagged for the cluster, and
+	// any SG with a rule whose source is one of this cluster's SGs.
 	universe := map[string]bool{}
 	for id := range in.Needs {
 		universe[id] = true
@@ -188,32 +305,102 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 	for id := range in.CIDROwners {
 		universe[id] = true
 	}
-	for _, sg := range tagged {
-		universe[sg.ID] = true
+	for _, id := range slices.Concat(snap.tagged, snap.referencing) {
+		universe[id] = true
 	}
-	referencing, err := e.EC2.SecurityGroupsReferencing(ctx, sources, false)
-	if err != nil {
-		return nil, fmt.Errorf("find rules that refer to the cluster's security groups: %w", err)
+	if snap.planned == nil {
+		snap.planned = map[string]bool{}
 	}
-	for _, sg := range referencing {
-		universe[sg.ID] = true
+	for id := range snap.planned {
+		if _, ok := sgs[id]; !ok {
+			delete(snap.planned, id) // deleted: nothing left to revoke there
+			continue
+		}
+		universe[id] = true
 	}
-	if !backendNeeded && e.BackendSGID == "" && backendAmbiguous == nil {
+	for id := range in.Needs {
+		snap.planned[id] = true
+	}
+	for id := range in.CIDROwners {
+		snap.planned[id] = true
+	}
+	if deleteBackend && !np.Partial {
 		for _, sg := range owned {
 			if plan.IsBackendSG(e.Settings.Cluster, toState(sg)) && !e.attachedToLB(ctx, sg.ID) {
 				in.DeleteSGs = append(in.DeleteSGs, toState(sg))
 			}
 		}
 	}
-	// Every pass reads the target SGs without the cache, in one batched call: this is the
-	// drift check, and it means a revoke never rests on a stale read.
-	if in.Observed, err = e.observeTargetSGs(ctx, universe, true); err != nil {
-		return nil, err
+	in.Observed = map[string]state.SecurityGroup{}
+	for id := range universe {
+		if sg, ok := sgs[id]; ok {
+			in.Observed[id] = toState(sg)
+		}
 	}
-	e.holdFailing(ctx, &in, failing, owned, backendID)
+	held := map[spec.Owner]*StackPlan{}
+	for o, ns := range failing {
+		held[o] = e.heldStack(ctx, ns)
+	}
+	e.holdFailing(ctx, &in, held, owned, backendID)
 	res := plan.PlanNetworking(in)
 	np.Plan, np.Input, np.OverQuota, np.Held = res.Plan, in, res.OverQuota, res.Held
 	return np, nil
+}
+
+func stackOf(stacks []*netStack, o spec.Owner) *netStack {
+	for _, ns := range stacks {
+		if ns.owner == o {
+			return ns
+		}
+	}
+	return &netStack{owner: o, unobserved: true}
+}
+
+// heldStack reads what a failing stack has registered in its target groups (its holds
+// depend on it); nil when that cannot be read. Only failing stacks cost these reads.
+func (e *Engine) heldStack(ctx context.Context, ns *netStack) *StackPlan {
+	if ns.unobserved || ns.id == nil {
+		return nil
+	}
+	sp := &StackPlan{Owner: ns.owner, Observed: plan.Observed{Targets: map[string][]state.Target{}}}
+	if ns.lb != nil {
+		sp.Observed.LoadBalancers = []state.LoadBalancer{*ns.lb}
+	}
+	tgs, err := e.ELB.TargetGroups(ctx, false)
+	if err != nil {
+		return nil
+	}
+	for _, tg := range plan.RecogniseTargetGroups(*ns.id, tgs) {
+		sp.Observed.TargetGroups = append(sp.Observed.TargetGroups, tg)
+		ts, err := e.ELB.Targets(ctx, tg.ARN)
+		if err != nil {
+			return nil
+		}
+		sp.Observed.Targets[tg.ARN] = ts
+	}
+	return sp
+}
+
+// targetIDs returns the IDs of the stack's targets: every eligible node's instance and
+// every pod IP.
+func targetIDs(st *spec.Stack, objs ClusterObjects) (instIDs, ips []string) {
+	seenID := map[string]bool{}
+	for _, tg := range st.TargetGroups {
+		if tg.TargetType == spec.TargetIP {
+			ts, _ := podTargets(tg, objs)
+			for _, t := range ts {
+				ips = append(ips, t.ID)
+			}
+			continue
+		}
+		for _, n := range eligibleNodes(objs.Nodes, tg.NodeSelector) {
+			if id, err := targets.InstanceIDFromProviderID(n.Spec.ProviderID); err == nil && !seenID[id] {
+				seenID[id] = true
+				instIDs = append(instIDs, id)
+			}
+		}
+	}
+	return instIDs, ips
 }
 
 func hasFinalizer(o interface{ GetFinalizers() []string }, f string) bool {
@@ -243,23 +430,6 @@ func (e *Engine) attachedToLB(ctx context.Context, sgID string) bool {
 	return false
 }
 
-func (e *Engine) observeTargetSGs(ctx context.Context, ids map[string]bool, fresh bool) (map[string]state.SecurityGroup, error) {
-	list := make([]string, 0, len(ids))
-	for id := range ids {
-		list = append(list, id)
-	}
-	sort.Strings(list)
-	sgs, err := e.EC2.SecurityGroups(ctx, list, fresh)
-	if err != nil {
-		return nil, fmt.Errorf("read target security groups: %w", err)
-	}
-	out := make(map[string]state.SecurityGroup, len(sgs))
-	for id, sg := range sgs {
-		out[id] = toState(sg)
-	}
-	return out, nil
-}
-
 // eniSGTags reads the tags of the SGs on ENIs with more than one SG (one batched call).
 func (e *Engine) eniSGTags(ctx context.Context, cs []stackNetworking) (map[string]map[string]string, error) {
 	var ids []string
@@ -280,161 +450,6 @@ func (e *Engine) eniSGTags(ctx context.Context, cs []stackNetworking) (map[strin
 	}
 	for id, sg := range sgs {
 		out[id] = sg.Tags
-	}
-	return out, nil
-}
-
-// stackNetworking computes one stack's contribution to the target SGs.
-func (e *Engine) stackNetworking(ctx context.Context, sp *StackPlan, objs ClusterObjects, backendID string) (stackNetworking, error) {
-	sn := stackNetworking{owner: sp.Owner}
-	if len(sp.Problems) > 0 {
-		if len(sp.Observed.LoadBalancers) == 0 {
-			// Nothing exists for the stack, so it needs no target rules; its bad input
-			// must not keep every other stack's stale rules from being revoked.
-			return sn, nil
-		}
-		return sn, fmt.Errorf("invalid configuration: %s", sp.Problems[0].Error())
-	}
-	st := sp.Stack
-	sn.keepsSGs = st.LoadBalancer.UseBackendSG
-	if !st.Networking.Manage || len(sp.Observed.LoadBalancers) == 0 {
-		// Rules follow the load balancer: none before it exists.
-		return sn, nil
-	}
-	lb := sp.Observed.LoadBalancers[0]
-	var err error
-	switch st.Networking.Source {
-	case spec.SourceBackend:
-		sn.source = backendID
-		if e.BackendSGID != "" {
-			sn.source = e.BackendSGID
-		}
-		sn.needs = st.Networking.Needs
-	case spec.SourceFrontend:
-		if len(sp.Observed.ManagedSGs) > 0 {
-			sn.source = sp.Observed.ManagedSGs[0].ID
-		}
-		sn.needs = st.Networking.Needs
-	default:
-		sn.cidr, err = e.legacyRules(ctx, st, lb)
-		if err != nil {
-			return sn, err
-		}
-	}
-	if sn.source == "" && len(sn.cidr) == 0 {
-		return sn, nil
-	}
-	sn.enis, err = e.targetENIs(ctx, st, objs)
-	return sn, err
-}
-
-// legacyRules resolves the symbolic peers of an NLB without SGs into CIDR rules.
-func (e *Engine) legacyRules(ctx context.Context, st *spec.Stack, lb state.LoadBalancer) ([]sgrules.Rule, error) {
-	var subnetCIDRs, vpcCIDRs []string
-	var out []sgrules.Rule
-	for _, ln := range st.Networking.Legacy {
-		for _, peer := range ln.Peers {
-			var cidrs []string
-			switch peer {
-			case spec.PeerSubnets:
-				if subnetCIDRs == nil {
-					subnets, err := e.EC2.Subnets(ctx, lb.Subnets)
-					if err != nil {
-						return nil, err
-					}
-					for _, s := range subnets {
-						subnetCIDRs = append(subnetCIDRs, s.CIDR)
-					}
-				}
-				cidrs = subnetCIDRs
-			case spec.PeerVPC:
-				if vpcCIDRs == nil {
-					vpc, err := e.EC2.VPC(ctx)
-					if err != nil {
-						return nil, err
-					}
-					vpcCIDRs = vpc.CIDRs
-				}
-				cidrs = vpcCIDRs
-			default:
-				cidrs = []string{peer}
-			}
-			for _, c := range cidrs {
-				kind := sgrules.PeerCIDR
-				if strings.Contains(c, ":") {
-					kind = sgrules.PeerCIDRv6
-				}
-				out = append(out, sgrules.Rule{Key: sgrules.Key{Protocol: ln.Need.Protocol, FromPort: ln.Need.Port, ToPort: ln.Need.Port, PeerKind: kind, Peer: c}})
-			}
-		}
-	}
-	return out, nil
-}
-
-// targetENIs returns the ENIs that receive the stack's traffic: the primary ENI of every
-// target instance, and the ENI holding each pod IP.
-func (e *Engine) targetENIs(ctx context.Context, st *spec.Stack, objs ClusterObjects) ([]targets.ENI, error) {
-	var ids, ips []string
-	seenID := map[string]bool{}
-	for _, tg := range st.TargetGroups {
-		if tg.TargetType == spec.TargetIP {
-			ts, _ := podTargets(tg, objs)
-			for _, t := range ts {
-				ips = append(ips, t.ID)
-			}
-			continue
-		}
-		for _, n := range eligibleNodes(objs.Nodes, tg.NodeSelector) {
-			if id, err := targets.InstanceIDFromProviderID(n.Spec.ProviderID); err == nil && !seenID[id] {
-				seenID[id] = true
-				ids = append(ids, id)
-			}
-		}
-	}
-	var out []targets.ENI
-	var missing []string
-	if len(ids) > 0 {
-		insts, err := e.EC2.Instances(ctx, ids)
-		if err != nil {
-			return nil, fmt.Errorf("resolve node ENIs: %w", err)
-		}
-		for _, id := range ids {
-			inst, ok := insts[id]
-			if !ok {
-				missing = append(missing, id)
-				continue
-			}
-			out = append(out, eniOf(inst.PrimaryENI))
-		}
-		if len(missing) > 0 {
-			return out, fmt.Errorf("cannot resolve node ENI for instances %v", missing)
-		}
-	}
-	if len(ips) == 0 {
-		return out, nil
-	}
-	enis, err := e.EC2.NetworkInterfacesByIP(ctx, ips)
-	if err != nil {
-		return nil, fmt.Errorf("resolve pod ENIs: %w", err)
-	}
-	seen := map[string]bool{}
-	for _, ip := range ips {
-		eni, ok := enis[ip]
-		if ok && eni.VPCID != "" && e.EC2.VPCID() != "" && eni.VPCID != e.EC2.VPCID() {
-			// Only the cluster VPC's ENIs are targets: never open another VPC's SG.
-			ok = false
-		}
-		if !ok {
-			missing = append(missing, ip)
-			continue
-		}
-		if !seen[eni.ID] {
-			seen[eni.ID] = true
-			out = append(out, eniOf(eni))
-		}
-	}
-	if len(missing) > 0 {
-		return out, fmt.Errorf("cannot resolve pod ENI for pod IPs %v", missing)
 	}
 	return out, nil
 }

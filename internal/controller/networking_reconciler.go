@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -22,9 +25,16 @@ import (
 )
 
 // NetworkingReconciler keeps the rules on target (node and pod) security groups. It has a
-// single work item for the whole cluster: every Service, Node or EndpointSlice event maps
-// to it, the work queue folds a burst of events into one pass, and each pass recomputes
-// every target SG from Kubernetes and AWS, so no state lives in memory.
+// single work item for the whole cluster (NetworkingKey): the events that may change a
+// stack's target ENIs or ports map to it, and the work queue folds a burst of them into
+// one pass. A pass never plans a stack: each stack's contribution comes from its spec,
+// the load balancer inventory and the NetworkingSnapshot, so its AWS calls do not grow
+// with the number of stacks.
+//
+// Every DriftCheck a pass reads every SG it plans and every load balancer fresh, repairs
+// rules changed behind lbsg's back, and hands the stacks whose load balancer changed
+// (deleted, SGs detached) to their own reconciler (LBChanged). Between drift checks, a
+// pass whose inputs are those of the last settled pass reads nothing.
 //
 // Each target SG is applied on its own: a change AWS refuses on one SG, a quota or a
 // stack that cannot be computed never stops the changes of another SG.
@@ -34,8 +44,18 @@ type NetworkingReconciler struct {
 	Recorder events.EventRecorder
 	// DriftCheck is how often AWS is re-read to repair rules changed behind lbsg's back.
 	DriftCheck time.Duration
+	// Resync is how long discovery and resolved target ENIs are trusted (--sync-period).
+	Resync time.Duration
 	// WithParams is set when the IngressClassParams CRD is installed.
 	WithParams bool
+	// LBChanged is told of each stack whose load balancer changed between two drift
+	// checks (nil: nobody is told).
+	LBChanged func(spec.Owner)
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+
+	snap      NetworkingSnapshot
+	lastDrift time.Time
 
 	// reported remembers the messages last reported per owner, only so that a pass every
 	// DriftCheck does not repeat the same Events; it holds no state the plan depends on.
@@ -44,11 +64,20 @@ type NetworkingReconciler struct {
 	drift driftTracker
 }
 
-// networkingKey is the single request the networking reconciler works on.
-var networkingKey = ctrl.Request{}
+// TargetSGPass is the request of the target-SG reconciler: one pass over every target SG
+// of the cluster. It has a single value, so the work queue holds at most one pass and
+// folds a burst of events into it.
+type TargetSGPass struct{}
 
-func init() {
-	networkingKey.Name = "target-security-groups"
+// targetSGPass is the one request every event of the target-SG reconciler maps to.
+var targetSGPass = []TargetSGPass{{}}
+
+// newPassRateLimiter is NewRateLimiter for the target-SG pass's typed work queue.
+func newPassRateLimiter() workqueue.TypedRateLimiter[TargetSGPass] {
+	return workqueue.NewTypedMaxOfRateLimiter[TargetSGPass](
+		newJitteredBackoff[TargetSGPass](BackoffBase, BackoffMax, BackoffJitter),
+		&workqueue.TypedBucketRateLimiter[TargetSGPass]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
+	)
 }
 
 // Event reasons of the target-SG reconciler.
@@ -58,15 +87,28 @@ const (
 )
 
 // Reconcile runs one pass over every target SG.
-func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
+func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ TargetSGPass) (ctrl.Result, error) {
 	logger := log.FromContext(ctx)
+	now := r.now()
 	objs, err := ListClusterObjects(ctx, r.Client, r.WithParams)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	np, err := r.Engine.PlanNetworking(ctx, objs)
+	// A pass close enough to the due drift check is the drift check: the requeue that
+	// schedules it may fire a little early.
+	drift := r.lastDrift.IsZero() || now.Sub(r.lastDrift) >= r.DriftCheck-r.DriftCheck/10
+	np, err := r.Engine.planNetworking(ctx, objs, &r.snap, passOptions{Drift: drift, Resync: r.Resync, Now: now})
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if drift {
+		r.lastDrift = now
+		r.lbChanged(np)
+	}
+	next := ctrl.Result{RequeueAfter: max(r.DriftCheck-now.Sub(r.lastDrift), time.Second)}
+	if np.Unchanged {
+		logger.V(1).Info("target security groups: inputs unchanged")
+		return next, nil
 	}
 	rep := newNetworkReport()
 	for owner, ferr := range np.Failures {
@@ -84,6 +126,8 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (c
 	applied, errs := r.applyPerSG(ctx, np, rep)
 	rep.fail.held = len(np.Held)
 	r.report(ctx, objs, rep)
+	settled := len(errs) == 0 && !np.Partial && len(np.OverQuota) == 0 && len(np.Held) == 0
+	r.snap.settle(np.fingerprint, settled)
 	if len(errs) > 0 {
 		// Returned, so that the work queue retries the pass with backoff.
 		return ctrl.Result{}, errors.Join(errs...)
@@ -94,7 +138,43 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (c
 	} else {
 		logger.V(1).Info("target security groups: nothing to change", "sgs", len(np.Input.Observed))
 	}
-	return ctrl.Result{RequeueAfter: r.DriftCheck}, nil
+	return next, nil
+}
+
+func (r *NetworkingReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// lbChanged tells LBChanged of the stacks whose load balancer is gone or has other SGs
+// than at the previous drift check: their own reconciler repairs them.
+func (r *NetworkingReconciler) lbChanged(np *NetworkingPlan) {
+	cur := map[spec.Owner]string{}
+	for _, lb := range np.LoadBalancers {
+		if o, ok := np.LBOwners[lb.ARN]; ok {
+			// AWS lists an LB's SGs in no fixed order.
+			cur[o] = lb.ARN + "=" + strings.Join(dedupStrings(lb.SecurityGroups), ",")
+		}
+	}
+	r.snap.mu.Lock()
+	prev := r.snap.lbSGs
+	r.snap.lbSGs = cur
+	r.snap.mu.Unlock()
+	if r.LBChanged == nil || prev == nil {
+		return
+	}
+	var changed []spec.Owner
+	for o, was := range prev {
+		if cur[o] != was {
+			changed = append(changed, o)
+		}
+	}
+	slices.SortFunc(changed, func(a, b spec.Owner) int { return compareStrings(a.String(), b.String()) })
+	for _, o := range changed {
+		r.LBChanged(o)
+	}
 }
 
 // applyPerSG applies each target SG's changes on their own, collecting failures, then the

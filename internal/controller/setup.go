@@ -33,7 +33,17 @@ type Options struct {
 	WatchIngressClassParams bool
 	// ReconcileTimeout is the deadline of each reconcile; 0 means none.
 	ReconcileTimeout time.Duration
+	// SyncPeriod (--sync-period) is how long the target-SG pass trusts its discovery
+	// searches and resolved target ENIs; 0 means Resync.
+	SyncPeriod time.Duration
+	// ServiceWorkers and IngressWorkers are --service-max-concurrent-reconciles and
+	// --ingress-max-concurrent-reconciles; 0 means 1.
+	ServiceWorkers, IngressWorkers int
 }
+
+// lbChangedBuffer bounds the stacks the drift check hands to their reconcilers at once;
+// past it a stack waits for the next drift check.
+const lbChangedBuffer = 1024
 
 // Setup registers lbsg's reconcilers with the manager.
 func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
@@ -88,11 +98,34 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	// Failures are returned to the work queue, which retries each object with jittered
 	// exponential backoff up to BackoffMax (each controller its own limiter: their keys
 	// may look alike); every reconcile has a deadline.
-	copts := func() crcontroller.Options {
+	copts := func(workers int) crcontroller.Options {
 		return crcontroller.Options{SkipNameValidation: &o.SkipNameValidation, RateLimiter: NewRateLimiter(),
-			ReconciliationTimeout: o.ReconcileTimeout}
+			ReconciliationTimeout: o.ReconcileTimeout, MaxConcurrentReconciles: max(workers, 1)}
 	}
-	if err := ctrl.NewControllerManagedBy(mgr).Named("service").WithOptions(copts()).
+	// The drift check hands the stacks whose load balancer changed in AWS (deleted, SGs
+	// detached) to their own reconciler.
+	svcLB := make(chan event.GenericEvent, lbChangedBuffer)
+	ingLB := make(chan event.GenericEvent, lbChangedBuffer)
+	lbChanged := func(owner spec.Owner) {
+		obj := &corev1.Service{}
+		ch := svcLB
+		if owner.Kind != "Service" {
+			ch = ingLB
+			id := groupIDOf(owner)
+			obj.Namespace, obj.Name = id.Namespace, id.Name
+		} else {
+			obj.Namespace, obj.Name = owner.Namespace, owner.Name
+		}
+		select {
+		case ch <- event.GenericEvent{Object: obj}:
+		default:
+		}
+	}
+	byKey := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(o)}}
+	})
+	if err := ctrl.NewControllerManagedBy(mgr).Named("service").WithOptions(copts(o.ServiceWorkers)).
+		WatchesRawSource(source.Channel(svcLB, byKey)).
 		For(&corev1.Service{}, builder.WithPredicates(svcChanged)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(ownedServices), builder.WithPredicates(nodeChanged)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(sliceService)).
@@ -154,7 +187,8 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		}
 		return reqs
 	}
-	ib := ctrl.NewControllerManagedBy(mgr).Named("ingress").WithOptions(copts()).
+	ib := ctrl.NewControllerManagedBy(mgr).Named("ingress").WithOptions(copts(o.IngressWorkers)).
+		WatchesRawSource(source.Channel(ingLB, byKey)).
 		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(groupsOf), builder.WithPredicates(ingChanged)).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 			return groupsUsing(ctx, o.GetNamespace(), o.GetName())
@@ -177,17 +211,39 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	if err := ib.Complete(ingR); err != nil {
 		return err
 	}
-	netR := &NetworkingReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-networking")), DriftCheck: o.DriftCheck, WithParams: o.WatchIngressClassParams}
-	toCluster := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
-		return []reconcile.Request{networkingKey}
+	resync := o.SyncPeriod
+	if resync <= 0 {
+		resync = o.Resync
+	}
+	netR := &NetworkingReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-networking")),
+		DriftCheck: o.DriftCheck, Resync: resync, WithParams: o.WatchIngressClassParams, LBChanged: lbChanged}
+	toPass := handler.TypedEnqueueRequestsFromMapFunc(func(context.Context, client.Object) []TargetSGPass { return targetSGPass })
+	// Endpoints and Pods matter only to the Services lbsg serves, directly or behind an
+	// Ingress; a pass whose inputs did not change then reads nothing from AWS.
+	relevant := networkingRelevance{c: mgr.GetClient(), e: e}
+	sliceToPass := handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []TargetSGPass {
+		if !relevant.service(ctx, o.GetNamespace(), o.GetLabels()[discoveryv1.LabelServiceName]) {
+			return nil
+		}
+		return targetSGPass
 	})
-	return ctrl.NewControllerManagedBy(mgr).Named("target-security-groups").WithOptions(copts()).
-		WatchesRawSource(source.Channel(kick, toCluster)).
-		Watches(&corev1.Service{}, toCluster, builder.WithPredicates(svcChanged)).
-		Watches(&networkingv1.Ingress{}, toCluster, builder.WithPredicates(ingChanged)).
-		Watches(&corev1.Node{}, toCluster, builder.WithPredicates(nodeChanged)).
-		Watches(&discoveryv1.EndpointSlice{}, toCluster).
-		Watches(&corev1.Pod{}, toCluster, builder.WithPredicates(podChanged)).
+	podToPass := handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []TargetSGPass {
+		for _, s := range servicesSelecting(ctx, mgr.GetClient(), o) {
+			if relevant.service(ctx, s.Namespace, s.Name) {
+				return targetSGPass
+			}
+		}
+		return nil
+	})
+	return builder.TypedControllerManagedBy[TargetSGPass](mgr).Named("target-security-groups").
+		WithOptions(crcontroller.TypedOptions[TargetSGPass]{SkipNameValidation: &o.SkipNameValidation, RateLimiter: newPassRateLimiter(),
+			ReconciliationTimeout: o.ReconcileTimeout, MaxConcurrentReconciles: 1}).
+		WatchesRawSource(source.TypedChannel(kick, toPass)).
+		Watches(&corev1.Service{}, toPass, builder.WithPredicates(svcChanged)).
+		Watches(&networkingv1.Ingress{}, toPass, builder.WithPredicates(ingChanged)).
+		Watches(&corev1.Node{}, toPass, builder.WithPredicates(nodeChanged)).
+		Watches(&discoveryv1.EndpointSlice{}, sliceToPass).
+		Watches(&corev1.Pod{}, podToPass, builder.WithPredicates(podChanged)).
 		Complete(netR)
 }
 

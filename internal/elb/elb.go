@@ -76,6 +76,7 @@ type Client struct {
 	targets   *awscache.Cache[[]state.Target]   // by target group ARN
 
 	creating nameLocks // one create per name at a time
+	lbTags   lbTagCache
 }
 
 // inventoryKey is the cache key of the list of all load balancers (or target groups).
@@ -140,7 +141,7 @@ func (c *Client) describeLoadBalancers(ctx context.Context, in *elbv2.DescribeLo
 	for i := range lbs {
 		arns[i] = lbs[i].ARN
 	}
-	tags, err := c.tags(ctx, arns)
+	tags, err := c.loadBalancerTags(ctx, arns)
 	if err != nil {
 		return nil, err
 	}

@@ -105,6 +105,7 @@ func (c *Client) putLoadBalancer(lb state.LoadBalancer) {
 func (c *Client) DeleteLoadBalancer(ctx context.Context, arn string) error {
 	_, err := c.api.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(arn)})
 	c.forget(arn)
+	c.forgetLBTags(arn)
 	if err != nil && !hasCode(err, codeLoadBalancerNotFound) {
 		c.lbs.Clear()
 		return fmt.Errorf("delete load balancer %s: %w", arn, err)
@@ -575,6 +576,7 @@ func (c *Client) DeregisterTargets(ctx context.Context, tgARN string, targets []
 // Tag sets and removes tags on a load balancer or target group.
 func (c *Client) Tag(ctx context.Context, arn string, set map[string]string, remove []string) error {
 	defer c.InvalidateInventory()
+	defer c.forgetLBTags(arn)
 	if len(set) > 0 {
 		if _, err := c.api.AddTags(ctx, &elbv2.AddTagsInput{ResourceArns: []string{arn}, Tags: sdkTags(set)}); err != nil {
 			return fmt.Errorf("tag %s: %w", arn, err)

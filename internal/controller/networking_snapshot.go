@@ -1,0 +1,411 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/lbsg/lbsg/internal/cloud"
+	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/plan"
+	"github.com/lbsg/lbsg/internal/sgrules"
+	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/state"
+)
+
+// NetworkingSnapshot is what the target-SG pass keeps of AWS between passes, so that a
+// pass costs the same few batched reads whatever the number of stacks:
+//
+//   - discovery: the SGs tagged for the cluster (the backend SG, every managed SG), the
+//     node SGs tagged for the cluster, and the SGs with a rule whose source is one of the
+//     cluster's SGs (stale rules, also after a restart). These are searches; they run at
+//     start, every --sync-period, and when the set of stacks or of their load balancers'
+//     SGs changes.
+//   - how target IDs (instances, pod IPs) map to ENIs, and LB subnets to CIDRs: looked up
+//     once per new ID, forgotten every --sync-period.
+//   - what the last pass wanted, so that a pass whose inputs did not change reads nothing
+//     (the drift check re-reads every SG anyway).
+//
+// The rules of the SGs, which the plan revokes from, are never taken from it: each pass
+// that plans reads them fresh, in one batched DescribeSecurityGroups.
+type NetworkingSnapshot struct {
+	mu sync.Mutex
+
+	discovered  time.Time
+	stacksKey   string
+	owned       []cloud.SecurityGroup
+	tagged      []string
+	referencing []string
+	// planned are the target SGs passes wanted rules on: they stay in the universe after
+	// no stack needs them, so that what lbsg added there is revoked even before the
+	// next discovery finds it.
+	planned map[string]bool
+
+	instENI     map[string]cloud.ENI
+	ipENI       map[string]cloud.ENI
+	subnetCIDRs map[string]string
+	vpcCIDRs    []string
+	memoSince   time.Time
+
+	// settled is the fingerprint of the inputs of the last pass that left every target SG
+	// as wanted (zero when it did not).
+	settled [32]byte
+	// lbSGs are the SGs of each stack's load balancer, by ARN, at the last drift check.
+	lbSGs map[spec.Owner]string
+}
+
+// settle records the fingerprint of a pass's inputs when it left every target SG as
+// wanted, and forgets it otherwise.
+func (snap *NetworkingSnapshot) settle(fp [32]byte, ok bool) {
+	snap.mu.Lock()
+	defer snap.mu.Unlock()
+	if ok {
+		snap.settled = fp
+	} else {
+		snap.settled = [32]byte{}
+	}
+}
+
+// passOptions say how much of the snapshot a pass may trust.
+type passOptions struct {
+	// Drift: read the load balancers fresh and plan even when nothing seems changed.
+	Drift bool
+	// Resync is how long discovery and resolved IDs are trusted (--sync-period); 0
+	// trusts nothing (lbsg plan).
+	Resync time.Duration
+	Now    time.Time
+}
+
+// netStack is one stack as the target-SG pass sees it: its identity, its desired stack
+// (pure, from spec) and its load balancer (from the inventory).
+type netStack struct {
+	owner spec.Owner
+	id    *plan.Identity
+	stack *spec.Stack
+	lb    *state.LoadBalancer
+	// err is why its contribution cannot be computed (the stack is then failing).
+	err error
+	// observed is false when not even its load balancer could be recognised.
+	unobserved bool
+}
+
+// netStacks builds every stack lbsg serves from Kubernetes and the load balancer
+// inventory, without any AWS call. backendNeeded reports that some load balancer may
+// still use the backend SG although no stack contributes from it.
+func (e *Engine) netStacks(objs ClusterObjects, lbs []state.LoadBalancer) (stacks []*netStack, backendNeeded bool) {
+	for i := range objs.Services {
+		svc := &objs.Services[i]
+		ours := spec.OwnsService(svc, e.Settings) && svc.DeletionTimestamp == nil
+		if !ours {
+			if p := serviceReleaseProblem(svc); p != nil && hasFinalizer(svc, naming.ServiceFinalizer) {
+				// lbsg cannot tell whether it is still its own: it fails like a stack with
+				// bad input, so the rules its load balancer relies on are kept.
+				ns := e.recognise(spec.ServiceOwner(svc), e.serviceIdentity(svc), lbs)
+				if ns.err == nil && ns.lb != nil {
+					ns.err = fmt.Errorf("invalid configuration: %s", p.Error())
+				}
+				stacks = append(stacks, ns)
+				backendNeeded = true
+				continue
+			}
+			if hasFinalizer(svc, naming.ServiceFinalizer) {
+				// Being deleted or switched away: its LB may still use the backend SG
+				// until the Service reconciler removed it.
+				backendNeeded = true
+			}
+			continue
+		}
+		ns := e.recognise(spec.ServiceOwner(svc), e.serviceIdentity(svc), lbs)
+		if ns.err == nil {
+			facts := spec.ServiceFacts{EndpointPorts: endpointPorts(svc, objs.Slices)}
+			if ns.lb != nil {
+				facts.LBExists, facts.LBHasSGs, facts.LBScheme = true, len(ns.lb.SecurityGroups) > 0, ns.lb.Scheme
+			}
+			st, problems := spec.BuildService(svc, e.Settings, facts)
+			ns.setStack(st, problems)
+		}
+		stacks = append(stacks, ns)
+	}
+	groups := IngressGroups(objs)
+	ids := make([]spec.IngressGroupID, 0, len(groups))
+	for id := range groups {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+	for _, id := range ids {
+		g := groups[id]
+		if len(g.Leaving) > 0 {
+			// Until the group's reconciler removed what they used, keep the backend SG.
+			backendNeeded = true
+		}
+		if len(g.Members) == 0 && len(g.Unresolved) == 0 {
+			continue
+		}
+		ns := e.recognise(id.Owner(), e.ingressIdentity(id), lbs)
+		if ns.err == nil {
+			if len(g.Unresolved) > 0 {
+				// Without the class, lbsg does not know what the group should be.
+				problems := make([]*spec.Problem, len(g.Unresolved))
+				for i, u := range g.Unresolved {
+					problems[i] = u.Problem
+				}
+				ns.setStack(nil, problems)
+			} else {
+				st, problems := spec.BuildIngressGroup(id, g.Members, e.Settings, ingressFactsOf(g, objs, ns.lb))
+				ns.setStack(st, problems)
+			}
+		}
+		stacks = append(stacks, ns)
+	}
+	// The informer cache lists objects in no fixed order; the pass's fingerprints must not
+	// depend on it.
+	slices.SortStableFunc(stacks, func(a, b *netStack) int { return compareStrings(a.owner.String(), b.owner.String()) })
+	return stacks, backendNeeded
+}
+
+// recognise finds a stack's load balancer in the inventory.
+func (e *Engine) recognise(owner spec.Owner, id plan.Identity, lbs []state.LoadBalancer) *netStack {
+	ns := &netStack{owner: owner, id: &id}
+	found, err := plan.RecogniseLoadBalancers(id, lbs)
+	if err != nil {
+		ns.err, ns.unobserved = err, true
+		return ns
+	}
+	if len(found) > 0 {
+		ns.lb = &found[0]
+	}
+	return ns
+}
+
+// setStack records the built stack, or its problems: bad input fails the stack only when
+// its load balancer exists (nothing else needs rules, and its bad input must not keep
+// every other stack's stale rules from being revoked).
+func (ns *netStack) setStack(st *spec.Stack, problems []*spec.Problem) {
+	if len(problems) > 0 {
+		if ns.lb != nil {
+			ns.err = fmt.Errorf("invalid configuration: %s", problems[0].Error())
+		}
+		return
+	}
+	ns.stack = st
+}
+
+// ingressFactsOf gathers what an Ingress group's stack depends on besides its Ingresses:
+// the backend Services, their endpoint ports, and its load balancer.
+func ingressFactsOf(g *IngressGroup, objs ClusterObjects, lb *state.LoadBalancer) spec.IngressFacts {
+	facts := spec.IngressFacts{Services: map[string]*corev1.Service{}, EndpointPorts: map[string]map[string]int32{}}
+	if lb != nil {
+		facts.LBExists, facts.LBScheme = true, lb.Scheme
+	}
+	backends := map[string]bool{}
+	for _, m := range g.Members {
+		for _, name := range backendServices(m.Ingress) {
+			backends[m.Ingress.Namespace+"/"+name] = true
+		}
+	}
+	for i := range objs.Services {
+		svc := &objs.Services[i]
+		if key := svc.Namespace + "/" + svc.Name; backends[key] {
+			facts.Services[key] = svc
+			facts.EndpointPorts[key] = endpointPorts(svc, objs.Slices)
+		}
+	}
+	return facts
+}
+
+// stacksKey names the stacks, what Kubernetes asks of each and the SGs of their load
+// balancers: when it changes (a Service or Ingress changed, a managed SG was created or
+// deleted), discovery runs again. Endpoints and nodes are not part of it.
+func stacksKey(stacks []*netStack) string {
+	type key struct {
+		Owner spec.Owner
+		LB    string
+		SGs   []string
+		Err   string
+		Stack *spec.Stack
+	}
+	keys := make([]key, len(stacks))
+	for i, ns := range stacks {
+		keys[i] = key{Owner: ns.owner, Stack: ns.stack}
+		if ns.lb != nil {
+			// AWS lists an LB's SGs in no fixed order.
+			keys[i].LB, keys[i].SGs = ns.lb.ARN, dedupStrings(ns.lb.SecurityGroups)
+		}
+		if ns.err != nil {
+			keys[i].Err = ns.err.Error()
+		}
+	}
+	fp := fingerprint(keys)
+	return string(fp[:])
+}
+
+// discover runs the searches when the snapshot is older than the resync period or the
+// stacks changed; it also forgets resolved IDs every resync period.
+func (e *Engine) discover(ctx context.Context, snap *NetworkingSnapshot, key string, o passOptions) error {
+	stale := snap.discovered.IsZero() || o.Resync <= 0 || o.Now.Sub(snap.discovered) >= o.Resync
+	if stale || snap.memoSince.IsZero() {
+		snap.instENI, snap.ipENI, snap.subnetCIDRs, snap.vpcCIDRs = map[string]cloud.ENI{}, map[string]cloud.ENI{}, map[string]string{}, nil
+		snap.memoSince = o.Now
+		if stale && !snap.discovered.IsZero() {
+			// Tags of load balancers changed by hand are caught up with at the same pace.
+			e.ELB.ForgetLoadBalancerTags()
+		}
+	}
+	if !stale && key == snap.stacksKey {
+		return nil
+	}
+	owned, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{naming.TagCluster: {e.Settings.Cluster}}, true)
+	if err != nil {
+		return fmt.Errorf("find the cluster's security groups: %w", err)
+	}
+	tagged, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{naming.NodeSGClusterTagPrefix + e.Settings.Cluster: nil}, true)
+	if err != nil {
+		return fmt.Errorf("find the cluster's node security groups: %w", err)
+	}
+	sources := make([]string, 0, len(owned)+1)
+	for _, sg := range owned {
+		sources = append(sources, sg.ID)
+	}
+	if e.BackendSGID != "" {
+		sources = append(sources, e.BackendSGID)
+	}
+	referencing, err := e.EC2.SecurityGroupsReferencing(ctx, sources, true)
+	if err != nil {
+		return fmt.Errorf("find rules that refer to the cluster's security groups: %w", err)
+	}
+	snap.owned, snap.tagged, snap.referencing = owned, idsOf(tagged), idsOf(referencing)
+	snap.stacksKey = key
+	if stale {
+		snap.discovered = o.Now
+	}
+	return nil
+}
+
+func idsOf(sgs []cloud.SecurityGroup) []string {
+	out := make([]string, len(sgs))
+	for i, sg := range sgs {
+		out[i] = sg.ID
+	}
+	return out
+}
+
+// resolveENIs maps every instance ID and pod IP to its ENI, asking AWS (one batched call
+// each) only for those not resolved before; what is missing (or could not be read: the
+// error says why) is absent from the maps.
+func (e *Engine) resolveENIs(ctx context.Context, snap *NetworkingSnapshot, instIDs, ips []string) error {
+	var newIDs, newIPs []string
+	for _, id := range dedupStrings(instIDs) {
+		if _, ok := snap.instENI[id]; !ok {
+			newIDs = append(newIDs, id)
+		}
+	}
+	for _, ip := range dedupStrings(ips) {
+		if _, ok := snap.ipENI[ip]; !ok {
+			newIPs = append(newIPs, ip)
+		}
+	}
+	var errs []error
+	if len(newIDs) > 0 {
+		insts, err := e.EC2.Instances(ctx, newIDs)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read instances: %w", err))
+		}
+		for id, inst := range insts {
+			snap.instENI[id] = inst.PrimaryENI
+		}
+	}
+	if len(newIPs) > 0 {
+		enis, err := e.EC2.NetworkInterfacesByIP(ctx, newIPs)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read network interfaces: %w", err))
+		}
+		for ip, eni := range enis {
+			snap.ipENI[ip] = eni
+		}
+	}
+	// An IP no target uses any more is forgotten: it may come back on another ENI. So is
+	// an instance that is no target any more.
+	prune(snap.ipENI, ips)
+	prune(snap.instENI, instIDs)
+	return errors.Join(errs...)
+}
+
+func prune(m map[string]cloud.ENI, keep []string) {
+	k := make(map[string]bool, len(keep))
+	for _, x := range keep {
+		k[x] = true
+	}
+	for x := range m {
+		if !k[x] {
+			delete(m, x)
+		}
+	}
+}
+
+// legacyCIDRs resolves the symbolic peers of an NLB without SGs into CIDR rules, from
+// the snapshot's subnet and VPC CIDRs (read once per resync period).
+func (e *Engine) legacyCIDRs(ctx context.Context, snap *NetworkingSnapshot, st *spec.Stack, lb state.LoadBalancer) ([]sgrules.Rule, error) {
+	var out []sgrules.Rule
+	for _, ln := range st.Networking.Legacy {
+		for _, peer := range ln.Peers {
+			var cidrs []string
+			switch peer {
+			case spec.PeerSubnets:
+				var missing []string
+				for _, id := range lb.Subnets {
+					if _, ok := snap.subnetCIDRs[id]; !ok {
+						missing = append(missing, id)
+					}
+				}
+				if len(missing) > 0 {
+					subnets, err := e.EC2.Subnets(ctx, missing)
+					if err != nil {
+						return nil, err
+					}
+					for _, s := range subnets {
+						snap.subnetCIDRs[s.ID] = s.CIDR
+					}
+				}
+				for _, id := range lb.Subnets {
+					if c, ok := snap.subnetCIDRs[id]; ok {
+						cidrs = append(cidrs, c)
+					}
+				}
+			case spec.PeerVPC:
+				if snap.vpcCIDRs == nil {
+					vpc, err := e.EC2.VPC(ctx)
+					if err != nil {
+						return nil, err
+					}
+					snap.vpcCIDRs = slices.Clone(vpc.CIDRs)
+				}
+				cidrs = snap.vpcCIDRs
+			default:
+				cidrs = []string{peer}
+			}
+			for _, c := range cidrs {
+				kind := sgrules.PeerCIDR
+				if strings.Contains(c, ":") {
+					kind = sgrules.PeerCIDRv6
+				}
+				out = append(out, sgrules.Rule{Key: sgrules.Key{Protocol: ln.Need.Protocol, FromPort: ln.Need.Port, ToPort: ln.Need.Port, PeerKind: kind, Peer: c}})
+			}
+		}
+	}
+	return out, nil
+}
+
+// fingerprint hashes what a pass plans from, less the SGs' rules.
+func fingerprint(v any) [32]byte {
+	b, _ := json.Marshal(v)
+	return sha256.Sum256(b)
+}
