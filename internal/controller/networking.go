@@ -245,9 +245,11 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		np.Unchanged = true
 		return np, nil
 	}
-	// One fresh batched read of every SG the pass may plan or choose between: the target
-	// SGs of every ENI, the cluster's SGs, and the SGs discovery found. A revoke never
-	// rests on a stale read.
+	// One batched read of every SG the pass may plan or choose between: the target SGs of
+	// every ENI, the cluster's SGs, and the SGs discovery found. It is fresh for the drift
+	// check; otherwise cached (lbsg's own writes keep the cache current), and a plan that
+	// would revoke or delete is made again from a fresh read of those SGs alone: a revoke
+	// never rests on a cached read.
 	read := slices.Concat(idsOf(snap.owned), snap.tagged, snap.referencing, slices.Collect(maps.Keys(snap.planned)))
 	if backendID != "" {
 		read = append(read, backendID)
@@ -257,7 +259,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 			read = append(read, eni.SecurityGroups...)
 		}
 	}
-	sgs, err := e.EC2.SecurityGroups(ctx, dedupStrings(read), true)
+	sgs, err := e.EC2.SecurityGroups(ctx, dedupStrings(read), o.Drift)
 	if err != nil {
 		return nil, fmt.Errorf("read target security groups: %w", err)
 	}
@@ -343,8 +345,42 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	}
 	e.holdFailing(ctx, &in, held, owned, backendID)
 	res := plan.PlanNetworking(in)
+	if narrowed := sgsChangedBy(res.Plan, plan.OpRevoke, plan.OpDeleteSG); !o.Drift && len(narrowed) > 0 {
+		if res, err = e.replanFresh(ctx, &in, narrowed); err != nil {
+			return nil, err
+		}
+	}
 	np.Plan, np.Input, np.OverQuota, np.Held = res.Plan, in, res.OverQuota, res.Held
 	return np, nil
+}
+
+// replanFresh reads the SGs ids fresh, puts them in the input in place of their cached
+// copies (dropping those that are gone) and plans again.
+func (e *Engine) replanFresh(ctx context.Context, in *plan.NetworkingInput, ids []string) (plan.NetworkingResult, error) {
+	fresh, err := e.EC2.SecurityGroups(ctx, ids, true)
+	if err != nil {
+		return plan.NetworkingResult{}, fmt.Errorf("read the security groups a revoke or delete would change: %w", err)
+	}
+	for _, id := range ids {
+		sg, ok := fresh[id]
+		if _, observed := in.Observed[id]; observed {
+			if ok {
+				in.Observed[id] = toState(sg)
+			} else {
+				delete(in.Observed, id)
+			}
+		}
+	}
+	in.DeleteSGs = slices.DeleteFunc(in.DeleteSGs, func(d state.SecurityGroup) bool {
+		_, ok := fresh[d.ID]
+		return slices.Contains(ids, d.ID) && !ok
+	})
+	for i, d := range in.DeleteSGs {
+		if sg, ok := fresh[d.ID]; ok {
+			in.DeleteSGs[i] = toState(sg)
+		}
+	}
+	return plan.PlanNetworking(*in), nil
 }
 
 func stackOf(stacks []*netStack, o spec.Owner) *netStack {

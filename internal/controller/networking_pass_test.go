@@ -437,3 +437,35 @@ func TestFailedTargetLookupFailsOnlyTheStacksItLeftUnresolved(t *testing.T) {
 		t.Errorf("plan = %v, want nothing to change for team/web", np.Plan)
 	}
 }
+
+// TestPassRevokesOnlyFromAFreshRead: between drift checks the pass plans from cached SGs,
+// but a plan that would revoke is made again from a fresh read of the SGs it revokes from,
+// alone: a rule lbsg owns that appeared since the cached read (left by an earlier process)
+// is revoked with the others, at the cost of one describe.
+func TestPassRevokesOnlyFromAFreshRead(t *testing.T) {
+	w := settledWorld(t, 2)
+	stray := []sgrules.Rule{{Key: sgrules.Key{Protocol: "tcp", FromPort: 31000, ToPort: 31000, PeerKind: sgrules.PeerSG, Peer: w.backend},
+		Description: sgrules.OwnerDescription(netCluster)}}
+	if _, err := w.ec2.AuthorizeSecurityGroupIngress(w.ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(w.nodeSG),
+		IpPermissions: cloud.RulesToSDK(stray)}); err != nil {
+		t.Fatal(err)
+	}
+	svc := &corev1.Service{}
+	if err := w.kube.Get(w.ctx, client.ObjectKey{Namespace: "team", Name: "web-1"}, svc); err != nil {
+		t.Fatal(err)
+	}
+	svc.Spec.Ports[0].NodePort = 30005
+	if err := w.kube.Update(w.ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	w.now = w.now.Add(time.Second)
+	got := w.pass()
+	if got["DescribeSecurityGroups"] != 1 || got["RevokeSecurityGroupIngress"] == 0 {
+		t.Errorf("pass made %v, want one fresh DescribeSecurityGroups of the SG it revokes from, and a revoke", got)
+	}
+	// The world's budget is one rule per SG: the two ports share one range.
+	want := []string{fmt.Sprintf("tcp 30000-30005 from %s", w.backend)}
+	if got := w.rules(w.nodeSG); !slices.Equal(got, want) {
+		t.Errorf("node SG rules = %v, want %v (the stray lbsg rule revoked too)", got, want)
+	}
+}

@@ -263,26 +263,36 @@ func (e *Engine) discover(ctx context.Context, snap *NetworkingSnapshot, key str
 	if !stale && key == snap.stacksKey {
 		return nil
 	}
-	owned, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{naming.TagCluster: {e.Settings.Cluster}}, true)
+	// When only the stacks changed, the searches may come from the cache: lbsg's own SG
+	// creates and deletes are written through it, and what others do is caught up with
+	// when the snapshot is stale.
+	owned, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{naming.TagCluster: {e.Settings.Cluster}}, stale)
 	if err != nil {
 		return fmt.Errorf("find the cluster's security groups: %w", err)
 	}
-	tagged, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{naming.NodeSGClusterTagPrefix + e.Settings.Cluster: nil}, true)
+	tagged, err := e.EC2.FindSecurityGroups(ctx, map[string][]string{naming.NodeSGClusterTagPrefix + e.Settings.Cluster: nil}, stale)
 	if err != nil {
 		return fmt.Errorf("find the cluster's node security groups: %w", err)
 	}
-	sources := make([]string, 0, len(owned)+1)
-	for _, sg := range owned {
-		sources = append(sources, sg.ID)
+	if stale || snap.referencing == nil {
+		// Rules that refer to the cluster's SGs are searched for only when the snapshot is
+		// stale: between two such searches, the only rules that can refer to an SG lbsg
+		// created since are those lbsg wrote, and the SGs it wrote them to stay in the
+		// pass's universe (snap.planned).
+		sources := make([]string, 0, len(owned)+1)
+		for _, sg := range owned {
+			sources = append(sources, sg.ID)
+		}
+		if e.BackendSGID != "" {
+			sources = append(sources, e.BackendSGID)
+		}
+		referencing, err := e.EC2.SecurityGroupsReferencing(ctx, sources, true)
+		if err != nil {
+			return fmt.Errorf("find rules that refer to the cluster's security groups: %w", err)
+		}
+		snap.referencing = idsOf(referencing)
 	}
-	if e.BackendSGID != "" {
-		sources = append(sources, e.BackendSGID)
-	}
-	referencing, err := e.EC2.SecurityGroupsReferencing(ctx, sources, true)
-	if err != nil {
-		return fmt.Errorf("find rules that refer to the cluster's security groups: %w", err)
-	}
-	snap.owned, snap.tagged, snap.referencing = owned, idsOf(tagged), idsOf(referencing)
+	snap.owned, snap.tagged = owned, idsOf(tagged)
 	snap.stacksKey = key
 	if stale {
 		snap.discovered = o.Now

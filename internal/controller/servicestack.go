@@ -145,10 +145,13 @@ func (e *Engine) planObserved(ctx context.Context, id plan.Identity, build planF
 }
 
 // narrowedSGs are the existing SGs a plan revokes rules of.
-func narrowedSGs(p plan.Plan) []string {
+func narrowedSGs(p plan.Plan) []string { return sgsChangedBy(p, plan.OpRevoke) }
+
+// sgsChangedBy are the existing SGs the plan's changes of the operations ops act on.
+func sgsChangedBy(p plan.Plan, ops ...plan.Op) []string {
 	var ids []string
 	for _, c := range p.Changes {
-		if c.Op == plan.OpRevoke && c.Target.ID != "" && !slices.Contains(ids, c.Target.ID) {
+		if slices.Contains(ops, c.Op) && c.Target.ID != "" && !slices.Contains(ids, c.Target.ID) {
 			ids = append(ids, c.Target.ID)
 		}
 	}
