@@ -127,9 +127,13 @@ func (r *runner) run(ctx context.Context, n int, faults *awsproxy.Faults, phases
 				r.logf("  %v", err)
 			}
 		}()
+		// The start-up reads (the first target-SG pass, its discovery) are the start-up's,
+		// not the first phase's.
+		ready := time.Since(t0).Seconds()
+		s.settle(ctx)
 		snap := s.proxy.Snapshot()
 		res.Phases = append(res.Phases, phaseResult{Name: phaseStart, Calls: snap.Calls, Injected: snap.InjectedTotal(),
-			Own: s.own(ctx, nil), Seconds: time.Since(t0).Seconds(), Converged: true})
+			Own: s.own(ctx, nil), Seconds: ready, Converged: true})
 		if faults != nil {
 			res.Faults = *faults
 			if err := s.proxy.SetFaults(*faults); err != nil {
