@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,6 +84,12 @@ type Observer struct {
 	enisByIP *awscache.Cache[ENI]
 	subnets  *awscache.Cache[[]Subnet]
 	vpcs     *awscache.Cache[VPC]
+
+	// readAt is when each SG was last read from AWS (the start of the describe), so that
+	// a caller about to revoke can skip re-reading what it read afresh already.
+	readMu sync.Mutex
+	readAt map[string]time.Time
+	now    func() time.Time
 }
 
 // NewObserver returns an Observer over c's EC2 client and VPC. reg receives
@@ -99,6 +106,8 @@ func NewObserverFromAPI(api EC2API, vpcID string, reg prometheus.Registerer) *Ob
 func newObserver(api EC2API, vpcID string, reg prometheus.Registerer, now func() time.Time) *Observer {
 	lookups := newLookupCounter(reg)
 	return &Observer{
+		now:      now,
+		readAt:   map[string]time.Time{},
 		ec2:      api,
 		vpcID:    vpcID,
 		sgs:      awscache.New(cacheSecurityGroup, awscache.SecurityGroupTTL, cloneSecurityGroup, lookups, now),
@@ -135,6 +144,20 @@ func (o *Observer) SecurityGroups(ctx context.Context, ids []string, fresh bool)
 		}
 	}
 	return groups, err
+}
+
+// NotReadSince returns the SGs of ids that were not read from AWS at or after t (a
+// cached copy, or none).
+func (o *Observer) NotReadSince(ids []string, t time.Time) []string {
+	o.readMu.Lock()
+	defer o.readMu.Unlock()
+	var out []string
+	for _, id := range ids {
+		if at, ok := o.readAt[id]; !ok || at.Before(t) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func (o *Observer) describeSecurityGroupsByID(ctx context.Context, ids []string) (map[string]SecurityGroup, error) {
@@ -221,6 +244,14 @@ func (o *Observer) search(ctx context.Context, key string, filters []ec2types.Fi
 
 func (o *Observer) describeSecurityGroups(ctx context.Context, filters []ec2types.Filter) ([]SecurityGroup, error) {
 	var out []SecurityGroup
+	start := o.now()
+	defer func() {
+		o.readMu.Lock()
+		for _, g := range out {
+			o.readAt[g.ID] = start
+		}
+		o.readMu.Unlock()
+	}()
 	p := ec2.NewDescribeSecurityGroupsPaginator(o.ec2, &ec2.DescribeSecurityGroupsInput{Filters: filters})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)

@@ -215,7 +215,9 @@ func GroupsOfIngress(ing *networkingv1.Ingress, objs ClusterObjects) []spec.Ingr
 // PlanIngressGroup plans one Ingress group: what the Ingress-group reconciler applies and
 // `lbsg plan` prints. It writes nothing (see PlanService).
 func (e *Engine) PlanIngressGroup(ctx context.Context, g *IngressGroup, objs ClusterObjects) (*StackPlan, error) {
-	return e.planObserved(ctx, e.ingressIdentity(g.ID), func(obs plan.Observed, sgs []cloud.SecurityGroup) (*StackPlan, error) {
+	// Listeners and targets are read only for a group that keeps its load balancer.
+	children := len(g.Members) > 0 || len(g.Unresolved) > 0
+	return e.planObserved(ctx, e.ingressIdentity(g.ID), children, func(obs plan.Observed, sgs []cloud.SecurityGroup) (*StackPlan, error) {
 		return e.planIngressGroup(ctx, g, objs, obs, sgs)
 	})
 }

@@ -259,6 +259,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 			read = append(read, eni.SecurityGroups...)
 		}
 	}
+	readStart := time.Now()
 	sgs, err := e.EC2.SecurityGroups(ctx, dedupStrings(read), o.Drift)
 	if err != nil {
 		return nil, fmt.Errorf("read target security groups: %w", err)
@@ -345,7 +346,8 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	}
 	e.holdFailing(ctx, &in, held, owned, backendID)
 	res := plan.PlanNetworking(in)
-	if narrowed := sgsChangedBy(res.Plan, plan.OpRevoke, plan.OpDeleteSG); !o.Drift && len(narrowed) > 0 {
+	// SGs the read above had to ask AWS for are as fresh as a re-read.
+	if narrowed := e.EC2.NotReadSince(sgsChangedBy(res.Plan, plan.OpRevoke, plan.OpDeleteSG), readStart); !o.Drift && len(narrowed) > 0 {
 		if res, err = e.replanFresh(ctx, &in, narrowed); err != nil {
 			return nil, err
 		}

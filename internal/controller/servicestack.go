@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -59,7 +60,7 @@ type ClusterObjects struct {
 // inventories, listeners, targets) and from sgs, the cluster's SGs. Two load balancers or
 // two managed SGs that both do are an Ambiguity: the stack is then neither planned nor
 // applied.
-func (e *Engine) observeStack(ctx context.Context, id plan.Identity, sgs []cloud.SecurityGroup) (plan.Observed, error) {
+func (e *Engine) observeStack(ctx context.Context, id plan.Identity, sgs []cloud.SecurityGroup, children bool) (plan.Observed, error) {
 	var o plan.Observed
 	lbs, err := e.ELB.LoadBalancers(ctx, false)
 	if err != nil {
@@ -69,6 +70,20 @@ func (e *Engine) observeStack(ctx context.Context, id plan.Identity, sgs []cloud
 		return o, err
 	}
 	o.Listeners = map[string][]state.Listener{}
+	o.Targets = map[string][]state.Target{}
+	tgs, err := e.ELB.TargetGroups(ctx, false)
+	if err != nil {
+		return o, err
+	}
+	o.TargetGroups = plan.RecogniseTargetGroups(id, tgs)
+	if o.ManagedSGs, err = managedSGs(id, sgs); err != nil {
+		return o, err
+	}
+	if !children {
+		// A stack that is only deleted needs no listeners or targets: deleting the load
+		// balancer and the target groups takes them along.
+		return o, nil
+	}
 	for _, lb := range o.LoadBalancers {
 		ls, err := e.ELB.Listeners(ctx, lb.ARN)
 		if err != nil {
@@ -76,21 +91,12 @@ func (e *Engine) observeStack(ctx context.Context, id plan.Identity, sgs []cloud
 		}
 		o.Listeners[lb.ARN] = ls
 	}
-	tgs, err := e.ELB.TargetGroups(ctx, false)
-	if err != nil {
-		return o, err
-	}
-	o.Targets = map[string][]state.Target{}
-	for _, tg := range plan.RecogniseTargetGroups(id, tgs) {
-		o.TargetGroups = append(o.TargetGroups, tg)
+	for _, tg := range o.TargetGroups {
 		ts, err := e.ELB.Targets(ctx, tg.ARN)
 		if err != nil {
 			return o, err
 		}
 		o.Targets[tg.ARN] = ts
-	}
-	if o.ManagedSGs, err = managedSGs(id, sgs); err != nil {
-		return o, err
 	}
 	return o, nil
 }
@@ -115,12 +121,13 @@ type planFunc func(obs plan.Observed, sgs []cloud.SecurityGroup) (*StackPlan, er
 // cached view, and nothing else is read twice. The rules elsewhere that refer to an SG the
 // plan deletes are found fresh and revoked first; the deletion itself is checked against
 // a fresh view of what still uses the SG by the executor, right before it is made.
-func (e *Engine) planObserved(ctx context.Context, id plan.Identity, build planFunc) (*StackPlan, error) {
+func (e *Engine) planObserved(ctx context.Context, id plan.Identity, children bool, build planFunc) (*StackPlan, error) {
+	readStart := time.Now()
 	sgs, err := e.clusterSGs(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	obs, err := e.observeStack(ctx, id, sgs)
+	obs, err := e.observeStack(ctx, id, sgs, children)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +135,8 @@ func (e *Engine) planObserved(ctx context.Context, id plan.Identity, build planF
 	if err != nil {
 		return nil, err
 	}
-	if recheck := narrowedSGs(sp.Plan); len(recheck) > 0 {
+	// SGs the cluster search had to ask AWS for just now are as fresh as a re-read.
+	if recheck := e.EC2.NotReadSince(narrowedSGs(sp.Plan), readStart); len(recheck) > 0 {
 		fresh, err := e.EC2.SecurityGroups(ctx, recheck, true)
 		if err != nil {
 			return nil, fmt.Errorf("read security groups %v before narrowing them: %w", recheck, err)
@@ -188,7 +196,9 @@ func (e *Engine) serviceIdentity(svc *corev1.Service) plan.Identity {
 // prints. It writes nothing: what the stack needs that does not exist yet, the shared
 // backend SG included, is a change of the plan.
 func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs ClusterObjects) (*StackPlan, error) {
-	return e.planObserved(ctx, e.serviceIdentity(svc), func(obs plan.Observed, sgs []cloud.SecurityGroup) (*StackPlan, error) {
+	// Listeners and targets are read only for a stack lbsg keeps.
+	children := spec.OwnsService(svc, e.Settings) && svc.DeletionTimestamp == nil
+	return e.planObserved(ctx, e.serviceIdentity(svc), children, func(obs plan.Observed, sgs []cloud.SecurityGroup) (*StackPlan, error) {
 		return e.planService(ctx, svc, objs, obs, sgs)
 	})
 }
