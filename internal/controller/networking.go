@@ -187,7 +187,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		todo = append(todo, p)
 	}
 	// A failed lookup fails only the stacks with targets it did not resolve.
-	resolveErr := e.resolveENIs(ctx, snap, allIDs, allIPs)
+	resolveErr := e.resolveENIs(ctx, snap, allIDs, allIPs, o.Now)
 	unresolved := func(what string, missing []string) error {
 		if resolveErr != nil {
 			return fmt.Errorf("cannot resolve %s %v: %w", what, missing, resolveErr)

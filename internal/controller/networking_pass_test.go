@@ -469,3 +469,29 @@ func TestPassRevokesOnlyFromAFreshRead(t *testing.T) {
 		t.Errorf("node SG rules = %v, want %v (the stray lbsg rule revoked too)", got, want)
 	}
 }
+
+// TestUnknownPodIPIsNotAskedForOnEveryRetry: a pod IP AWS does not know (yet) fails its
+// stack's contribution; the retries of the pass that follow do not ask for it again
+// before missRetry, then it is asked for once more.
+func TestUnknownPodIPIsNotAskedForOnEveryRetry(t *testing.T) {
+	w := newNetWorld(t)
+	w.addService("api", 30100, true)
+	w.setEndpoints("api", "10.0.9.9")
+	w.now = w.now.Add(time.Second)
+	lookups := func() int {
+		before := w.calls()["DescribeNetworkInterfaces"]
+		_, _ = w.r.Reconcile(w.ctx, TargetSGPass{})
+		return w.calls()["DescribeNetworkInterfaces"] - before
+	}
+	if got := lookups(); got != 1 {
+		t.Fatalf("first pass: %d DescribeNetworkInterfaces, want 1", got)
+	}
+	w.now = w.now.Add(time.Second)
+	if got := lookups(); got != 0 {
+		t.Errorf("retry 1s later: %d DescribeNetworkInterfaces, want 0", got)
+	}
+	w.now = w.now.Add(missRetry)
+	if got := lookups(); got != 1 {
+		t.Errorf("retry after missRetry: %d DescribeNetworkInterfaces, want 1", got)
+	}
+}

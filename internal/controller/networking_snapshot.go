@@ -55,6 +55,10 @@ type NetworkingSnapshot struct {
 	subnetCIDRs map[string]string
 	vpcCIDRs    []string
 	memoSince   time.Time
+	// missed are the instance IDs and pod IPs AWS did not know at the time given: the
+	// passes that follow (a failing pass is retried soon) do not ask again before
+	// missRetry.
+	missed map[string]time.Time
 
 	// settled is the fingerprint of the inputs of the last pass that left every target SG
 	// as wanted (zero when it did not).
@@ -308,25 +312,57 @@ func idsOf(sgs []cloud.SecurityGroup) []string {
 	return out
 }
 
+// missRetry is how long an instance ID or pod IP that AWS did not know is not asked for
+// again: a pod's IP may be on its ENI a moment after Kubernetes reports it, but a pass
+// retried by the work queue must not ask AWS each time.
+const missRetry = 10 * time.Second
+
 // resolveENIs maps every instance ID and pod IP to its ENI, asking AWS (one batched call
-// each) only for those not resolved before; what is missing (or could not be read: the
+// each) only for those not resolved before, nor missed in the last missRetry; what is missing (or could not be read: the
 // error says why) is absent from the maps.
-func (e *Engine) resolveENIs(ctx context.Context, snap *NetworkingSnapshot, instIDs, ips []string) error {
+func (e *Engine) resolveENIs(ctx context.Context, snap *NetworkingSnapshot, instIDs, ips []string, now time.Time) error {
+	if snap.missed == nil {
+		snap.missed = map[string]time.Time{}
+	}
+	missedLately := func(key string) bool {
+		at, ok := snap.missed[key]
+		return ok && now.Sub(at) < missRetry
+	}
 	var newIDs, newIPs []string
 	for _, id := range dedupStrings(instIDs) {
-		if _, ok := snap.instENI[id]; !ok {
+		if _, ok := snap.instENI[id]; !ok && !missedLately("instance/"+id) {
 			newIDs = append(newIDs, id)
 		}
 	}
 	for _, ip := range dedupStrings(ips) {
-		if _, ok := snap.ipENI[ip]; !ok {
+		if _, ok := snap.ipENI[ip]; !ok && !missedLately("ip/"+ip) {
 			newIPs = append(newIPs, ip)
 		}
 	}
+	// Only an answer counts as a miss: a failed read is retried with the pass.
+	var idsFailed, ipsFailed bool
+	defer func() {
+		for _, id := range newIDs {
+			if _, ok := snap.instENI[id]; !ok && !idsFailed {
+				snap.missed["instance/"+id] = now
+			}
+		}
+		for _, ip := range newIPs {
+			if _, ok := snap.ipENI[ip]; !ok && !ipsFailed {
+				snap.missed["ip/"+ip] = now
+			}
+		}
+		for k, at := range snap.missed {
+			if now.Sub(at) >= missRetry {
+				delete(snap.missed, k)
+			}
+		}
+	}()
 	var errs []error
 	if len(newIDs) > 0 {
 		insts, err := e.EC2.Instances(ctx, newIDs)
 		if err != nil {
+			idsFailed = true
 			errs = append(errs, fmt.Errorf("read instances: %w", err))
 		}
 		for id, inst := range insts {
@@ -336,6 +372,7 @@ func (e *Engine) resolveENIs(ctx context.Context, snap *NetworkingSnapshot, inst
 	if len(newIPs) > 0 {
 		enis, err := e.EC2.NetworkInterfacesByIP(ctx, newIPs)
 		if err != nil {
+			ipsFailed = true
 			errs = append(errs, fmt.Errorf("read network interfaces: %w", err))
 		}
 		for ip, eni := range enis {
