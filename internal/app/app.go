@@ -78,7 +78,7 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		}
 	}
 	obs := cloud.NewObserver(clients, reg)
-	lbs := elb.NewWithLookups(clients.ELBV2, cloud.LookupCounter(reg))
+	lbs := elb.NewWithResync(clients.ELBV2, cloud.LookupCounter(reg), cfg.SyncPeriod)
 	budget := cfg.TargetSGRuleBudget
 	if budget < 1 {
 		budget = 1

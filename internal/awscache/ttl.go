@@ -40,10 +40,13 @@ const (
 	InventoryTTL = 20 * time.Second
 
 	// ListenerTTL: a load balancer's listeners, certificates and rules. Only lbsg is
-	// expected to change them; same bound as the inventory for changes made by hand.
+	// expected to change them; same bound as the inventory for changes made by hand. The
+	// controller keeps them for --sync-period when that is longer (elb.NewWithResync):
+	// its own writes are written through, and upstream re-checks them at that pace too.
 	ListenerTTL = 20 * time.Second
 
 	// TargetTTL: the targets registered in a target group. Registration is lbsg's own
-	// write; a target deregistered by hand is registered again within this bound.
+	// write; a target deregistered by hand is registered again within this bound, or
+	// within --sync-period when that is longer (as ListenerTTL).
 	TargetTTL = 20 * time.Second
 )

@@ -96,12 +96,20 @@ func New(api API) *Client { return NewWithLookups(api, nil) }
 // NewWithLookups returns a Client whose caches count their lookups in lookups
 // (lbsg_aws_cache_lookups_total; nil counts nothing).
 func NewWithLookups(api API, lookups *prometheus.CounterVec) *Client {
+	return NewWithResync(api, lookups, 0)
+}
+
+// NewWithResync is NewWithLookups whose listeners and targets are kept for resync
+// (--sync-period) when that is longer than their own TTL: only lbsg changes them, its
+// writes are written through, and --sync-period is how often upstream re-checks them
+// too. The load balancers and their SGs are re-read by the drift check meanwhile.
+func NewWithResync(api API, lookups *prometheus.CounterVec, resync time.Duration) *Client {
 	now := time.Now
 	return &Client{api: api,
 		lbs:       awscache.New(cacheLoadBalancers, awscache.InventoryTTL, cloneLoadBalancers, lookups, now),
 		tgs:       awscache.New(cacheTargetGroups, awscache.InventoryTTL, cloneTargetGroups, lookups, now),
-		listeners: awscache.New(cacheListeners, awscache.ListenerTTL, cloneListeners, lookups, now),
-		targets:   awscache.New(cacheTargets, awscache.TargetTTL, slices.Clone[[]state.Target], lookups, now),
+		listeners: awscache.New(cacheListeners, max(awscache.ListenerTTL, resync), cloneListeners, lookups, now),
+		targets:   awscache.New(cacheTargets, max(awscache.TargetTTL, resync), slices.Clone[[]state.Target], lookups, now),
 	}
 }
 
