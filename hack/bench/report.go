@@ -312,7 +312,7 @@ func (r *report) markdown(plotName string) string {
 	if r.Faults != nil {
 		p(" and the fault mix with %d Services", r.Faults.N)
 	}
-	p("; the steady state was counted over %s. ", r.Opts.steady)
+	p("; the steady state was counted over %s, starting just after a drift check (so the window holds one check per whole `--drift-check-interval`). ", r.Opts.steady)
 	p("`make bench` measures N = 1, 20, 100 and 500 by default; `make bench BENCH_SIZES=1,20` is a quick run.\n\n")
 	p("Every figure comes from one run of the real parts: kube-apiserver and etcd (envtest), the moto AWS emulator, ")
 	p("and `lbsg controller` as a subprocess with upstream's default flags (leader election off, loopback ports). ")

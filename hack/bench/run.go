@@ -264,6 +264,21 @@ func (s *session) window(ctx context.Context, name string, d time.Duration) erro
 	return err
 }
 
+// afterDriftCheck waits (at most a little more than lbsg's default drift-check interval)
+// for the controller's next DescribeLoadBalancers, the first read of a drift check, then
+// for the controller to be quiet again.
+func (s *session) afterDriftCheck(ctx context.Context) {
+	lbReads := func() int { return s.proxy.Snapshot().Calls.ByAction()["DescribeLoadBalancers"] }
+	before := lbReads()
+	deadline := time.Now().Add(75 * time.Second)
+	for time.Now().Before(deadline) && lbReads() == before {
+		if sleep(ctx, 100*time.Millisecond) != nil {
+			return
+		}
+	}
+	s.settle(ctx)
+}
+
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -490,6 +505,9 @@ func sizePhases(ctx context.Context, s *session) error {
 	if err := s.noop(ctx, n); err != nil {
 		return err
 	}
+	// The window starts right after a drift check, so that it holds as many checks as
+	// whole --drift-check-interval periods fit in it, wherever the checks fall.
+	s.afterDriftCheck(ctx)
 	if err := s.window(ctx, phaseSteady, s.opts.steady); err != nil {
 		return err
 	}
