@@ -113,17 +113,23 @@ func (x *Executor) Apply(ctx context.Context, p plan.Plan) (Result, error) {
 // DependencyViolation, which names nothing; asking first lets the error name the rule or
 // interface to remove.
 func (x *Executor) deleteSG(ctx context.Context, id string) error {
-	// AWS refuses to delete an SG that an interface or another SG's rule still uses, so
-	// the delete is tried first; only a refusal costs the reads that say what holds it.
-	err := x.EC2.DeleteSecurityGroup(ctx, id)
 	users, canAsk := x.EC2.(Users)
+	if canAsk {
+		u, err := users.SecurityGroupUsers(ctx, id)
+		if err != nil {
+			return fmt.Errorf("find what still uses %s: %w", id, err)
+		}
+		if !u.None() {
+			return &RetryError{Err: errors.New(u.Explain(id))}
+		}
+	}
+	err := x.EC2.DeleteSecurityGroup(ctx, id)
 	if canAsk && cloud.IsDependencyViolation(err) {
-		u, uerr := users.SecurityGroupUsers(ctx, id)
-		if uerr == nil && !u.None() {
+		// Something took hold of the SG since it was read (or AWS still lists an interface
+		// that is being deleted): say what, if it can be seen now.
+		if u, uerr := users.SecurityGroupUsers(ctx, id); uerr == nil && !u.None() {
 			return &RetryError{Err: fmt.Errorf("%s: %w", u.Explain(id), err)}
 		}
-		// AWS may still list an interface that is being deleted.
-		return &RetryError{Err: err}
 	}
 	return err
 }

@@ -28,7 +28,7 @@ var nlbCreateCalls = map[string]int{
 // (revoked first), and the executor's fresh check of what still uses it.
 var stackDeleteCalls = map[string]int{
 	"DeleteLoadBalancer": 1, "DeleteTargetGroup": 1, "DeleteSecurityGroup": 1,
-	"DescribeSecurityGroups": 1,
+	"DescribeSecurityGroups": 2, "DescribeNetworkInterfaces": 1,
 }
 
 func assertCalls(t *testing.T, what string, want map[string]int, got map[string]int) {
@@ -44,7 +44,7 @@ func assertCalls(t *testing.T, what string, want map[string]int, got map[string]
 // TestNLBServiceReconcileCallCounts: creating a Service's NLB costs its writes and one
 // read of each kind; the reconciles its own finalizer and status updates trigger, and a
 // change of an annotation lbsg does not read, cost nothing (lbsg's writes were written
-// through the caches); deleting it costs its deletes and one fresh search for rules that refer to its SG.
+// through the caches); deleting it costs its deletes, the search for rules that refer to its SG and the fresh check of what still uses it.
 func TestNLBServiceReconcileCallCounts(t *testing.T) {
 	w := newStackWorld(t)
 	w.create(nlbService("web"))
