@@ -276,12 +276,14 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	}
 	for _, c := range contributions {
 		for _, eni := range c.enis {
-			sg, err := targets.SelectSG(eni, sgTags, e.Settings.Cluster, e.ENISGTags)
+			chosen, err := e.SelectTargetSGs(eni, sgTags)
 			if err != nil {
 				fail(stackOf(stacks, c.owner), err)
 				continue
 			}
-			contribute(&in, np, sg, c)
+			for _, sg := range chosen {
+				contribute(&in, np, sg, c)
+			}
 		}
 	}
 	var owned []cloud.SecurityGroup
@@ -452,6 +454,15 @@ func (e *Engine) eniSGTags(ctx context.Context, cs []stackNetworking) (map[strin
 		out[id] = sg.Tags
 	}
 	return out, nil
+}
+
+// SelectTargetSGs applies --target-sg-selection to one target ENI.
+func (e *Engine) SelectTargetSGs(eni targets.ENI, sgTags map[string]map[string]string) ([]string, error) {
+	policy := e.SGSelection
+	if policy == "" {
+		policy = targets.PolicyError
+	}
+	return targets.SelectSGs(eni, sgTags, e.Settings.Cluster, e.ENISGTags, policy)
 }
 
 func eniOf(e cloud.ENI) targets.ENI {
