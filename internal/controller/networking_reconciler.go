@@ -115,6 +115,11 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ TargetSGPass) (c
 		rep.owner(owner, EventFailedNetwork, failureCompute, fmt.Sprintf(
 			"target security group rules not updated: %s; lbsg rules on the security groups of its registered targets are kept until this is fixed", ferr.Error()))
 	}
+	for owner, msgs := range np.PodENINotices {
+		for _, m := range msgs {
+			rep.owner(owner, EventPodENIIgnored, failurePodENI, m)
+		}
+	}
 	for _, q := range np.OverQuota {
 		rep.fail.sgs[[2]string{q.SG, failureOverQuota}] = true
 		for _, name := range q.Owners {

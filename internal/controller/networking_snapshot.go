@@ -55,6 +55,10 @@ type NetworkingSnapshot struct {
 	subnetCIDRs map[string]string
 	vpcCIDRs    []string
 	memoSince   time.Time
+	// branchENI are the ENIs pod-eni annotations name, by ID (the zero ENI: not found),
+	// read at branchSince (they are forgotten with the other resolved IDs).
+	branchENI   map[string]cloud.ENI
+	branchSince time.Time
 
 	// settled is the fingerprint of the inputs of the last pass that left every target SG
 	// as wanted (zero when it did not).
