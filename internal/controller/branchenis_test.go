@@ -102,7 +102,7 @@ func TestForgedPodENIAnnotationIsNotUsed(t *testing.T) {
 		name, value, why string
 	}{
 		{"ENI of another pod", podENIValue("eni-br", "10.0.1.5"), "does not hold the Pod's IP 10.0.1.5"},
-		{"not a branch ENI", podENIValue("eni-plain", "10.0.1.5"), `type "interface", not a branch ENI`},
+		{"not a branch ENI", podENIValue("eni-pods", "10.0.1.5"), "eni-pods is of type \"\", not a branch ENI"},
 		{"another VPC", podENIValue("eni-far", "10.0.1.5"), "not in the cluster's VPC vpc-1"},
 		{"unknown ENI", podENIValue("eni-nope", "10.0.1.5"), "no network interface eni-nope"},
 		{"entry for another IP", podENIValue("eni-br", "10.0.2.5"), "no entry has privateIp 10.0.1.5"},
@@ -113,7 +113,6 @@ func TestForgedPodENIAnnotationIsNotUsed(t *testing.T) {
 			w := newNetWorld(t)
 			branchSG := w.mkSG("branch", nil)
 			w.addBranchENI("eni-br", "vpc-1", "10.0.2.5", branchSG, ec2types.NetworkInterfaceTypeBranch)
-			w.addBranchENI("eni-plain", "vpc-1", "10.0.2.6", branchSG, ec2types.NetworkInterfaceTypeInterface)
 			w.addBranchENI("eni-far", "vpc-2", "10.0.1.5", branchSG, ec2types.NetworkInterfaceTypeBranch)
 			w.addService("api", 30100, true)
 			w.setEndpoints("api", "10.0.1.5")

@@ -50,18 +50,19 @@ type ObservedENI struct {
 }
 
 // VerifyBranchENI returns "" when EC2 confirms claim for podIP: the ENI exists (eni is not
-// nil), is a branch ENI, is in the cluster's VPC (vpcID; "" skips the check), and holds
-// podIP as a private address. Otherwise it returns why the claim is not used.
+// nil), holds podIP as a private address, is in the cluster's VPC (vpcID; "" skips the
+// check) and is a branch ENI. Otherwise it returns why the claim is not used (the first
+// check that fails, in that order: a forged claim is most often one of another ENI).
 func VerifyBranchENI(claim PodENIClaim, podIP, vpcID string, eni *ObservedENI) string {
 	switch {
 	case eni == nil || eni.ID != claim.ENIID:
 		return fmt.Sprintf("no network interface %s in EC2", claim.ENIID)
-	case eni.Type != BranchENIType:
-		return fmt.Sprintf("network interface %s is of type %q, not a branch ENI", eni.ID, eni.Type)
-	case vpcID != "" && eni.VPCID != vpcID:
-		return fmt.Sprintf("network interface %s is in VPC %s, not in the cluster's VPC %s", eni.ID, eni.VPCID, vpcID)
 	case !slices.Contains(eni.PrivateIPs, podIP):
 		return fmt.Sprintf("network interface %s does not hold the Pod's IP %s", eni.ID, podIP)
+	case vpcID != "" && eni.VPCID != vpcID:
+		return fmt.Sprintf("network interface %s is in VPC %s, not in the cluster's VPC %s", eni.ID, eni.VPCID, vpcID)
+	case eni.Type != BranchENIType:
+		return fmt.Sprintf("network interface %s is of type %q, not a branch ENI", eni.ID, eni.Type)
 	}
 	return ""
 }
