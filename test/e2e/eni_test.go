@@ -19,6 +19,7 @@ import (
 	"github.com/lbsg/lbsg/internal/annotations"
 	"github.com/lbsg/lbsg/internal/controller"
 	"github.com/lbsg/lbsg/internal/localenv"
+	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/targets"
 )
 
@@ -284,4 +285,49 @@ func TestManagedFrontendSGKeptWithUserSGs(t *testing.T) {
 	if lb == nil || len(lb.SecurityGroups) != 3 {
 		t.Errorf("NLB after a bad value: %v, want it unchanged with 3 SGs", lb)
 	}
+}
+
+// TestIngressManagedFrontendSGKeptWithUserSGs: an Ingress with a user SG and the
+// manage-frontend-security-group opt-in gets an ALB with its managed SG (with the
+// inbound-cidrs rule), the user SG and the backend SG; removing the opt-in makes the user SG
+// replace the managed SG, as upstream, and the managed SG is deleted.
+func TestIngressManagedFrontendSGKeptWithUserSGs(t *testing.T) {
+	h := newHarness(t, localenv.WorldOptions{Nodes: 1})
+	h.startController()
+	h.ensureIngressClass(albClass, "")
+	user := h.userSG("corp-waf")
+	h.create(backendService("echo", 30080, nil))
+	h.create(ingress("echo", "echo", map[string]string{
+		"alb.ingress.kubernetes.io/scheme":        "internet-facing",
+		annotations.IngSecurityGroups:             user,
+		annotations.IngManageFrontendSG:           "true",
+		"alb.ingress.kubernetes.io/inbound-cidrs": "198.51.100.0/24",
+	}))
+	host := h.waitIngressHostname("echo")
+	backend := h.backendSGID()
+	managedName := naming.IngressSGName(cluster, "default", "echo")
+	h.eventually("ALB SGs: managed, user, backend", 30*time.Second, func() string {
+		m, ok := h.sgByName(managedName)
+		if !ok {
+			return "no managed SG"
+		}
+		got := slices.Sorted(slices.Values(h.albByHostname(host).SecurityGroups))
+		if want := slices.Sorted(slices.Values([]string{m.ID, user, backend})); !reflect.DeepEqual(got, want) {
+			return fmt.Sprintf("ALB SGs %v, want %v", got, want)
+		}
+		if got, want := ruleStrings(m.Rules), []string{"tcp 80 from 198.51.100.0/24"}; !reflect.DeepEqual(got, want) {
+			return fmt.Sprintf("managed SG rules %v, want %v", got, want)
+		}
+		return ""
+	})
+	h.patchIngressAnnotations("echo", map[string]string{annotations.IngManageFrontendSG: ""})
+	h.eventually("user SG alone, managed SG deleted", 30*time.Second, func() string {
+		if got := h.albByHostname(host).SecurityGroups; !reflect.DeepEqual(got, []string{user}) {
+			return fmt.Sprintf("ALB SGs %v, want [%s]", got, user)
+		}
+		if _, ok := h.sgByName(managedName); ok {
+			return "managed SG still exists"
+		}
+		return ""
+	})
 }
