@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/spec"
 	"github.com/lbsg/lbsg/internal/targets"
@@ -13,9 +15,6 @@ import (
 // EventPodENIIgnored is the reason of the Warning Event that says a Pod's
 // vpc.amazonaws.com/pod-eni annotation was not used to find its target ENI.
 const EventPodENIIgnored = "PodENIAnnotationIgnored"
-
-// failurePodENI labels the pass-failure metric for an unconfirmed pod ENI claim.
-const failurePodENI = "pod-eni"
 
 // podENIClaim is what a Pod behind an ip target claims, by its pod-eni annotation, about the
 // ENI that holds its IP.
@@ -160,4 +159,24 @@ func noticesByName(n map[spec.Owner][]string) map[string][]string {
 		out[o.String()] = msgs
 	}
 	return out
+}
+
+// reportPodENI puts each pod-eni notice on its owner's objects as a Warning Event, once
+// while it lasts. It is only a notice: the target still gets its rule (on the ENI that
+// holds its IP), so the owner's Ready condition is left alone.
+func (r *NetworkingReconciler) reportPodENI(objs ClusterObjects, notices map[spec.Owner][]string) {
+	now := map[string]bool{}
+	for owner, msgs := range notices {
+		for _, m := range msgs {
+			key := owner.String() + "\x00" + m
+			now[key] = true
+			if r.podENINoticed[key] {
+				continue
+			}
+			for _, o := range ownerObjects(objs, owner) {
+				r.Recorder.Eventf(o, nil, corev1.EventTypeWarning, EventPodENIIgnored, "Reconcile", "%s", m)
+			}
+		}
+	}
+	r.podENINoticed = now
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -129,6 +130,18 @@ func TestForgedPodENIAnnotationIsNotUsed(t *testing.T) {
 				if !strings.Contains(ev, s) {
 					t.Errorf("events %q lack %q", ev, s)
 				}
+			}
+			// A notice, not a failure: the Service stays Ready, and says it once.
+			svc := &corev1.Service{}
+			if err := w.kube.Get(w.ctx, client.ObjectKey{Namespace: "team", Name: "api"}, svc); err != nil {
+				t.Fatal(err)
+			}
+			if c := meta.FindStatusCondition(svc.Status.Conditions, ConditionReady); c != nil && c.Status == metav1.ConditionFalse {
+				t.Errorf("Ready condition %+v, want the Service not failing", c)
+			}
+			w.driftPass()
+			if ev := w.events(); len(ev) != 0 {
+				t.Errorf("the next pass repeated %v", ev)
 			}
 		})
 	}
