@@ -334,7 +334,8 @@ func targetENIs(ctx context.Context, e *controller.Engine, registered map[string
 		}
 	}
 	for id, eni := range enis {
-		sg, err := targets.SelectSG(eni, tags, e.Settings.Cluster, e.ENISGTags)
+		sgs, err := e.SelectTargetSGs(eni, tags)
+		sg := strings.Join(sgs, ",")
 		t := explain.TargetENI{ENI: eni.ID, SecurityGroup: sg}
 		if err != nil {
 			t.Error = err.Error()

@@ -32,6 +32,7 @@ import (
 	"github.com/lbsg/lbsg/internal/controller"
 	"github.com/lbsg/lbsg/internal/elb"
 	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/targets"
 )
 
 // AddFlags registers the controller flags and the standard library flags
@@ -89,6 +90,7 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		Budget:              budget,
 		RuleQuota:           cfg.SGRulesQuota,
 		ENISGTags:           cfg.ServiceTargetENISGTags,
+		SGSelection:         targets.Policy(cfg.TargetSGSelection),
 		ExternalManagedTags: cfg.ExternalManagedTags,
 		EC2:                 obs,
 		ELB:                 lbs,

@@ -45,8 +45,10 @@ type Instance struct {
 
 // ENI is an observed network interface. PrivateIPs lists the primary address first.
 type ENI struct {
-	ID             string
-	VPCID          string
+	ID    string
+	VPCID string
+	// Type is EC2's InterfaceType: "interface", "branch", "trunk", ...
+	Type           string
 	SecurityGroups []string
 	PrivateIPs     []string
 	IPv6s          []string
@@ -465,7 +467,7 @@ func (o *Observer) describeNetworkInterfaces(ctx context.Context, vpcIDs []strin
 }
 
 func eniFromSDK(ni ec2types.NetworkInterface) ENI {
-	e := ENI{ID: aws.ToString(ni.NetworkInterfaceId), VPCID: aws.ToString(ni.VpcId)}
+	e := ENI{ID: aws.ToString(ni.NetworkInterfaceId), VPCID: aws.ToString(ni.VpcId), Type: string(ni.InterfaceType)}
 	for _, g := range ni.Groups {
 		e.SecurityGroups = append(e.SecurityGroups, aws.ToString(g.GroupId))
 	}

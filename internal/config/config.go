@@ -16,6 +16,7 @@ import (
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/sgrules"
+	"github.com/lbsg/lbsg/internal/targets"
 )
 
 // Flag names, as upstream spells them.
@@ -50,6 +51,7 @@ const (
 	FlagTargetSGRuleBudget = "target-sg-rule-budget"
 	FlagSGRulesQuota       = "sg-rules-quota"
 	FlagDriftCheckInterval = "drift-check-interval"
+	FlagTargetSGSelection  = "target-sg-selection"
 )
 
 // Defaults.
@@ -92,6 +94,9 @@ type Config struct {
 	// (protocol, source SG) on each target SG. 1 is upstream's single min..max range; N > 1
 	// keeps exact ports until N rules, then merges the closest ports.
 	TargetSGRuleBudget int
+	// TargetSGSelection (--target-sg-selection, lbsg's own) picks the security groups of a
+	// target ENI with several of them: error (upstream's rule), first-tagged or all.
+	TargetSGSelection string
 	// SGRulesQuota (--sg-rules-quota, lbsg's own, default 60: AWS's default) is the inbound
 	// rules per security group and address family that lbsg assumes when it checks a
 	// target SG's rules before adding any.
@@ -166,6 +171,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 
 	fs.IntVar(&c.TargetSGRuleBudget, FlagTargetSGRuleBudget, DefaultTargetSGRuleBudget,
 		"Rules per protocol and source security group on each target security group: 1 opens one min..max port range, as upstream; N > 1 keeps exact ports until N rules, then merges the closest ports")
+	fs.StringVar(&c.TargetSGSelection, FlagTargetSGSelection, string(targets.PolicyError),
+		"Which security groups of a target ENI with several get the rules: error (exactly one tagged for the cluster, as upstream; otherwise a Warning Event and no rule for that ENI), first-tagged (the first tagged one in sorted order) or all (every one)")
 	fs.IntVar(&c.SGRulesQuota, FlagSGRulesQuota, sgrules.DefaultRulesPerSG,
 		"Inbound rules per security group and address family (the account's EC2 quota): lbsg adds no rule that would take a target security group over it")
 	fs.DurationVar(&c.DriftCheckInterval, FlagDriftCheckInterval, DefaultDriftCheckInterval,
@@ -256,6 +263,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TargetSGRuleBudget < 1 {
 		add("invalid value %d for --%s: must be at least 1", c.TargetSGRuleBudget, FlagTargetSGRuleBudget)
+	}
+	if _, err := targets.ParsePolicy(c.TargetSGSelection); err != nil {
+		add("invalid value %q for --%s: must be one of error, first-tagged, all", c.TargetSGSelection, FlagTargetSGSelection)
 	}
 	if c.SGRulesQuota < 1 {
 		add("invalid value %d for --%s: must be at least 1", c.SGRulesQuota, FlagSGRulesQuota)

@@ -15,6 +15,7 @@ import (
 	"github.com/lbsg/lbsg/internal/plan"
 	"github.com/lbsg/lbsg/internal/spec"
 	"github.com/lbsg/lbsg/internal/state"
+	"github.com/lbsg/lbsg/internal/targets"
 )
 
 // Engine gathers what reconcilers and `lbsg plan` share: settings and the AWS boundary.
@@ -28,6 +29,8 @@ type Engine struct {
 	RuleQuota int
 	// ENISGTags is --service-target-eni-security-group-tags.
 	ENISGTags map[string]string
+	// SGSelection is --target-sg-selection; "" is targets.PolicyError.
+	SGSelection targets.Policy
 	// ExternalManagedTags are tag keys lbsg never removes from the SGs it owns.
 	ExternalManagedTags []string
 

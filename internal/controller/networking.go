@@ -31,6 +31,8 @@ type NetworkingPlan struct {
 	OverQuota []plan.OverQuota
 	// Held maps the target SGs where revokes are held back to the owners holding them.
 	Held map[string][]string
+	// PodENINotices are, per owner, why pod-eni annotations of its Pods were not used.
+	PodENINotices map[spec.Owner][]string
 	// Contributors maps each target SG to the owners whose rules land there.
 	Contributors map[string][]spec.Owner
 
@@ -124,6 +126,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		sn      stackNetworking
 		instIDs []string
 		ips     []string
+		claims  []podENIClaim
 	}
 	failing := map[spec.Owner]*netStack{}
 	fail := func(ns *netStack, err error) {
@@ -135,6 +138,8 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	}
 	var todo []pending
 	var allIDs, allIPs []string
+	var allClaims []podENIClaim
+	podENIs := newPodENIIndex(objs)
 	for _, ns := range stacks {
 		if ns.lb != nil {
 			np.LBOwners[ns.lb.ARN] = ns.owner
@@ -183,11 +188,18 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		}
 		p := pending{sn: sn}
 		p.instIDs, p.ips = targetIDs(st, objs)
-		allIDs, allIPs = append(allIDs, p.instIDs...), append(allIPs, p.ips...)
+		p.claims = podENIs.claims(st, objs)
+		allIDs, allIPs, allClaims = append(allIDs, p.instIDs...), append(allIPs, p.ips...), append(allClaims, p.claims...)
 		todo = append(todo, p)
 	}
+	// A pod IP on a branch ENI that EC2 confirms needs no lookup by IP.
+	branch, refused := e.resolveBranchENIs(ctx, snap, allClaims)
+	byIP := allIPs
+	if len(branch) > 0 {
+		byIP = slices.DeleteFunc(slices.Clone(allIPs), func(ip string) bool { _, ok := branch[ip]; return ok })
+	}
 	// A failed lookup fails only the stacks with targets it did not resolve.
-	resolveErr := e.resolveENIs(ctx, snap, allIDs, allIPs, o.Now)
+	resolveErr := e.resolveENIs(ctx, snap, allIDs, byIP, o.Now)
 	unresolved := func(what string, missing []string) error {
 		if resolveErr != nil {
 			return fmt.Errorf("cannot resolve %s %v: %w", what, missing, resolveErr)
@@ -210,8 +222,19 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 			continue
 		}
 		seen := map[string]bool{}
+		for _, c := range p.claims {
+			if why, ok := refused[c]; ok {
+				if np.PodENINotices == nil {
+					np.PodENINotices = map[spec.Owner][]string{}
+				}
+				np.PodENINotices[p.sn.owner] = append(np.PodENINotices[p.sn.owner], podENIMessage(c, why))
+			}
+		}
 		for _, ip := range p.ips {
-			eni, ok := snap.ipENI[ip]
+			eni, ok := branch[ip]
+			if !ok {
+				eni, ok = snap.ipENI[ip]
+			}
 			if ok && eni.VPCID != "" && e.EC2.VPCID() != "" && eni.VPCID != e.EC2.VPCID() {
 				// Only the cluster VPC's ENIs are targets: never open another VPC's SG.
 				ok = false
@@ -238,7 +261,9 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		Owned, Tagged, Referencing []string
 		DeleteBackend, Partial     bool
 		Budget, Quota              int
-	}{backendID, contributions, idsOf(snap.owned), snap.tagged, snap.referencing, deleteBackend, np.Partial, e.Budget, e.RuleQuota})
+		PodENINotices              map[string][]string `json:",omitempty"`
+	}{backendID, contributions, idsOf(snap.owned), snap.tagged, snap.referencing, deleteBackend, np.Partial, e.Budget, e.RuleQuota,
+		noticesByName(np.PodENINotices)})
 	if !o.Drift && !np.Partial && np.fingerprint == snap.settled {
 		// Nothing Kubernetes or the snapshot says changed since a pass that left every
 		// target SG as wanted: the drift check is what finds changes made in AWS.
@@ -279,12 +304,14 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	}
 	for _, c := range contributions {
 		for _, eni := range c.enis {
-			sg, err := targets.SelectSG(eni, sgTags, e.Settings.Cluster, e.ENISGTags)
+			chosen, err := e.SelectTargetSGs(eni, sgTags)
 			if err != nil {
 				fail(stackOf(stacks, c.owner), err)
 				continue
 			}
-			contribute(&in, np, sg, c)
+			for _, sg := range chosen {
+				contribute(&in, np, sg, c)
+			}
 		}
 	}
 	var owned []cloud.SecurityGroup
@@ -490,6 +517,15 @@ func (e *Engine) eniSGTags(ctx context.Context, cs []stackNetworking) (map[strin
 		out[id] = sg.Tags
 	}
 	return out, nil
+}
+
+// SelectTargetSGs applies --target-sg-selection to one target ENI.
+func (e *Engine) SelectTargetSGs(eni targets.ENI, sgTags map[string]map[string]string) ([]string, error) {
+	policy := e.SGSelection
+	if policy == "" {
+		policy = targets.PolicyError
+	}
+	return targets.SelectSGs(eni, sgTags, e.Settings.Cluster, e.ENISGTags, policy)
 }
 
 func eniOf(e cloud.ENI) targets.ENI {

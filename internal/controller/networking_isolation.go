@@ -109,13 +109,13 @@ func (e *Engine) registeredTargetSGs(ctx context.Context, sp *StackPlan) (sgs []
 		return nil, false
 	}
 	for _, eni := range enis {
-		sg, err := targets.SelectSG(eni, sgTags, e.Settings.Cluster, e.ENISGTags)
+		chosen, err := e.SelectTargetSGs(eni, sgTags)
 		if err != nil {
 			// Which of its SGs carries the rules is ambiguous: keep them all.
 			sgs = append(sgs, eni.SecurityGroups...)
 			continue
 		}
-		sgs = append(sgs, sg)
+		sgs = append(sgs, chosen...)
 	}
 	return dedupStrings(sgs), true
 }

@@ -60,6 +60,8 @@ type NetworkingReconciler struct {
 	// reported remembers the messages last reported per owner, only so that a pass every
 	// DriftCheck does not repeat the same Events; it holds no state the plan depends on.
 	reported sync.Map
+	// podENINoticed are the pod-eni notices of the last pass (see reportPodENI).
+	podENINoticed map[string]bool
 	// drift tells drift repairs from asked-for changes, for lbsg_drift_*_total only.
 	drift driftTracker
 }
@@ -115,6 +117,7 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ TargetSGPass) (c
 		rep.owner(owner, EventFailedNetwork, failureCompute, fmt.Sprintf(
 			"target security group rules not updated: %s; lbsg rules on the security groups of its registered targets are kept until this is fixed", ferr.Error()))
 	}
+	r.reportPodENI(objs, np.PodENINotices)
 	for _, q := range np.OverQuota {
 		rep.fail.sgs[[2]string{q.SG, failureOverQuota}] = true
 		for _, name := range q.Owners {

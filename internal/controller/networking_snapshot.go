@@ -59,6 +59,10 @@ type NetworkingSnapshot struct {
 	// passes that follow (a failing pass is retried soon) do not ask again before
 	// missRetry.
 	missed map[string]time.Time
+	// branchENI are the ENIs pod-eni annotations name, by ID (the zero ENI: not found),
+	// read at branchSince (they are forgotten with the other resolved IDs).
+	branchENI   map[string]cloud.ENI
+	branchSince time.Time
 
 	// settled is the fingerprint of the inputs of the last pass that left every target SG
 	// as wanted (zero when it did not).

@@ -321,7 +321,9 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 	if lb.Type == spec.TypeApplication {
 		sgKey, subnetKey = annotations.IngSecurityGroups, annotations.IngSubnets
 	}
-	if lb.Frontend == spec.FrontendCustom {
+	// User SGs replace the managed SG (custom), or are attached next to it (managed, with
+	// the manage-frontend-security-group opt-in).
+	if len(lb.CustomSGRefs) > 0 && (lb.Frontend == spec.FrontendCustom || lb.Frontend == spec.FrontendManaged) {
 		ids, missing, foreign, err := e.resolveSGs(ctx, lb.CustomSGRefs)
 		if err != nil {
 			return r, nil, err
@@ -339,6 +341,9 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 		r.CustomSGIDs = ids
 		total := len(ids)
 		if lb.UseBackendSG {
+			total++
+		}
+		if lb.Frontend == spec.FrontendManaged {
 			total++
 		}
 		if total > sgrules.DefaultSGsPerLB {

@@ -21,6 +21,7 @@ import (
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/targets"
 )
 
 // Options of the reconcilers.
@@ -64,6 +65,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	podChanged := predicate.Funcs{UpdateFunc: func(ev event.UpdateEvent) bool {
 		a, b := ev.ObjectOld.(*corev1.Pod), ev.ObjectNew.(*corev1.Pod)
 		return !reflect.DeepEqual(a.Labels, b.Labels) || !reflect.DeepEqual(a.Status.PodIPs, b.Status.PodIPs) ||
+			a.Annotations[targets.PodENIAnnotation] != b.Annotations[targets.PodENIAnnotation] ||
 			a.DeletionTimestamp != b.DeletionTimestamp
 	}}
 	kick := make(chan event.GenericEvent, 1)

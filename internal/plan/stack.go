@@ -300,7 +300,8 @@ func sameSet(a, b []string) bool {
 	return true
 }
 
-// desiredSGs is the LB's SG list: the managed or custom SGs, then the backend SG.
+// desiredSGs is the LB's SG list: the managed SG (then any user SGs kept next to it) or
+// the custom SGs, then the backend SG.
 func desiredSGs(d *spec.Stack, in StackInput, managed, backend Ref) []Ref {
 	var refs []Ref
 	switch d.LoadBalancer.Frontend {
@@ -308,6 +309,10 @@ func desiredSGs(d *spec.Stack, in StackInput, managed, backend Ref) []Ref {
 		return nil
 	case spec.FrontendManaged:
 		refs = append(refs, managed)
+		// The user SGs the opt-in keeps next to the managed SG.
+		for _, id := range in.Resolved.CustomSGIDs {
+			refs = append(refs, Ref{Kind: KindSG, ID: id})
+		}
 	case spec.FrontendCustom:
 		for _, id := range in.Resolved.CustomSGIDs {
 			refs = append(refs, Ref{Kind: KindSG, ID: id})

@@ -452,6 +452,10 @@ func (b *ingressBuilder) build() *Stack {
 			break
 		}
 	}
+	keepManaged := b.keepManagedSG()
+	if frontend == FrontendCustom && keepManaged {
+		frontend = FrontendManaged
+	}
 	manageRules := true
 	if frontend == FrontendCustom {
 		// Read only with custom SGs (seed 000: ignored for auto-generated SGs), so only
@@ -477,6 +481,16 @@ func (b *ingressBuilder) build() *Stack {
 		}
 	}
 	useBackend := s.EnableBackendSG && (frontend == FrontendManaged || manageRules)
+	if keepManaged && len(customRefs) > 0 {
+		value := ""
+		for _, m := range b.members {
+			if len(m.ann.SecurityGroups) > 0 {
+				value = m.Ingress.Annotations[annotations.IngSecurityGroups]
+				break
+			}
+		}
+		b.problems = append(b.problems, managedPlusCustomCount(annotations.IngSecurityGroups, value, customRefs, useBackend, annotations.IngManageFrontendSG)...)
+	}
 	if frontend == FrontendCustom {
 		value := ""
 		for _, m := range b.members {

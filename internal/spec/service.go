@@ -67,6 +67,11 @@ func ServiceOwner(svc *corev1.Service) Owner {
 func BuildService(svc *corev1.Service, s Settings, facts ServiceFacts) (*Stack, []*Problem) {
 	ann, problems := annotations.ParseService(svc.Annotations)
 	b := &serviceBuilder{svc: svc, s: s, facts: facts, ann: ann}
+	if keep, err := annotations.ManageFrontendSG(svc.Annotations, annotations.SvcManageFrontendSG); err != nil {
+		problems = append(problems, err)
+	} else {
+		b.keepManaged = keep
+	}
 	problems = append(problems, b.resolveSourceRanges()...)
 	problems = append(problems, b.validate()...)
 	if len(problems) > 0 {
@@ -94,6 +99,8 @@ type serviceBuilder struct {
 	ranges    []string
 	rangesKey string
 	changes   []annotations.CIDRChange
+	// keepManaged: the user SGs are attached next to the managed SG, not instead of it.
+	keepManaged bool
 }
 
 // resolveSourceRanges picks the client CIDRs: spec.loadBalancerSourceRanges wins over the
@@ -168,7 +175,7 @@ func (b *serviceBuilder) frontend() Frontend {
 		return FrontendNone
 	case !b.s.NLBSecurityGroup || b.ann.DisableNLBSG:
 		return FrontendNone
-	case b.ann.SecurityGroupsSet && len(b.ann.SecurityGroups) > 0:
+	case b.ann.SecurityGroupsSet && len(b.ann.SecurityGroups) > 0 && !b.keepManaged:
 		return FrontendCustom
 	}
 	return FrontendManaged
@@ -312,7 +319,7 @@ func (b *serviceBuilder) build() (*Stack, []*Problem) {
 		Tags:               naming.MergeTags(stackTags, map[string]string{naming.ServiceResourceTag: naming.LoadBalancerResourceID}, specTags),
 		PrivateLinkEnforce: b.ann.PrivateLinkEnforce,
 	}
-	if f == FrontendCustom {
+	if f == FrontendCustom || f == FrontendManaged && b.keepManaged {
 		st.LoadBalancer.CustomSGRefs = b.ann.SecurityGroups
 	}
 	for _, c := range b.changes {
@@ -411,6 +418,10 @@ func isV6(cidr string) bool {
 // list plus the backend SG lbsg attaches, before anything is created. A Name tag may
 // resolve to several SGs; the caller checks the resolved count again.
 func (b *serviceBuilder) checkSecurityGroupCount(f Frontend) []*Problem {
+	if f == FrontendManaged && b.keepManaged {
+		return managedPlusCustomCount(annotations.SvcSecurityGroups, b.svc.Annotations[annotations.SvcSecurityGroups],
+			b.ann.SecurityGroups, b.s.EnableBackendSG, annotations.SvcManageFrontendSG)
+	}
 	if f != FrontendCustom {
 		return nil
 	}

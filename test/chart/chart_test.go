@@ -347,6 +347,7 @@ func TestChartValuesBecomeLbsgFlags(t *testing.T) {
 			[]string{"--aws-api-endpoints=EC2=https://ec2.example.com", "--metrics-bind-addr=:9090", "--log-level=debug", "--sync-period=30m", "--watch-namespace=apps"}},
 		{"lbsg's own", map[string]any{"targetSGRuleBudget": 3, "sgRulesQuota": 100, "driftCheckInterval": "5m", "reconcileTimeout": "2m", "awsApiTimeout": "20s"},
 			[]string{"--target-sg-rule-budget=3", "--sg-rules-quota=100", "--drift-check-interval=5m", "--reconcile-timeout=2m", "--aws-api-timeout=20s"}},
+		{"targetSGSelection", map[string]any{"targetSGSelection": "first-tagged"}, []string{"--target-sg-selection=first-tagged"}},
 		{"upstream's flags lbsg ignores", map[string]any{"enableShield": false, "enableWaf": false, "webhookBindPort": 9443,
 			"vpcTags": map[string]any{"Name": "prod"}, "tolerateNonExistentBackendService": false},
 			[]string{"--aws-vpc-tags=Name=prod", "--enable-shield=false", "--enable-waf=false", "--tolerate-non-existent-backend-service=false", "--webhook-bind-port=9443"}},
@@ -400,6 +401,7 @@ func TestChartRejectsBadValuesNamingTheKey(t *testing.T) {
 			[]string{"/serviceAccount/create", "want boolean"}},
 		{"defaultTags not a map", map[string]any{"clusterName": "c", "defaultTags": "team=web"}, []string{"/defaultTags"}},
 		{"replicaCount 0", map[string]any{"clusterName": "c", "replicaCount": 0}, []string{"/replicaCount", "minimum"}},
+		{"bad targetSGSelection", map[string]any{"clusterName": "c", "targetSGSelection": "any"}, []string{"/targetSGSelection"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Render(release, namespace, tc.values)

@@ -169,6 +169,9 @@ default. */}}
 {{- with .Values.targetSGRuleBudget }}
 --target-sg-rule-budget={{ . }}
 {{- end }}
+{{- with .Values.targetSGSelection }}
+--target-sg-selection={{ . }}
+{{- end }}
 {{- with .Values.sgRulesQuota }}
 --sg-rules-quota={{ . }}
 {{- end }}
