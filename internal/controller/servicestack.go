@@ -128,6 +128,13 @@ func (e *Engine) planObserved(ctx context.Context, id plan.Identity, build planF
 	if err != nil {
 		return nil, err
 	}
+	if read, err := e.readAttributes(ctx, sp, &obs); err != nil {
+		return nil, err
+	} else if read {
+		if sp, err = build(obs, sgs); err != nil {
+			return nil, err
+		}
+	}
 	if recheck := narrowedSGs(sp.Plan); len(recheck) > 0 {
 		fresh, err := e.EC2.SecurityGroups(ctx, recheck, true)
 		if err != nil {

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strconv"
@@ -525,6 +526,7 @@ func (b *ingressBuilder) build() *Stack {
 	tgs := &tgSet{b: b, stackTags: stackTags, specTags: specTags, byID: map[string]int{}}
 	b.buildListeners(st, ports, tgs)
 	st.TargetGroups = tgs.list
+	b.groupAttrs(st)
 	st.Networking.Manage = manageRules
 	switch {
 	case !manageRules:
@@ -880,10 +882,11 @@ func (t *tgSet) forBackend(m *member, be *networkingv1.IngressBackend, where str
 			tg.HealthCheck.Port = strconv.Itoa(int(port))
 		}
 	}
+	b.backendAttrs(&tg, ing, svc.Annotations, m.key)
 	tg.Name = naming.IngressTargetGroupName(naming.IngressTargetGroupNameInput{Cluster: b.s.Cluster, GroupID: b.g.String(),
 		IngressNamespace: ing.Namespace, IngressName: ing.Name, ServiceUID: string(svc.UID),
 		ServiceNamespace: svc.Namespace, ServiceName: svc.Name, ServicePort: portStr, TargetGroupPort: tg.Port,
-		TargetType: tt, Protocol: proto, ProtocolVersion: protocolVersionHTTP1})
+		TargetType: tt, Protocol: proto, ProtocolVersion: cmp.Or(tg.ProtocolVersion, protocolVersionHTTP1)})
 	tg.Tags = naming.MergeTags(t.stackTags, map[string]string{naming.IngressResourceTag: id}, t.specTags)
 	t.byID[id] = len(t.list)
 	t.list = append(t.list, tg)
