@@ -46,8 +46,7 @@ func planAttributes(b *builder, d *spec.Stack, tgRefs map[string]Ref, lbRef Ref,
 		}
 		if diff := attrDiff(l.Attributes, o.Attributes[ref.ID]); len(diff) > 0 {
 			b.add(Change{Op: OpSetListenerAttributes, Target: ref, Attributes: diff,
-				Listener: &ListenerSpec{LoadBalancer: lbRef, Port: l.Port, Protocol: l.Protocol},
-				Reason:   fmt.Sprintf("listener on port %d attributes %s", l.Port, attrString(diff))})
+				Reason: fmt.Sprintf("listener on port %d attributes %s", l.Port, attrString(diff))})
 		}
 	}
 }
@@ -68,12 +67,15 @@ func attrDiff(want, have map[string]string) map[string]string {
 	return out
 }
 
-func attrString(m map[string]string) string {
+func attrString(m map[string]string) string { return "must be " + attrList(m) }
+
+// attrList renders attributes as key=value pairs in key order.
+func attrList(m map[string]string) string {
 	parts := make([]string, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, k+"="+m[k])
 	}
-	return "must be " + strings.Join(parts, ",")
+	return strings.Join(parts, ",")
 }
 
 // hcString renders a health check with the settings that are set.
