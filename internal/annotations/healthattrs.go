@@ -383,3 +383,21 @@ func (p *attrParser) listenerAttrs(ann map[string]string, prefix string) map[str
 func ListenerAttrsKey(protocol string, port int32) string {
 	return strings.ToUpper(protocol) + "-" + strconv.Itoa(int(port))
 }
+
+// CheckAttributes applies the attribute checks of the annotations to attributes given
+// elsewhere (IngressClassParams); it returns the reason and fix, or "".
+func CheckAttributes(m map[string]string) (reason, fix string) { return checkAttrs(m, "") }
+
+// FormatAttributes renders attributes as key=value pairs in key order.
+func FormatAttributes(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return strings.Join(parts, ",")
+}

@@ -3,8 +3,11 @@ package controller
 import (
 	"context"
 
+	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
+
 	"github.com/lbsg/lbsg/internal/elb"
 	"github.com/lbsg/lbsg/internal/plan"
+	"github.com/lbsg/lbsg/internal/spec"
 )
 
 // readAttributes reads the attributes of the stack's existing load balancer, target groups
@@ -70,4 +73,19 @@ func (e *Engine) readAttributes(ctx context.Context, sp *StackPlan, obs *plan.Ob
 		}
 	}
 	return read, nil
+}
+
+// classParamsAttrs copies spec.subnets and spec.loadBalancerAttributes of an
+// IngressClassParams.
+func classParamsAttrs(cp *spec.ClassParams, p *elbv2api.IngressClassParams) {
+	if s := p.Spec.Subnets; s != nil {
+		cp.Subnets = s.IDs
+		cp.SubnetTags = s.Tags
+	}
+	if len(p.Spec.LoadBalancerAttributes) > 0 {
+		cp.LoadBalancerAttributes = map[string]string{}
+		for _, a := range p.Spec.LoadBalancerAttributes {
+			cp.LoadBalancerAttributes[a.Key] = a.Value
+		}
+	}
 }

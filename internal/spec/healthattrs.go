@@ -117,6 +117,17 @@ func (b *ingressBuilder) groupAttrs(st *Stack) {
 		for _, p := range problems {
 			b.problems = append(b.problems, onIngress(p, m.key))
 		}
+		if p := m.Params; p != nil && len(p.LoadBalancerAttributes) > 0 {
+			field := "IngressClassParams " + p.Name + " spec.loadBalancerAttributes"
+			if reason, fix := annotations.CheckAttributes(p.LoadBalancerAttributes); reason != "" {
+				b.fail(field, annotations.FormatAttributes(p.LoadBalancerAttributes), reason, fix)
+			} else {
+				if a.LoadBalancer == nil {
+					a.LoadBalancer = map[string]string{}
+				}
+				maps.Copy(a.LoadBalancer, p.LoadBalancerAttributes) // the class's win
+			}
+		}
 		for _, k := range slices.Sorted(maps.Keys(a.LoadBalancer)) {
 			v := a.LoadBalancer[k]
 			if old, ok := lb[k]; ok && old != v {
@@ -149,4 +160,36 @@ func (b *ingressBuilder) groupAttrs(st *Stack) {
 	}
 	st.LoadBalancer.Attributes = lb
 	applyListenerAttrs(st, listeners, annotations.IngListenerAttrsPrefix)
+}
+
+// classSubnets applies spec.subnets of the member's IngressClassParams: subnet IDs, or a tag
+// selector on Name only (lbsg resolves subnets by ID or Name tag); they win over the subnets
+// annotation. A selector on other tags is reported and ignored.
+func (b *ingressBuilder) classSubnets(m *member) {
+	p := m.Params
+	if p == nil {
+		return
+	}
+	field := "IngressClassParams " + p.Name + " spec.subnets"
+	names, onlyName := p.SubnetTags["Name"]
+	switch {
+	case len(p.Subnets) > 0 && len(p.SubnetTags) > 0:
+		b.fail(field, fmt.Sprintf("ids=%v tags=%v", p.Subnets, p.SubnetTags), "both ids and tags are set",
+			"set either spec.subnets.ids or spec.subnets.tags")
+	case len(p.Subnets) > 0:
+		if _, err := annotations.ParseRefs(field+".ids", strings.Join(p.Subnets, ",")); err != nil {
+			b.problems = append(b.problems, err)
+			return
+		}
+		m.ann.Subnets = p.Subnets
+	case len(p.SubnetTags) == 1 && onlyName && len(names) > 0:
+		if _, err := annotations.ParseRefs(field+".tags.Name", strings.Join(names, ",")); err != nil {
+			b.problems = append(b.problems, err)
+			return
+		}
+		m.ann.Subnets = names
+	case len(p.SubnetTags) > 0:
+		b.notices = appendOnce(b.notices, Notice{Reason: NoticeAttributesIgnored, Ingress: m.key,
+			Message: fmt.Sprintf("%s.tags selects subnets by tags other than Name, which lbsg does not resolve; the subnets come from the subnets annotation or discovery, as without it; fix: list the subnet IDs in %s.ids", field, field)})
+	}
 }

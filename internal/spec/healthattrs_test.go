@@ -141,3 +141,41 @@ func TestIngressGroupMembersGivingOneAttributeTwoValuesConflict(t *testing.T) {
 		t.Errorf("merged attributes (-want +got):\n%s", diff)
 	}
 }
+
+func TestIngressClassParamsSubnetsAndLoadBalancerAttributes(t *testing.T) {
+	ing := testIngress("front", ingAnn(annotations.IngSubnets, "subnet-ann", annotations.IngLoadBalancerAttributes, "idle_timeout.timeout_seconds=120,routing.http2.enabled=false"))
+	member := func(p *ClassParams) []IngressMember {
+		return []IngressMember{{Ingress: ing, ClassName: albClassName, Params: p}}
+	}
+	st := mustBuildGroup(t, implicitGroup(ing), member(&ClassParams{Name: "c", Subnets: []string{"subnet-1", "subnet-2"},
+		LoadBalancerAttributes: map[string]string{"idle_timeout.timeout_seconds": "200"}}), testSettings(), defaultFacts())
+	if diff := cmp.Diff([]string{"subnet-1", "subnet-2"}, st.LoadBalancer.SubnetRefs); diff != "" {
+		t.Errorf("subnets (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"idle_timeout.timeout_seconds": "200", "routing.http2.enabled": "false"}, st.LoadBalancer.Attributes); diff != "" {
+		t.Errorf("attributes: the class's must win key by key (-want +got):\n%s", diff)
+	}
+
+	st = mustBuildGroup(t, implicitGroup(ing), member(&ClassParams{Name: "c", SubnetTags: map[string][]string{"Name": {"public-a", "public-b"}}}), testSettings(), defaultFacts())
+	if diff := cmp.Diff([]string{"public-a", "public-b"}, st.LoadBalancer.SubnetRefs); diff != "" {
+		t.Errorf("subnets by Name tag (-want +got):\n%s", diff)
+	}
+
+	st = mustBuildGroup(t, implicitGroup(ing), member(&ClassParams{Name: "c", SubnetTags: map[string][]string{"team": {"a"}}}), testSettings(), defaultFacts())
+	if diff := cmp.Diff([]string{"subnet-ann"}, st.LoadBalancer.SubnetRefs); diff != "" {
+		t.Errorf("subnets with an unresolvable selector (-want +got):\n%s", diff)
+	}
+	found := false
+	for _, n := range st.Notices {
+		found = found || (n.Reason == NoticeAttributesIgnored && strings.Contains(n.Message, "spec.subnets.tags"))
+	}
+	if !found {
+		t.Errorf("no notice for a tag selector lbsg cannot resolve: %v", st.Notices)
+	}
+
+	_, problems := BuildIngressGroup(implicitGroup(ing), member(&ClassParams{Name: "c", LoadBalancerAttributes: map[string]string{"deletion_protection.enabled": "on"}}),
+		testSettings(), defaultFacts())
+	if len(problems) != 1 || problems[0].Key != "IngressClassParams c spec.loadBalancerAttributes" || !strings.Contains(problems[0].Reason, "true or false") {
+		t.Errorf("problems %v", problems)
+	}
+}

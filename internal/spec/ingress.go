@@ -73,6 +73,11 @@ type ClassParams struct {
 	InboundCIDRs  []string          `json:"inboundCIDRs,omitempty"`
 	PrefixLists   []string          `json:"prefixLists,omitempty"`
 	Tags          map[string]string `json:"tags,omitempty"`
+	// Subnets (IDs or Name tags) and SubnetTags (a tag selector) are spec.subnets.
+	Subnets    []string            `json:"subnets,omitempty"`
+	SubnetTags map[string][]string `json:"subnetTags,omitempty"`
+	// LoadBalancerAttributes win over the load-balancer-attributes annotation, key by key.
+	LoadBalancerAttributes map[string]string `json:"loadBalancerAttributes,omitempty"`
 }
 
 // IngressMember is one Ingress of a group with what its IngressClass says.
@@ -347,6 +352,7 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 			m.tagsFrom, m.tagsValue = field+"tags", naming.FormatTags(p.Tags, ",")
 		}
 	}
+	b.classSubnets(m)
 	m.ports = ann.ListenPorts
 	if m.ports == nil {
 		if len(ann.CertificateARNs) > 0 {

@@ -2,14 +2,19 @@ package e2e
 
 import (
 	"fmt"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/localenv"
 )
 
@@ -238,4 +243,42 @@ func TestALBHealthCheckSettingsAndAttributesReachAWS(t *testing.T) {
 
 	h.patchIngressAnnotations("hcecho", map[string]string{ingAnn + "healthy-threshold-count": "1"})
 	h.waitIngressEvent("hcecho", "FailedBuildModel", ingAnn+"healthy-threshold-count")
+}
+
+// IngressClassParams spec.loadBalancerAttributes win over the annotation, key by key, and
+// spec.subnets.ids names the ALB's subnets.
+func TestIngressClassParamsLoadBalancerAttributesAndSubnets(t *testing.T) {
+	h := newHarness(t, localenv.WorldOptions{})
+	h.startController()
+	// An untagged subnet that discovery would never pick, in the first subnet's zone.
+	extra, err := h.ec2.CreateSubnet(h.ctx, &ec2.CreateSubnetInput{VpcId: aws.String(h.world.VPCID), CidrBlock: aws.String("10.0.200.0/24"),
+		AvailabilityZone: aws.String(h.world.Subnets[0].AZ)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subnets := []string{aws.ToString(extra.Subnet.SubnetId), h.world.Subnets[1].ID}
+	h.create(&elbv2api.IngressClassParams{ObjectMeta: metav1.ObjectMeta{Name: "attrs"},
+		Spec: elbv2api.IngressClassParamsSpec{Scheme: aws.String(elbv2api.SchemeInternetFacing),
+			Subnets:                &elbv2api.SubnetSelector{IDs: subnets},
+			LoadBalancerAttributes: []elbv2api.Attribute{{Key: "idle_timeout.timeout_seconds", Value: "200"}}}})
+	h.ensureIngressClass("alb-attrs", "attrs")
+	h.create(backendService("attrsecho", 30091, nil))
+	ing := ingress("attrsecho", "attrsecho", map[string]string{
+		"alb.ingress.kubernetes.io/load-balancer-attributes": "idle_timeout.timeout_seconds=120,routing.http2.enabled=false"})
+	ing.Spec.IngressClassName = aws.String("alb-attrs")
+	h.create(ing)
+	lb := h.albByHostname(h.waitIngressHostname("attrsecho"))
+	var got []string
+	for _, az := range lb.AvailabilityZones {
+		got = append(got, aws.ToString(az.SubnetId))
+	}
+	sort.Strings(got)
+	sort.Strings(subnets)
+	if !reflect.DeepEqual(got, subnets) {
+		t.Errorf("ALB subnets %v, want %v", got, subnets)
+	}
+	h.eventually("the class's attributes", 60*time.Second, func() string {
+		return wantAttrs("load balancer", map[string]string{"idle_timeout.timeout_seconds": "200", "routing.http2.enabled": "false"},
+			h.lbAttributes(aws.ToString(lb.LoadBalancerArn)))
+	})
 }
