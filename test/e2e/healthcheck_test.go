@@ -241,6 +241,15 @@ func TestALBHealthCheckSettingsAndAttributesReachAWS(t *testing.T) {
 		return wantAttrs("load balancer", map[string]string{"idle_timeout.timeout_seconds": "90"}, h.lbAttributes(lbARN))
 	})
 
+	h.quiesce()
+	before := h.counts()
+	h.patchIngressAnnotations("hcecho", map[string]string{"example.com/touch": "1"})
+	time.Sleep(2 * time.Second)
+	h.quiesce()
+	if writes := h.counts().Sub(before).Mutating(); len(writes) > 0 {
+		t.Errorf("a reconcile of an Ingress in step wrote %v", writes)
+	}
+
 	h.patchIngressAnnotations("hcecho", map[string]string{ingAnn + "healthy-threshold-count": "1"})
 	h.waitIngressEvent("hcecho", "FailedBuildModel", ingAnn+"healthy-threshold-count")
 }
@@ -281,4 +290,35 @@ func TestIngressClassParamsLoadBalancerAttributesAndSubnets(t *testing.T) {
 		return wantAttrs("load balancer", map[string]string{"idle_timeout.timeout_seconds": "200", "routing.http2.enabled": "false"},
 			h.lbAttributes(aws.ToString(lb.LoadBalancerArn)))
 	})
+}
+
+// backend-protocol-version on the backend Service makes a gRPC target group, probed on
+// ELBv2's gRPC health-check path with gRPC success codes.
+func TestALBBackendProtocolVersionGRPCReachesAWS(t *testing.T) {
+	h := newHarness(t, localenv.WorldOptions{})
+	h.startController()
+	h.ensureIngressClass(albClass, "")
+	h.create(backendService("grpcecho", 30092, map[string]string{
+		"alb.ingress.kubernetes.io/backend-protocol-version": "GRPC",
+		"alb.ingress.kubernetes.io/success-codes":            "0-12",
+	}))
+	h.create(ingress("grpcecho", "grpcecho", map[string]string{"alb.ingress.kubernetes.io/scheme": "internet-facing"}))
+	lbARN := aws.ToString(h.albByHostname(h.waitIngressHostname("grpcecho")).LoadBalancerArn)
+	h.eventually("a gRPC target group", 60*time.Second, func() string {
+		tg := h.targetGroupOfLB(lbARN)
+		if v := aws.ToString(tg.ProtocolVersion); v != "GRPC" {
+			return "protocol version " + v
+		}
+		if tg.Matcher == nil || aws.ToString(tg.Matcher.GrpcCode) != "0-12" || aws.ToString(tg.HealthCheckPath) != "/AWS.ALB/healthcheck" {
+			return "health check " + healthString(tg)
+		}
+		return ""
+	})
+	before := h.counts()
+	h.patchIngressAnnotations("grpcecho", map[string]string{"example.com/touch": "1"})
+	time.Sleep(2 * time.Second)
+	h.quiesce()
+	if writes := h.counts().Sub(before).Mutating(); len(writes) > 0 {
+		t.Errorf("a reconcile of an Ingress in step wrote %v", writes)
+	}
 }
