@@ -322,3 +322,15 @@ func TestALBBackendProtocolVersionGRPCReachesAWS(t *testing.T) {
 		t.Errorf("a reconcile of an Ingress in step wrote %v", writes)
 	}
 }
+
+// An attribute key of the right shape that AWS does not know is refused by AWS: the refusal
+// reaches the Service as a Warning Event naming the attribute, and once the key is fixed the
+// NLB is finished.
+func TestNLBAttributeAWSRefusesIsReported(t *testing.T) {
+	h := newHarness(t, localenv.WorldOptions{})
+	h.startController()
+	h.create(webserver("unknownattr", map[string]string{svcAnn + "attributes": "no_such.attribute=1"}))
+	h.waitEvent("unknownattr", "FailedDeployModel", "no_such.attribute")
+	h.patchAnnotations("unknownattr", map[string]string{svcAnn + "attributes": "deletion_protection.enabled=false"})
+	h.waitHostname("unknownattr")
+}
