@@ -198,11 +198,11 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 	case plan.OpModifyTG:
 		return x.ELB.ModifyHealthCheck(ctx, target, state.HealthCheck(c.TG.HealthCheck), c.TG.ProtocolVersion)
 	case plan.OpSetTGAttributes:
-		return x.ELB.SetAttributes(ctx, elb.AttrTargetGroup, target, c.Attributes)
+		return x.ELB.SetAttributes(ctx, elb.AttrTargetGroup, target, c.Attributes, c.Target.ID == "")
 	case plan.OpSetLBAttributes:
-		return x.ELB.SetAttributes(ctx, elb.AttrLoadBalancer, target, c.Attributes)
+		return x.ELB.SetAttributes(ctx, elb.AttrLoadBalancer, target, c.Attributes, c.Target.ID == "")
 	case plan.OpSetListenerAttributes:
-		return x.ELB.SetAttributes(ctx, elb.AttrListener, target, c.Attributes)
+		return x.ELB.SetAttributes(ctx, elb.AttrListener, target, c.Attributes, c.Target.ID == "")
 	case plan.OpTag:
 		return x.ELB.Tag(ctx, target, c.Tags, c.Untag)
 	case plan.OpCreateLB:

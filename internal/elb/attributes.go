@@ -69,8 +69,9 @@ func (c *Client) describeAttributes(ctx context.Context, kind, arn string) (map[
 }
 
 // SetAttributes writes the given attributes, and only those, on a load balancer, target
-// group or listener.
-func (c *Client) SetAttributes(ctx context.Context, kind, arn string, attrs map[string]string) error {
+// group or listener. created says the resource was just created and attrs are all the
+// attributes the user set on it.
+func (c *Client) SetAttributes(ctx context.Context, kind, arn string, attrs map[string]string, created bool) error {
 	keys := slices.Sorted(maps.Keys(attrs))
 	var err error
 	switch kind {
@@ -95,9 +96,24 @@ func (c *Client) SetAttributes(ctx context.Context, kind, arn string, attrs map[
 	default:
 		return fmt.Errorf("no attributes for %s %s", kind, arn)
 	}
-	c.attrs.Invalidate(arn)
 	if err != nil {
+		c.attrs.Invalidate(arn)
 		return fmt.Errorf("modify attributes %v of %s %s: %w", keys, kind, arn, err)
+	}
+	// Written through: a cached reading gets the new values. A resource just created has no
+	// reading; the keys written are then every key the planner compares, so they alone are
+	// cached and the next reconcile reads nothing. Otherwise the next reconcile reads again.
+	written := false
+	c.attrs.Update(arn, func(m map[string]string) map[string]string {
+		written = true
+		if m == nil {
+			m = map[string]string{}
+		}
+		maps.Copy(m, attrs)
+		return m
+	})
+	if !written && created {
+		c.attrs.Store(map[string]map[string]string{arn: maps.Clone(attrs)}, c.attrs.Generation())
 	}
 	return nil
 }

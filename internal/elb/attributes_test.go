@@ -11,7 +11,7 @@ import (
 )
 
 // Attribute reads are cached by ARN; a write sends only the keys it is given, leaves the
-// others as they are, and makes the next read fresh. Listener attributes are checked here
+// others as they are, and is written through the cached reading. Listener attributes are checked here
 // on the in-memory ELBv2 as well as on the emulator (test/e2e/healthcheck_test.go).
 func TestAttributesAreCachedAndWritesSendOnlyTheirKeys(t *testing.T) {
 	ctx := context.Background()
@@ -27,7 +27,7 @@ func TestAttributesAreCachedAndWritesSendOnlyTheirKeys(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := c.SetAttributes(ctx, tc.kind, tc.arn, map[string]string{"routing.http2.enabled": "false"}); err != nil {
+		if err := c.SetAttributes(ctx, tc.kind, tc.arn, map[string]string{"routing.http2.enabled": "false"}, false); err != nil {
 			t.Fatal(err)
 		}
 		got, err := c.Attributes(ctx, tc.kind, tc.arn)
@@ -39,8 +39,8 @@ func TestAttributesAreCachedAndWritesSendOnlyTheirKeys(t *testing.T) {
 		}
 	}
 	calls := fake.Calls()
-	if calls["DescribeLoadBalancerAttributes"] != 2 || calls["DescribeListenerAttributes"] != 2 {
-		t.Errorf("describe calls %v: want one before the write (the second read is cached) and one after", calls)
+	if calls["DescribeLoadBalancerAttributes"] != 1 || calls["DescribeListenerAttributes"] != 1 {
+		t.Errorf("describe calls %v: want one (later reads are cached, the write goes through)", calls)
 	}
 }
 
@@ -66,5 +66,35 @@ func TestTargetGroupHealthSettingsRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(hc, tgs[0].HealthCheck); diff != "" {
 		t.Errorf("health check read back (-want +got); a modify must leave unset settings as they are:\n%s", diff)
+	}
+}
+
+// The attributes written on a resource just created are cached, so the next reconcile reads
+// nothing; a write on an existing resource whose attributes are not cached leaves the next
+// read to AWS, which holds the keys lbsg did not write.
+func TestAttributesOfANewResourceAreWrittenThrough(t *testing.T) {
+	ctx := context.Background()
+	fake, c, lbARN := fakeALB(t)
+	if err := c.SetAttributes(ctx, elb.AttrLoadBalancer, lbARN, map[string]string{"idle_timeout.timeout_seconds": "90"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Attributes(ctx, elb.AttrLoadBalancer, lbARN); err != nil || got["idle_timeout.timeout_seconds"] != "90" {
+		t.Fatalf("attributes %v, %v", got, err)
+	}
+	if n := fake.Calls()["DescribeLoadBalancerAttributes"]; n != 0 {
+		t.Errorf("%d reads after writing a new resource's attributes, want 0", n)
+	}
+
+	lArn, err := c.CreateListener(ctx, lbARN, elb.ListenerInput{Port: 80, Protocol: "HTTP"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.SetAttribute(lArn, "set.by.hand", "1")
+	if err := c.SetAttributes(ctx, elb.AttrListener, lArn, map[string]string{"routing.http.response.server.enabled": "false"}, false); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Attributes(ctx, elb.AttrListener, lArn)
+	if err != nil || got["set.by.hand"] != "1" {
+		t.Errorf("attributes %v, %v: the read after writing an existing resource must go to AWS", got, err)
 	}
 }
