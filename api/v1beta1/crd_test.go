@@ -102,7 +102,9 @@ func TestCRD(t *testing.T) {
 		if err := c.Get(ctx, client.ObjectKey{Name: "upstream"}, &got); err != nil {
 			t.Fatal(err)
 		}
-		want := v1beta1.IngressClassParamsSpec{Scheme: new("internal"), PrefixListsIDsLegacy: []string{"pl-legacy"}}
+		// loadBalancerAttributes, in upstream's shape, is read into the typed field.
+		want := v1beta1.IngressClassParamsSpec{Scheme: new("internal"), PrefixListsIDsLegacy: []string{"pl-legacy"},
+			LoadBalancerAttributes: []v1beta1.Attribute{{Key: "idle_timeout.timeout_seconds", Value: "120"}}}
 		if d := cmp.Diff(want, got.Spec); d != "" {
 			t.Errorf("typed spec (-want +got):\n%s", d)
 		}

@@ -91,6 +91,19 @@ type IngressClassParamsSpec struct {
 	// CertificateArn lists the ACM certificate ARNs of the load balancers of the class.
 	// +optional
 	CertificateArn []string `json:"certificateArn,omitempty"`
+
+	// LoadBalancerAttributes are set on the load balancers of the class; they win over the
+	// load-balancer-attributes annotation, key by key.
+	// +optional
+	LoadBalancerAttributes []Attribute `json:"loadBalancerAttributes,omitempty"`
+}
+
+// Attribute is a load balancer attribute.
+type Attribute struct {
+	// Key of the attribute.
+	Key string `json:"key"`
+	// Value of the attribute.
+	Value string `json:"value"`
 }
 
 // PrefixLists returns the managed prefix list IDs of the spec: prefixListsIDs if it is

@@ -185,8 +185,8 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 	case plan.OpCreateTG:
 		tg := c.TG
 		arn, adopted, err := x.ELB.CreateTargetGroup(ctx, elb.TargetGroupInput{Name: tg.Name, Protocol: tg.Protocol, TargetType: tg.TargetType,
-			VPCID: x.VPCID, Port: tgPort(tg.Port), Tags: tg.Tags,
-			HealthCheck: state.HealthCheck{Protocol: tg.HealthCheck.Protocol, Port: tg.HealthCheck.Port, Path: tg.HealthCheck.Path}})
+			VPCID: x.VPCID, Port: tgPort(tg.Port), Tags: tg.Tags, ProtocolVersion: tg.ProtocolVersion,
+			HealthCheck: state.HealthCheck(tg.HealthCheck)})
 		if err != nil {
 			return err
 		}
@@ -196,8 +196,13 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 		}
 		return nil
 	case plan.OpModifyTG:
-		hc := c.TG.HealthCheck
-		return x.ELB.ModifyHealthCheck(ctx, target, state.HealthCheck{Protocol: hc.Protocol, Port: hc.Port, Path: hc.Path})
+		return x.ELB.ModifyHealthCheck(ctx, target, state.HealthCheck(c.TG.HealthCheck), c.TG.ProtocolVersion)
+	case plan.OpSetTGAttributes:
+		return x.ELB.SetAttributes(ctx, elb.AttrTargetGroup, target, c.Attributes, c.Target.ID == "")
+	case plan.OpSetLBAttributes:
+		return x.ELB.SetAttributes(ctx, elb.AttrLoadBalancer, target, c.Attributes, c.Target.ID == "")
+	case plan.OpSetListenerAttributes:
+		return x.ELB.SetAttributes(ctx, elb.AttrListener, target, c.Attributes, c.Target.ID == "")
 	case plan.OpTag:
 		return x.ELB.Tag(ctx, target, c.Tags, c.Untag)
 	case plan.OpCreateLB:

@@ -66,6 +66,7 @@ func classParams(p *elbv2api.IngressClassParams) *spec.ClassParams {
 	if p.Spec.IPAddressType != nil {
 		cp.IPAddressType = string(*p.Spec.IPAddressType)
 	}
+	classParamsAttrs(cp, p)
 	if len(p.Spec.Tags) > 0 {
 		cp.Tags = map[string]string{}
 		for _, t := range p.Spec.Tags {

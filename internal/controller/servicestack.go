@@ -135,6 +135,13 @@ func (e *Engine) planObserved(ctx context.Context, id plan.Identity, children bo
 	if err != nil {
 		return nil, err
 	}
+	if read, err := e.readAttributes(ctx, sp, &obs); err != nil {
+		return nil, err
+	} else if read {
+		if sp, err = build(obs, sgs); err != nil {
+			return nil, err
+		}
+	}
 	// SGs the cluster search had to ask AWS for just now are as fresh as a re-read.
 	if recheck := e.EC2.NotReadSince(narrowedSGs(sp.Plan), readStart); len(recheck) > 0 {
 		fresh, err := e.EC2.SecurityGroups(ctx, recheck, true)

@@ -52,6 +52,12 @@ type API interface {
 	DeregisterTargets(context.Context, *elbv2.DeregisterTargetsInput, ...func(*elbv2.Options)) (*elbv2.DeregisterTargetsOutput, error)
 	AddTags(context.Context, *elbv2.AddTagsInput, ...func(*elbv2.Options)) (*elbv2.AddTagsOutput, error)
 	RemoveTags(context.Context, *elbv2.RemoveTagsInput, ...func(*elbv2.Options)) (*elbv2.RemoveTagsOutput, error)
+	DescribeLoadBalancerAttributes(context.Context, *elbv2.DescribeLoadBalancerAttributesInput, ...func(*elbv2.Options)) (*elbv2.DescribeLoadBalancerAttributesOutput, error)
+	ModifyLoadBalancerAttributes(context.Context, *elbv2.ModifyLoadBalancerAttributesInput, ...func(*elbv2.Options)) (*elbv2.ModifyLoadBalancerAttributesOutput, error)
+	DescribeTargetGroupAttributes(context.Context, *elbv2.DescribeTargetGroupAttributesInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupAttributesOutput, error)
+	ModifyTargetGroupAttributes(context.Context, *elbv2.ModifyTargetGroupAttributesInput, ...func(*elbv2.Options)) (*elbv2.ModifyTargetGroupAttributesOutput, error)
+	DescribeListenerAttributes(context.Context, *elbv2.DescribeListenerAttributesInput, ...func(*elbv2.Options)) (*elbv2.DescribeListenerAttributesOutput, error)
+	ModifyListenerAttributes(context.Context, *elbv2.ModifyListenerAttributesInput, ...func(*elbv2.Options)) (*elbv2.ModifyListenerAttributesOutput, error)
 }
 
 var _ API = (*elbv2.Client)(nil)
@@ -72,8 +78,9 @@ type Client struct {
 	// lbs and tgs hold one entry each (inventoryKey): the whole list, as one read.
 	lbs       *awscache.Cache[[]state.LoadBalancer]
 	tgs       *awscache.Cache[[]state.TargetGroup]
-	listeners *awscache.Cache[[]state.Listener] // by load balancer ARN
-	targets   *awscache.Cache[[]state.Target]   // by target group ARN
+	listeners *awscache.Cache[[]state.Listener]  // by load balancer ARN
+	targets   *awscache.Cache[[]state.Target]    // by target group ARN
+	attrs     *awscache.Cache[map[string]string] // attributes by ARN
 
 	creating nameLocks // one create per name at a time
 	lbTags   lbTagCache
@@ -110,6 +117,7 @@ func NewWithResync(api API, lookups *prometheus.CounterVec, resync time.Duration
 		tgs:       awscache.New(cacheTargetGroups, awscache.InventoryTTL, cloneTargetGroups, lookups, now),
 		listeners: awscache.New(cacheListeners, max(awscache.ListenerTTL, resync), cloneListeners, lookups, now),
 		targets:   awscache.New(cacheTargets, max(awscache.TargetTTL, resync), slices.Clone[[]state.Target], lookups, now),
+		attrs:     awscache.New(cacheAttributes, awscache.ListenerTTL, maps.Clone[map[string]string], lookups, now),
 	}
 }
 
@@ -231,11 +239,28 @@ func tgFromSDK(tg elbtypes.TargetGroup) state.TargetGroup {
 		Port:       aws.ToInt32(tg.Port),
 		TargetType: string(tg.TargetType),
 		HealthCheck: state.HealthCheck{
-			Protocol: string(tg.HealthCheckProtocol),
-			Port:     aws.ToString(tg.HealthCheckPort),
-			Path:     aws.ToString(tg.HealthCheckPath),
+			Protocol:     string(tg.HealthCheckProtocol),
+			Port:         aws.ToString(tg.HealthCheckPort),
+			Path:         aws.ToString(tg.HealthCheckPath),
+			Interval:     aws.ToInt32(tg.HealthCheckIntervalSeconds),
+			Timeout:      aws.ToInt32(tg.HealthCheckTimeoutSeconds),
+			Healthy:      aws.ToInt32(tg.HealthyThresholdCount),
+			Unhealthy:    aws.ToInt32(tg.UnhealthyThresholdCount),
+			SuccessCodes: matcherCodes(tg.Matcher),
 		},
+		ProtocolVersion: aws.ToString(tg.ProtocolVersion),
 	}
+}
+
+// matcherCodes is the success codes of a health check: HTTP codes or gRPC codes.
+func matcherCodes(m *elbtypes.Matcher) string {
+	if m == nil {
+		return ""
+	}
+	if c := aws.ToString(m.GrpcCode); c != "" {
+		return c
+	}
+	return aws.ToString(m.HttpCode)
 }
 
 func sortTargetGroups(tgs []state.TargetGroup) {

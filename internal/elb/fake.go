@@ -41,6 +41,7 @@ type FakeAPI struct {
 	tags      map[string][]elbtypes.Tag
 	targets   map[string][]elbtypes.TargetDescription
 	calls     map[string]int
+	attrs     map[string]map[string]string // by ARN, see fake_attrs.go
 }
 
 // fakeListener is a listener with every certificate (the default one marked IsDefault)
@@ -455,7 +456,9 @@ func (f *FakeAPI) CreateTargetGroup(_ context.Context, in *elbv2.CreateTargetGro
 	f.n++
 	arn := fmt.Sprintf("arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/%s/%016d", aws.ToString(in.Name), f.n)
 	tg := elbtypes.TargetGroup{TargetGroupArn: aws.String(arn), TargetGroupName: in.Name, Protocol: in.Protocol, Port: in.Port,
-		TargetType: in.TargetType, VpcId: in.VpcId, HealthCheckProtocol: in.HealthCheckProtocol, HealthCheckPort: in.HealthCheckPort, HealthCheckPath: in.HealthCheckPath}
+		TargetType: in.TargetType, VpcId: in.VpcId, HealthCheckProtocol: in.HealthCheckProtocol, HealthCheckPort: in.HealthCheckPort, HealthCheckPath: in.HealthCheckPath,
+		HealthCheckIntervalSeconds: in.HealthCheckIntervalSeconds, HealthCheckTimeoutSeconds: in.HealthCheckTimeoutSeconds,
+		HealthyThresholdCount: in.HealthyThresholdCount, UnhealthyThresholdCount: in.UnhealthyThresholdCount, Matcher: in.Matcher, ProtocolVersion: in.ProtocolVersion}
 	f.tgs = append(f.tgs, tg)
 	f.tags[arn] = slices.Clone(in.Tags)
 	return &elbv2.CreateTargetGroupOutput{TargetGroups: []elbtypes.TargetGroup{tg}}, nil
@@ -477,6 +480,15 @@ func (f *FakeAPI) ModifyTargetGroup(_ context.Context, in *elbv2.ModifyTargetGro
 	}
 	if in.HealthCheckPath != nil {
 		tg.HealthCheckPath = in.HealthCheckPath
+	}
+	for dst, src := range map[**int32]*int32{&tg.HealthCheckIntervalSeconds: in.HealthCheckIntervalSeconds, &tg.HealthCheckTimeoutSeconds: in.HealthCheckTimeoutSeconds,
+		&tg.HealthyThresholdCount: in.HealthyThresholdCount, &tg.UnhealthyThresholdCount: in.UnhealthyThresholdCount} {
+		if src != nil {
+			*dst = src
+		}
+	}
+	if in.Matcher != nil {
+		tg.Matcher = in.Matcher
 	}
 	return &elbv2.ModifyTargetGroupOutput{TargetGroups: []elbtypes.TargetGroup{*tg}}, nil
 }

@@ -127,7 +127,7 @@ func TestFakeAPIReadsBackWhatTheWritesSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.ModifyHealthCheck(ctx, tg, state.HealthCheck{Protocol: "HTTP", Port: "8080", Path: "/healthz"}); err != nil {
+	if err := c.ModifyHealthCheck(ctx, tg, state.HealthCheck{Protocol: "HTTP", Port: "8080", Path: "/healthz"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	targets := []state.Target{{ID: "i-1", Port: 80}, {ID: "i-2", Port: 80}}

@@ -256,6 +256,8 @@ type TargetGroupInput struct {
 	Port                              int32
 	HealthCheck                       state.HealthCheck
 	Tags                              map[string]string
+	// ProtocolVersion (HTTP and HTTPS: HTTP1, HTTP2, GRPC); "" leaves AWS's default.
+	ProtocolVersion string
 }
 
 // CreateTargetGroup creates a target group and returns its ARN. Target group names are
@@ -277,6 +279,12 @@ func (c *Client) CreateTargetGroup(ctx context.Context, in TargetGroupInput) (ar
 	if in.HealthCheck.Path != "" && in.HealthCheck.Protocol != "TCP" {
 		req.HealthCheckPath = aws.String(in.HealthCheck.Path)
 	}
+	if in.ProtocolVersion != "" {
+		req.ProtocolVersion = aws.String(in.ProtocolVersion)
+	}
+	hs := healthSettings(in.HealthCheck, in.ProtocolVersion)
+	req.HealthCheckIntervalSeconds, req.HealthCheckTimeoutSeconds = hs.interval, hs.timeout
+	req.HealthyThresholdCount, req.UnhealthyThresholdCount, req.Matcher = hs.healthy, hs.unhealthy, hs.matcher
 	unlock := c.creating.lock("target-group/" + in.Name)
 	defer unlock()
 	gen := c.targets.Generation()
@@ -336,13 +344,17 @@ func (c *Client) putTargetGroup(tg state.TargetGroup) {
 	})
 }
 
-// ModifyHealthCheck updates a target group's health check.
-func (c *Client) ModifyHealthCheck(ctx context.Context, arn string, hc state.HealthCheck) error {
+// ModifyHealthCheck updates a target group's health check. The settings left at zero
+// (interval, timeout, thresholds, success codes) are not sent: AWS keeps its values.
+func (c *Client) ModifyHealthCheck(ctx context.Context, arn string, hc state.HealthCheck, protocolVersion string) error {
 	req := &elbv2.ModifyTargetGroupInput{TargetGroupArn: aws.String(arn),
 		HealthCheckProtocol: elbtypes.ProtocolEnum(hc.Protocol), HealthCheckPort: aws.String(hc.Port)}
 	if hc.Path != "" && hc.Protocol != "TCP" {
 		req.HealthCheckPath = aws.String(hc.Path)
 	}
+	hs := healthSettings(hc, protocolVersion)
+	req.HealthCheckIntervalSeconds, req.HealthCheckTimeoutSeconds = hs.interval, hs.timeout
+	req.HealthyThresholdCount, req.UnhealthyThresholdCount, req.Matcher = hs.healthy, hs.unhealthy, hs.matcher
 	_, err := c.api.ModifyTargetGroup(ctx, req)
 	c.tgs.Clear()
 	if err != nil {
@@ -614,4 +626,28 @@ func sdkTags(tags map[string]string) []elbtypes.Tag {
 		out[i] = elbtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])}
 	}
 	return out
+}
+
+type healthParams struct {
+	interval, timeout, healthy, unhealthy *int32
+	matcher                               *elbtypes.Matcher
+}
+
+// healthSettings are the request fields of the health-check settings that are set.
+func healthSettings(hc state.HealthCheck, protocolVersion string) healthParams {
+	opt := func(v int32) *int32 {
+		if v == 0 {
+			return nil
+		}
+		return aws.Int32(v)
+	}
+	p := healthParams{interval: opt(hc.Interval), timeout: opt(hc.Timeout), healthy: opt(hc.Healthy), unhealthy: opt(hc.Unhealthy)}
+	switch {
+	case hc.SuccessCodes == "":
+	case protocolVersion == "GRPC":
+		p.matcher = &elbtypes.Matcher{GrpcCode: aws.String(hc.SuccessCodes)}
+	default:
+		p.matcher = &elbtypes.Matcher{HttpCode: aws.String(hc.SuccessCodes)}
+	}
+	return p
 }

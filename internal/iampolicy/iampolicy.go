@@ -199,7 +199,9 @@ func Render(o Options) (Document, error) {
 			Sid: "DescribeELB",
 			Action: []string{"elasticloadbalancing:DescribeListenerCertificates", "elasticloadbalancing:DescribeListeners",
 				"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags",
-				"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"},
+				"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+				"elasticloadbalancing:DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeTargetGroupAttributes",
+				"elasticloadbalancing:DescribeListenerAttributes"},
 			Resource: []string{"*"},
 		},
 		{
@@ -279,7 +281,7 @@ func Render(o Options) (Document, error) {
 		{
 			Sid: "ChangeClusterLoadBalancers",
 			Action: []string{"elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:SetIpAddressType",
-				"elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets"},
+				"elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets", "elasticloadbalancing:ModifyLoadBalancerAttributes"},
 			Resource:  lbs,
 			Condition: Condition{"StringEquals": {resourceTag: cluster}},
 		},
@@ -318,7 +320,7 @@ func Render(o Options) (Document, error) {
 		{
 			Sid: "ChangeClusterListeners",
 			Action: []string{"elasticloadbalancing:AddListenerCertificates", "elasticloadbalancing:DeleteListener",
-				"elasticloadbalancing:ModifyListener", "elasticloadbalancing:RemoveListenerCertificates"},
+				"elasticloadbalancing:ModifyListener", "elasticloadbalancing:RemoveListenerCertificates", "elasticloadbalancing:ModifyListenerAttributes"},
 			Resource:  listeners,
 			Condition: Condition{"StringEquals": {resourceTag: cluster}},
 		},
@@ -353,7 +355,7 @@ func Render(o Options) (Document, error) {
 		{
 			Sid: "ChangeClusterTargetGroups",
 			Action: []string{"elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:DeregisterTargets",
-				"elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:RegisterTargets"},
+				"elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:RegisterTargets", "elasticloadbalancing:ModifyTargetGroupAttributes"},
 			Resource:  tgs,
 			Condition: Condition{"StringEquals": {resourceTag: cluster}},
 		},

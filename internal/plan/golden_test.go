@@ -143,8 +143,8 @@ func TestPlanSortedByPhase(t *testing.T) {
 		})
 	}
 	// Every phase is reachable and phases follow the declared order of the ops.
-	ops := []Op{OpCreateSG, OpTagSG, OpAuthorize, OpCreateTG, OpModifyTG, OpTag, OpRegister, OpDeregister, OpCreateLB, OpSetSubnets, OpSetIPType,
-		OpTagListeners, OpSetLBSGs, OpCreateListener, OpModifyListener, OpCreateRule, OpModifyRule, OpRevoke,
+	ops := []Op{OpCreateSG, OpTagSG, OpAuthorize, OpCreateTG, OpModifyTG, OpTag, OpSetTGAttributes, OpRegister, OpDeregister, OpCreateLB, OpSetSubnets, OpSetIPType,
+		OpSetLBAttributes, OpTagListeners, OpSetLBSGs, OpCreateListener, OpModifyListener, OpCreateRule, OpModifyRule, OpSetListenerAttributes, OpRevoke,
 		OpDeleteListener, OpDeleteRule, OpDeleteLB, OpDeleteTG, OpDeleteSG}
 	if len(ops) != len(phaseOf) {
 		t.Fatalf("phaseOf has %d ops, the test knows %d", len(phaseOf), len(ops))

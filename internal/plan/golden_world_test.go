@@ -118,7 +118,13 @@ func (w *world) seedStack(t *testing.T, o plan.Observed) {
 		if tg.HealthCheck.Path != "" {
 			sdk.HealthCheckPath = aws.String(tg.HealthCheck.Path)
 		}
+		seedHealthSettings(&sdk, tg)
 		w.elbAPI.PutTargetGroup(sdk, tg.Tags)
+	}
+	for _, arn := range slices.Sorted(maps.Keys(o.Attributes)) {
+		for k, v := range o.Attributes[arn] {
+			w.elbAPI.SetAttribute(arn, k, v)
+		}
 	}
 	for _, tgARN := range slices.Sorted(maps.Keys(o.Targets)) {
 		var ts []elbtypes.TargetDescription
@@ -197,6 +203,7 @@ func (w *world) observeStack(t *testing.T) plan.Observed {
 			t.Fatal(err)
 		}
 	}
+	readAttributes(t, w, &o)
 	sgs, err := w.obs.FindSecurityGroups(ctx, nil, true)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/state"
 )
 
 // Write prints the plan as `lbsg plan` shows it: one line per change, then its details.
@@ -58,7 +59,16 @@ func details(c Change) []string {
 	}
 	if c.TG != nil {
 		hc := c.TG.HealthCheck
-		out = append(out, fmt.Sprintf("name=%s %s:%d target-type=%s health-check=%s:%s%s", c.TG.Name, c.TG.Protocol, c.TG.Port, c.TG.TargetType, hc.Protocol, hc.Port, hc.Path))
+		out = append(out, fmt.Sprintf("name=%s %s:%d target-type=%s health-check=%s", c.TG.Name, c.TG.Protocol, c.TG.Port, c.TG.TargetType, hcString(state.HealthCheck(hc))))
+		if c.TG.ProtocolVersion != "" {
+			out = append(out, "protocol-version="+c.TG.ProtocolVersion)
+		}
+		if len(c.TG.Attributes) > 0 && c.Op == OpCreateTG {
+			out = append(out, "attributes (set once created): "+attrList(c.TG.Attributes))
+		}
+	}
+	if len(c.Attributes) > 0 {
+		out = append(out, "set attributes: "+attrList(c.Attributes))
 	}
 	if c.Listener != nil {
 		l := fmt.Sprintf("%s:%d", c.Listener.Protocol, c.Listener.Port)

@@ -35,6 +35,9 @@ type Observed struct {
 	TargetGroups  []state.TargetGroup         `json:"targetGroups,omitempty"`
 	Targets       map[string][]state.Target   `json:"targets,omitempty"` // by TG ARN
 	ManagedSGs    []state.SecurityGroup       `json:"managedSGs,omitempty"`
+	// Attributes of the stack's load balancers, target groups and listeners, by ARN. They
+	// are read only for the stacks whose desired state sets attributes.
+	Attributes map[string]map[string]string `json:"attributes,omitempty"`
 }
 
 // StackInput is everything the stack planner needs.
@@ -131,6 +134,7 @@ func Stack(in StackInput, owner string) Plan {
 	tgRefs, staleTGs := planTargetGroups(b, d.TargetGroups, resourceTag(d), in.Observed.TargetGroups, in.KeepTag)
 	lbRef, lb := planLoadBalancer(b, d, in, sgRef, backendRef)
 	inUse := planListeners(b, d.Listeners, lbRef, lb, in.Observed.Listeners, tgRefs, listenerTags(d))
+	planAttributes(b, d, tgRefs, lbRef, lb, in.Observed)
 	planTargets(b, d.TargetGroups, tgRefs, in.Targets, in.Observed.Targets)
 	for _, tg := range staleTGs {
 		if inUse[tg.ARN] {
@@ -232,8 +236,17 @@ func hcEqual(want spec.HealthCheck, have state.HealthCheck) bool {
 	if !strings.EqualFold(want.Protocol, have.Protocol) || want.Port != have.Port {
 		return false
 	}
+	if !setEqual(want.Interval, have.Interval) || !setEqual(want.Timeout, have.Timeout) ||
+		!setEqual(want.Healthy, have.Healthy) || !setEqual(want.Unhealthy, have.Unhealthy) ||
+		(want.SuccessCodes != "" && want.SuccessCodes != have.SuccessCodes) {
+		return false
+	}
 	return want.Protocol == "TCP" || want.Path == have.Path
 }
+
+// setEqual compares a health-check setting the user may leave unset (0): unset matches
+// whatever AWS has.
+func setEqual(want, have int32) bool { return want == 0 || want == have }
 
 // resourceTag is the tag whose value identifies a resource within the stack.
 func resourceTag(d *spec.Stack) string {
@@ -267,8 +280,10 @@ func planTargetGroups(b *builder, want []spec.TargetGroup, tagKey string, have [
 		refs[tg.ResourceID] = ref
 		if !hcEqual(tg.HealthCheck, match.HealthCheck) {
 			b.add(Change{Op: OpModifyTG, Target: ref, TG: &tg,
-				Reason: fmt.Sprintf("health check %s:%s%s differs from %s:%s%s", tg.HealthCheck.Protocol, tg.HealthCheck.Port, tg.HealthCheck.Path,
-					match.HealthCheck.Protocol, match.HealthCheck.Port, match.HealthCheck.Path)})
+				Reason: fmt.Sprintf("health check %s differs from %s", hcString(state.HealthCheck(tg.HealthCheck)), hcString(state.HealthCheck{Protocol: match.HealthCheck.Protocol,
+					Port: match.HealthCheck.Port, Path: match.HealthCheck.Path, Interval: pick(tg.HealthCheck.Interval, match.HealthCheck.Interval),
+					Timeout: pick(tg.HealthCheck.Timeout, match.HealthCheck.Timeout), Healthy: pick(tg.HealthCheck.Healthy, match.HealthCheck.Healthy),
+					Unhealthy: pick(tg.HealthCheck.Unhealthy, match.HealthCheck.Unhealthy), SuccessCodes: pickS(tg.HealthCheck.SuccessCodes, match.HealthCheck.SuccessCodes)}))})
 		}
 		if add, remove := diffTags(tg.Tags, match.Tags, keep); len(add) > 0 || len(remove) > 0 {
 			b.add(Change{Op: OpTag, Target: ref, Tags: add, Untag: remove, Reason: "reconcile the target group's tags"})

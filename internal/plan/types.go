@@ -36,10 +36,15 @@ const (
 	OpRegister       Op = "register-targets"
 	OpDeregister     Op = "deregister-targets"
 	OpRevoke         Op = "revoke"
-	OpDeleteListener Op = "delete-listener"
-	OpDeleteLB       Op = "delete-lb"
-	OpDeleteTG       Op = "delete-tg"
-	OpDeleteSG       Op = "delete-sg"
+	// OpSetLBAttributes, OpSetTGAttributes and OpSetListenerAttributes write the
+	// attributes (Change.Attributes) whose observed value differs from the user's.
+	OpSetLBAttributes       Op = "set-lb-attributes"
+	OpSetTGAttributes       Op = "set-tg-attributes"
+	OpSetListenerAttributes Op = "set-listener-attributes"
+	OpDeleteListener        Op = "delete-listener"
+	OpDeleteLB              Op = "delete-lb"
+	OpDeleteTG              Op = "delete-tg"
+	OpDeleteSG              Op = "delete-sg"
 )
 
 // Phase orders changes: creates and widenings first, narrowings and deletes last, so that
@@ -78,6 +83,7 @@ var phaseOf = map[Op]Phase{
 	OpCreateRule: PhaseListeners, OpModifyRule: PhaseListeners,
 	OpDeleteRule: PhaseDeleteListeners,
 	OpRegister:   PhaseTargets, OpDeregister: PhaseTargets,
+	OpSetTGAttributes: PhaseTargetGroups, OpSetLBAttributes: PhaseLoadBalancers, OpSetListenerAttributes: PhaseListeners,
 	OpRevoke:         PhaseRevoke,
 	OpDeleteListener: PhaseDeleteListeners,
 	OpDeleteLB:       PhaseDeleteLBs,
@@ -135,6 +141,9 @@ type Change struct {
 	TagARNs []string `json:"tagARNs,omitempty"`
 	// PrivateLinkEnforce is set on set-lb-sgs (and create-lb) when it must change.
 	PrivateLinkEnforce string `json:"privateLinkEnforce,omitempty"`
+	// Attributes (set-*-attributes) are the attributes to write: only those the user set
+	// whose observed value differs.
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // LBSpec is the payload of create-lb.

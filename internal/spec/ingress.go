@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strconv"
@@ -72,6 +73,11 @@ type ClassParams struct {
 	InboundCIDRs  []string          `json:"inboundCIDRs,omitempty"`
 	PrefixLists   []string          `json:"prefixLists,omitempty"`
 	Tags          map[string]string `json:"tags,omitempty"`
+	// Subnets (IDs or Name tags) and SubnetTags (a tag selector) are spec.subnets.
+	Subnets    []string            `json:"subnets,omitempty"`
+	SubnetTags map[string][]string `json:"subnetTags,omitempty"`
+	// LoadBalancerAttributes win over the load-balancer-attributes annotation, key by key.
+	LoadBalancerAttributes map[string]string `json:"loadBalancerAttributes,omitempty"`
 }
 
 // IngressMember is one Ingress of a group with what its IngressClass says.
@@ -346,6 +352,7 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 			m.tagsFrom, m.tagsValue = field+"tags", naming.FormatTags(p.Tags, ",")
 		}
 	}
+	b.classSubnets(m)
 	m.ports = ann.ListenPorts
 	if m.ports == nil {
 		if len(ann.CertificateARNs) > 0 {
@@ -539,6 +546,7 @@ func (b *ingressBuilder) build() *Stack {
 	tgs := &tgSet{b: b, stackTags: stackTags, specTags: specTags, byID: map[string]int{}}
 	b.buildListeners(st, ports, tgs)
 	st.TargetGroups = tgs.list
+	b.groupAttrs(st)
 	st.Networking.Manage = manageRules
 	switch {
 	case !manageRules:
@@ -894,10 +902,11 @@ func (t *tgSet) forBackend(m *member, be *networkingv1.IngressBackend, where str
 			tg.HealthCheck.Port = strconv.Itoa(int(port))
 		}
 	}
+	b.backendAttrs(&tg, ing, svc.Annotations, m.key)
 	tg.Name = naming.IngressTargetGroupName(naming.IngressTargetGroupNameInput{Cluster: b.s.Cluster, GroupID: b.g.String(),
 		IngressNamespace: ing.Namespace, IngressName: ing.Name, ServiceUID: string(svc.UID),
 		ServiceNamespace: svc.Namespace, ServiceName: svc.Name, ServicePort: portStr, TargetGroupPort: tg.Port,
-		TargetType: tt, Protocol: proto, ProtocolVersion: protocolVersionHTTP1})
+		TargetType: tt, Protocol: proto, ProtocolVersion: cmp.Or(tg.ProtocolVersion, protocolVersionHTTP1)})
 	tg.Tags = naming.MergeTags(t.stackTags, map[string]string{naming.IngressResourceTag: id}, t.specTags)
 	t.byID[id] = len(t.list)
 	t.list = append(t.list, tg)

@@ -66,6 +66,8 @@ func ServiceOwner(svc *corev1.Service) Owner {
 // from being built. It never returns both.
 func BuildService(svc *corev1.Service, s Settings, facts ServiceFacts) (*Stack, []*Problem) {
 	ann, problems := annotations.ParseService(svc.Annotations)
+	attrs, attrProblems := annotations.ParseServiceAttrs(svc.Annotations)
+	problems = append(problems, attrProblems...)
 	b := &serviceBuilder{svc: svc, s: s, facts: facts, ann: ann}
 	if keep, err := annotations.ManageFrontendSG(svc.Annotations, annotations.SvcManageFrontendSG); err != nil {
 		problems = append(problems, err)
@@ -80,6 +82,7 @@ func BuildService(svc *corev1.Service, s Settings, facts ServiceFacts) (*Stack, 
 	}
 	st, problems := b.build()
 	if st != nil {
+		applyServiceAttrs(st, ann.HealthCheckInterval, attrs)
 		problems = append(problems, checkLimits(st, b.tagSources())...)
 	}
 	if len(problems) > 0 {

@@ -79,6 +79,8 @@ type LoadBalancer struct {
 	Tags          map[string]string `json:"tags"`
 	// PrivateLinkEnforce is "on", "off" or "" (leave as is).
 	PrivateLinkEnforce string `json:"privateLinkEnforce,omitempty"`
+	// Attributes are the load balancer attributes the user set; others are left as they are.
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // SecurityGroup is a managed frontend security group.
@@ -94,6 +96,12 @@ type HealthCheck struct {
 	Protocol string `json:"protocol"`
 	Port     string `json:"port"`
 	Path     string `json:"path,omitempty"`
+	// The settings below are zero unless the user set them: AWS's value is then left as is.
+	Interval     int32  `json:"interval,omitempty"`
+	Timeout      int32  `json:"timeout,omitempty"`
+	Healthy      int32  `json:"healthy,omitempty"`
+	Unhealthy    int32  `json:"unhealthy,omitempty"`
+	SuccessCodes string `json:"successCodes,omitempty"`
 }
 
 // TargetGroup is one target group per Service port (NLB) or per Ingress backend (ALB).
@@ -118,6 +126,10 @@ type TargetGroup struct {
 	ServiceName      string `json:"serviceName"`
 	// NodeSelector limits instance targets to nodes with these labels.
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// ProtocolVersion (ALB: HTTP1, HTTP2, GRPC) is set at creation; "" leaves AWS's default.
+	ProtocolVersion string `json:"protocolVersion,omitempty"`
+	// Attributes are the target group attributes the user set; others are left as they are.
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // Listener serves one load-balancer port. Its default action forwards to TargetGroup; an
@@ -130,6 +142,8 @@ type Listener struct {
 	Certificates []string `json:"certificates,omitempty"`
 	// Rules are the ALB listener rules, by ascending priority.
 	Rules []ListenerRule `json:"rules,omitempty"`
+	// Attributes are the listener attributes the user set; others are left as they are.
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // ListenerRule forwards requests whose host matches one of Hosts (when set) and whose path

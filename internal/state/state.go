@@ -30,9 +30,14 @@ type LoadBalancer struct {
 
 // HealthCheck of a target group as observed.
 type HealthCheck struct {
-	Protocol string `json:"protocol"`
-	Port     string `json:"port"`
-	Path     string `json:"path,omitempty"`
+	Protocol     string `json:"protocol"`
+	Port         string `json:"port"`
+	Path         string `json:"path,omitempty"`
+	Interval     int32  `json:"interval,omitempty"`
+	Timeout      int32  `json:"timeout,omitempty"`
+	Healthy      int32  `json:"healthy,omitempty"`
+	Unhealthy    int32  `json:"unhealthy,omitempty"`
+	SuccessCodes string `json:"successCodes,omitempty"` // the matcher's HTTP or gRPC codes
 }
 
 // TargetGroup as observed.
@@ -44,6 +49,8 @@ type TargetGroup struct {
 	TargetType  string            `json:"targetType"`
 	HealthCheck HealthCheck       `json:"healthCheck"`
 	Tags        map[string]string `json:"tags,omitempty"`
+	// ProtocolVersion of an HTTP or HTTPS target group (HTTP1, HTTP2, GRPC).
+	ProtocolVersion string `json:"protocolVersion,omitempty"`
 }
 
 // Listener as observed. TargetGroupARN is the forward target of its default action; an
