@@ -72,6 +72,10 @@ type ClassParams struct {
 	InboundCIDRs  []string          `json:"inboundCIDRs,omitempty"`
 	PrefixLists   []string          `json:"prefixLists,omitempty"`
 	Tags          map[string]string `json:"tags,omitempty"`
+	// CertificateARNs and SSLPolicy (spec.certificateArn, spec.sslPolicy) override the
+	// certificate-arn and ssl-policy annotations.
+	CertificateARNs []string `json:"certificateARNs,omitempty"`
+	SSLPolicy       string   `json:"sslPolicy,omitempty"`
 }
 
 // IngressMember is one Ingress of a group with what its IngressClass says.
@@ -96,6 +100,10 @@ type IngressFacts struct {
 	LBScheme string
 	// Services are the backend Services by "<namespace>/<name>".
 	Services map[string]*corev1.Service
+	// CertificatesByHost are the issued ACM certificates whose domains match each host that
+	// certificate discovery looked up (see CertificateDiscoveryHosts); a host without a
+	// match maps to nothing.
+	CertificatesByHost map[string][]string
 	// EndpointPorts maps "<namespace>/<name>" of a Service to the ports its endpoints
 	// report, by Service port name; it resolves named target ports for ip targets.
 	EndpointPorts map[string]map[string]int32
@@ -188,6 +196,7 @@ type member struct {
 	tags      map[string]string
 	tagsFrom  string // the key (annotation or IngressClassParams field) the tags came from
 	tagsValue string
+	tls       memberTLS
 }
 
 type ingressBuilder struct {
@@ -346,14 +355,16 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 			m.tagsFrom, m.tagsValue = field+"tags", naming.FormatTags(p.Tags, ",")
 		}
 	}
+	b.explicitTLS(m)
 	m.ports = ann.ListenPorts
 	if m.ports == nil {
-		if len(ann.CertificateARNs) > 0 {
+		if len(m.tls.certs) > 0 {
 			m.ports = []annotations.ListenPort{{Protocol: protocolHTTPS, Port: 443}}
 		} else {
 			m.ports = []annotations.ListenPort{{Protocol: protocolHTTP, Port: 80}}
 		}
 	}
+	b.discoverCertificates(m)
 	return m
 }
 
@@ -403,6 +414,8 @@ type portConfig struct {
 	cidrsFrom  string
 	prefixes   []string
 	certs      []string
+	sslPolicy  string
+	policyFrom string
 	protoFrom  string
 	cidrOwner  string
 	prefixFrom string
@@ -437,6 +450,7 @@ func (b *ingressBuilder) build() *Stack {
 		scheme = SchemeInternal
 	}
 	ports := b.mergePorts(dual)
+	redirect := b.sslRedirect(ports)
 
 	stackTags := naming.IngressStackTags(s.Cluster, g.String())
 	specTags := naming.MergeTags(s.DefaultTags, groupTags)
@@ -523,7 +537,7 @@ func (b *ingressBuilder) build() *Stack {
 		}
 	}
 	tgs := &tgSet{b: b, stackTags: stackTags, specTags: specTags, byID: map[string]int{}}
-	b.buildListeners(st, ports, tgs)
+	b.buildListeners(st, ports, tgs, redirect)
 	st.TargetGroups = tgs.list
 	st.Networking.Manage = manageRules
 	switch {
@@ -598,11 +612,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 				}
 			}
 			if lp.Protocol == protocolHTTPS {
-				for _, c := range m.ann.CertificateARNs {
-					if !contains(pc.certs, c) {
-						pc.certs = append(pc.certs, c)
-					}
-				}
+				b.mergePortTLS(pc, m)
 			}
 		}
 	}
@@ -623,7 +633,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 			}
 			b.fail(annotations.IngListenPorts, value,
 				fmt.Sprintf("HTTPS listener on port %d has no certificate (Ingress %s)", pc.port, pc.protoFrom),
-				"set "+annotations.IngCertificateARN+" to the ARN of an ACM certificate, or listen on HTTP")
+				"set "+annotations.IngCertificateARN+" to the ARN of an ACM certificate, list the hosts in spec.tls (or in the rules) so that ACM discovery finds their certificate, or listen on HTTP")
 		}
 		for _, c := range pc.cidrs {
 			if isV6(c) && !dual {
@@ -673,7 +683,7 @@ func frontendRulesALB(ports []*portConfig, dual bool) []sgrules.Rule {
 
 // buildListeners makes one listener per merged port, with the members' rules in group
 // order and the default backend (or a 404) as default action.
-func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgSet) {
+func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgSet, redirect int32) {
 	defaults := map[int32]string{}    // port -> target group of the default backend
 	defaultFrom := map[int32]string{} // port -> the member that set it
 	for _, m := range b.members {
@@ -695,6 +705,18 @@ func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgS
 	}
 	for _, pc := range ports {
 		l := Listener{Port: pc.port, Protocol: pc.protocol, TargetGroup: defaults[pc.port], Certificates: pc.certs}
+		if pc.protocol == protocolHTTPS {
+			l.SSLPolicy = pc.sslPolicy
+			if l.SSLPolicy == "" {
+				l.SSLPolicy = b.s.sslPolicy()
+			}
+		}
+		if redirect != 0 && pc.protocol == protocolHTTP {
+			// As upstream: an HTTP listener of a group with ssl-redirect only redirects.
+			l.TargetGroup, l.RedirectPort = "", redirect
+			st.Listeners = append(st.Listeners, l)
+			continue
+		}
 		var prio int32
 		for _, m := range b.members {
 			if !listensOn(m, pc.port) {
