@@ -351,6 +351,12 @@ func listenerFromSDK(l elbtypes.Listener) state.Listener {
 	if l.Protocol == elbtypes.ProtocolEnumHttps || l.Protocol == elbtypes.ProtocolEnumTls {
 		li.SslPolicy = aws.ToString(l.SslPolicy)
 	}
+	if len(l.AlpnPolicy) > 0 {
+		li.ALPNPolicy = l.AlpnPolicy[0]
+	}
+	if len(l.DefaultActions) == 1 {
+		li.RedirectPort = sslRedirectPort(l.DefaultActions[0])
+	}
 	for _, a := range l.DefaultActions {
 		switch a.Type {
 		case elbtypes.ActionTypeEnumForward:

@@ -155,6 +155,11 @@ type ListenerSpec struct {
 	Protocol     string   `json:"protocol"`
 	TargetGroup  Ref      `json:"targetGroup"`
 	Certificates []string `json:"certificates,omitempty"`
+	// SSLPolicy and ALPNPolicy of an HTTPS or TLS listener ("" leaves them as AWS has them).
+	SSLPolicy  string `json:"sslPolicy,omitempty"`
+	ALPNPolicy string `json:"alpnPolicy,omitempty"`
+	// RedirectPort makes the default action a 301 redirect to HTTPS on that port.
+	RedirectPort int32 `json:"redirectPort,omitempty"`
 	// KeepProtocol and KeepDefaultAction (modify-listener) leave what lbsg does not model
 	// as observed: the protocol with its certificates and SSL policy, or the default action.
 	KeepProtocol      bool `json:"keepProtocol,omitempty"`

@@ -708,7 +708,7 @@ func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgS
 		if pc.protocol == protocolHTTPS {
 			l.SSLPolicy = pc.sslPolicy
 			if l.SSLPolicy == "" {
-				l.SSLPolicy = b.s.sslPolicy()
+				l.SSLPolicy, l.SSLPolicyIsDefault = b.s.sslPolicy(), true
 			}
 		}
 		if redirect != 0 && pc.protocol == protocolHTTP {

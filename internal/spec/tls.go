@@ -36,7 +36,7 @@ func (b *serviceBuilder) listener(p corev1.ServicePort, protocol, tg string) Lis
 	l.Certificates = t.Certificates
 	l.SSLPolicy = t.NegotiationPolicy
 	if l.SSLPolicy == "" {
-		l.SSLPolicy = b.s.sslPolicy()
+		l.SSLPolicy, l.SSLPolicyIsDefault = b.s.sslPolicy(), true
 	}
 	l.ALPNPolicy = t.ALPNPolicy
 	return l

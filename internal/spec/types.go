@@ -142,6 +142,10 @@ type Listener struct {
 	Certificates []string `json:"certificates,omitempty"`
 	// SSLPolicy is the security policy of an HTTPS or TLS listener.
 	SSLPolicy string `json:"sslPolicy,omitempty"`
+	// SSLPolicyIsDefault says no annotation or IngressClassParams chose SSLPolicy: a new
+	// listener gets it, an existing one keeps the policy it has (a person or upstream may
+	// have chosen it).
+	SSLPolicyIsDefault bool `json:"sslPolicyIsDefault,omitempty"`
 	// ALPNPolicy is the ALPN policy of an NLB TLS listener; "" leaves it as AWS has it.
 	ALPNPolicy string `json:"alpnPolicy,omitempty"`
 	// RedirectPort, when set, makes the default action a permanent (301) redirect to HTTPS
