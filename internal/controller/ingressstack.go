@@ -251,6 +251,11 @@ func (e *Engine) planIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 			facts.EndpointPorts[key] = endpointPorts(svc, objs.Slices)
 		}
 	}
+	certs, err := e.findCertificates(ctx, g.Members)
+	if err != nil {
+		return nil, err
+	}
+	facts.CertificatesByHost = certs
 	stack, problems := spec.BuildIngressGroup(g.ID, g.Members, e.Settings, facts)
 	if len(problems) > 0 {
 		sp.Problems = problems

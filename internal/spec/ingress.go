@@ -104,6 +104,9 @@ type IngressFacts struct {
 	// certificate discovery looked up (see CertificateDiscoveryHosts); a host without a
 	// match maps to nothing.
 	CertificatesByHost map[string][]string
+	// CertificatesUnknown says discovery did not run (the target-SG pass, which needs no
+	// certificate): the members that need it get none, and that is no problem.
+	CertificatesUnknown bool
 	// EndpointPorts maps "<namespace>/<name>" of a Service to the ports its endpoints
 	// report, by Service port name; it resolves named target ports for ip targets.
 	EndpointPorts map[string]map[string]int32
@@ -416,6 +419,7 @@ type portConfig struct {
 	certs      []string
 	sslPolicy  string
 	policyFrom string
+	pending    bool // a member's certificates are to be discovered
 	protoFrom  string
 	cidrOwner  string
 	prefixFrom string
@@ -622,7 +626,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].port < out[j].port })
 	for _, pc := range out {
-		if pc.protocol == protocolHTTPS && len(pc.certs) == 0 {
+		if pc.protocol == protocolHTTPS && len(pc.certs) == 0 && !pc.pending {
 			value := fmt.Sprintf(`[{"HTTPS":%d}]`, pc.port)
 			for _, m := range b.members {
 				if m.key == pc.protoFrom {

@@ -48,6 +48,7 @@ type memberTLS struct {
 	explicit   bool     // certs came from IngressClassParams or the annotation
 	sslPolicy  string   // IngressClassParams sslPolicy, else ssl-policy; "" when neither
 	policyFrom string   // the key sslPolicy came from
+	pending    bool     // discovery is needed but did not run (IngressFacts.CertificatesUnknown)
 }
 
 // explicitTLS resolves the certificates and SSL policy an Ingress names: IngressClassParams
@@ -142,6 +143,10 @@ func (b *ingressBuilder) discoverCertificates(m *member) {
 	if !needsDiscovery(m) {
 		return
 	}
+	if b.facts.CertificatesUnknown {
+		m.tls.pending = true
+		return
+	}
 	hosts, where := ingressHosts(m.Ingress)
 	var certs []string
 	for _, h := range hosts {
@@ -168,6 +173,7 @@ func (b *ingressBuilder) discoverCertificates(m *member) {
 // mergePortTLS adds a member's certificates and SSL policy to an HTTPS port; members that
 // set different policies for one port conflict.
 func (b *ingressBuilder) mergePortTLS(pc *portConfig, m *member) {
+	pc.pending = pc.pending || m.tls.pending
 	for _, c := range m.tls.certs {
 		if !contains(pc.certs, c) {
 			pc.certs = append(pc.certs, c)
