@@ -91,6 +91,10 @@ type IngressClassParamsSpec struct {
 	// CertificateArn lists the ACM certificate ARNs of the load balancers of the class.
 	// +optional
 	CertificateArn []string `json:"certificateArn,omitempty"`
+
+	// SSLPolicy is the security policy of the HTTPS listeners of the class.
+	// +optional
+	SSLPolicy string `json:"sslPolicy,omitempty"`
 }
 
 // PrefixLists returns the managed prefix list IDs of the spec: prefixListsIDs if it is
