@@ -102,7 +102,8 @@ func TestCRD(t *testing.T) {
 		if err := c.Get(ctx, client.ObjectKey{Name: "upstream"}, &got); err != nil {
 			t.Fatal(err)
 		}
-		want := v1beta1.IngressClassParamsSpec{Scheme: new("internal"), PrefixListsIDsLegacy: []string{"pl-legacy"}}
+		want := v1beta1.IngressClassParamsSpec{Scheme: new("internal"), PrefixListsIDsLegacy: []string{"pl-legacy"},
+			SSLPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06"}
 		if d := cmp.Diff(want, got.Spec); d != "" {
 			t.Errorf("typed spec (-want +got):\n%s", d)
 		}
