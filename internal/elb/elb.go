@@ -278,9 +278,9 @@ func (c *Client) describeListeners(ctx context.Context, lbARN string) ([]state.L
 	}
 	for i := range out {
 		li := &out[i]
-		// DescribeListeners names only the default certificate, and only HTTPS listeners
-		// have others; NLB listeners cost no extra call.
-		if li.Protocol == string(elbtypes.ProtocolEnumHttps) {
+		// DescribeListeners names only the default certificate, and only HTTPS and TLS
+		// listeners have others; TCP and UDP listeners cost no extra call.
+		if li.Protocol == string(elbtypes.ProtocolEnumHttps) || li.Protocol == string(elbtypes.ProtocolEnumTls) {
 			def, extra, err := c.listenerCertificates(ctx, li.ARN)
 			if err != nil {
 				return nil, err
