@@ -219,7 +219,7 @@ func TestIngressSSLRedirectWithDiscoveredCertificate(t *testing.T) {
 	// ACM is listed once, and each certificate described once.
 	for i := 0; i < 3; i++ {
 		name := fmt.Sprintf("more-%d", i)
-		h.create(withTLS(name, fmt.Sprintf("m%d.shop.example.com", i), map[string]string{ingListenPorts: `[{"HTTPS":443}]`}))
+		h.create(withTLS(name, fmt.Sprintf("m%d.shop.example.com", i), map[string]string{ingScheme: internetFacing, ingListenPorts: `[{"HTTPS":443}]`}))
 		h.waitIngressHostname(name)
 	}
 	h.pokeIngress("web", 2)
