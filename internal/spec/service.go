@@ -321,6 +321,7 @@ func (b *serviceBuilder) build() (*Stack, []*Problem) {
 	if keys := annotations.UnsupportedServiceKeys(svc.Annotations); len(keys) > 0 {
 		st.Notices = append(st.Notices, Notice{Reason: NoticeUnsupportedAnnotations, Message: annotations.UnsupportedMessage(keys)})
 	}
+	st.Notices = append(st.Notices, b.tlsNotices()...)
 	if f == FrontendNone {
 		st.LoadBalancer.PrivateLinkEnforce = ""
 		if b.ann.SecurityGroupsSet && len(b.ann.SecurityGroups) > 0 {

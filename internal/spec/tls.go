@@ -220,3 +220,49 @@ func (b *ingressBuilder) sslRedirect(ports []*portConfig) int32 {
 		`add {"HTTPS":`+v+`} to listen-ports, or set ssl-redirect to the HTTPS port`)
 	return 0
 }
+
+// NoticeTLSIgnored: a TLS annotation that has no effect on this Service.
+const NoticeTLSIgnored = "TLSSettingIgnored"
+
+// tlsNotices say which TLS annotations have no effect, as upstream silently ignores them:
+// the policies and ports without ssl-cert, and ssl-ports entries that name no TCP port.
+func (b *serviceBuilder) tlsNotices() []Notice {
+	t := b.ann.TLS
+	if len(t.Certificates) == 0 {
+		var keys []string
+		for _, k := range []string{annotations.SvcSSLPorts, annotations.SvcSSLNegotiationPolicy, annotations.SvcALPNPolicy} {
+			if _, ok := b.svc.Annotations[k]; ok {
+				keys = append(keys, k)
+			}
+		}
+		if t.BackendProtocol == annotations.BackendProtocolSSL {
+			keys = append(keys, annotations.SvcBackendProtocol)
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		return []Notice{{Reason: NoticeTLSIgnored, Message: fmt.Sprintf("annotations %s have no effect without %s: every listener is TCP or UDP; fix: set %s, or remove them",
+			strings.Join(keys, ", "), annotations.SvcSSLCert, annotations.SvcSSLCert)}}
+	}
+	var unmatched []string
+	for _, e := range t.Ports {
+		if e == annotations.SSLPortsAll {
+			continue
+		}
+		found := false
+		for _, p := range b.svc.Spec.Ports {
+			if b.tlsPort(p) && (e == strconv.Itoa(int(p.Port)) || e == p.Name) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			unmatched = append(unmatched, strconv.Quote(e))
+		}
+	}
+	if len(unmatched) == 0 {
+		return nil
+	}
+	return []Notice{{Reason: NoticeTLSIgnored, Message: fmt.Sprintf("annotation %s: %s name no TCP port of the Service, so no TLS listener comes of them; fix: list the port numbers or names of TCP ports",
+		annotations.SvcSSLPorts, strings.Join(unmatched, ", "))}}
+}

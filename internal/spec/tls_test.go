@@ -170,3 +170,33 @@ func TestConflictingSSLPoliciesOnOnePortAreAProblem(t *testing.T) {
 		t.Errorf("problem %v", p)
 	}
 }
+
+func TestTLSAnnotationsWithoutEffectGiveANotice(t *testing.T) {
+	cases := []struct {
+		name string
+		ann  []string
+		want string // substring of the one notice; "" for none
+	}{
+		{"policy without certificate", []string{annotations.SvcALPNPolicy, "HTTP2Only", annotations.SvcSSLPorts, "443"},
+			annotations.SvcSSLPorts + ", " + annotations.SvcALPNPolicy + " have no effect without " + annotations.SvcSSLCert},
+		{"port that names no port", []string{annotations.SvcSSLCert, tlsCertA, annotations.SvcSSLPorts, "https,8443,grpc"}, `"8443", "grpc" name no TCP port`},
+		{"every entry matches", []string{annotations.SvcSSLCert, tlsCertA, annotations.SvcSSLPorts, "80,https"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := mustBuild(t, testService(twoPorts(), ann(c.ann...)), testSettings(), ServiceFacts{})
+			var got []string
+			for _, n := range st.Notices {
+				if n.Reason == NoticeTLSIgnored {
+					got = append(got, n.Message)
+				}
+			}
+			switch {
+			case c.want == "" && len(got) != 0:
+				t.Errorf("notices %v, want none", got)
+			case c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want) || !strings.Contains(got[0], "fix: ")):
+				t.Errorf("notices %v, want one with %q", got, c.want)
+			}
+		})
+	}
+}
