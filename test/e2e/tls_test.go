@@ -20,8 +20,10 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/localenv"
 )
@@ -281,5 +283,33 @@ func TestTLSBadValuesGiveWarningEvents(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if w := h.counts().Sub(before).Mutating(); len(w) != 0 {
 		t.Errorf("AWS writes after invalid input: %v", w)
+	}
+}
+
+// TestIngressClassParamsTLSAndDefaultSSLPolicyFlag guards IngressClassParams certificateArn
+// and sslPolicy (they win over the annotations) and --default-ssl-policy (the policy of a
+// new HTTPS listener that nothing else sets).
+func TestIngressClassParamsTLSAndDefaultSSLPolicyFlag(t *testing.T) {
+	h := newHarness(t, localenv.WorldOptions{})
+	const flagPolicy, classPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-FS-1-2-Res-2020-10"
+	h.startController("--default-ssl-policy=" + flagPolicy)
+	classCert, annCert := h.certificate("class.example.com"), h.certificate("annotation.example.com")
+	h.create(&elbv2api.IngressClassParams{ObjectMeta: metav1.ObjectMeta{Name: "tls"},
+		Spec: elbv2api.IngressClassParamsSpec{CertificateArn: []string{classCert}, SSLPolicy: classPolicy}})
+	h.ensureIngressClass("alb-tls", "tls")
+	h.ensureIngressClass(albClass, "")
+	h.create(backendService("echo", 30080, nil))
+	classy := ingress("classy", "echo", map[string]string{ingScheme: internetFacing, ingCertARN: annCert, ingSSLPolicy: "ELBSecurityPolicy-2016-08"})
+	classy.Spec.IngressClassName = aws.String("alb-tls")
+	h.create(classy)
+	h.create(ingress("plain", "echo", map[string]string{ingScheme: internetFacing, ingCertARN: annCert}))
+
+	for name, want := range map[string][2]string{"classy": {classCert, classPolicy}, "plain": {annCert, flagPolicy}} {
+		lbARN := aws.ToString(h.albByHostname(h.waitIngressHostname(name)).LoadBalancerArn)
+		l := h.listenerOnPort(lbARN, 443)
+		def, _ := h.listenerCertificates(aws.ToString(l.ListenerArn))
+		if def != want[0] || aws.ToString(l.SslPolicy) != want[1] {
+			t.Errorf("%s: HTTPS certificate %s, policy %s; want %s, %s", name, def, aws.ToString(l.SslPolicy), want[0], want[1])
+		}
 	}
 }
