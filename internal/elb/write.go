@@ -385,6 +385,8 @@ type ListenerInput struct {
 	// KeepProtocol (ModifyListener) leaves the listener's protocol, certificates and SSL
 	// policy as they are: an adopted TLS listener where lbsg would create TCP.
 	KeepProtocol bool
+	// SameProtocol (ModifyListener) leaves out the protocol, which the listener has already.
+	SameProtocol bool
 	// KeepDefaultAction (ModifyListener) leaves a default action lbsg does not model (a
 	// redirect, an authentication...) as it is.
 	KeepDefaultAction bool
@@ -483,7 +485,10 @@ func (c *Client) CreateListener(ctx context.Context, lbARN string, in ListenerIn
 func (c *Client) ModifyListener(ctx context.Context, lbARN, arn string, in ListenerInput) error {
 	req := &elbv2.ModifyListenerInput{ListenerArn: aws.String(arn)}
 	if !in.KeepProtocol {
-		req.Protocol, req.Certificates = elbtypes.ProtocolEnum(in.Protocol), defaultCertificate(in.Certificates)
+		req.Certificates = defaultCertificate(in.Certificates)
+		if !in.SameProtocol {
+			req.Protocol = elbtypes.ProtocolEnum(in.Protocol)
+		}
 		req.SslPolicy, req.AlpnPolicy = optional(in.SSLPolicy), alpn(in.ALPNPolicy)
 	}
 	if !in.KeepDefaultAction {

@@ -479,6 +479,7 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 			// lbsg cannot tell, so it stays.
 			adoptedRedirect := old.Unmodelled == "" && old.RedirectPort != 0 && l.RedirectPort == 0
 			ls.KeepDefaultAction = old.Unmodelled != "" || adoptedRedirect
+			ls.SameProtocol = strings.EqualFold(old.Protocol, l.Protocol)
 			if adoptedRedirect {
 				b.notice("listener %d of %s has a default action that lbsg does not manage (redirect); left as is (set %s to manage it)",
 					l.Port, lb.Name, "alb.ingress.kubernetes.io/ssl-redirect")

@@ -158,6 +158,21 @@ func TestNLBTLSListenerOnOneOfTwoPorts(t *testing.T) {
 	if w := listenerWrites(h.counts().Sub(before).Mutating()); len(w) != 0 {
 		t.Errorf("a steady TLS listener was rewritten: %v", w)
 	}
+
+	// A new negotiation policy is applied to the TLS listener in place. (The emulator's
+	// ModifyListener ignores certificates and ALPN on a TLS listener and refuses the TLS
+	// protocol, so changing those in place is covered by the plan and elb unit tests.)
+	const newPolicy = "ELBSecurityPolicy-TLS-1-2-2017-01"
+	h.patchAnnotations("tls", map[string]string{annSSLPolicy: newPolicy})
+	h.eventually("listener 443 policy updated", 30*time.Second, func() string {
+		if l := h.listenerOnPort(lbARN, 443); aws.ToString(l.SslPolicy) != newPolicy {
+			return fmt.Sprintf("policy %s; condition %s", aws.ToString(l.SslPolicy), conditionMessage(h.service("tls")))
+		}
+		return ""
+	})
+	if l := h.listenerOnPort(lbARN, 443); aws.ToString(l.ListenerArn) != aws.ToString(tls.ListenerArn) {
+		t.Errorf("listener 443 was replaced, not modified")
+	}
 }
 
 // forwardTo is the target group a listener's default action forwards to.
@@ -224,8 +239,13 @@ func TestIngressSSLRedirectWithDiscoveredCertificate(t *testing.T) {
 		h.create(withTLS(name, fmt.Sprintf("m%d.shop.example.com", i), map[string]string{ingScheme: internetFacing, ingListenPorts: `[{"HTTPS":443}]`}))
 		h.waitIngressHostname(name)
 	}
+	h.quiesce()
+	steady := h.counts()
 	h.pokeIngress("web", 2)
 	h.quiesce()
+	if w := h.counts().Sub(steady).Mutating(); len(w) != 0 {
+		t.Errorf("a steady group with ssl-redirect and a discovered certificate was rewritten: %v", w)
+	}
 	acmCalls := map[string]int{}
 	for k, n := range h.counts() {
 		if k.Service == cloud.ServiceACM {
