@@ -104,7 +104,8 @@ func TestCRD(t *testing.T) {
 		}
 		// loadBalancerAttributes, in upstream's shape, is read into the typed field.
 		want := v1beta1.IngressClassParamsSpec{Scheme: new("internal"), PrefixListsIDsLegacy: []string{"pl-legacy"},
-			LoadBalancerAttributes: []v1beta1.Attribute{{Key: "idle_timeout.timeout_seconds", Value: "120"}}}
+			LoadBalancerAttributes: []v1beta1.Attribute{{Key: "idle_timeout.timeout_seconds", Value: "120"}},
+			SSLPolicy:              "ELBSecurityPolicy-TLS13-1-2-2021-06"}
 		if d := cmp.Diff(want, got.Spec); d != "" {
 			t.Errorf("typed spec (-want +got):\n%s", d)
 		}

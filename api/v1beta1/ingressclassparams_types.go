@@ -92,6 +92,10 @@ type IngressClassParamsSpec struct {
 	// +optional
 	CertificateArn []string `json:"certificateArn,omitempty"`
 
+	// SSLPolicy is the security policy of the HTTPS listeners of the class.
+	// +optional
+	SSLPolicy string `json:"sslPolicy,omitempty"`
+
 	// LoadBalancerAttributes are set on the load balancers of the class; they win over the
 	// load-balancer-attributes annotation, key by key.
 	// +optional

@@ -422,7 +422,9 @@ func askedOfIngressGroup(g *controller.IngressGroup, objs controller.ClusterObje
 		m.Ingress = ing
 		members[i] = m
 	}
-	facts := spec.IngressFacts{Services: map[string]*corev1.Service{}, EndpointPorts: map[string]map[string]int32{}}
+	// The managed SG's rules do not depend on certificates: no ACM lookup.
+	facts := spec.IngressFacts{Services: map[string]*corev1.Service{}, EndpointPorts: map[string]map[string]int32{},
+		CertificatesUnknown: true}
 	for i := range objs.Services {
 		svc := &objs.Services[i]
 		facts.Services[svc.Namespace+"/"+svc.Name] = svc

@@ -97,6 +97,7 @@ type Ingress struct {
 	ManageBackendRules *bool             // manage-backend-security-group-rules; nil when absent
 	Tags               map[string]string // tags; nil when absent
 	LoadBalancerName   string            // load-balancer-name; at most 32 characters
+	TLS                IngressTLS        // ssl-policy and ssl-redirect (see tls.go)
 	// CIDRChanges are the inbound CIDRs lbsg uses in another form than written.
 	CIDRChanges []CIDRChange
 }
@@ -205,6 +206,8 @@ func ParseIngress(ann map[string]string) (Ingress, []*Error) {
 			ing.LoadBalancerName = v
 		}
 	}
+	tls, tlsErrs := ParseIngressTLS(ann)
+	ing.TLS, p.errs = tls, append(p.errs, tlsErrs...)
 
 	sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].Key < p.errs[j].Key })
 	return ing, p.errs

@@ -105,6 +105,7 @@ type Service struct {
 	HealthCheckPath     string            // aws-load-balancer-healthcheck-path, starts with "/"
 	HealthCheckInterval int32             // aws-load-balancer-healthcheck-interval in seconds (5..300), 0 when absent
 	TargetNodeLabels    map[string]string // aws-load-balancer-target-node-labels, nil when absent
+	TLS                 ServiceTLS        // the TLS listener annotations (see tls.go)
 	// CIDRChanges are the source ranges lbsg uses in another form than written.
 	CIDRChanges []CIDRChange
 }
@@ -210,6 +211,7 @@ func ParseService(ann map[string]string) (Service, []*Error) {
 		}
 	}
 	p.healthCheck(&s)
+	p.parseServiceTLS(&s)
 
 	sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].Key < p.errs[j].Key })
 	return s, p.errs

@@ -60,18 +60,18 @@ func TestEveryIngressAnnotationRejectsAnEmptyValue(t *testing.T) {
 
 func TestUnsupportedUpstreamKeysAreListed(t *testing.T) {
 	svc := map[string]string{
-		SvcScheme: "internal", ServicePrefix + "aws-load-balancer-ssl-cert": "arn", ServicePrefix + "aws-load-balancer-eip-allocations": "eipalloc-1",
+		SvcScheme: "internal", ServicePrefix + "aws-load-balancer-eip-allocations": "eipalloc-1",
 		ServicePrefix + "aws-load-balancer-target-group-attributes.3306": "a=b", ServicePrefix + "not-upstream": "x",
 		IngressPrefix + "ssl-redirect": "443", // an Ingress key on a Service is not the Service's business
 	}
-	want := []string{ServicePrefix + "aws-load-balancer-eip-allocations", ServicePrefix + "aws-load-balancer-ssl-cert",
+	want := []string{ServicePrefix + "aws-load-balancer-eip-allocations",
 		ServicePrefix + "aws-load-balancer-target-group-attributes.3306"}
 	if diff := cmp.Diff(want, UnsupportedServiceKeys(svc)); diff != "" {
 		t.Errorf("Service (-want +got):\n%s", diff)
 	}
-	ing := map[string]string{IngScheme: "internal", IngHealthCheckPath: "/", IngressPrefix + "ssl-policy": "p",
+	ing := map[string]string{IngScheme: "internal", IngHealthCheckPath: "/", IngressPrefix + "wafv2-acl-arn": "p",
 		IngressPrefix + "actions.x": "{}", IngressPrefix + "transforms.svc": "[]", IngressPrefix + "auth-type": "oidc"}
-	want = []string{IngressPrefix + "auth-type", IngressPrefix + "ssl-policy", IngressPrefix + "transforms.svc"}
+	want = []string{IngressPrefix + "auth-type", IngressPrefix + "transforms.svc", IngressPrefix + "wafv2-acl-arn"}
 	if diff := cmp.Diff(want, UnsupportedIngressKeys(ing)); diff != "" {
 		t.Errorf("Ingress (-want +got):\n%s", diff)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/spf13/pflag"
 
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
+	"github.com/lbsg/lbsg/internal/acmcerts"
 	"github.com/lbsg/lbsg/internal/apply"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/config"
@@ -55,6 +56,7 @@ func Settings(cfg *config.Config) spec.Settings {
 		DefaultTargetType:          cfg.DefaultTargetType,
 		DefaultScheme:              cfg.DefaultLoadBalancerScheme,
 		LoadBalancerClass:          cfg.LoadBalancerClass,
+		DefaultSSLPolicy:           cfg.DefaultSSLPolicy,
 	}
 }
 
@@ -96,6 +98,7 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		ELB:                 lbs,
 		Exec:                &apply.Executor{EC2: obs, ELB: lbs, VPCID: clients.VPCID, ChangeTimeout: cfg.AWSAPI(), Changes: apply.NewChangeCounter(reg)},
 		Metrics:             controller.NewNetworkingMetrics(reg),
+		Certificates:        acmcerts.New(clients.ACM),
 	}
 	return e, clients, nil
 }

@@ -246,7 +246,8 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 			}
 		}
 		in := elb.ListenerInput{Port: c.Listener.Port, Protocol: c.Listener.Protocol, TargetGroupARN: tgARN,
-			Certificates: c.Listener.Certificates, KeepProtocol: c.Listener.KeepProtocol, KeepDefaultAction: c.Listener.KeepDefaultAction,
+			Certificates: c.Listener.Certificates, SSLPolicy: c.Listener.SSLPolicy, ALPNPolicy: c.Listener.ALPNPolicy, RedirectPort: c.Listener.RedirectPort,
+			KeepProtocol: c.Listener.KeepProtocol, SameProtocol: c.Listener.SameProtocol, KeepDefaultAction: c.Listener.KeepDefaultAction,
 			Tags: c.Listener.Tags}
 		if c.Op == plan.OpModifyListener {
 			return x.ELB.ModifyListener(ctx, lbARN, target, in)

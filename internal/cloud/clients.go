@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/acm"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/go-logr/logr"
@@ -25,15 +26,16 @@ import (
 const (
 	ServiceEC2   = ec2.ServiceID   // "EC2"
 	ServiceELBV2 = elbv2.ServiceID // "Elastic Load Balancing v2"
+	ServiceACM   = acm.ServiceID   // "ACM": certificate discovery reads
 )
 
 // Options configures the AWS clients.
 type Options struct {
 	Region string
 	VPCID  string
-	// Endpoints maps an SDK service ID (ServiceEC2, ServiceELBV2) to a base URL that replaces
-	// the service's default endpoint. Other service IDs (upstream also accepts ACM, WAFv2,
-	// …) are ignored, so an upstream flag value works unchanged.
+	// Endpoints maps an SDK service ID (ServiceEC2, ServiceELBV2, ServiceACM) to a base URL
+	// that replaces the service's default endpoint. Other service IDs (upstream also accepts
+	// WAFv2, …) are ignored, so an upstream flag value works unchanged.
 	Endpoints map[string]string
 	// MaxAttempts caps the SDK's attempts per operation (retries included); 0 keeps the
 	// SDK's default.
@@ -60,6 +62,7 @@ const DefaultAttemptTimeout = 30 * time.Second
 type Clients struct {
 	EC2    *ec2.Client
 	ELBV2  *elbv2.Client
+	ACM    *acm.Client
 	Calls  *Calls
 	VPCID  string
 	Region string
@@ -144,9 +147,18 @@ func newClients(cfg aws.Config, o Options) (*Clients, error) {
 			eo.RetryMaxAttempts = o.MaxAttempts
 		}
 	})
+	acmClient := acm.NewFromConfig(cfg, func(ao *acm.Options) {
+		if u := o.Endpoints[ServiceACM]; u != "" {
+			ao.BaseEndpoint = aws.String(u)
+		}
+		if o.MaxAttempts > 0 {
+			ao.RetryMaxAttempts = o.MaxAttempts
+		}
+	})
 	return &Clients{
 		EC2:    ec2Client,
 		ELBV2:  elbClient,
+		ACM:    acmClient,
 		Calls:  calls,
 		VPCID:  o.VPCID,
 		Region: cfg.Region,

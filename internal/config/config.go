@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/lbsg/lbsg/internal/annotations"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/sgrules"
@@ -37,6 +38,7 @@ const (
 	FlagLoadBalancerClass          = "load-balancer-class"
 	FlagDefaultTargetType          = "default-target-type"
 	FlagDefaultLoadBalancerScheme  = "default-load-balancer-scheme"
+	FlagDefaultSSLPolicy           = "default-ssl-policy"
 	FlagSyncPeriod                 = "sync-period"
 	FlagMetricsBindAddr            = "metrics-bind-addr"
 	FlagHealthProbeBindAddr        = "health-probe-bind-addr"
@@ -90,6 +92,9 @@ type Config struct {
 	// default internal): the scheme of a new load balancer without a scheme annotation. It
 	// feeds the NLB name hash, so it must be honoured for names to match upstream.
 	DefaultLoadBalancerScheme string
+	// DefaultSSLPolicy is --default-ssl-policy: the security policy of new HTTPS and TLS
+	// listeners that no annotation or IngressClassParams gives one.
+	DefaultSSLPolicy string
 	// TargetSGRuleBudget (--target-sg-rule-budget, lbsg's own) is the number of rules per
 	// (protocol, source SG) on each target SG. 1 is upstream's single min..max range; N > 1
 	// keeps exact ports until N rules, then merges the closest ports.
@@ -168,6 +173,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DefaultTargetType, FlagDefaultTargetType, "instance", "Default target type for Ingresses and Services: instance or ip")
 	fs.StringVar(&c.DefaultLoadBalancerScheme, FlagDefaultLoadBalancerScheme, "internal",
 		"Default scheme for new load balancers: internal or internet-facing")
+	fs.StringVar(&c.DefaultSSLPolicy, FlagDefaultSSLPolicy, annotations.DefaultSSLPolicy,
+		"Security policy of new HTTPS and TLS listeners that no annotation or IngressClassParams gives one")
 
 	fs.IntVar(&c.TargetSGRuleBudget, FlagTargetSGRuleBudget, DefaultTargetSGRuleBudget,
 		"Rules per protocol and source security group on each target security group: 1 opens one min..max port range, as upstream; N > 1 keeps exact ports until N rules, then merges the closest ports")
@@ -260,6 +267,9 @@ func (c *Config) Validate() error {
 	case "internal", "internet-facing":
 	default:
 		add("invalid value %v for default load balancer scheme: must be internal or internet-facing", c.DefaultLoadBalancerScheme)
+	}
+	if err := annotations.CheckSecurityPolicy("--"+FlagDefaultSSLPolicy, c.DefaultSSLPolicy); err != nil {
+		add("invalid value %q for --%s: %s", c.DefaultSSLPolicy, FlagDefaultSSLPolicy, err.Reason)
 	}
 	if c.TargetSGRuleBudget < 1 {
 		add("invalid value %d for --%s: must be at least 1", c.TargetSGRuleBudget, FlagTargetSGRuleBudget)

@@ -43,6 +43,7 @@ func TestDefaults(t *testing.T) {
 		LoadBalancerClass:              "service.k8s.aws/nlb",
 		DefaultTargetType:              "instance",
 		DefaultLoadBalancerScheme:      "internal",
+		DefaultSSLPolicy:               "ELBSecurityPolicy-2016-08",
 		TargetSGRuleBudget:             1,
 		TargetSGSelection:              "error",
 		SGRulesQuota:                   60,
@@ -96,6 +97,7 @@ func TestFlagsParse(t *testing.T) {
 		"--load-balancer-class=example.com/nlb",
 		"--default-target-type=ip",
 		"--default-load-balancer-scheme=internet-facing",
+		"--default-ssl-policy=ELBSecurityPolicy-TLS13-1-2-2021-06",
 		"--target-sg-rule-budget=4",
 		"--drift-check-interval=30s",
 		"--target-sg-selection=first-tagged",
@@ -130,6 +132,7 @@ func TestFlagsParse(t *testing.T) {
 		{"class", c.LoadBalancerClass, "example.com/nlb"},
 		{"target type", c.DefaultTargetType, "ip"},
 		{"scheme", c.DefaultLoadBalancerScheme, "internet-facing"},
+		{"ssl policy", c.DefaultSSLPolicy, "ELBSecurityPolicy-TLS13-1-2-2021-06"},
 		{"budget", c.TargetSGRuleBudget, 4},
 		{"target sg selection", c.TargetSGSelection, "first-tagged"},
 		{"drift", c.DriftCheckInterval, 30 * time.Second},
@@ -177,6 +180,7 @@ func TestValidateErrors(t *testing.T) {
 		{"budget zero", []string{"--target-sg-rule-budget=0"}, "invalid value 0 for --target-sg-rule-budget: must be at least 1"},
 		{"target type", []string{"--default-target-type=alb"}, "invalid value alb for default target type"},
 		{"scheme", []string{"--default-load-balancer-scheme=public"}, "invalid value public for default load balancer scheme"},
+		{"ssl policy", []string{"--default-ssl-policy=Modern"}, `invalid value "Modern" for --default-ssl-policy: not an ELB security policy name`},
 		{"drift interval", []string{"--drift-check-interval=0s"}, "invalid value 0s for --drift-check-interval: must be positive"},
 		{"target sg selection", []string{"--target-sg-selection=any"}, `invalid value "any" for --target-sg-selection: must be one of error, first-tagged, all`},
 		{"empty target sg selection", []string{"--target-sg-selection="}, `invalid value "" for --target-sg-selection`},
@@ -273,7 +277,7 @@ func TestIgnoredFlags(t *testing.T) {
 		t.Fatalf("Validate() = %v", err)
 	}
 	want := []string{
-		"aws-vpc-tag-key", "aws-vpc-tags", "default-ssl-policy", "enable-endpoint-slices",
+		"aws-vpc-tag-key", "aws-vpc-tags", "enable-endpoint-slices",
 		"enable-pod-readiness-gate-inject", "enable-shield", "enable-waf", "enable-wafv2", "ingress-class",
 		"targetgroupbinding-max-concurrent-reconciles", "targetgroupbinding-max-exponential-backoff-delay",
 		"webhook-bind-port", "webhook-cert-dir",

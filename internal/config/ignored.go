@@ -26,7 +26,6 @@ var ignoredFlags = []struct {
 	{"enable-shield", boolean(true)},
 	{"enable-waf", boolean(true)},
 	{"enable-wafv2", boolean(true)},
-	{"default-ssl-policy", str("ELBSecurityPolicy-2016-08")},
 	{"allowed-certificate-authority-arns", slice()},
 	{"enable-acm-certificates", boolean(false)},
 	{"default-pca-arn", str("")},

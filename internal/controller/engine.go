@@ -37,6 +37,10 @@ type Engine struct {
 	EC2  *cloud.Observer
 	ELB  *elb.Client
 	Exec *apply.Executor
+	// Certificates finds the ACM certificates of Ingress hosts (certificate discovery);
+	// nil finds none, so an Ingress that needs discovery reports that no certificate
+	// matches.
+	Certificates CertificateFinder
 	// Metrics of the target-SG reconciler; nil records nothing.
 	Metrics *NetworkingMetrics
 }

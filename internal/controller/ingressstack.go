@@ -56,7 +56,8 @@ const ingressParamsGroup = "elbv2.k8s.aws"
 
 // classParams converts an IngressClassParams into the fields lbsg applies.
 func classParams(p *elbv2api.IngressClassParams) *spec.ClassParams {
-	cp := &spec.ClassParams{Name: p.Name, InboundCIDRs: p.Spec.InboundCIDRs, PrefixLists: p.Spec.PrefixLists()}
+	cp := &spec.ClassParams{Name: p.Name, InboundCIDRs: p.Spec.InboundCIDRs, PrefixLists: p.Spec.PrefixLists(),
+		CertificateARNs: p.Spec.CertificateArn, SSLPolicy: p.Spec.SSLPolicy}
 	if p.Spec.Group != nil {
 		cp.Group = p.Spec.Group.Name
 	}
@@ -254,6 +255,11 @@ func (e *Engine) planIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 			facts.EndpointPorts[key] = endpointPorts(svc, objs.Slices)
 		}
 	}
+	certs, err := e.findCertificates(ctx, g.Members)
+	if err != nil {
+		return nil, err
+	}
+	facts.CertificatesByHost = certs
 	stack, problems := spec.BuildIngressGroup(g.ID, g.Members, e.Settings, facts)
 	if len(problems) > 0 {
 		sp.Problems = problems

@@ -210,7 +210,9 @@ func (ns *netStack) setStack(st *spec.Stack, problems []*spec.Problem) {
 // ingressFactsOf gathers what an Ingress group's stack depends on besides its Ingresses:
 // the backend Services, their endpoint ports, and its load balancer.
 func ingressFactsOf(g *IngressGroup, objs ClusterObjects, lb *state.LoadBalancer) spec.IngressFacts {
-	facts := spec.IngressFacts{Services: map[string]*corev1.Service{}, EndpointPorts: map[string]map[string]int32{}}
+	// Target SG rules do not depend on certificates: the pass makes no ACM call.
+	facts := spec.IngressFacts{Services: map[string]*corev1.Service{}, EndpointPorts: map[string]map[string]int32{},
+		CertificatesUnknown: true}
 	if lb != nil {
 		facts.LBExists, facts.LBScheme = true, lb.Scheme
 	}

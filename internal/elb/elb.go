@@ -311,9 +311,9 @@ func (c *Client) describeListeners(ctx context.Context, lbARN string) ([]state.L
 	}
 	for i := range out {
 		li := &out[i]
-		// DescribeListeners names only the default certificate, and only HTTPS listeners
-		// have others; NLB listeners cost no extra call.
-		if li.Protocol == string(elbtypes.ProtocolEnumHttps) {
+		// DescribeListeners names only the default certificate, and only HTTPS and TLS
+		// listeners have others; TCP and UDP listeners cost no extra call.
+		if li.Protocol == string(elbtypes.ProtocolEnumHttps) || li.Protocol == string(elbtypes.ProtocolEnumTls) {
 			def, extra, err := c.listenerCertificates(ctx, li.ARN)
 			if err != nil {
 				return nil, err
@@ -383,6 +383,12 @@ func listenerFromSDK(l elbtypes.Listener) state.Listener {
 	// Only HTTPS and TLS listeners have a policy (moto reports one on every listener).
 	if l.Protocol == elbtypes.ProtocolEnumHttps || l.Protocol == elbtypes.ProtocolEnumTls {
 		li.SslPolicy = aws.ToString(l.SslPolicy)
+	}
+	if len(l.AlpnPolicy) > 0 {
+		li.ALPNPolicy = l.AlpnPolicy[0]
+	}
+	if len(l.DefaultActions) == 1 {
+		li.RedirectPort = sslRedirectPort(l.DefaultActions[0])
 	}
 	for _, a := range l.DefaultActions {
 		switch a.Type {

@@ -527,7 +527,8 @@ func (f *FakeAPI) CreateListener(_ context.Context, in *elbv2.CreateListenerInpu
 		}
 	}
 	li := elbtypes.Listener{ListenerArn: aws.String(f.childARN(lbARN, "loadbalancer", "listener")), LoadBalancerArn: in.LoadBalancerArn,
-		Port: in.Port, Protocol: in.Protocol, DefaultActions: slices.Clone(in.DefaultActions), SslPolicy: in.SslPolicy}
+		Port: in.Port, Protocol: in.Protocol, DefaultActions: slices.Clone(in.DefaultActions), SslPolicy: in.SslPolicy,
+		AlpnPolicy: slices.Clone(in.AlpnPolicy)}
 	if securedProtocol(in.Protocol) && li.SslPolicy == nil {
 		li.SslPolicy = aws.String(defaultSSLPolicy)
 	}
@@ -561,6 +562,9 @@ func (f *FakeAPI) ModifyListener(_ context.Context, in *elbv2.ModifyListenerInpu
 	}
 	if in.SslPolicy != nil {
 		li.SslPolicy = in.SslPolicy
+	}
+	if in.AlpnPolicy != nil {
+		li.AlpnPolicy = slices.Clone(in.AlpnPolicy)
 	}
 	switch {
 	case !securedProtocol(li.Protocol):

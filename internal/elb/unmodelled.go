@@ -2,6 +2,7 @@ package elb
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,6 +26,10 @@ func unmodelledActions(actions []elbtypes.Action, fixed404 bool) string {
 		case elbtypes.ActionTypeEnumForward:
 			if plainForward(a) {
 				return ""
+			}
+		case elbtypes.ActionTypeEnumRedirect:
+			if fixed404 && sslRedirectPort(a) != 0 {
+				return "" // a listener's ssl-redirect
 			}
 		case elbtypes.ActionTypeEnumFixedResponse:
 			if fixed404 && a.FixedResponseConfig != nil && aws.ToString(a.FixedResponseConfig.StatusCode) == fixedResponseStatus {
@@ -86,4 +91,24 @@ func unmodelledRule(r elbtypes.Rule) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// sslRedirectPort returns the port of a redirect lbsg writes for ssl-redirect: HTTPS on a
+// port, permanent, with the request's host, path and query kept (AWS fills in the
+// placeholders lbsg leaves out); 0 for any other action.
+func sslRedirectPort(a elbtypes.Action) int32 {
+	r := a.RedirectConfig
+	if a.Type != elbtypes.ActionTypeEnumRedirect || r == nil || r.StatusCode != elbtypes.RedirectActionStatusCodeEnumHttp301 ||
+		aws.ToString(r.Protocol) != redirectProtocol {
+		return 0
+	}
+	keeps := func(v *string, placeholder string) bool { return v == nil || *v == "" || *v == placeholder }
+	if !keeps(r.Host, "#{host}") || !keeps(r.Path, "/#{path}") || !keeps(r.Query, "#{query}") {
+		return 0
+	}
+	port, err := strconv.ParseInt(aws.ToString(r.Port), 10, 32)
+	if err != nil || port < 1 || port > 65535 {
+		return 0
+	}
+	return int32(port)
 }

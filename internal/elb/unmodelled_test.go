@@ -24,6 +24,10 @@ func TestUnmodelledActionsAndConditions(t *testing.T) {
 	}
 	redirect := elbtypes.Action{Type: elbtypes.ActionTypeEnumRedirect, RedirectConfig: &elbtypes.RedirectActionConfig{
 		Protocol: aws.String("HTTPS"), Port: aws.String("443"), StatusCode: elbtypes.RedirectActionStatusCodeEnumHttp301}}
+	found := elbtypes.Action{Type: elbtypes.ActionTypeEnumRedirect, RedirectConfig: &elbtypes.RedirectActionConfig{
+		Protocol: aws.String("HTTPS"), Port: aws.String("443"), StatusCode: elbtypes.RedirectActionStatusCodeEnumHttp302}}
+	otherHost := elbtypes.Action{Type: elbtypes.ActionTypeEnumRedirect, RedirectConfig: &elbtypes.RedirectActionConfig{
+		Protocol: aws.String("HTTPS"), Port: aws.String("443"), Host: aws.String("example.com"), StatusCode: elbtypes.RedirectActionStatusCodeEnumHttp301}}
 	oidc := elbtypes.Action{Type: elbtypes.ActionTypeEnumAuthenticateOidc}
 	listeners := []struct {
 		name    string
@@ -34,7 +38,9 @@ func TestUnmodelledActionsAndConditions(t *testing.T) {
 		{"forward as AWS answers it", []elbtypes.Action{forwardBoth}, ""},
 		{"lbsg's 404", []elbtypes.Action{fixed("404")}, ""},
 		{"fixed 503", []elbtypes.Action{fixed("503")}, "fixed-response 503"},
-		{"redirect", []elbtypes.Action{redirect}, "redirect"},
+		{"lbsg's ssl-redirect", []elbtypes.Action{redirect}, ""},
+		{"temporary redirect", []elbtypes.Action{found}, "redirect"},
+		{"redirect to another host", []elbtypes.Action{otherHost}, "redirect"},
 		{"weighted forward", []elbtypes.Action{weighted}, "forward to 2 target groups"},
 		{"sticky forward", []elbtypes.Action{sticky}, "forward with stickiness"},
 		{"authenticate then forward", []elbtypes.Action{oidc, forward}, "authenticate-oidc, forward"},

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -387,9 +388,17 @@ type ListenerInput struct {
 	// Certificates (HTTPS): the first is the default certificate, the others are added with
 	// AddListenerCertificates (SNI).
 	Certificates []string
+	// SSLPolicy and ALPNPolicy (HTTPS, TLS) are sent when set; "" leaves AWS's.
+	SSLPolicy  string
+	ALPNPolicy string
+	// RedirectPort makes the default action a permanent redirect to HTTPS on that port,
+	// keeping host, path and query (ALB ssl-redirect).
+	RedirectPort int32
 	// KeepProtocol (ModifyListener) leaves the listener's protocol, certificates and SSL
 	// policy as they are: an adopted TLS listener where lbsg would create TCP.
 	KeepProtocol bool
+	// SameProtocol (ModifyListener) leaves out the protocol, which the listener has already.
+	SameProtocol bool
 	// KeepDefaultAction (ModifyListener) leaves a default action lbsg does not model (a
 	// redirect, an authentication...) as it is.
 	KeepDefaultAction bool
@@ -402,13 +411,37 @@ type ListenerInput struct {
 // group: a request no rule matches is for no backend.
 const fixedResponseStatus = "404"
 
-func defaultActions(tgARN string) []elbtypes.Action {
+func defaultActions(tgARN string, redirectPort int32) []elbtypes.Action {
+	if redirectPort != 0 {
+		return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumRedirect,
+			RedirectConfig: &elbtypes.RedirectActionConfig{Protocol: aws.String(redirectProtocol),
+				Port: aws.String(strconv.Itoa(int(redirectPort))), StatusCode: elbtypes.RedirectActionStatusCodeEnumHttp301}}}
+	}
 	if tgARN == "" {
 		return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse,
 			FixedResponseConfig: &elbtypes.FixedResponseActionConfig{
 				StatusCode: aws.String(fixedResponseStatus), ContentType: aws.String("text/plain")}}}
 	}
 	return forwardActions(tgARN)
+}
+
+// redirectProtocol is where ssl-redirect sends HTTP requests.
+const redirectProtocol = "HTTPS"
+
+// optional is a string parameter that is sent only when set.
+func optional(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return aws.String(v)
+}
+
+// alpn is the AlpnPolicy parameter: one policy, or none to leave AWS's.
+func alpn(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return []string{v}
 }
 
 // defaultCertificate is the Certificates parameter of CreateListener and ModifyListener,
@@ -427,8 +460,10 @@ func (c *Client) CreateListener(ctx context.Context, lbARN string, in ListenerIn
 		LoadBalancerArn: aws.String(lbARN),
 		Port:            aws.Int32(in.Port),
 		Protocol:        elbtypes.ProtocolEnum(in.Protocol),
-		DefaultActions:  defaultActions(in.TargetGroupARN),
+		DefaultActions:  defaultActions(in.TargetGroupARN, in.RedirectPort),
 		Certificates:    defaultCertificate(in.Certificates),
+		SslPolicy:       optional(in.SSLPolicy),
+		AlpnPolicy:      alpn(in.ALPNPolicy),
 		Tags:            sdkTags(in.Tags),
 	})
 	if err != nil {
@@ -462,17 +497,21 @@ func (c *Client) CreateListener(ctx context.Context, lbARN string, in ListenerIn
 func (c *Client) ModifyListener(ctx context.Context, lbARN, arn string, in ListenerInput) error {
 	req := &elbv2.ModifyListenerInput{ListenerArn: aws.String(arn)}
 	if !in.KeepProtocol {
-		req.Protocol, req.Certificates = elbtypes.ProtocolEnum(in.Protocol), defaultCertificate(in.Certificates)
+		req.Certificates = defaultCertificate(in.Certificates)
+		if !in.SameProtocol {
+			req.Protocol = elbtypes.ProtocolEnum(in.Protocol)
+		}
+		req.SslPolicy, req.AlpnPolicy = optional(in.SSLPolicy), alpn(in.ALPNPolicy)
 	}
 	if !in.KeepDefaultAction {
-		req.DefaultActions = defaultActions(in.TargetGroupARN)
+		req.DefaultActions = defaultActions(in.TargetGroupARN, in.RedirectPort)
 	}
 	_, err := c.api.ModifyListener(ctx, req)
 	c.forget(lbARN)
 	if err != nil {
 		return fmt.Errorf("modify listener %s: %w", arn, err)
 	}
-	if in.KeepProtocol || in.Protocol != string(elbtypes.ProtocolEnumHttps) {
+	if in.KeepProtocol || (in.Protocol != string(elbtypes.ProtocolEnumHttps) && in.Protocol != string(elbtypes.ProtocolEnumTls)) {
 		return nil
 	}
 	def := ""

@@ -21,6 +21,7 @@ const modulePath = "github.com/lbsg/lbsg"
 var sdkServices = map[string]string{
 	"github.com/aws/aws-sdk-go-v2/service/ec2":                    "ec2",
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2": "elasticloadbalancing",
+	"github.com/aws/aws-sdk-go-v2/service/acm":                    "acm",
 }
 
 // implicitActions are allowed although no lbsg code calls them, because AWS checks them on

@@ -205,6 +205,12 @@ func Render(o Options) (Document, error) {
 			Resource: []string{"*"},
 		},
 		{
+			// Certificate discovery for Ingress hosts (reads only).
+			Sid:      "DiscoverCertificates",
+			Action:   []string{"acm:DescribeCertificate", "acm:ListCertificates"},
+			Resource: []string{"*"},
+		},
+		{
 			Sid:      "CreateSecurityGroupsInClusterVPC",
 			Action:   []string{"ec2:CreateSecurityGroup"},
 			Resource: []string{vpcARN},

@@ -473,7 +473,8 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 		if l.TargetGroup != "" {
 			tg = tgRefs[l.TargetGroup]
 		}
-		ls := &ListenerSpec{LoadBalancer: lbRef, Port: l.Port, Protocol: l.Protocol, TargetGroup: tg, Certificates: l.Certificates}
+		ls := &ListenerSpec{LoadBalancer: lbRef, Port: l.Port, Protocol: l.Protocol, TargetGroup: tg, Certificates: l.Certificates,
+			SSLPolicy: l.SSLPolicy, ALPNPolicy: l.ALPNPolicy, RedirectPort: l.RedirectPort}
 		old, ok := byPort[l.Port]
 		if f := foreignTag(tags, old.Tags); ok && f != "" {
 			b.notice("listener %d of %s carries the tag %s, not this stack's; it and its rules are left as they are", l.Port, lb.Name, f)
@@ -494,12 +495,20 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 			// What lbsg does not model is left as observed: it is never rewritten to what
 			// lbsg would have created.
 			ls.KeepProtocol = keepsProtocol(l, old)
-			ls.KeepDefaultAction = old.Unmodelled != ""
+			// A redirect the stack does not ask for was made by upstream or a person:
+			// lbsg cannot tell, so it stays.
+			adoptedRedirect := old.Unmodelled == "" && old.RedirectPort != 0 && l.RedirectPort == 0
+			ls.KeepDefaultAction = old.Unmodelled != "" || adoptedRedirect
+			ls.SameProtocol = strings.EqualFold(old.Protocol, l.Protocol)
+			if adoptedRedirect {
+				b.notice("listener %d of %s has a default action that lbsg does not manage (redirect); left as is (set %s to manage it)",
+					l.Port, lb.Name, "alb.ingress.kubernetes.io/ssl-redirect")
+			}
 			if ls.KeepProtocol {
 				b.notice("listener %d of %s is %s, which lbsg does not manage (it would create %s); its protocol, certificates and SSL policy are left as is",
 					l.Port, lb.Name, old.Protocol, l.Protocol)
 			}
-			if ls.KeepDefaultAction {
+			if old.Unmodelled != "" {
 				b.notice("listener %d of %s has a default action that lbsg does not manage (%s); left as is", l.Port, lb.Name, old.Unmodelled)
 			}
 			if why := listenerDiff(l, tg, old, ls.KeepProtocol, ls.KeepDefaultAction); why != "" {
@@ -612,6 +621,13 @@ func listenerDiff(want spec.Listener, tg Ref, have state.Listener, keepProtocol,
 	switch {
 	case !keepProtocol && !strings.EqualFold(have.Protocol, want.Protocol):
 		return fmt.Sprintf("protocol %s must be %s", have.Protocol, want.Protocol)
+	case !keepAction && want.RedirectPort != have.RedirectPort:
+		if want.RedirectPort == 0 {
+			return fmt.Sprintf("the default action must not redirect to HTTPS:%d", have.RedirectPort)
+		}
+		return fmt.Sprintf("the default action must redirect to HTTPS:%d", want.RedirectPort)
+	case !keepAction && want.RedirectPort != 0:
+		// The redirect matches; a redirect has no target group to compare.
 	case !keepAction && want.TargetGroup == "" && (have.TargetGroupARN != "" || have.FixedResponseStatus != "404"):
 		return "the default action must answer 404 (no default backend)"
 	case !keepAction && want.TargetGroup != "" && (tg.ID == "" || have.TargetGroupARN != tg.ID):
@@ -619,7 +635,23 @@ func listenerDiff(want spec.Listener, tg Ref, have state.Listener, keepProtocol,
 	case !keepProtocol && !sameCertificates(want.Certificates, have.Certificates):
 		return fmt.Sprintf("certificates %v must be %v", have.Certificates, want.Certificates)
 	}
+	switch {
+	case keepProtocol:
+	case want.SSLPolicy != "" && !want.SSLPolicyIsDefault && have.SslPolicy != want.SSLPolicy:
+		return fmt.Sprintf("SSL policy %q must be %s", have.SslPolicy, want.SSLPolicy)
+	case want.ALPNPolicy != "" && alpnOrNone(have.ALPNPolicy) != want.ALPNPolicy:
+		return fmt.Sprintf("ALPN policy %q must be %s", have.ALPNPolicy, want.ALPNPolicy)
+	}
 	return ""
+}
+
+// alpnOrNone reads a listener without an ALPN policy as the policy None, which AWS may
+// report either way.
+func alpnOrNone(p string) string {
+	if p == "" {
+		return "None"
+	}
+	return p
 }
 
 // sameCertificates compares certificate lists: the default (first) one exactly, the

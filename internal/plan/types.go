@@ -164,6 +164,14 @@ type ListenerSpec struct {
 	Protocol     string   `json:"protocol"`
 	TargetGroup  Ref      `json:"targetGroup"`
 	Certificates []string `json:"certificates,omitempty"`
+	// SSLPolicy and ALPNPolicy of an HTTPS or TLS listener ("" leaves them as AWS has them).
+	SSLPolicy  string `json:"sslPolicy,omitempty"`
+	ALPNPolicy string `json:"alpnPolicy,omitempty"`
+	// RedirectPort makes the default action a 301 redirect to HTTPS on that port.
+	RedirectPort int32 `json:"redirectPort,omitempty"`
+	// SameProtocol (modify-listener) says the listener already has Protocol: it is not
+	// sent again (the emulator refuses a TLS protocol in ModifyListener even unchanged).
+	SameProtocol bool `json:"sameProtocol,omitempty"`
 	// KeepProtocol and KeepDefaultAction (modify-listener) leave what lbsg does not model
 	// as observed: the protocol with its certificates and SSL policy, or the default action.
 	KeepProtocol      bool `json:"keepProtocol,omitempty"`

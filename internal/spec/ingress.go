@@ -78,6 +78,10 @@ type ClassParams struct {
 	SubnetTags map[string][]string `json:"subnetTags,omitempty"`
 	// LoadBalancerAttributes win over the load-balancer-attributes annotation, key by key.
 	LoadBalancerAttributes map[string]string `json:"loadBalancerAttributes,omitempty"`
+	// CertificateARNs and SSLPolicy (spec.certificateArn, spec.sslPolicy) override the
+	// certificate-arn and ssl-policy annotations.
+	CertificateARNs []string `json:"certificateARNs,omitempty"`
+	SSLPolicy       string   `json:"sslPolicy,omitempty"`
 }
 
 // IngressMember is one Ingress of a group with what its IngressClass says.
@@ -102,6 +106,13 @@ type IngressFacts struct {
 	LBScheme string
 	// Services are the backend Services by "<namespace>/<name>".
 	Services map[string]*corev1.Service
+	// CertificatesByHost are the issued ACM certificates whose domains match each host that
+	// certificate discovery looked up (see CertificateDiscoveryHosts); a host without a
+	// match maps to nothing.
+	CertificatesByHost map[string][]string
+	// CertificatesUnknown says discovery did not run (the target-SG pass, which needs no
+	// certificate): the members that need it get none, and that is no problem.
+	CertificatesUnknown bool
 	// EndpointPorts maps "<namespace>/<name>" of a Service to the ports its endpoints
 	// report, by Service port name; it resolves named target ports for ip targets.
 	EndpointPorts map[string]map[string]int32
@@ -194,6 +205,7 @@ type member struct {
 	tags      map[string]string
 	tagsFrom  string // the key (annotation or IngressClassParams field) the tags came from
 	tagsValue string
+	tls       memberTLS
 }
 
 type ingressBuilder struct {
@@ -353,14 +365,16 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 		}
 	}
 	b.classSubnets(m)
+	b.explicitTLS(m)
 	m.ports = ann.ListenPorts
 	if m.ports == nil {
-		if len(ann.CertificateARNs) > 0 {
+		if len(m.tls.certs) > 0 {
 			m.ports = []annotations.ListenPort{{Protocol: protocolHTTPS, Port: 443}}
 		} else {
 			m.ports = []annotations.ListenPort{{Protocol: protocolHTTP, Port: 80}}
 		}
 	}
+	b.discoverCertificates(m)
 	return m
 }
 
@@ -410,6 +424,9 @@ type portConfig struct {
 	cidrsFrom  string
 	prefixes   []string
 	certs      []string
+	sslPolicy  string
+	policyFrom string
+	pending    bool // a member's certificates are to be discovered
 	protoFrom  string
 	cidrOwner  string
 	prefixFrom string
@@ -444,6 +461,7 @@ func (b *ingressBuilder) build() *Stack {
 		scheme = SchemeInternal
 	}
 	ports := b.mergePorts(dual)
+	redirect := b.sslRedirect(ports)
 
 	stackTags := naming.IngressStackTags(s.Cluster, g.String())
 	specTags := naming.MergeTags(s.DefaultTags, groupTags)
@@ -544,7 +562,7 @@ func (b *ingressBuilder) build() *Stack {
 		}
 	}
 	tgs := &tgSet{b: b, stackTags: stackTags, specTags: specTags, byID: map[string]int{}}
-	b.buildListeners(st, ports, tgs)
+	b.buildListeners(st, ports, tgs, redirect)
 	st.TargetGroups = tgs.list
 	b.groupAttrs(st)
 	st.Networking.Manage = manageRules
@@ -620,11 +638,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 				}
 			}
 			if lp.Protocol == protocolHTTPS {
-				for _, c := range m.ann.CertificateARNs {
-					if !contains(pc.certs, c) {
-						pc.certs = append(pc.certs, c)
-					}
-				}
+				b.mergePortTLS(pc, m)
 			}
 		}
 	}
@@ -634,7 +648,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].port < out[j].port })
 	for _, pc := range out {
-		if pc.protocol == protocolHTTPS && len(pc.certs) == 0 {
+		if pc.protocol == protocolHTTPS && len(pc.certs) == 0 && !pc.pending {
 			value := fmt.Sprintf(`[{"HTTPS":%d}]`, pc.port)
 			for _, m := range b.members {
 				if m.key == pc.protoFrom {
@@ -645,7 +659,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 			}
 			b.fail(annotations.IngListenPorts, value,
 				fmt.Sprintf("HTTPS listener on port %d has no certificate (Ingress %s)", pc.port, pc.protoFrom),
-				"set "+annotations.IngCertificateARN+" to the ARN of an ACM certificate, or listen on HTTP")
+				"set "+annotations.IngCertificateARN+" to the ARN of an ACM certificate, list the hosts in spec.tls (or in the rules) so that ACM discovery finds their certificate, or listen on HTTP")
 		}
 		for _, c := range pc.cidrs {
 			if isV6(c) && !dual {
@@ -695,7 +709,7 @@ func frontendRulesALB(ports []*portConfig, dual bool) []sgrules.Rule {
 
 // buildListeners makes one listener per merged port, with the members' rules in group
 // order and the default backend (or a 404) as default action.
-func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgSet) {
+func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgSet, redirect int32) {
 	defaults := map[int32]string{}    // port -> target group of the default backend
 	defaultFrom := map[int32]string{} // port -> the member that set it
 	for _, m := range b.members {
@@ -717,6 +731,18 @@ func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgS
 	}
 	for _, pc := range ports {
 		l := Listener{Port: pc.port, Protocol: pc.protocol, TargetGroup: defaults[pc.port], Certificates: pc.certs}
+		if pc.protocol == protocolHTTPS {
+			l.SSLPolicy = pc.sslPolicy
+			if l.SSLPolicy == "" {
+				l.SSLPolicy, l.SSLPolicyIsDefault = b.s.sslPolicy(), true
+			}
+		}
+		if redirect != 0 && pc.protocol == protocolHTTP {
+			// As upstream: an HTTP listener of a group with ssl-redirect only redirects.
+			l.TargetGroup, l.RedirectPort = "", redirect
+			st.Listeners = append(st.Listeners, l)
+			continue
+		}
 		var prio int32
 		for _, m := range b.members {
 			if !listensOn(m, pc.port) {

@@ -360,7 +360,7 @@ func TestBuildIngressGroupDefaults(t *testing.T) {
 	})
 	t.Run("certificate without listen-ports: HTTPS 443", func(t *testing.T) {
 		st := mustBuildOne(t, testIngress("web", ingAnn(annotations.IngCertificateARN, testCertARN)))
-		want := []Listener{{Port: 443, Protocol: "HTTPS", Certificates: []string{testCertARN},
+		want := []Listener{{Port: 443, Protocol: "HTTPS", Certificates: []string{testCertARN}, SSLPolicy: annotations.DefaultSSLPolicy, SSLPolicyIsDefault: true,
 			Rules: []ListenerRule{{Priority: 1, Paths: []string{"/*"}, TargetGroup: "shop/web-web:80"}}}}
 		if diff := cmp.Diff(want, st.Listeners); diff != "" {
 			t.Errorf("listeners mismatch (-want +got):\n%s", diff)
@@ -504,7 +504,7 @@ func TestBuildIngressGroupExplicitGroup(t *testing.T) {
 			{Priority: 1, Hosts: []string{"beta.example.com"}, Paths: []string{"/*"}, TargetGroup: "shop/beta-api:8080"},
 			{Priority: 2, Paths: []string{"/a", "/a/*"}, TargetGroup: "shop/alpha-web:80"},
 		}},
-		{Port: 443, Protocol: "HTTPS", Certificates: []string{testCertARN}, Rules: []ListenerRule{
+		{Port: 443, Protocol: "HTTPS", Certificates: []string{testCertARN}, SSLPolicy: annotations.DefaultSSLPolicy, SSLPolicyIsDefault: true, Rules: []ListenerRule{
 			{Priority: 1, Hosts: []string{"beta.example.com"}, Paths: []string{"/*"}, TargetGroup: "shop/beta-api:8080"},
 		}},
 		{Port: 8080, Protocol: "HTTP", Rules: []ListenerRule{

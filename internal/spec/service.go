@@ -331,6 +331,7 @@ func (b *serviceBuilder) build() (*Stack, []*Problem) {
 	if keys := annotations.UnsupportedServiceKeys(svc.Annotations); len(keys) > 0 {
 		st.Notices = append(st.Notices, Notice{Reason: NoticeUnsupportedAnnotations, Message: annotations.UnsupportedMessage(keys)})
 	}
+	st.Notices = append(st.Notices, b.tlsNotices()...)
 	if f == FrontendNone {
 		st.LoadBalancer.PrivateLinkEnforce = ""
 		if b.ann.SecurityGroupsSet && len(b.ann.SecurityGroups) > 0 {
@@ -547,6 +548,15 @@ func (b *serviceBuilder) buildTargets(st *Stack, stackTags, specTags map[string]
 			proto = string(corev1.ProtocolTCP)
 		}
 		port, portName := b.targetPort(p, tt)
+		listenerProto := proto
+		if b.tlsPort(p) {
+			listenerProto = protocolTLS
+			if b.ann.TLS.BackendProtocol != annotations.BackendProtocolSSL {
+				proto = string(corev1.ProtocolTCP)
+			} else {
+				proto = protocolTLS
+			}
+		}
 		tg := TargetGroup{
 			ResourceID:      naming.TargetGroupResourceID(svc.Namespace, svc.Name, p.Port),
 			Protocol:        proto,
@@ -568,7 +578,7 @@ func (b *serviceBuilder) buildTargets(st *Stack, stackTags, specTags map[string]
 			Protocol: proto, HealthCheckProtocol: tg.HealthCheck.Protocol, HealthCheckInterval: b.ann.HealthCheckInterval})
 		tg.Tags = naming.MergeTags(stackTags, map[string]string{naming.ServiceResourceTag: tg.ResourceID}, specTags)
 		st.TargetGroups = append(st.TargetGroups, tg)
-		st.Listeners = append(st.Listeners, Listener{Port: p.Port, Protocol: proto, TargetGroup: tg.ResourceID})
+		st.Listeners = append(st.Listeners, b.listener(p, listenerProto, tg.ResourceID))
 	}
 }
 
@@ -627,7 +637,7 @@ func (b *serviceBuilder) sgNeeds(st *Stack) []sgrules.Need {
 	if b.s.DisableRestrictedSGRules {
 		needs = append(needs, sgrules.Need{Protocol: sgrules.ProtoTCP, AllPorts: true})
 		for _, tg := range st.TargetGroups {
-			if tg.Protocol != "TCP" {
+			if tg.Protocol == "UDP" || tg.Protocol == "TCP_UDP" {
 				needs = append(needs, sgrules.Need{Protocol: sgrules.ProtoUDP, AllPorts: true})
 				break
 			}

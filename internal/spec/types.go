@@ -20,6 +20,18 @@ type Settings struct {
 	DefaultTargetType          string
 	DefaultScheme              string
 	LoadBalancerClass          string
+	// DefaultSSLPolicy is --default-ssl-policy: the security policy of TLS and HTTPS
+	// listeners that no annotation or IngressClassParams gives one ("" means upstream's
+	// default, annotations.DefaultSSLPolicy).
+	DefaultSSLPolicy string
+}
+
+// sslPolicy is the policy a TLS or HTTPS listener gets when nothing else sets one.
+func (s Settings) sslPolicy() string {
+	if s.DefaultSSLPolicy != "" {
+		return s.DefaultSSLPolicy
+	}
+	return annotations.DefaultSSLPolicy
 }
 
 // Frontend says how a load balancer gets its frontend security groups.
@@ -138,8 +150,19 @@ type Listener struct {
 	Port        int32  `json:"port"`
 	Protocol    string `json:"protocol"`
 	TargetGroup string `json:"targetGroup,omitempty"` // ResourceID of the target group
-	// Certificates are the certificate ARNs of an HTTPS listener, the default one first.
+	// Certificates are the certificate ARNs of an HTTPS or TLS listener, the default one first.
 	Certificates []string `json:"certificates,omitempty"`
+	// SSLPolicy is the security policy of an HTTPS or TLS listener.
+	SSLPolicy string `json:"sslPolicy,omitempty"`
+	// SSLPolicyIsDefault says no annotation or IngressClassParams chose SSLPolicy: a new
+	// listener gets it, an existing one keeps the policy it has (a person or upstream may
+	// have chosen it).
+	SSLPolicyIsDefault bool `json:"sslPolicyIsDefault,omitempty"`
+	// ALPNPolicy is the ALPN policy of an NLB TLS listener; "" leaves it as AWS has it.
+	ALPNPolicy string `json:"alpnPolicy,omitempty"`
+	// RedirectPort, when set, makes the default action a permanent (301) redirect to HTTPS
+	// on that port (ALB ssl-redirect); the listener then has no rules.
+	RedirectPort int32 `json:"redirectPort,omitempty"`
 	// Rules are the ALB listener rules, by ascending priority.
 	Rules []ListenerRule `json:"rules,omitempty"`
 	// Attributes are the listener attributes the user set; others are left as they are.

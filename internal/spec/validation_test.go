@@ -378,23 +378,21 @@ func TestAbsurdlyLongValuesGiveShortMessages(t *testing.T) {
 
 // Unsupported upstream keys (issue §1.6): one notice per object, and the object still builds.
 func TestUnsupportedUpstreamAnnotationsGiveOneNotice(t *testing.T) {
-	svc := testService(ann(annotations.ServicePrefix+"aws-load-balancer-ssl-cert", "arn:aws:acm:x",
-		annotations.ServicePrefix+"aws-load-balancer-eip-allocations", "eipalloc-1",
+	svc := testService(ann(annotations.ServicePrefix+"aws-load-balancer-eip-allocations", "eipalloc-1",
 		"service.beta.kubernetes.io/not-upstream", "x"))
 	st := mustBuild(t, svc, testSettings(), ServiceFacts{})
 	want := []Notice{{Reason: NoticeUnsupportedAnnotations, Message: "annotations not implemented by lbsg: " +
-		"service.beta.kubernetes.io/aws-load-balancer-eip-allocations, " +
-		"service.beta.kubernetes.io/aws-load-balancer-ssl-cert; lbsg neither applies nor reverts these settings: whatever AWS has stays as it is; " +
+		"service.beta.kubernetes.io/aws-load-balancer-eip-allocations; lbsg neither applies nor reverts these settings: whatever AWS has stays as it is; " +
 		"fix: set them in AWS yourself, or remove the annotations"}}
 	if diff := cmp.Diff(want, st.Notices); diff != "" {
 		t.Errorf("notices (-want +got):\n%s", diff)
 	}
 
-	ing := testIngress("web", ingAnn(annotations.IngressPrefix+"ssl-redirect", "443", annotations.IngressPrefix+"wafv2-acl-arn", "arn",
+	ing := testIngress("web", ingAnn(annotations.IngressPrefix+"waf-acl-id", "443", annotations.IngressPrefix+"wafv2-acl-arn", "arn",
 		annotations.IngressPrefix+"frontend-nlb-scheme", "internal"))
 	ist := mustBuildOne(t, ing)
 	if len(ist.Notices) != 1 || ist.Notices[0].Ingress != "shop/web" || ist.Notices[0].Reason != NoticeUnsupportedAnnotations ||
-		!strings.Contains(ist.Notices[0].Message, "alb.ingress.kubernetes.io/frontend-nlb-scheme, alb.ingress.kubernetes.io/ssl-redirect, alb.ingress.kubernetes.io/wafv2-acl-arn;") {
+		!strings.Contains(ist.Notices[0].Message, "alb.ingress.kubernetes.io/frontend-nlb-scheme, alb.ingress.kubernetes.io/waf-acl-id, alb.ingress.kubernetes.io/wafv2-acl-arn;") {
 		t.Errorf("notices %v", ist.Notices)
 	}
 	if st := mustBuildOne(t, testIngress("web")); len(st.Notices) != 0 {

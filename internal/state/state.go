@@ -69,6 +69,11 @@ type Listener struct {
 	Rules []ListenerRule `json:"rules,omitempty"`
 	// SslPolicy is the HTTPS or TLS listener's security policy. lbsg never sets it.
 	SslPolicy string `json:"sslPolicy,omitempty"`
+	// ALPNPolicy is a TLS listener's ALPN policy; "" when it has none.
+	ALPNPolicy string `json:"alpnPolicy,omitempty"`
+	// RedirectPort is set when the default action is lbsg's redirect to HTTPS on that port
+	// (permanent, keeping host, path and query): ssl-redirect.
+	RedirectPort int32 `json:"redirectPort,omitempty"`
 	// Unmodelled describes a default action lbsg never writes ("redirect", "fixed-response
 	// 503", "authenticate-oidc, forward", "forward to 2 target groups"...); "" for a plain
 	// forward to one target group or a fixed 404. lbsg leaves such an action as it is.

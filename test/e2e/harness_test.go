@@ -147,7 +147,7 @@ func (h *harness) controllerConfig(args ...string) *config.Config {
 	fs := pflag.NewFlagSet("lbsg", pflag.ContinueOnError)
 	cfg.AddFlags(fs)
 	base := []string{"--cluster-name=" + h.world.Cluster, "--aws-region=" + localenv.Region, "--aws-vpc-id=" + h.world.VPCID,
-		"--aws-api-endpoints=EC2=" + moto.Endpoint + ",Elastic Load Balancing v2=" + moto.Endpoint,
+		"--aws-api-endpoints=EC2=" + moto.Endpoint + ",Elastic Load Balancing v2=" + moto.Endpoint + ",ACM=" + moto.Endpoint,
 		"--enable-leader-election=false", "--metrics-bind-addr=0", "--health-probe-bind-addr=0",
 		"--aws-max-retries=1", "--drift-check-interval=2s", "--sync-period=10s"}
 	if err := fs.Parse(append(base, args...)); err != nil {
