@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/lbsg/lbsg/internal/tally"
 )
 
 // Key names one API action of one service. Service is ServiceEC2, ServiceELBV2, or ""
@@ -65,27 +67,12 @@ func (c Counts) clone() Counts { return maps.Clone(c) }
 
 // Sub returns c minus earlier, keeping only the keys whose count changed.
 func (c Counts) Sub(earlier Counts) Counts {
-	out := Counts{}
-	for k, n := range c {
-		if d := n - earlier[k]; d != 0 {
-			out[k] = d
-		}
-	}
-	for k, n := range earlier {
-		if _, ok := c[k]; !ok && n != 0 {
-			out[k] = -n
-		}
-	}
-	return out
+	return tally.Sub(c, earlier)
 }
 
 // Total returns the number of requests in c.
 func (c Counts) Total() int {
-	n := 0
-	for _, v := range c {
-		n += v
-	}
-	return n
+	return tally.Total(c)
 }
 
 // Mutating returns the number of requests in c to actions that may change state.

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lbsg/lbsg/internal/audit"
+	"github.com/lbsg/lbsg/internal/tally"
 )
 
 // OutcomeOK is the outcome of a call that succeeded; a failed call's outcome is its AWS
@@ -248,27 +249,12 @@ func outcome(err error) string {
 
 // Sub returns c minus earlier, keeping only keys whose count changed.
 func (c Counts) Sub(earlier Counts) Counts {
-	out := Counts{}
-	for k, n := range c {
-		if d := n - earlier[k]; d != 0 {
-			out[k] = d
-		}
-	}
-	for k, n := range earlier {
-		if _, ok := c[k]; !ok && n != 0 {
-			out[k] = -n
-		}
-	}
-	return out
+	return tally.Sub(c, earlier)
 }
 
 // Total returns the number of calls in c.
 func (c Counts) Total() int {
-	n := 0
-	for _, v := range c {
-		n += v
-	}
-	return n
+	return tally.Total(c)
 }
 
 // Mutating returns, per action, the number of calls to actions that may change state (all
