@@ -722,40 +722,38 @@ func (f *FakeAPI) DeregisterTargets(_ context.Context, in *elbv2.DeregisterTarge
 
 func (f *FakeAPI) AddTags(_ context.Context, in *elbv2.AddTagsInput, _ ...func(*elbv2.Options)) (*elbv2.AddTagsOutput, error) {
 	f.begin("AddTags", in)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, arn := range in.ResourceArns {
-		if !f.exists(arn) {
-			return nil, fakeError(codeLoadBalancerNotFound, "Resource not found: "+arn)
-		}
-	}
-	for _, arn := range in.ResourceArns {
-		m := tagsMap(f.tags[arn])
+	return &elbv2.AddTagsOutput{}, f.editTags(in.ResourceArns, func(m map[string]string) {
 		for _, t := range in.Tags {
 			m[aws.ToString(t.Key)] = aws.ToString(t.Value)
 		}
-		f.tags[arn] = sdkTags(m)
-	}
-	return &elbv2.AddTagsOutput{}, nil
+	})
 }
 
 func (f *FakeAPI) RemoveTags(_ context.Context, in *elbv2.RemoveTagsInput, _ ...func(*elbv2.Options)) (*elbv2.RemoveTagsOutput, error) {
 	f.begin("RemoveTags", in)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, arn := range in.ResourceArns {
-		if !f.exists(arn) {
-			return nil, fakeError(codeLoadBalancerNotFound, "Resource not found: "+arn)
-		}
-	}
-	for _, arn := range in.ResourceArns {
-		m := tagsMap(f.tags[arn])
+	return &elbv2.RemoveTagsOutput{}, f.editTags(in.ResourceArns, func(m map[string]string) {
 		for _, k := range in.TagKeys {
 			delete(m, k)
 		}
+	})
+}
+
+// editTags applies edit to the tags of every resource of arns, all or none: one that does
+// not exist fails the call, as in AWS.
+func (f *FakeAPI) editTags(arns []string, edit func(map[string]string)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, arn := range arns {
+		if !f.exists(arn) {
+			return fakeError(codeLoadBalancerNotFound, "Resource not found: "+arn)
+		}
+	}
+	for _, arn := range arns {
+		m := tagsMap(f.tags[arn])
+		edit(m)
 		f.tags[arn] = sdkTags(m)
 	}
-	return &elbv2.RemoveTagsOutput{}, nil
+	return nil
 }
 
 func tagsMap(tags []elbtypes.Tag) map[string]string {
