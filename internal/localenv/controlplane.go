@@ -152,6 +152,9 @@ func StartControlPlane(ctx context.Context, opts ControlPlaneOptions) (*ControlP
 	// already, so name the binaries outright.
 	env.ControlPlane.GetAPIServer().Path = filepath.Join(dir, "kube-apiserver")
 	env.ControlPlane.Etcd = &envtest.Etcd{Path: filepath.Join(dir, "etcd")}
+	// envtest's default Service range (a /24) holds 254 ClusterIPs; benchmarks create
+	// hundreds of Services.
+	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
 	if os.Getenv("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT") == "" {
 		env.ControlPlaneStartTimeout = ControlPlaneStartTimeout
 	}
