@@ -511,8 +511,8 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 			inUse[old.TargetGroupARN] = true
 		}
 		for _, r := range oldRules {
-			if (r.Unmodelled != "" || foreignTag(tags, r.Tags) != "") && r.TargetGroupARN != "" {
-				inUse[r.TargetGroupARN] = true
+			if r.Unmodelled != "" || r.Rich != "" || foreignTag(tags, r.Tags) != "" {
+				markRuleInUse(inUse, r)
 			}
 		}
 		planRules(b, lbRef, lb, ref, l, oldRules, tgRefs, tags)
@@ -539,9 +539,7 @@ func markInUse(inUse map[string]bool, l state.Listener) {
 		inUse[l.TargetGroupARN] = true
 	}
 	for _, r := range l.Rules {
-		if r.TargetGroupARN != "" {
-			inUse[r.TargetGroupARN] = true
-		}
+		markRuleInUse(inUse, r)
 	}
 }
 
@@ -587,7 +585,7 @@ func planAdoptedListenerTags(b *builder, lbRef Ref, lb *state.LoadBalancer, cur 
 			continue // deleted with its rules
 		}
 		for _, r := range l.Rules {
-			if r.Unmodelled == "" {
+			if ruleLeft(r, tags) == "" {
 				add(missingTags(tags, r.Tags), r.ARN, true)
 			}
 		}
@@ -643,28 +641,30 @@ func planRules(b *builder, lbRef Ref, lb *state.LoadBalancer, listener Ref, l sp
 	wanted := map[int32]bool{}
 	for _, r := range l.Rules {
 		wanted[r.Priority] = true
-		tg := tgRefs[r.TargetGroup]
-		rs := &RuleSpec{LoadBalancer: lbRef, Listener: listener, Priority: r.Priority, Hosts: r.Hosts, Paths: r.Paths, TargetGroup: tg}
+		rs := ruleSpec(lbRef, listener, r, tgRefs)
 		old, ok := byPrio[r.Priority]
+		left := ruleLeft(old, tags)
 		switch {
-		case ok && old.Unmodelled != "":
+		case ok && left != "" && old.Unmodelled == "" && !ruleDiffers(rs, old):
+			// An adopted redirect or fixed response that is already what lbsg wants.
+		case ok && left != "":
 			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is, so %s is not routed to %s",
-				r.Priority, l.Port, lb.Name, old.Unmodelled, ruleString(r.Hosts, r.Paths), r.TargetGroup)
+				r.Priority, l.Port, lb.Name, left, ruleString(r.Hosts, r.Paths), ruleTarget(r))
 		case ok && foreignTag(tags, old.Tags) != "":
 			b.notice("rule %d on listener %d of %s carries the tag %s, not this stack's; left as is, so %s is not routed to %s",
-				r.Priority, l.Port, lb.Name, foreignTag(tags, old.Tags), ruleString(r.Hosts, r.Paths), r.TargetGroup)
+				r.Priority, l.Port, lb.Name, foreignTag(tags, old.Tags), ruleString(r.Hosts, r.Paths), ruleTarget(r))
 		case !ok:
 			rs.Tags = tags
 			b.add(Change{Op: OpCreateRule, Target: Ref{Kind: KindRule, Key: fmt.Sprintf("rule/%d/%d", l.Port, r.Priority)}, Rule: rs,
-				Reason: fmt.Sprintf("route %s to %s on port %d (priority %d)", ruleString(r.Hosts, r.Paths), r.TargetGroup, l.Port, r.Priority)})
-		case tg.ID == "" || old.TargetGroupARN != tg.ID || !sameSet(old.Hosts, r.Hosts) || !sameSet(old.Paths, r.Paths):
+				Reason: fmt.Sprintf("route %s to %s on port %d (priority %d)", ruleString(r.Hosts, r.Paths), ruleTarget(r), l.Port, r.Priority)})
+		case ruleDiffers(rs, old):
 			b.add(Change{Op: OpModifyRule, Target: Ref{Kind: KindRule, ID: old.ARN}, Rule: rs,
-				Reason: fmt.Sprintf("rule %d on port %d must route %s to %s", r.Priority, l.Port, ruleString(r.Hosts, r.Paths), r.TargetGroup)})
+				Reason: fmt.Sprintf("rule %d on port %d must route %s to %s", r.Priority, l.Port, ruleString(r.Hosts, r.Paths), ruleTarget(r))})
 		}
 	}
 	for _, r := range have {
-		if !wanted[r.Priority] && r.Unmodelled != "" {
-			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is", r.Priority, l.Port, lb.Name, r.Unmodelled)
+		if left := ruleLeft(r, tags); !wanted[r.Priority] && left != "" {
+			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is", r.Priority, l.Port, lb.Name, left)
 			continue
 		}
 		if f := foreignTag(tags, r.Tags); !wanted[r.Priority] && f != "" {

@@ -180,6 +180,11 @@ type RuleSpec struct {
 	Hosts        []string `json:"hosts,omitempty"`
 	Paths        []string `json:"paths,omitempty"`
 	TargetGroup  Ref      `json:"targetGroup"`
+	// Action replaces the forward to TargetGroup when set. ForwardRefs parallel a forward
+	// Action's targets: the target group lbsg makes, or none for one given by ARN.
+	Action      *state.RuleAction     `json:"action,omitempty"`
+	ForwardRefs []Ref                 `json:"forwardRefs,omitempty"`
+	Conditions  []state.RuleCondition `json:"conditions,omitempty"`
 	// Tags (create-rule) are the rule's tags: the cluster and stack tags.
 	Tags map[string]string `json:"tags,omitempty"`
 }

@@ -284,13 +284,7 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 	if keys := annotations.UnsupportedIngressKeys(ing.Annotations); len(keys) > 0 {
 		b.notices = append(b.notices, Notice{Reason: NoticeUnsupportedAnnotations, Message: annotations.UnsupportedMessage(keys), Ingress: m.key})
 	}
-	for key := range ing.Annotations {
-		if strings.HasPrefix(key, annotations.IngressPrefix+"actions.") || strings.HasPrefix(key, annotations.IngressPrefix+"conditions.") {
-			b.problems = append(b.problems, onIngress(&Problem{Key: key, Value: ing.Annotations[key],
-				Reason: "custom actions and conditions are not supported by lbsg",
-				Fix:    "route with Ingress rules (host and path) to Service backends, and remove the annotation"}, m.key))
-		}
-	}
+	b.checkActionAnnotations(m)
 	if im.NamespaceNotSelected && im.Params != nil {
 		b.fail("spec.ingressClassName", im.ClassName,
 			fmt.Sprintf("namespace %s is not selected by the namespaceSelector of IngressClassParams %s (Ingress %s)", ing.Namespace, im.Params.Name, m.key),
@@ -734,13 +728,15 @@ func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgS
 							Fix: "use a path without * and ? for pathType Exact and Prefix, or use ImplementationSpecific"}, m.key))
 						continue
 					}
-					id := tgs.forBackend(m, &path.Backend, where+".backend")
 					prio++
-					r := ListenerRule{Priority: prio, Paths: patterns, TargetGroup: id}
+					r := ListenerRule{Priority: prio, Paths: patterns}
 					if rule.Host != "" {
 						r.Hosts = []string{rule.Host}
 					}
-					if len(r.Hosts) == 0 && len(r.Paths) == 0 {
+					if !b.customRule(m, tgs, &r, &path.Backend, where+".backend") {
+						r.TargetGroup = tgs.forBackend(m, &path.Backend, where+".backend")
+					}
+					if len(r.Hosts) == 0 && len(r.Paths) == 0 && len(r.Conditions) == 0 {
 						r.Paths = []string{"/*"}
 					}
 					l.Rules = append(l.Rules, r)
@@ -813,10 +809,11 @@ func (t *tgSet) forBackend(m *member, be *networkingv1.IngressBackend, where str
 	if portStr == "" {
 		portStr = strconv.Itoa(int(be.Service.Port.Number))
 	}
-	if portStr == "use-annotation" {
+	if portStr == annotations.UseAnnotation {
+		// Only rules take actions: the default action stays a forward or lbsg's 404.
 		b.problems = append(b.problems, onIngress(&Problem{Key: where + ".service.port.name", Value: portStr,
-			Reason: "actions.* and conditions.* annotations are not supported by lbsg",
-			Fix:    "route to a Service port directly"}, m.key))
+			Reason: "lbsg applies actions.* annotations to rules only, not to the default backend",
+			Fix:    "point the default backend at a Service port, or route with a rule (for example path /*) to the action"}, m.key))
 		return ""
 	}
 	id := naming.IngressTargetGroupResourceID(ing.Namespace, ing.Name, svcName, portStr)

@@ -1,0 +1,191 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/state"
+)
+
+// Rules with the actions and conditions of actions.* and conditions.* annotations.
+
+// ruleSpec is the payload that creates or modifies rule r.
+func ruleSpec(lbRef, listener Ref, r spec.ListenerRule, tgRefs map[string]Ref) *RuleSpec {
+	rs := &RuleSpec{LoadBalancer: lbRef, Listener: listener, Priority: r.Priority, Hosts: r.Hosts, Paths: r.Paths,
+		Action: r.Action, Conditions: r.Conditions}
+	if r.TargetGroup != "" {
+		rs.TargetGroup = tgRefs[r.TargetGroup]
+	}
+	if r.Action != nil {
+		for _, f := range r.Action.Forward {
+			var ref Ref
+			if f.TargetGroup != "" {
+				ref = tgRefs[f.TargetGroup]
+			}
+			rs.ForwardRefs = append(rs.ForwardRefs, ref)
+		}
+	}
+	return rs
+}
+
+// ruleLeft says why lbsg leaves an existing rule as it is ("" when it may rewrite or delete
+// it): actions or conditions lbsg does not model; or a redirect, fixed response, weighted
+// forward or extra condition on a rule without lbsg's tags, which upstream or a person
+// made and which lbsg did not write.
+func ruleLeft(r state.ListenerRule, tags map[string]string) string {
+	switch {
+	case r.Unmodelled != "":
+		return r.Unmodelled
+	case r.Rich != "" && missingTags(tags, r.Tags) != nil:
+		return r.Rich
+	}
+	return ""
+}
+
+// ruleDiffers reports whether an existing rule's conditions or action differ from rs. A
+// target group lbsg has yet to create always differs.
+func ruleDiffers(rs *RuleSpec, have state.ListenerRule) bool {
+	want, ok := wantAction(rs)
+	if !ok {
+		return true
+	}
+	return !sameSet(have.Hosts, rs.Hosts) || !sameSet(have.Paths, rs.Paths) ||
+		actionKey(want) != actionKey(haveAction(have)) || conditionsKey(rs.Conditions) != conditionsKey(have.Conditions)
+}
+
+// wantAction is rs's action with target group ARNs; false when a target group has no ARN
+// yet.
+func wantAction(rs *RuleSpec) (state.RuleAction, bool) {
+	if rs.Action == nil {
+		return state.RuleAction{Type: state.ActionForward, Forward: []state.ForwardTo{{TargetGroupARN: rs.TargetGroup.ID}}}, rs.TargetGroup.ID != ""
+	}
+	out := *rs.Action
+	out.Forward = nil
+	for i, f := range rs.Action.Forward {
+		if f.TargetGroupARN == "" {
+			if i >= len(rs.ForwardRefs) || rs.ForwardRefs[i].ID == "" {
+				return out, false
+			}
+			f.TargetGroupARN = rs.ForwardRefs[i].ID
+		}
+		f.TargetGroup = ""
+		out.Forward = append(out.Forward, f)
+	}
+	return out, true
+}
+
+func haveAction(r state.ListenerRule) state.RuleAction {
+	if r.Action != nil {
+		return *r.Action
+	}
+	return state.RuleAction{Type: state.ActionForward, Forward: []state.ForwardTo{{TargetGroupARN: r.TargetGroupARN}}}
+}
+
+// actionKey renders an action canonically, with what AWS fills in when it is left out:
+// a redirect keeps the request's parts, a fixed response is text/plain, a weight is 1
+// (and does not matter for a single target group), disabled stickiness is none.
+func actionKey(a state.RuleAction) string {
+	or := func(v, def string) string {
+		if v == "" {
+			return def
+		}
+		return v
+	}
+	switch a.Type {
+	case state.ActionRedirect:
+		r := a.Redirect
+		if r == nil {
+			return "redirect"
+		}
+		return strings.Join([]string{"redirect", or(r.Protocol, "#{protocol}"), or(r.Port, "#{port}"), or(r.Host, "#{host}"),
+			or(r.Path, "/#{path}"), or(r.Query, "#{query}"), r.StatusCode}, "|")
+	case state.ActionFixedResponse:
+		f := a.FixedResponse
+		if f == nil {
+			return "fixed-response"
+		}
+		return strings.Join([]string{"fixed-response", or(f.ContentType, "text/plain"), f.StatusCode, f.MessageBody}, "|")
+	}
+	var tgs []string
+	for _, f := range a.Forward {
+		w := int32(1)
+		if f.Weight != nil {
+			w = *f.Weight
+		}
+		if len(a.Forward) == 1 {
+			w = 1
+		}
+		tgs = append(tgs, f.TargetGroupARN+"*"+strconv.Itoa(int(w)))
+	}
+	sort.Strings(tgs)
+	key := "forward|" + strings.Join(tgs, ",")
+	if s := a.Stickiness; s != nil && s.Enabled {
+		key += fmt.Sprintf("|sticky %d", s.DurationSeconds)
+	}
+	return key
+}
+
+// conditionsKey renders conditions canonically: values as sets, conditions in any order.
+func conditionsKey(conds []state.RuleCondition) string {
+	keys := make([]string, 0, len(conds))
+	for _, c := range conds {
+		vals := append([]string(nil), c.Values...)
+		for _, q := range c.Query {
+			vals = append(vals, q.Key+"="+q.Value)
+		}
+		sort.Strings(vals)
+		keys = append(keys, c.Field+"|"+strings.ToLower(c.HeaderName)+"|"+strings.Join(vals, ","))
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ";")
+}
+
+// ruleTarget describes where a desired rule sends requests, and on which extra conditions.
+func ruleTarget(r spec.ListenerRule) string {
+	out := r.TargetGroup
+	if a := r.Action; a != nil {
+		switch a.Type {
+		case state.ActionRedirect:
+			out = "redirect " + a.Redirect.StatusCode
+		case state.ActionFixedResponse:
+			out = "fixed-response " + a.FixedResponse.StatusCode
+		default:
+			var tgs []string
+			for _, f := range a.Forward {
+				tg := f.TargetGroup
+				if tg == "" {
+					tg = f.TargetGroupARN
+				}
+				if f.Weight != nil {
+					tg += fmt.Sprintf(" (weight %d)", *f.Weight)
+				}
+				tgs = append(tgs, tg)
+			}
+			out = "forward to " + strings.Join(tgs, ", ")
+		}
+	}
+	for _, c := range r.Conditions {
+		out += " when " + c.Field
+		if c.HeaderName != "" {
+			out += " " + c.HeaderName
+		}
+	}
+	return out
+}
+
+// markRuleInUse records the target groups a rule forwards to.
+func markRuleInUse(inUse map[string]bool, r state.ListenerRule) {
+	if r.TargetGroupARN != "" {
+		inUse[r.TargetGroupARN] = true
+	}
+	if r.Action != nil {
+		for _, f := range r.Action.Forward {
+			if f.TargetGroupARN != "" {
+				inUse[f.TargetGroupARN] = true
+			}
+		}
+	}
+}
