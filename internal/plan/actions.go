@@ -88,12 +88,6 @@ func haveAction(r state.ListenerRule) state.RuleAction {
 // a redirect keeps the request's parts, a fixed response is text/plain, a weight is 1
 // (and does not matter for a single target group), disabled stickiness is none.
 func actionKey(a state.RuleAction) string {
-	or := func(v, def string) string {
-		if v == "" {
-			return def
-		}
-		return v
-	}
 	switch a.Type {
 	case state.ActionRedirect:
 		r := a.Redirect
@@ -188,4 +182,61 @@ func markRuleInUse(inUse map[string]bool, r state.ListenerRule) {
 			}
 		}
 	}
+}
+
+// specActionString renders a rule payload's action for the printed plan.
+func specActionString(rs *RuleSpec) string {
+	a := rs.Action
+	if a == nil {
+		return rs.TargetGroup.String()
+	}
+	switch a.Type {
+	case state.ActionRedirect:
+		r := a.Redirect
+		return fmt.Sprintf("redirect %s to %s://%s:%s%s?%s", r.StatusCode, or(r.Protocol, "#{protocol}"), or(r.Host, "#{host}"),
+			or(r.Port, "#{port}"), or(r.Path, "/#{path}"), or(r.Query, "#{query}"))
+	case state.ActionFixedResponse:
+		f := a.FixedResponse
+		return fmt.Sprintf("fixed-response %s %s %q", f.StatusCode, or(f.ContentType, "text/plain"), f.MessageBody)
+	}
+	var tgs []string
+	for i, f := range a.Forward {
+		tg := f.TargetGroupARN
+		if tg == "" && i < len(rs.ForwardRefs) {
+			tg = rs.ForwardRefs[i].String()
+		}
+		if f.Weight != nil {
+			tg += fmt.Sprintf(" weight %d", *f.Weight)
+		}
+		tgs = append(tgs, tg)
+	}
+	out := "forward to " + strings.Join(tgs, ", ")
+	if s := a.Stickiness; s != nil && s.Enabled {
+		out += fmt.Sprintf(", sticky %ds", s.DurationSeconds)
+	}
+	return out
+}
+
+// conditionsString renders a rule's extra conditions for the printed plan.
+func conditionsString(conds []state.RuleCondition) string {
+	var out string
+	for _, c := range conds {
+		vals := append([]string(nil), c.Values...)
+		for _, q := range c.Query {
+			vals = append(vals, q.Key+"="+q.Value)
+		}
+		out += " " + c.Field
+		if c.HeaderName != "" {
+			out += " " + c.HeaderName
+		}
+		out += " " + strings.Join(vals, ",")
+	}
+	return out
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
