@@ -32,14 +32,16 @@ func ruleSpec(lbRef, listener Ref, r spec.ListenerRule, tgRefs map[string]Ref) *
 }
 
 // ruleLeft says why lbsg leaves an existing rule as it is ("" when it may rewrite or delete
-// it): actions or conditions lbsg does not model; or a redirect, fixed response, weighted
-// forward or extra condition on a rule without lbsg's tags, which upstream or a person
-// made and which lbsg did not write.
-func ruleLeft(r state.ListenerRule, tags map[string]string) string {
+// it): actions lbsg does not model (authenticate-*); or, on a rule without lbsg's tags (made
+// by upstream or by hand) at a priority lbsg does not want (wanted false), a redirect, a
+// fixed response, a weighted or sticky forward or an extra condition. At a priority lbsg
+// wants, such a rule is adopted like a plain forward: upstream's actions.* annotations made
+// it, in the same order lbsg gives priorities.
+func ruleLeft(r state.ListenerRule, tags map[string]string, wanted bool) string {
 	switch {
 	case r.Unmodelled != "":
 		return r.Unmodelled
-	case r.Rich != "" && missingTags(tags, r.Tags) != nil:
+	case r.Rich != "" && !wanted && missingTags(tags, r.Tags) != nil:
 		return r.Rich
 	}
 	return ""
@@ -239,4 +241,16 @@ func or(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// wantedRules are the rule priorities the desired state wants, by listener port.
+func wantedRules(want []spec.Listener) map[int32]map[int32]bool {
+	out := map[int32]map[int32]bool{}
+	for _, l := range want {
+		out[l.Port] = map[int32]bool{}
+		for _, r := range l.Rules {
+			out[l.Port][r.Priority] = true
+		}
+	}
+	return out
 }

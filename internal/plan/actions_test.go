@@ -80,57 +80,62 @@ func TestRuleDiffers(t *testing.T) {
 }
 
 // TestRuleLeftAdoptedRich guards adopted rules: a redirect, fixed response or extra
-// condition that lbsg did not write (no lbsg tags) is left as it is and never tagged, a
-// rule lbsg wrote is managed, an unmodelled one always left.
+// condition that lbsg did not write (no lbsg tags) is left as it is at a priority lbsg does
+// not want, and adopted at one it wants (upstream's actions.* made it); a rule lbsg wrote is
+// managed; an unmodelled one is always left.
 func TestRuleLeftAdoptedRich(t *testing.T) {
 	tags := map[string]string{"elbv2.k8s.aws/cluster": "prod", "ingress.k8s.aws/stack": "front"}
 	cases := []struct {
-		name string
-		rule state.ListenerRule
-		want string
+		name   string
+		rule   state.ListenerRule
+		wanted bool
+		want   string
 	}{
-		{"plain adopted rule", state.ListenerRule{TargetGroupARN: "tg"}, ""},
-		{"adopted redirect", state.ListenerRule{Rich: "redirect"}, "redirect"},
-		{"redirect lbsg wrote", state.ListenerRule{Rich: "redirect", Tags: tags}, ""},
-		{"authenticate with lbsg's tags", state.ListenerRule{Unmodelled: "authenticate-oidc, forward", Tags: tags}, "authenticate-oidc, forward"},
+		{"plain adopted rule", state.ListenerRule{TargetGroupARN: "tg"}, false, ""},
+		{"adopted redirect at a priority lbsg does not want", state.ListenerRule{Rich: "redirect"}, false, "redirect"},
+		{"adopted redirect at a priority lbsg wants", state.ListenerRule{Rich: "redirect"}, true, ""},
+		{"redirect lbsg wrote", state.ListenerRule{Rich: "redirect", Tags: tags}, false, ""},
+		{"authenticate with lbsg's tags", state.ListenerRule{Unmodelled: "authenticate-oidc, forward", Tags: tags}, true, "authenticate-oidc, forward"},
 	}
 	for _, tc := range cases {
-		if got := ruleLeft(tc.rule, tags); got != tc.want {
+		if got := ruleLeft(tc.rule, tags, tc.wanted); got != tc.want {
 			t.Errorf("%s: ruleLeft = %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }
 
-// An adopted fixed-response rule (no lbsg tags) at a priority the desired state wants
-// differently is neither modified nor tagged, and the notice says why; once it carries
-// lbsg's tags it is modified.
+// An adopted fixed-response rule (no lbsg tags) at a priority the desired state does not
+// want is neither deleted nor tagged, and the notice says why; at a priority it wants it
+// is tagged and modified like any adopted rule.
 func TestStackLeavesAdoptedRichRule(t *testing.T) {
-	for _, tagged := range []bool{false, true} {
+	for _, prio := range []int32{9, 1} {
 		in := readGoldenInput(t, filepath.Join("testdata", "alb-actions"))
 		var arn string
 		for lb, ls := range in.Stack.Observed.Listeners {
-			r := &ls[0].Rules[0] // priority 1: the desired state forwards /api to shop/web-api
-			r.Action, r.TargetGroupARN, r.Rich = &state.RuleAction{Type: "fixed-response", FixedResponse: &state.FixedResponse{StatusCode: "503"}}, "", "fixed-response 503"
-			if tagged {
-				r.Tags = map[string]string{"elbv2.k8s.aws/cluster": "prod", "ingress.k8s.aws/stack": "front"}
+			r := state.ListenerRule{ARN: "arn:adopted-rule", Priority: prio, Paths: []string{"/maintenance"}, Rich: "fixed-response 503",
+				Action: &state.RuleAction{Type: "fixed-response", FixedResponse: &state.FixedResponse{StatusCode: "503"}}}
+			if prio == 1 {
+				ls[0].Rules[0] = r
+			} else {
+				ls[0].Rules = append(ls[0].Rules, r)
 			}
 			arn = r.ARN
 			in.Stack.Observed.Listeners[lb] = ls
 		}
 		p := Stack(*in.Stack, in.Owner)
-		modified, taggedNow := false, false
+		changed, tagged := false, false
 		for _, c := range p.Changes {
-			modified = modified || (c.Op == OpModifyRule && c.Target.ID == arn)
+			changed = changed || ((c.Op == OpModifyRule || c.Op == OpDeleteRule) && c.Target.ID == arn)
 			for _, a := range c.TagARNs {
-				taggedNow = taggedNow || a == arn
+				tagged = tagged || a == arn
 			}
 		}
-		noticed := strings.Contains(strings.Join(p.Notices, "\n"), "rule 1 on listener 80 of k8s-front-b4ea955c8a has fixed-response 503")
-		if tagged && (!modified || noticed) {
-			t.Errorf("lbsg's own fixed-response rule: modified %v, notice %v; want modified", modified, noticed)
+		noticed := strings.Contains(strings.Join(p.Notices, "\n"), "has fixed-response 503, which lbsg does not manage")
+		if prio == 1 && (!changed || !tagged || noticed) {
+			t.Errorf("adopted fixed-response rule at a wanted priority: changed %v, tagged %v, notice %v; want tagged and modified", changed, tagged, noticed)
 		}
-		if !tagged && (modified || taggedNow || !noticed) {
-			t.Errorf("adopted fixed-response rule: modified %v, tagged %v, notice %v; want left with a notice", modified, taggedNow, noticed)
+		if prio == 9 && (changed || tagged || !noticed) {
+			t.Errorf("adopted fixed-response rule at priority 9: changed %v, tagged %v, notice %v; want left with a notice", changed, tagged, noticed)
 		}
 	}
 }

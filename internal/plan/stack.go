@@ -458,6 +458,7 @@ func missingTags(want, have map[string]string) map[string]string {
 // actions lbsg leaves as they are still forward to, which must not be deleted.
 func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBalancer, have map[string][]state.Listener, tgRefs map[string]Ref, tags map[string]string) map[string]bool {
 	inUse := map[string]bool{}
+	wantRules := wantedRules(want)
 	var cur []state.Listener
 	if lb != nil {
 		cur = have[lb.ARN]
@@ -511,13 +512,13 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 			inUse[old.TargetGroupARN] = true
 		}
 		for _, r := range oldRules {
-			if r.Unmodelled != "" || r.Rich != "" || foreignTag(tags, r.Tags) != "" {
+			if ruleLeft(r, tags, wantRules[l.Port][r.Priority]) != "" || foreignTag(tags, r.Tags) != "" {
 				markRuleInUse(inUse, r)
 			}
 		}
 		planRules(b, lbRef, lb, ref, l, oldRules, tgRefs, tags)
 	}
-	planAdoptedListenerTags(b, lbRef, lb, cur, wanted, tags)
+	planAdoptedListenerTags(b, lbRef, lb, cur, wanted, wantRules, tags)
 	for _, l := range cur {
 		if f := foreignTag(tags, l.Tags); !wanted[l.Port] && f != "" {
 			b.notice("listener %d of %s carries the tag %s, not this stack's; not deleted", l.Port, lb.Name, f)
@@ -549,7 +550,7 @@ func markInUse(inUse map[string]bool, l state.Listener) {
 // other write on them. Only the missing keys are sent, so that a resource that has the
 // cluster tag is never sent it again; resources missing the same keys share one change
 // (usually there is one: upstream's listeners have neither).
-func planAdoptedListenerTags(b *builder, lbRef Ref, lb *state.LoadBalancer, cur []state.Listener, wanted map[int32]bool, tags map[string]string) {
+func planAdoptedListenerTags(b *builder, lbRef Ref, lb *state.LoadBalancer, cur []state.Listener, wanted map[int32]bool, wantedRules map[int32]map[int32]bool, tags map[string]string) {
 	if len(tags) == 0 {
 		return
 	}
@@ -585,7 +586,7 @@ func planAdoptedListenerTags(b *builder, lbRef Ref, lb *state.LoadBalancer, cur 
 			continue // deleted with its rules
 		}
 		for _, r := range l.Rules {
-			if ruleLeft(r, tags) == "" {
+			if ruleLeft(r, tags, wantedRules[l.Port][r.Priority]) == "" {
 				add(missingTags(tags, r.Tags), r.ARN, true)
 			}
 		}
@@ -643,10 +644,8 @@ func planRules(b *builder, lbRef Ref, lb *state.LoadBalancer, listener Ref, l sp
 		wanted[r.Priority] = true
 		rs := ruleSpec(lbRef, listener, r, tgRefs)
 		old, ok := byPrio[r.Priority]
-		left := ruleLeft(old, tags)
+		left := ruleLeft(old, tags, true)
 		switch {
-		case ok && left != "" && old.Unmodelled == "" && !ruleDiffers(rs, old):
-			// An adopted redirect or fixed response that is already what lbsg wants.
 		case ok && left != "":
 			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is, so %s is not routed to %s",
 				r.Priority, l.Port, lb.Name, left, ruleString(r.Hosts, r.Paths), ruleTarget(r))
@@ -663,7 +662,7 @@ func planRules(b *builder, lbRef Ref, lb *state.LoadBalancer, listener Ref, l sp
 		}
 	}
 	for _, r := range have {
-		if left := ruleLeft(r, tags); !wanted[r.Priority] && left != "" {
+		if left := ruleLeft(r, tags, wanted[r.Priority]); !wanted[r.Priority] && left != "" {
 			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is", r.Priority, l.Port, lb.Name, left)
 			continue
 		}
