@@ -54,6 +54,10 @@ func ruleString(r elbtypes.Rule, tgNames map[string]string) string {
 			parts = append(parts, f+"="+strings.Join(c.HostHeaderConfig.Values, ","))
 		case c.HttpHeaderConfig != nil:
 			parts = append(parts, f+"="+aws.ToString(c.HttpHeaderConfig.HttpHeaderName)+":"+strings.Join(c.HttpHeaderConfig.Values, ","))
+		case c.HttpRequestMethodConfig != nil:
+			parts = append(parts, f+"="+strings.Join(c.HttpRequestMethodConfig.Values, ","))
+		case c.SourceIpConfig != nil:
+			parts = append(parts, f+"="+strings.Join(c.SourceIpConfig.Values, ","))
 		case c.QueryStringConfig != nil:
 			var kv []string
 			for _, q := range c.QueryStringConfig.Values {
@@ -139,8 +143,9 @@ func coversPort(rules []string, port int) bool {
 }
 
 // TestALBActionsAndConditions guards the actions.* and conditions.* annotations on the
-// emulator: a redirect, a fixed response, a weighted sticky forward to two Services and a
-// rule on http-header and query-string conditions become those listener rules; the
+// emulator: a redirect, a fixed response, a weighted sticky forward to two Services, a
+// rule on http-header and query-string conditions and one on source-ip, http-request-method
+// and host-header conditions become those listener rules; the
 // Services of the forward get target groups and node SG rules; a change to an action
 // modifies its rule in place, a rule in step is not rewritten, and a malformed action gets
 // a Warning Event while AWS keeps what it has.
@@ -154,11 +159,13 @@ func TestALBActionsAndConditions(t *testing.T) {
 	ann := map[string]string{
 		ingScheme:                  internetFacing,
 		ingActions + "to-https":    `{"type":"redirect","redirectConfig":{"protocol":"HTTPS","port":"443","statusCode":"HTTP_301"}}`,
+		ingActions + "ops":         `{"type":"fixed-response","fixedResponseConfig":{"contentType":"text/plain","statusCode":"403","messageBody":"ops only"}}`,
 		ingActions + "maintenance": `{"type":"fixed-response","fixedResponseConfig":{"contentType":"text/plain","statusCode":"503","messageBody":"down for maintenance"}}`,
 		ingActions + "blue-green":  `{"type":"forward","forwardConfig":{"targetGroups":[{"serviceName":"blue","servicePort":80,"weight":20},{"serviceName":"green","servicePort":"http","weight":80}],"targetGroupStickinessConfig":{"enabled":true,"durationSeconds":120}}}`,
 		ingConditions + "beta":     `[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Env","values":["beta"]}},{"field":"query-string","queryStringConfig":{"values":[{"key":"version","value":"2"}]}}]`,
+		ingConditions + "ops":      `[{"field":"source-ip","sourceIpConfig":{"values":["10.0.0.0/8"]}},{"field":"http-request-method","httpRequestMethodConfig":{"values":["GET","HEAD"]}},{"field":"host-header","hostHeaderConfig":{"values":["ops.example.com"]}}]`,
 	}
-	h.create(actionsIngress("shop", ann, [][2]string{{"/old", "to-https"}, {"/down", "maintenance"}, {"/app", "blue-green"}, {"/beta", "beta:80"}}))
+	h.create(actionsIngress("shop", ann, [][2]string{{"/old", "to-https"}, {"/down", "maintenance"}, {"/app", "blue-green"}, {"/beta", "beta:80"}, {"/ops", "ops"}}))
 	host := h.waitIngressHostname("shop")
 	lbARN := aws.ToString(h.albByHostname(host).LoadBalancerArn)
 	listener := aws.ToString(h.listenerOnPort(lbARN, 80).ListenerArn)
@@ -167,6 +174,7 @@ func TestALBActionsAndConditions(t *testing.T) {
 		"2": `path-pattern=/down,/down/* -> fixed-response 503 text/plain "down for maintenance"`,
 		"3": `path-pattern=/app,/app/* -> forward default/shop-blue:80*20 default/shop-green:http*80 sticky 120s`,
 		"4": `http-header=X-Env:beta path-pattern=/beta,/beta/* query-string=version=2 -> forward default/shop-beta:80`,
+		"5": `host-header=ops.example.com http-request-method=GET,HEAD path-pattern=/ops,/ops/* source-ip=10.0.0.0/8 -> fixed-response 403 text/plain "ops only"`,
 	}
 	h.eventually("the listener rules", 60*time.Second, func() string {
 		if got := h.rulesByPriority(listener); fmt.Sprint(got) != fmt.Sprint(want) {
