@@ -248,6 +248,12 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 		in := elb.ListenerInput{Port: c.Listener.Port, Protocol: c.Listener.Protocol, TargetGroupARN: tgARN,
 			Certificates: c.Listener.Certificates, KeepProtocol: c.Listener.KeepProtocol, KeepDefaultAction: c.Listener.KeepDefaultAction,
 			Tags: c.Listener.Tags}
+		if c.Listener.DefaultAction != nil {
+			rs := &plan.RuleSpec{Action: c.Listener.DefaultAction, ForwardRefs: c.Listener.DefaultForwardRefs}
+			if in.DefaultAction, err = x.ruleAction(rs, res); err != nil {
+				return err
+			}
+		}
 		if c.Op == plan.OpModifyListener {
 			return x.ELB.ModifyListener(ctx, lbARN, target, in)
 		}

@@ -157,3 +157,11 @@ func richRule(r state.ListenerRule) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// lbsg404 reports whether a fixed response is the 404 lbsg answers on a listener without
+// default backend (text/plain, no body); false for any other action.
+func lbsg404(a *state.RuleAction) bool {
+	f := a.FixedResponse
+	return a.Type == state.ActionFixedResponse && f != nil && f.StatusCode == fixedResponseStatus && f.MessageBody == "" &&
+		(f.ContentType == "" || f.ContentType == "text/plain")
+}

@@ -384,6 +384,13 @@ func listenerFromSDK(l elbtypes.Listener) state.Listener {
 	if l.Protocol == elbtypes.ProtocolEnumHttps || l.Protocol == elbtypes.ProtocolEnumTls {
 		li.SslPolicy = aws.ToString(l.SslPolicy)
 	}
+	if len(l.DefaultActions) == 1 {
+		if a := actionFromSDK(l.DefaultActions[0]); a != nil && (li.Unmodelled != "" || !lbsg404(a)) {
+			// A 404 with another body or content type is an action's, not lbsg's.
+			li.DefaultAction = a
+			li.Unmodelled = unmodelledActions(l.DefaultActions, false)
+		}
+	}
 	for _, a := range l.DefaultActions {
 		switch a.Type {
 		case elbtypes.ActionTypeEnumForward:

@@ -254,3 +254,60 @@ func wantedRules(want []spec.Listener) map[int32]map[int32]bool {
 	}
 	return out
 }
+
+// keepsDefaultAction reports whether an existing listener's default action is left as it
+// is: always when lbsg does not model it (authenticate-*, several actions); a redirect,
+// fixed response or weighted forward only when the group sets no default backend (an
+// adopted one, not lbsg's to replace with its 404).
+func keepsDefaultAction(want spec.Listener, have state.Listener) bool {
+	if have.Unmodelled == "" {
+		return false
+	}
+	return have.DefaultAction == nil || (want.TargetGroup == "" && want.DefaultAction == nil)
+}
+
+// defaultActionDiff says why a listener's default action must change when either side is
+// a redirect, fixed response or weighted forward; "" otherwise (listenerDiff compares
+// plain forwards and the 404).
+func defaultActionDiff(ls *ListenerSpec, have state.Listener) string {
+	if ls.KeepDefaultAction || (ls.DefaultAction == nil && have.DefaultAction == nil) {
+		return ""
+	}
+	rs := &RuleSpec{TargetGroup: ls.TargetGroup, Action: ls.DefaultAction, ForwardRefs: ls.DefaultForwardRefs}
+	var want string
+	switch a, ok := wantAction(rs); {
+	case ls.DefaultAction == nil && ls.TargetGroup == (Ref{}):
+		want = lbsg404Key
+	case !ok:
+		return "the default action must be " + specActionString(rs)
+	default:
+		want = actionKey(a)
+	}
+	var got string
+	switch {
+	case have.DefaultAction != nil:
+		got = actionKey(*have.DefaultAction)
+	case have.TargetGroupARN != "":
+		got = actionKey(state.RuleAction{Type: state.ActionForward, Forward: []state.ForwardTo{{TargetGroupARN: have.TargetGroupARN}}})
+	case have.FixedResponseStatus == "404":
+		got = lbsg404Key
+	}
+	if got == want {
+		return ""
+	}
+	switch {
+	case ls.DefaultAction == nil && ls.TargetGroup == (Ref{}):
+		return "the default action must answer 404 (no default backend)"
+	case ls.DefaultAction == nil:
+		return "the default action must forward to " + ls.TargetGroup.String()
+	}
+	return "the default action must be " + specActionString(rs)
+}
+
+// lbsg404Key is actionKey of the 404 lbsg answers on a listener without default backend.
+var lbsg404Key = actionKey(state.RuleAction{Type: state.ActionFixedResponse, FixedResponse: &state.FixedResponse{StatusCode: "404", ContentType: "text/plain"}})
+
+// markDefaultInUse records the target groups a listener's default action forwards to.
+func markDefaultInUse(inUse map[string]bool, l state.Listener) {
+	markRuleInUse(inUse, state.ListenerRule{TargetGroupARN: l.TargetGroupARN, Action: l.DefaultAction})
+}

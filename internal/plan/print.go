@@ -78,6 +78,8 @@ func details(c Change) []string {
 		switch {
 		case c.Listener.KeepDefaultAction:
 			l += " (default action kept)"
+		case c.Listener.DefaultAction != nil:
+			l += " -> " + specActionString(&RuleSpec{Action: c.Listener.DefaultAction, ForwardRefs: c.Listener.DefaultForwardRefs})
 		case c.Listener.TargetGroup != (Ref{}):
 			l += " -> " + c.Listener.TargetGroup.String()
 		case c.Op != OpDeleteListener:

@@ -475,6 +475,10 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 			tg = tgRefs[l.TargetGroup]
 		}
 		ls := &ListenerSpec{LoadBalancer: lbRef, Port: l.Port, Protocol: l.Protocol, TargetGroup: tg, Certificates: l.Certificates}
+		if l.DefaultAction != nil {
+			rs := ruleSpec(Ref{}, Ref{}, spec.ListenerRule{Action: l.DefaultAction}, tgRefs)
+			ls.DefaultAction, ls.DefaultForwardRefs = rs.Action, rs.ForwardRefs
+		}
 		old, ok := byPort[l.Port]
 		if f := foreignTag(tags, old.Tags); ok && f != "" {
 			b.notice("listener %d of %s carries the tag %s, not this stack's; it and its rules are left as they are", l.Port, lb.Name, f)
@@ -495,7 +499,7 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 			// What lbsg does not model is left as observed: it is never rewritten to what
 			// lbsg would have created.
 			ls.KeepProtocol = keepsProtocol(l, old)
-			ls.KeepDefaultAction = old.Unmodelled != ""
+			ls.KeepDefaultAction = keepsDefaultAction(l, old)
 			if ls.KeepProtocol {
 				b.notice("listener %d of %s is %s, which lbsg does not manage (it would create %s); its protocol, certificates and SSL policy are left as is",
 					l.Port, lb.Name, old.Protocol, l.Protocol)
@@ -503,13 +507,17 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 			if ls.KeepDefaultAction {
 				b.notice("listener %d of %s has a default action that lbsg does not manage (%s); left as is", l.Port, lb.Name, old.Unmodelled)
 			}
-			if why := listenerDiff(l, tg, old, ls.KeepProtocol, ls.KeepDefaultAction); why != "" {
+			why := defaultActionDiff(ls, old)
+			if why == "" {
+				why = listenerDiff(l, tg, old, ls.KeepProtocol, ls.KeepDefaultAction || l.DefaultAction != nil || old.DefaultAction != nil)
+			}
+			if why != "" {
 				b.add(Change{Op: OpModifyListener, Target: ref, Listener: ls,
 					Reason: fmt.Sprintf("listener on port %d: %s", l.Port, why)})
 			}
 		}
-		if ok && old.Unmodelled != "" && old.TargetGroupARN != "" {
-			inUse[old.TargetGroupARN] = true
+		if ok && ls.KeepDefaultAction {
+			markDefaultInUse(inUse, old)
 		}
 		for _, r := range oldRules {
 			if ruleLeft(r, tags, wantRules[l.Port][r.Priority]) != "" || foreignTag(tags, r.Tags) != "" {
@@ -536,9 +544,7 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 
 // markInUse records the target groups a listener that lbsg leaves as it is forwards to.
 func markInUse(inUse map[string]bool, l state.Listener) {
-	if l.TargetGroupARN != "" {
-		inUse[l.TargetGroupARN] = true
-	}
+	markDefaultInUse(inUse, l)
 	for _, r := range l.Rules {
 		markRuleInUse(inUse, r)
 	}

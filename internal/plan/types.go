@@ -168,6 +168,10 @@ type ListenerSpec struct {
 	// as observed: the protocol with its certificates and SSL policy, or the default action.
 	KeepProtocol      bool `json:"keepProtocol,omitempty"`
 	KeepDefaultAction bool `json:"keepDefaultAction,omitempty"`
+	// DefaultAction replaces the forward to TargetGroup or the 404 when set;
+	// DefaultForwardRefs parallel its forward targets, as RuleSpec.ForwardRefs.
+	DefaultAction      *state.RuleAction `json:"defaultAction,omitempty"`
+	DefaultForwardRefs []Ref             `json:"defaultForwardRefs,omitempty"`
 	// Tags (create-listener) are the listener's tags: the cluster and stack tags.
 	Tags map[string]string `json:"tags,omitempty"`
 }

@@ -64,24 +64,32 @@ func (b *ingressBuilder) customRule(m *member, tgs *tgSet, r *ListenerRule, be *
 	if be.Service.Port.Name != annotations.UseAnnotation {
 		return false
 	}
+	r.TargetGroup, r.Action = b.backendAction(m, tgs, name, where)
+	return true
+}
+
+// backendAction resolves the actions.<name> annotation a use-annotation backend names: a
+// forward to one Service port without stickiness is that port's target group (as a backend
+// naming it), anything else an action. A problem is reported and nothing returned when the
+// annotation is missing or malformed.
+func (b *ingressBuilder) backendAction(m *member, tgs *tgSet, name, where string) (string, *state.RuleAction) {
 	key := annotations.IngActionsPrefix + name
-	v, ok := ann[key]
+	v, ok := m.Ingress.Annotations[key]
 	if !ok {
 		b.problems = append(b.problems, onIngress(&Problem{Key: where + ".service.name", Value: name,
 			Reason: fmt.Sprintf("the backend uses port %s but the Ingress has no annotation %s", annotations.UseAnnotation, key),
 			Fix:    "add the annotation " + key + " with the action, or point the backend at a Service port"}, m.key))
-		return true
+		return "", nil
 	}
 	a, err := annotations.ParseAction(key, v)
 	if err != nil {
-		return true // reported by checkActionAnnotations
+		return "", nil // reported by checkActionAnnotations
 	}
 	switch a.Type {
 	case state.ActionForward:
 		sticky := a.Stickiness != nil && a.Stickiness.Enabled
 		if len(a.Targets) == 1 && a.Targets[0].ServiceName != "" && !sticky {
-			r.TargetGroup = tgs.forBackend(m, actionBackend(a.Targets[0]), key+" forwardConfig.targetGroups[0]")
-			return true
+			return tgs.forBackend(m, actionBackend(a.Targets[0]), key+" forwardConfig.targetGroups[0]"), nil
 		}
 		act := &state.RuleAction{Type: state.ActionForward, Stickiness: a.Stickiness}
 		for i, t := range a.Targets {
@@ -91,13 +99,13 @@ func (b *ingressBuilder) customRule(m *member, tgs *tgSet, r *ListenerRule, be *
 			}
 			act.Forward = append(act.Forward, f)
 		}
-		r.Action = act
+		return "", act
 	case state.ActionRedirect:
-		r.Action = &state.RuleAction{Type: state.ActionRedirect, Redirect: a.Redirect}
+		return "", &state.RuleAction{Type: state.ActionRedirect, Redirect: a.Redirect}
 	case state.ActionFixedResponse:
-		r.Action = &state.RuleAction{Type: state.ActionFixedResponse, FixedResponse: a.FixedResponse}
+		return "", &state.RuleAction{Type: state.ActionFixedResponse, FixedResponse: a.FixedResponse}
 	}
-	return true
+	return "", nil
 }
 
 // actionBackend is the Ingress backend a forward action's Service target stands for, so

@@ -13,6 +13,7 @@ import (
 	"github.com/lbsg/lbsg/internal/annotations"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/sgrules"
+	"github.com/lbsg/lbsg/internal/state"
 )
 
 // ALB values, as the ELBv2 API spells them.
@@ -691,13 +692,20 @@ func frontendRulesALB(ports []*portConfig, dual bool) []sgrules.Rule {
 // order and the default backend (or a 404) as default action.
 func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgSet) {
 	defaults := map[int32]string{}    // port -> target group of the default backend
+	defaultActs := map[int32]*state.RuleAction{}
 	defaultFrom := map[int32]string{} // port -> the member that set it
 	for _, m := range b.members {
 		db := m.Ingress.Spec.DefaultBackend
 		if db == nil {
 			continue
 		}
-		id := tgs.forBackend(m, db, "spec.defaultBackend")
+		var id string
+		var act *state.RuleAction
+		if db.Service != nil && db.Service.Port.Name == annotations.UseAnnotation {
+			id, act = b.backendAction(m, tgs, db.Service.Name, "spec.defaultBackend")
+		} else {
+			id = tgs.forBackend(m, db, "spec.defaultBackend")
+		}
 		// A default backend serves the ports its own Ingress listens on.
 		for _, lp := range m.ports {
 			if from, taken := defaultFrom[lp.Port]; taken {
@@ -706,11 +714,11 @@ func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgS
 					"set spec.defaultBackend on one member only, or give the members different listen-ports")
 				continue
 			}
-			defaults[lp.Port], defaultFrom[lp.Port] = id, m.key
+			defaults[lp.Port], defaultActs[lp.Port], defaultFrom[lp.Port] = id, act, m.key
 		}
 	}
 	for _, pc := range ports {
-		l := Listener{Port: pc.port, Protocol: pc.protocol, TargetGroup: defaults[pc.port], Certificates: pc.certs}
+		l := Listener{Port: pc.port, Protocol: pc.protocol, TargetGroup: defaults[pc.port], DefaultAction: defaultActs[pc.port], Certificates: pc.certs}
 		var prio int32
 		for _, m := range b.members {
 			if !listensOn(m, pc.port) {
@@ -810,10 +818,9 @@ func (t *tgSet) forBackend(m *member, be *networkingv1.IngressBackend, where str
 		portStr = strconv.Itoa(int(be.Service.Port.Number))
 	}
 	if portStr == annotations.UseAnnotation {
-		// Only rules take actions: the default action stays a forward or lbsg's 404.
+		// Callers resolve use-annotation backends (backendAction) before this.
 		b.problems = append(b.problems, onIngress(&Problem{Key: where + ".service.port.name", Value: portStr,
-			Reason: "lbsg applies actions.* annotations to rules only, not to the default backend",
-			Fix:    "point the default backend at a Service port, or route with a rule (for example path /*) to the action"}, m.key))
+			Reason: "use-annotation names an action, not a Service port", Fix: "name a port the Service defines"}, m.key))
 		return ""
 	}
 	id := naming.IngressTargetGroupResourceID(ing.Namespace, ing.Name, svcName, portStr)

@@ -139,6 +139,9 @@ type Listener struct {
 	Port        int32  `json:"port"`
 	Protocol    string `json:"protocol"`
 	TargetGroup string `json:"targetGroup,omitempty"` // ResourceID of the target group
+	// DefaultAction replaces the forward to TargetGroup (then empty) or the 404 when
+	// spec.defaultBackend names an actions.* annotation.
+	DefaultAction *state.RuleAction `json:"defaultAction,omitempty"`
 	// Certificates are the certificate ARNs of an HTTPS listener, the default one first.
 	Certificates []string `json:"certificates,omitempty"`
 	// Rules are the ALB listener rules, by ascending priority.

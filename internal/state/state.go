@@ -73,6 +73,10 @@ type Listener struct {
 	// 503", "authenticate-oidc, forward", "forward to 2 target groups"...); "" for a plain
 	// forward to one target group or a fixed 404. lbsg leaves such an action as it is.
 	Unmodelled string `json:"unmodelled,omitempty"`
+	// DefaultAction is the default action when it is one redirect, fixed response or
+	// weighted or sticky forward (also described in Unmodelled): what an actions.*
+	// annotation on spec.defaultBackend sets.
+	DefaultAction *RuleAction `json:"defaultAction,omitempty"`
 	// Tags of the listener. Listeners lbsg creates carry the cluster and stack tags;
 	// adopted ones may have none.
 	Tags map[string]string `json:"tags,omitempty"`
