@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lbsg/lbsg/internal/spec"
 	"github.com/lbsg/lbsg/internal/state"
 )
 
@@ -137,5 +138,48 @@ func TestStackLeavesAdoptedRichRule(t *testing.T) {
 		if prio == 9 && (changed || tagged || !noticed) {
 			t.Errorf("adopted fixed-response rule at priority 9: changed %v, tagged %v, notice %v; want left with a notice", changed, tagged, noticed)
 		}
+	}
+}
+
+// TestListenerDefaultAction guards the listener's default action: an action the group asks
+// for replaces whatever redirect, fixed response or forward is there, but never an
+// authenticate-* one; an adopted redirect stays when the group sets no default backend.
+func TestListenerDefaultAction(t *testing.T) {
+	tg := Ref{Kind: KindTargetGroup, ID: "arn:tg/a"}
+	fixed := &state.RuleAction{Type: "fixed-response", FixedResponse: &state.FixedResponse{StatusCode: "503", MessageBody: "down"}}
+	redirect := &state.RuleAction{Type: "redirect", Redirect: &state.Redirect{Protocol: "HTTPS", StatusCode: "HTTP_301"}}
+	cases := []struct {
+		name    string
+		want    spec.Listener
+		ls      ListenerSpec
+		have    state.Listener
+		keep    bool
+		changes bool
+	}{
+		{"action in step", spec.Listener{DefaultAction: fixed}, ListenerSpec{DefaultAction: fixed},
+			state.Listener{DefaultAction: fixed, Unmodelled: "fixed-response 503"}, false, false},
+		{"404 becomes the action", spec.Listener{DefaultAction: fixed}, ListenerSpec{DefaultAction: fixed},
+			state.Listener{FixedResponseStatus: "404"}, false, true},
+		{"adopted redirect replaced by the action", spec.Listener{DefaultAction: fixed}, ListenerSpec{DefaultAction: fixed},
+			state.Listener{DefaultAction: redirect, Unmodelled: "redirect"}, false, true},
+		{"adopted redirect replaced by a default backend", spec.Listener{TargetGroup: "x"}, ListenerSpec{TargetGroup: tg},
+			state.Listener{DefaultAction: redirect, Unmodelled: "redirect"}, false, true},
+		{"adopted redirect kept without default backend", spec.Listener{}, ListenerSpec{},
+			state.Listener{DefaultAction: redirect, Unmodelled: "redirect"}, true, false},
+		{"authenticate kept even for an action", spec.Listener{DefaultAction: fixed}, ListenerSpec{DefaultAction: fixed},
+			state.Listener{Unmodelled: "authenticate-oidc, forward", TargetGroupARN: "arn:tg/a"}, true, false},
+		{"action back to lbsg's 404 is kept (adopted-looking)", spec.Listener{}, ListenerSpec{},
+			state.Listener{DefaultAction: fixed, Unmodelled: "fixed-response 503"}, true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := keepsDefaultAction(tc.want, tc.have); got != tc.keep {
+				t.Errorf("keepsDefaultAction = %v, want %v", got, tc.keep)
+			}
+			tc.ls.KeepDefaultAction = tc.keep
+			if why := defaultActionDiff(&tc.ls, tc.have); (why != "") != tc.changes {
+				t.Errorf("defaultActionDiff = %q, want a change %v", why, tc.changes)
+			}
+		})
 	}
 }

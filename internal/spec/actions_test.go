@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/lbsg/lbsg/internal/annotations"
 	"github.com/lbsg/lbsg/internal/naming"
@@ -167,5 +168,42 @@ func TestActionServiceNames(t *testing.T) {
 	})
 	if diff := cmp.Diff([]string{"a", "b"}, got); diff != "" {
 		t.Errorf("ActionServiceNames (-want +got):\n%s", diff)
+	}
+}
+
+// TestIngressDefaultBackendAction guards spec.defaultBackend with use-annotation: the
+// listener's default action is the action, or the Service port's target group for a
+// plain forward; a missing annotation is bad input.
+func TestIngressDefaultBackendAction(t *testing.T) {
+	fixed := `{"type":"fixed-response","fixedResponseConfig":{"contentType":"application/json","statusCode":"404","messageBody":"{}"}}`
+	withDefault := func(name string) ingOpt {
+		return func(ing *networkingv1.Ingress) {
+			be := svcBackendNamed(name, annotations.UseAnnotation)
+			ing.Spec.DefaultBackend = &be
+		}
+	}
+	ing := testIngress("web", ingAnn(annotations.IngActionsPrefix+"fallback", fixed), withDefault("fallback"))
+	st, problems := BuildIngressGroup(implicitGroup(ing), asMembers(ing), testSettings(), defaultFacts())
+	if len(problems) > 0 {
+		t.Fatalf("problems: %v", problems)
+	}
+	want := &state.RuleAction{Type: "fixed-response", FixedResponse: &state.FixedResponse{ContentType: "application/json", StatusCode: "404", MessageBody: "{}"}}
+	if l := st.Listeners[0]; l.TargetGroup != "" || !cmp.Equal(want, l.DefaultAction) {
+		t.Errorf("listener default = %q %+v, want the fixed response", l.TargetGroup, l.DefaultAction)
+	}
+
+	ing = testIngress("web", ingAnn(annotations.IngActionsPrefix+"to-api", `{"type":"forward","forwardConfig":{"targetGroups":[{"serviceName":"api","servicePort":8080}]}}`), withDefault("to-api"))
+	st, problems = BuildIngressGroup(implicitGroup(ing), asMembers(ing), testSettings(), defaultFacts())
+	if len(problems) > 0 {
+		t.Fatalf("problems: %v", problems)
+	}
+	if l := st.Listeners[0]; l.TargetGroup != naming.IngressTargetGroupResourceID("shop", "web", "api", "8080") || l.DefaultAction != nil {
+		t.Errorf("listener default = %q %+v, want the target group of api:8080", l.TargetGroup, l.DefaultAction)
+	}
+
+	ing = testIngress("web", withDefault("nothing"))
+	_, problems = BuildIngressGroup(implicitGroup(ing), asMembers(ing), testSettings(), defaultFacts())
+	if len(problems) != 1 || problems[0].Key != "spec.defaultBackend.service.name" || problems[0].Value != "nothing" {
+		t.Errorf("problems = %v, want the missing actions.nothing on spec.defaultBackend.service.name", problems)
 	}
 }

@@ -691,7 +691,7 @@ func frontendRulesALB(ports []*portConfig, dual bool) []sgrules.Rule {
 // buildListeners makes one listener per merged port, with the members' rules in group
 // order and the default backend (or a 404) as default action.
 func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgSet) {
-	defaults := map[int32]string{}    // port -> target group of the default backend
+	defaults := map[int32]string{} // port -> target group of the default backend
 	defaultActs := map[int32]*state.RuleAction{}
 	defaultFrom := map[int32]string{} // port -> the member that set it
 	for _, m := range b.members {

@@ -146,7 +146,8 @@ func coversPort(rules []string, port int) bool {
 // emulator: a redirect, a fixed response, a weighted sticky forward to two Services, a
 // rule on http-header and query-string conditions and one on source-ip, http-request-method
 // and host-header conditions become those listener rules; the
-// Services of the forward get target groups and node SG rules; a change to an action
+// Services of the forward get target groups and node SG rules; a default backend with
+// use-annotation sets the listener's default action; a change to an action
 // modifies its rule in place, a rule in step is not rewritten, and a malformed action gets
 // a Warning Event while AWS keeps what it has.
 func TestALBActionsAndConditions(t *testing.T) {
@@ -160,12 +161,16 @@ func TestALBActionsAndConditions(t *testing.T) {
 		ingScheme:                  internetFacing,
 		ingActions + "to-https":    `{"type":"redirect","redirectConfig":{"protocol":"HTTPS","port":"443","statusCode":"HTTP_301"}}`,
 		ingActions + "ops":         `{"type":"fixed-response","fixedResponseConfig":{"contentType":"text/plain","statusCode":"403","messageBody":"ops only"}}`,
+		ingActions + "fallback":    `{"type":"fixed-response","fixedResponseConfig":{"contentType":"application/json","statusCode":"404","messageBody":"{\"error\":\"no route\"}"}}`,
 		ingActions + "maintenance": `{"type":"fixed-response","fixedResponseConfig":{"contentType":"text/plain","statusCode":"503","messageBody":"down for maintenance"}}`,
 		ingActions + "blue-green":  `{"type":"forward","forwardConfig":{"targetGroups":[{"serviceName":"blue","servicePort":80,"weight":20},{"serviceName":"green","servicePort":"http","weight":80}],"targetGroupStickinessConfig":{"enabled":true,"durationSeconds":120}}}`,
 		ingConditions + "beta":     `[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Env","values":["beta"]}},{"field":"query-string","queryStringConfig":{"values":[{"key":"version","value":"2"}]}}]`,
 		ingConditions + "ops":      `[{"field":"source-ip","sourceIpConfig":{"values":["10.0.0.0/8"]}},{"field":"http-request-method","httpRequestMethodConfig":{"values":["GET","HEAD"]}},{"field":"host-header","hostHeaderConfig":{"values":["ops.example.com"]}}]`,
 	}
-	h.create(actionsIngress("shop", ann, [][2]string{{"/old", "to-https"}, {"/down", "maintenance"}, {"/app", "blue-green"}, {"/beta", "beta:80"}, {"/ops", "ops"}}))
+	shop := actionsIngress("shop", ann, [][2]string{{"/old", "to-https"}, {"/down", "maintenance"}, {"/app", "blue-green"}, {"/beta", "beta:80"}, {"/ops", "ops"}})
+	shop.Spec.DefaultBackend = &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "fallback",
+		Port: networkingv1.ServiceBackendPort{Name: "use-annotation"}}}
+	h.create(shop)
 	host := h.waitIngressHostname("shop")
 	lbARN := aws.ToString(h.albByHostname(host).LoadBalancerArn)
 	listener := aws.ToString(h.listenerOnPort(lbARN, 80).ListenerArn)
@@ -179,6 +184,15 @@ func TestALBActionsAndConditions(t *testing.T) {
 	h.eventually("the listener rules", 60*time.Second, func() string {
 		if got := h.rulesByPriority(listener); fmt.Sprint(got) != fmt.Sprint(want) {
 			return fmt.Sprintf("rules\n%v\nwant\n%v", got, want)
+		}
+		return ""
+	})
+	// The default backend's action is the listener's default action.
+	h.eventually("the listener's default action", 30*time.Second, func() string {
+		l := h.listenerOnPort(lbARN, 80)
+		got := ruleString(elbtypes.Rule{Actions: l.DefaultActions}, nil)
+		if want := `-> fixed-response 404 application/json "{\"error\":\"no route\"}"`; got != want {
+			return fmt.Sprintf("default action %s, want %s", got, want)
 		}
 		return ""
 	})
