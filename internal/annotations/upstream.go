@@ -55,8 +55,7 @@ var (
 		"unhealthy-threshold-count", "use-regex-path-match", "waf-acl-id", "wafv2-acl-arn", "wafv2-acl-name",
 		"web-acl-id",
 	}
-	// actions.* and conditions.* are not listed: lbsg rejects them (see spec), since leaving
-	// them out would change where requests go.
+	// actions.* and conditions.* are not listed: lbsg reads them (actions.go).
 	upstreamIngressPrefixes = []string{"listener-attributes.", "target-control-port.", "transforms."}
 )
 

@@ -249,6 +249,12 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 			Certificates: c.Listener.Certificates, SSLPolicy: c.Listener.SSLPolicy, ALPNPolicy: c.Listener.ALPNPolicy, RedirectPort: c.Listener.RedirectPort,
 			KeepProtocol: c.Listener.KeepProtocol, SameProtocol: c.Listener.SameProtocol, KeepDefaultAction: c.Listener.KeepDefaultAction,
 			Tags: c.Listener.Tags}
+		if c.Listener.DefaultAction != nil {
+			rs := &plan.RuleSpec{Action: c.Listener.DefaultAction, ForwardRefs: c.Listener.DefaultForwardRefs}
+			if in.DefaultAction, err = x.ruleAction(rs, res); err != nil {
+				return err
+			}
+		}
 		if c.Op == plan.OpModifyListener {
 			return x.ELB.ModifyListener(ctx, lbARN, target, in)
 		}
@@ -263,11 +269,14 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 		if err != nil {
 			return err
 		}
-		tgARN, err := x.id(c.Rule.TargetGroup, res)
-		if err != nil {
+		in := elb.RuleInput{Priority: c.Rule.Priority, Hosts: c.Rule.Hosts, Paths: c.Rule.Paths, Conditions: c.Rule.Conditions, Tags: c.Rule.Tags}
+		if c.Rule.Action == nil {
+			if in.TargetGroupARN, err = x.id(c.Rule.TargetGroup, res); err != nil {
+				return err
+			}
+		} else if in.Action, err = x.ruleAction(c.Rule, res); err != nil {
 			return err
 		}
-		in := elb.RuleInput{Priority: c.Rule.Priority, Hosts: c.Rule.Hosts, Paths: c.Rule.Paths, TargetGroupARN: tgARN, Tags: c.Rule.Tags}
 		if c.Op == plan.OpModifyRule {
 			return x.ELB.ModifyRule(ctx, lbARN, target, in)
 		}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
+	"github.com/lbsg/lbsg/internal/annotations"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/plan"
@@ -269,9 +270,10 @@ func (e *Engine) planIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 	return sp, e.planStack(ctx, sp, objs, sgs)
 }
 
-// backendServices returns the names of the Services an Ingress routes to, in its namespace.
+// backendServices returns the names of the Services an Ingress routes to, in its namespace:
+// its backends and the Services its actions.* annotations forward to.
 func backendServices(ing *networkingv1.Ingress) []string {
-	var out []string
+	out := annotations.ActionServiceNames(ing.Annotations)
 	if b := ing.Spec.DefaultBackend; b != nil && b.Service != nil {
 		out = append(out, b.Service.Name)
 	}

@@ -388,7 +388,13 @@ func listenerFromSDK(l elbtypes.Listener) state.Listener {
 		li.ALPNPolicy = l.AlpnPolicy[0]
 	}
 	if len(l.DefaultActions) == 1 {
+		// ssl-redirect's redirect is read as such; any other action as an action.
 		li.RedirectPort = sslRedirectPort(l.DefaultActions[0])
+		if a := actionFromSDK(l.DefaultActions[0]); li.RedirectPort == 0 && a != nil && (li.Unmodelled != "" || !lbsg404(a)) {
+			// A 404 with another body or content type is an action's, not lbsg's.
+			li.DefaultAction = a
+			li.Unmodelled = unmodelledActions(l.DefaultActions, false)
+		}
 	}
 	for _, a := range l.DefaultActions {
 		switch a.Type {

@@ -29,6 +29,11 @@ type RuleInput struct {
 	Priority       int32
 	Hosts, Paths   []string
 	TargetGroupARN string
+	// Action, when set, replaces the forward to TargetGroupARN: a weighted or sticky
+	// forward (by target group ARN), a redirect or a fixed response.
+	Action *state.RuleAction
+	// Conditions are the rule's conditions other than host and path.
+	Conditions []state.RuleCondition
 	// Tags (CreateRule) are given in the create call.
 	Tags map[string]string
 }
@@ -43,7 +48,7 @@ func (c *Client) CreateRule(ctx context.Context, lbARN, listenerARN string, in R
 		ListenerArn: aws.String(listenerARN),
 		Priority:    aws.Int32(in.Priority),
 		Conditions:  conds,
-		Actions:     forwardActions(in.TargetGroupARN),
+		Actions:     ruleActions(in),
 		Tags:        sdkTags(in.Tags),
 	})
 	if err != nil {
@@ -69,7 +74,7 @@ func (c *Client) ModifyRule(ctx context.Context, lbARN, ruleARN string, in RuleI
 	_, err = c.api.ModifyRule(ctx, &elbv2.ModifyRuleInput{
 		RuleArn:    aws.String(ruleARN),
 		Conditions: conds,
-		Actions:    forwardActions(in.TargetGroupARN),
+		Actions:    ruleActions(in),
 	})
 	c.forget(lbARN)
 	if err != nil {
@@ -101,8 +106,11 @@ func ruleConditions(in RuleInput) ([]elbtypes.RuleCondition, error) {
 		out = append(out, elbtypes.RuleCondition{Field: aws.String(fieldPathPattern),
 			PathPatternConfig: &elbtypes.PathPatternConditionConfig{Values: in.Paths}})
 	}
+	for _, c := range in.Conditions {
+		out = append(out, sdkCondition(c))
+	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("rule %d has neither hosts nor paths, and a rule needs a condition", in.Priority)
+		return nil, fmt.Errorf("rule %d has no condition, and a rule needs one", in.Priority)
 	}
 	return out, nil
 }
@@ -158,6 +166,10 @@ func ruleFromSDK(r elbtypes.Rule) (state.ListenerRule, error) {
 				out.Paths = appendNew(out.Paths, cond.PathPatternConfig.Values...)
 			}
 			out.Paths = appendNew(out.Paths, cond.Values...)
+		default:
+			if c, ok := conditionFromSDK(cond); ok {
+				out.Conditions = append(out.Conditions, c)
+			}
 		}
 	}
 	for _, a := range r.Actions {
@@ -165,6 +177,13 @@ func ruleFromSDK(r elbtypes.Rule) (state.ListenerRule, error) {
 			out.TargetGroupARN = forwardTarget(a)
 		}
 	}
+	if len(r.Actions) == 1 {
+		out.Action = actionFromSDK(r.Actions[0])
+		if out.Action != nil {
+			out.TargetGroupARN = ""
+		}
+	}
+	out.Rich = richRule(out)
 	out.Unmodelled = unmodelledRule(r)
 	return out, nil
 }

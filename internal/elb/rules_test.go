@@ -29,7 +29,8 @@ func TestRuleFromSDK(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := state.ListenerRule{ARN: "rule", Priority: 12, Hosts: []string{"a.example.com", "b.example.com"},
-		Paths: []string{"/legacy/*"}, TargetGroupARN: "tg", Unmodelled: "condition http-request-method"}
+		Paths: []string{"/legacy/*"}, TargetGroupARN: "tg",
+		Conditions: []state.RuleCondition{{Field: "http-request-method", Values: []string{"GET"}}}, Rich: "condition http-request-method"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ruleFromSDK (-want +got):\n%s", diff)
 	}

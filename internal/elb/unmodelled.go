@@ -7,11 +7,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/lbsg/lbsg/internal/state"
 )
 
-// lbsg writes only a few kinds of actions and conditions: a forward to one target group, a
-// listener's fixed 404, and host-header and path-pattern conditions. Anything else on a
-// listener or rule it adopted (from upstream, or from a person) is recorded as
+// lbsg writes only a few kinds of actions and conditions: on a listener, a forward to one
+// target group or a fixed 404; on a rule, one forward (weighted or sticky), redirect or
+// fixed response, on the six condition fields of conditions.* annotations. Anything else
+// on a listener or rule it adopted (from upstream, or from a person) is recorded as
 // "unmodelled", so the planner leaves it as it is instead of rewriting it.
 
 // unmodelledActions describes actions lbsg never writes; "" when they are one plain forward
@@ -77,15 +80,19 @@ func describeAction(a elbtypes.Action) string {
 }
 
 // unmodelledRule describes the actions and conditions of a rule that lbsg never writes; ""
-// for a plain forward on host-header and path-pattern conditions.
+// when it models all of the rule.
 func unmodelledRule(r elbtypes.Rule) string {
 	var parts []string
-	if s := unmodelledActions(r.Actions, false); s != "" {
-		parts = append(parts, s)
+	// A rule's one forward (weighted or sticky), redirect or fixed response is modelled
+	// (actions.* annotations); several actions (authenticate-*, then forward) are not.
+	if len(r.Actions) != 1 || actionFromSDK(r.Actions[0]) == nil {
+		if s := unmodelledActions(r.Actions, false); s != "" {
+			parts = append(parts, s)
+		}
 	}
 	for _, c := range r.Conditions {
 		switch f := aws.ToString(c.Field); f {
-		case fieldHostHeader, fieldPathPattern:
+		case fieldHostHeader, fieldPathPattern, state.FieldHTTPHeader, state.FieldHTTPRequestMethod, state.FieldQueryString, state.FieldSourceIP:
 		default:
 			parts = append(parts, "condition "+f)
 		}

@@ -402,6 +402,9 @@ type ListenerInput struct {
 	// KeepDefaultAction (ModifyListener) leaves a default action lbsg does not model (a
 	// redirect, an authentication...) as it is.
 	KeepDefaultAction bool
+	// DefaultAction, when set, is the default action instead of the forward to
+	// TargetGroupARN or the 404 (an actions.* annotation on spec.defaultBackend).
+	DefaultAction *state.RuleAction
 	// Tags (CreateListener) are given in the create call, so the listener never exists
 	// without them.
 	Tags map[string]string
@@ -410,6 +413,13 @@ type ListenerInput struct {
 // fixedResponseStatus is the status of the default action of a listener without a target
 // group: a request no rule matches is for no backend.
 const fixedResponseStatus = "404"
+
+func listenerActions(in ListenerInput) []elbtypes.Action {
+	if in.DefaultAction != nil {
+		return ruleActions(RuleInput{Action: in.DefaultAction})
+	}
+	return defaultActions(in.TargetGroupARN, in.RedirectPort)
+}
 
 func defaultActions(tgARN string, redirectPort int32) []elbtypes.Action {
 	if redirectPort != 0 {
@@ -460,7 +470,7 @@ func (c *Client) CreateListener(ctx context.Context, lbARN string, in ListenerIn
 		LoadBalancerArn: aws.String(lbARN),
 		Port:            aws.Int32(in.Port),
 		Protocol:        elbtypes.ProtocolEnum(in.Protocol),
-		DefaultActions:  defaultActions(in.TargetGroupARN, in.RedirectPort),
+		DefaultActions:  listenerActions(in),
 		Certificates:    defaultCertificate(in.Certificates),
 		SslPolicy:       optional(in.SSLPolicy),
 		AlpnPolicy:      alpn(in.ALPNPolicy),
@@ -504,7 +514,7 @@ func (c *Client) ModifyListener(ctx context.Context, lbARN, arn string, in Liste
 		req.SslPolicy, req.AlpnPolicy = optional(in.SSLPolicy), alpn(in.ALPNPolicy)
 	}
 	if !in.KeepDefaultAction {
-		req.DefaultActions = defaultActions(in.TargetGroupARN, in.RedirectPort)
+		req.DefaultActions = listenerActions(in)
 	}
 	_, err := c.api.ModifyListener(ctx, req)
 	c.forget(lbARN)

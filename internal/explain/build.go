@@ -397,8 +397,17 @@ func listenerTGs(l state.Listener) []string {
 		}
 	}
 	add(l.TargetGroupARN)
+	forwards := func(a *state.RuleAction) {
+		if a != nil {
+			for _, f := range a.Forward {
+				add(f.TargetGroupARN)
+			}
+		}
+	}
+	forwards(l.DefaultAction)
 	for _, r := range l.Rules {
 		add(r.TargetGroupARN)
+		forwards(r.Action) // a weighted forward (actions.* annotations)
 	}
 	return out
 }

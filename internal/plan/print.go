@@ -78,6 +78,8 @@ func details(c Change) []string {
 		switch {
 		case c.Listener.KeepDefaultAction:
 			l += " (default action kept)"
+		case c.Listener.DefaultAction != nil:
+			l += " -> " + specActionString(&RuleSpec{Action: c.Listener.DefaultAction, ForwardRefs: c.Listener.DefaultForwardRefs})
 		case c.Listener.TargetGroup != (Ref{}):
 			l += " -> " + c.Listener.TargetGroup.String()
 		case c.Op != OpDeleteListener:
@@ -92,7 +94,7 @@ func details(c Change) []string {
 		}
 	}
 	if c.Rule != nil && c.Op != OpDeleteRule {
-		out = append(out, fmt.Sprintf("priority %d: %s -> %s", c.Rule.Priority, ruleString(c.Rule.Hosts, c.Rule.Paths), c.Rule.TargetGroup.String()))
+		out = append(out, fmt.Sprintf("priority %d: %s -> %s", c.Rule.Priority, ruleString(c.Rule.Hosts, c.Rule.Paths)+conditionsString(c.Rule.Conditions), specActionString(c.Rule)))
 		if len(c.Rule.Tags) > 0 {
 			out = append(out, "tags: "+naming.FormatTags(c.Rule.Tags, ", "))
 		}

@@ -458,6 +458,7 @@ func missingTags(want, have map[string]string) map[string]string {
 // actions lbsg leaves as they are still forward to, which must not be deleted.
 func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBalancer, have map[string][]state.Listener, tgRefs map[string]Ref, tags map[string]string) map[string]bool {
 	inUse := map[string]bool{}
+	wantRules := wantedRules(want)
 	var cur []state.Listener
 	if lb != nil {
 		cur = have[lb.ARN]
@@ -475,6 +476,10 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 		}
 		ls := &ListenerSpec{LoadBalancer: lbRef, Port: l.Port, Protocol: l.Protocol, TargetGroup: tg, Certificates: l.Certificates,
 			SSLPolicy: l.SSLPolicy, ALPNPolicy: l.ALPNPolicy, RedirectPort: l.RedirectPort}
+		if l.DefaultAction != nil {
+			rs := ruleSpec(Ref{}, Ref{}, spec.ListenerRule{Action: l.DefaultAction}, tgRefs)
+			ls.DefaultAction, ls.DefaultForwardRefs = rs.Action, rs.ForwardRefs
+		}
 		old, ok := byPort[l.Port]
 		if f := foreignTag(tags, old.Tags); ok && f != "" {
 			b.notice("listener %d of %s carries the tag %s, not this stack's; it and its rules are left as they are", l.Port, lb.Name, f)
@@ -495,10 +500,11 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 			// What lbsg does not model is left as observed: it is never rewritten to what
 			// lbsg would have created.
 			ls.KeepProtocol = keepsProtocol(l, old)
-			// A redirect the stack does not ask for was made by upstream or a person:
-			// lbsg cannot tell, so it stays.
-			adoptedRedirect := old.Unmodelled == "" && old.RedirectPort != 0 && l.RedirectPort == 0
-			ls.KeepDefaultAction = old.Unmodelled != "" || adoptedRedirect
+			// A redirect to HTTPS the stack does not ask for (neither ssl-redirect nor a
+			// default backend action) was made by upstream or a person: lbsg cannot tell, so
+			// it stays.
+			adoptedRedirect := old.Unmodelled == "" && old.RedirectPort != 0 && l.RedirectPort == 0 && l.DefaultAction == nil
+			ls.KeepDefaultAction = keepsDefaultAction(l, old) || adoptedRedirect
 			ls.SameProtocol = strings.EqualFold(old.Protocol, l.Protocol)
 			if adoptedRedirect {
 				b.notice("listener %d of %s has a default action that lbsg does not manage (redirect); left as is (set %s to manage it)",
@@ -511,22 +517,26 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 			if old.Unmodelled != "" {
 				b.notice("listener %d of %s has a default action that lbsg does not manage (%s); left as is", l.Port, lb.Name, old.Unmodelled)
 			}
-			if why := listenerDiff(l, tg, old, ls.KeepProtocol, ls.KeepDefaultAction); why != "" {
+			why := defaultActionDiff(ls, old)
+			if why == "" {
+				why = listenerDiff(l, tg, old, ls.KeepProtocol, ls.KeepDefaultAction || l.DefaultAction != nil || old.DefaultAction != nil)
+			}
+			if why != "" {
 				b.add(Change{Op: OpModifyListener, Target: ref, Listener: ls,
 					Reason: fmt.Sprintf("listener on port %d: %s", l.Port, why)})
 			}
 		}
-		if ok && old.Unmodelled != "" && old.TargetGroupARN != "" {
-			inUse[old.TargetGroupARN] = true
+		if ok && ls.KeepDefaultAction {
+			markDefaultInUse(inUse, old)
 		}
 		for _, r := range oldRules {
-			if (r.Unmodelled != "" || foreignTag(tags, r.Tags) != "") && r.TargetGroupARN != "" {
-				inUse[r.TargetGroupARN] = true
+			if ruleLeft(r, tags, wantRules[l.Port][r.Priority]) != "" || foreignTag(tags, r.Tags) != "" {
+				markRuleInUse(inUse, r)
 			}
 		}
 		planRules(b, lbRef, lb, ref, l, oldRules, tgRefs, tags)
 	}
-	planAdoptedListenerTags(b, lbRef, lb, cur, wanted, tags)
+	planAdoptedListenerTags(b, lbRef, lb, cur, wanted, wantRules, tags)
 	for _, l := range cur {
 		if f := foreignTag(tags, l.Tags); !wanted[l.Port] && f != "" {
 			b.notice("listener %d of %s carries the tag %s, not this stack's; not deleted", l.Port, lb.Name, f)
@@ -544,13 +554,9 @@ func planListeners(b *builder, want []spec.Listener, lbRef Ref, lb *state.LoadBa
 
 // markInUse records the target groups a listener that lbsg leaves as it is forwards to.
 func markInUse(inUse map[string]bool, l state.Listener) {
-	if l.TargetGroupARN != "" {
-		inUse[l.TargetGroupARN] = true
-	}
+	markDefaultInUse(inUse, l)
 	for _, r := range l.Rules {
-		if r.TargetGroupARN != "" {
-			inUse[r.TargetGroupARN] = true
-		}
+		markRuleInUse(inUse, r)
 	}
 }
 
@@ -560,7 +566,7 @@ func markInUse(inUse map[string]bool, l state.Listener) {
 // other write on them. Only the missing keys are sent, so that a resource that has the
 // cluster tag is never sent it again; resources missing the same keys share one change
 // (usually there is one: upstream's listeners have neither).
-func planAdoptedListenerTags(b *builder, lbRef Ref, lb *state.LoadBalancer, cur []state.Listener, wanted map[int32]bool, tags map[string]string) {
+func planAdoptedListenerTags(b *builder, lbRef Ref, lb *state.LoadBalancer, cur []state.Listener, wanted map[int32]bool, wantedRules map[int32]map[int32]bool, tags map[string]string) {
 	if len(tags) == 0 {
 		return
 	}
@@ -596,7 +602,7 @@ func planAdoptedListenerTags(b *builder, lbRef Ref, lb *state.LoadBalancer, cur 
 			continue // deleted with its rules
 		}
 		for _, r := range l.Rules {
-			if r.Unmodelled == "" {
+			if ruleLeft(r, tags, wantedRules[l.Port][r.Priority]) == "" {
 				add(missingTags(tags, r.Tags), r.ARN, true)
 			}
 		}
@@ -675,28 +681,28 @@ func planRules(b *builder, lbRef Ref, lb *state.LoadBalancer, listener Ref, l sp
 	wanted := map[int32]bool{}
 	for _, r := range l.Rules {
 		wanted[r.Priority] = true
-		tg := tgRefs[r.TargetGroup]
-		rs := &RuleSpec{LoadBalancer: lbRef, Listener: listener, Priority: r.Priority, Hosts: r.Hosts, Paths: r.Paths, TargetGroup: tg}
+		rs := ruleSpec(lbRef, listener, r, tgRefs)
 		old, ok := byPrio[r.Priority]
+		left := ruleLeft(old, tags, true)
 		switch {
-		case ok && old.Unmodelled != "":
+		case ok && left != "":
 			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is, so %s is not routed to %s",
-				r.Priority, l.Port, lb.Name, old.Unmodelled, ruleString(r.Hosts, r.Paths), r.TargetGroup)
+				r.Priority, l.Port, lb.Name, left, ruleString(r.Hosts, r.Paths), ruleTarget(r))
 		case ok && foreignTag(tags, old.Tags) != "":
 			b.notice("rule %d on listener %d of %s carries the tag %s, not this stack's; left as is, so %s is not routed to %s",
-				r.Priority, l.Port, lb.Name, foreignTag(tags, old.Tags), ruleString(r.Hosts, r.Paths), r.TargetGroup)
+				r.Priority, l.Port, lb.Name, foreignTag(tags, old.Tags), ruleString(r.Hosts, r.Paths), ruleTarget(r))
 		case !ok:
 			rs.Tags = tags
 			b.add(Change{Op: OpCreateRule, Target: Ref{Kind: KindRule, Key: fmt.Sprintf("rule/%d/%d", l.Port, r.Priority)}, Rule: rs,
-				Reason: fmt.Sprintf("route %s to %s on port %d (priority %d)", ruleString(r.Hosts, r.Paths), r.TargetGroup, l.Port, r.Priority)})
-		case tg.ID == "" || old.TargetGroupARN != tg.ID || !sameSet(old.Hosts, r.Hosts) || !sameSet(old.Paths, r.Paths):
+				Reason: fmt.Sprintf("route %s to %s on port %d (priority %d)", ruleString(r.Hosts, r.Paths), ruleTarget(r), l.Port, r.Priority)})
+		case ruleDiffers(rs, old):
 			b.add(Change{Op: OpModifyRule, Target: Ref{Kind: KindRule, ID: old.ARN}, Rule: rs,
-				Reason: fmt.Sprintf("rule %d on port %d must route %s to %s", r.Priority, l.Port, ruleString(r.Hosts, r.Paths), r.TargetGroup)})
+				Reason: fmt.Sprintf("rule %d on port %d must route %s to %s", r.Priority, l.Port, ruleString(r.Hosts, r.Paths), ruleTarget(r))})
 		}
 	}
 	for _, r := range have {
-		if !wanted[r.Priority] && r.Unmodelled != "" {
-			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is", r.Priority, l.Port, lb.Name, r.Unmodelled)
+		if left := ruleLeft(r, tags, wanted[r.Priority]); !wanted[r.Priority] && left != "" {
+			b.notice("rule %d on listener %d of %s has %s, which lbsg does not manage; left as is", r.Priority, l.Port, lb.Name, left)
 			continue
 		}
 		if f := foreignTag(tags, r.Tags); !wanted[r.Priority] && f != "" {

@@ -176,6 +176,10 @@ type ListenerSpec struct {
 	// as observed: the protocol with its certificates and SSL policy, or the default action.
 	KeepProtocol      bool `json:"keepProtocol,omitempty"`
 	KeepDefaultAction bool `json:"keepDefaultAction,omitempty"`
+	// DefaultAction replaces the forward to TargetGroup or the 404 when set;
+	// DefaultForwardRefs parallel its forward targets, as RuleSpec.ForwardRefs.
+	DefaultAction      *state.RuleAction `json:"defaultAction,omitempty"`
+	DefaultForwardRefs []Ref             `json:"defaultForwardRefs,omitempty"`
 	// Tags (create-listener) are the listener's tags: the cluster and stack tags.
 	Tags map[string]string `json:"tags,omitempty"`
 }
@@ -188,6 +192,11 @@ type RuleSpec struct {
 	Hosts        []string `json:"hosts,omitempty"`
 	Paths        []string `json:"paths,omitempty"`
 	TargetGroup  Ref      `json:"targetGroup"`
+	// Action replaces the forward to TargetGroup when set. ForwardRefs parallel a forward
+	// Action's targets: the target group lbsg makes, or none for one given by ARN.
+	Action      *state.RuleAction     `json:"action,omitempty"`
+	ForwardRefs []Ref                 `json:"forwardRefs,omitempty"`
+	Conditions  []state.RuleCondition `json:"conditions,omitempty"`
 	// Tags (create-rule) are the rule's tags: the cluster and stack tags.
 	Tags map[string]string `json:"tags,omitempty"`
 }

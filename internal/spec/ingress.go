@@ -13,6 +13,7 @@ import (
 	"github.com/lbsg/lbsg/internal/annotations"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/sgrules"
+	"github.com/lbsg/lbsg/internal/state"
 )
 
 // ALB values, as the ELBv2 API spells them.
@@ -296,13 +297,7 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 	if keys := annotations.UnsupportedIngressKeys(ing.Annotations); len(keys) > 0 {
 		b.notices = append(b.notices, Notice{Reason: NoticeUnsupportedAnnotations, Message: annotations.UnsupportedMessage(keys), Ingress: m.key})
 	}
-	for key := range ing.Annotations {
-		if strings.HasPrefix(key, annotations.IngressPrefix+"actions.") || strings.HasPrefix(key, annotations.IngressPrefix+"conditions.") {
-			b.problems = append(b.problems, onIngress(&Problem{Key: key, Value: ing.Annotations[key],
-				Reason: "custom actions and conditions are not supported by lbsg",
-				Fix:    "route with Ingress rules (host and path) to Service backends, and remove the annotation"}, m.key))
-		}
-	}
+	b.checkActionAnnotations(m)
 	if im.NamespaceNotSelected && im.Params != nil {
 		b.fail("spec.ingressClassName", im.ClassName,
 			fmt.Sprintf("namespace %s is not selected by the namespaceSelector of IngressClassParams %s (Ingress %s)", ing.Namespace, im.Params.Name, m.key),
@@ -710,14 +705,21 @@ func frontendRulesALB(ports []*portConfig, dual bool) []sgrules.Rule {
 // buildListeners makes one listener per merged port, with the members' rules in group
 // order and the default backend (or a 404) as default action.
 func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgSet, redirect int32) {
-	defaults := map[int32]string{}    // port -> target group of the default backend
+	defaults := map[int32]string{} // port -> target group of the default backend
+	defaultActs := map[int32]*state.RuleAction{}
 	defaultFrom := map[int32]string{} // port -> the member that set it
 	for _, m := range b.members {
 		db := m.Ingress.Spec.DefaultBackend
 		if db == nil {
 			continue
 		}
-		id := tgs.forBackend(m, db, "spec.defaultBackend")
+		var id string
+		var act *state.RuleAction
+		if db.Service != nil && db.Service.Port.Name == annotations.UseAnnotation {
+			id, act = b.backendAction(m, tgs, db.Service.Name, "spec.defaultBackend")
+		} else {
+			id = tgs.forBackend(m, db, "spec.defaultBackend")
+		}
 		// A default backend serves the ports its own Ingress listens on.
 		for _, lp := range m.ports {
 			if from, taken := defaultFrom[lp.Port]; taken {
@@ -726,20 +728,25 @@ func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgS
 					"set spec.defaultBackend on one member only, or give the members different listen-ports")
 				continue
 			}
-			defaults[lp.Port], defaultFrom[lp.Port] = id, m.key
+			defaults[lp.Port], defaultActs[lp.Port], defaultFrom[lp.Port] = id, act, m.key
 		}
 	}
 	for _, pc := range ports {
-		l := Listener{Port: pc.port, Protocol: pc.protocol, TargetGroup: defaults[pc.port], Certificates: pc.certs}
+		l := Listener{Port: pc.port, Protocol: pc.protocol, TargetGroup: defaults[pc.port], DefaultAction: defaultActs[pc.port], Certificates: pc.certs}
 		if pc.protocol == protocolHTTPS {
 			l.SSLPolicy = pc.sslPolicy
 			if l.SSLPolicy == "" {
 				l.SSLPolicy, l.SSLPolicyIsDefault = b.s.sslPolicy(), true
 			}
 		}
+		if port := sslRedirectOf(l.DefaultAction); port != 0 {
+			// A default action that is exactly ssl-redirect's is planned as one, so that it
+			// reads back the same.
+			l.DefaultAction, l.RedirectPort = nil, port
+		}
 		if redirect != 0 && pc.protocol == protocolHTTP {
 			// As upstream: an HTTP listener of a group with ssl-redirect only redirects.
-			l.TargetGroup, l.RedirectPort = "", redirect
+			l.TargetGroup, l.DefaultAction, l.RedirectPort = "", nil, redirect
 			st.Listeners = append(st.Listeners, l)
 			continue
 		}
@@ -760,13 +767,15 @@ func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgS
 							Fix: "use a path without * and ? for pathType Exact and Prefix, or use ImplementationSpecific"}, m.key))
 						continue
 					}
-					id := tgs.forBackend(m, &path.Backend, where+".backend")
 					prio++
-					r := ListenerRule{Priority: prio, Paths: patterns, TargetGroup: id}
+					r := ListenerRule{Priority: prio, Paths: patterns}
 					if rule.Host != "" {
 						r.Hosts = []string{rule.Host}
 					}
-					if len(r.Hosts) == 0 && len(r.Paths) == 0 {
+					if !b.customRule(m, tgs, &r, &path.Backend, where+".backend") {
+						r.TargetGroup = tgs.forBackend(m, &path.Backend, where+".backend")
+					}
+					if len(r.Hosts) == 0 && len(r.Paths) == 0 && len(r.Conditions) == 0 {
 						r.Paths = []string{"/*"}
 					}
 					l.Rules = append(l.Rules, r)
@@ -839,10 +848,10 @@ func (t *tgSet) forBackend(m *member, be *networkingv1.IngressBackend, where str
 	if portStr == "" {
 		portStr = strconv.Itoa(int(be.Service.Port.Number))
 	}
-	if portStr == "use-annotation" {
+	if portStr == annotations.UseAnnotation {
+		// Callers resolve use-annotation backends (backendAction) before this.
 		b.problems = append(b.problems, onIngress(&Problem{Key: where + ".service.port.name", Value: portStr,
-			Reason: "actions.* and conditions.* annotations are not supported by lbsg",
-			Fix:    "route to a Service port directly"}, m.key))
+			Reason: "use-annotation names an action, not a Service port", Fix: "name a port the Service defines"}, m.key))
 		return ""
 	}
 	id := naming.IngressTargetGroupResourceID(ing.Namespace, ing.Name, svcName, portStr)

@@ -870,10 +870,10 @@ func TestBuildIngressGroupProblems(t *testing.T) {
 				Reason: "groupName must consist of lower case alphanumeric characters"}},
 		},
 		{
-			name: "custom action annotation",
+			name: "action annotation without its config",
 			args: args{ing: testIngress("web", ingAnn("alb.ingress.kubernetes.io/actions.redirect", `{"type":"redirect"}`))},
 			want: []wantProblem{{Key: "alb.ingress.kubernetes.io/actions.redirect", Value: `{"type":"redirect"}`,
-				Reason: "custom actions and conditions are not supported by lbsg (Ingress shop/web)", Fix: "remove the annotation"}},
+				Reason: "a redirect action has no redirectConfig (Ingress shop/web)", Fix: "add redirectConfig"}},
 		},
 		{
 			name: "Service not found",
@@ -946,10 +946,11 @@ func TestBuildIngressGroupProblems(t *testing.T) {
 				Reason: "prefix path shouldn't contain wildcards: /a?", Fix: "ImplementationSpecific"}},
 		},
 		{
-			name: "use-annotation backends are not supported",
+			name: "use-annotation backend without its action annotation",
 			args: args{ing: testIngress("web", withRules(httpRule("", prefixPath("/", svcBackendNamed("redirect", "use-annotation")))))},
-			want: []wantProblem{{Key: "spec.rules[0].http.paths[0].backend.service.port.name", Value: "use-annotation",
-				Reason: "actions.* and conditions.* annotations are not supported", Fix: "route to a Service port directly"}},
+			want: []wantProblem{{Key: "spec.rules[0].http.paths[0].backend.service.name", Value: "redirect",
+				Reason: "the backend uses port use-annotation but the Ingress has no annotation alb.ingress.kubernetes.io/actions.redirect",
+				Fix:    "add the annotation alb.ingress.kubernetes.io/actions.redirect"}},
 		},
 		{
 			name: "resource backends are not supported",

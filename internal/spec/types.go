@@ -6,6 +6,7 @@ package spec
 import (
 	"github.com/lbsg/lbsg/internal/annotations"
 	"github.com/lbsg/lbsg/internal/sgrules"
+	"github.com/lbsg/lbsg/internal/state"
 )
 
 // Settings are the controller-wide inputs of the desired state (from flags).
@@ -150,6 +151,9 @@ type Listener struct {
 	Port        int32  `json:"port"`
 	Protocol    string `json:"protocol"`
 	TargetGroup string `json:"targetGroup,omitempty"` // ResourceID of the target group
+	// DefaultAction replaces the forward to TargetGroup (then empty) or the 404 when
+	// spec.defaultBackend names an actions.* annotation.
+	DefaultAction *state.RuleAction `json:"defaultAction,omitempty"`
 	// Certificates are the certificate ARNs of an HTTPS or TLS listener, the default one first.
 	Certificates []string `json:"certificates,omitempty"`
 	// SSLPolicy is the security policy of an HTTPS or TLS listener.
@@ -176,6 +180,11 @@ type ListenerRule struct {
 	Hosts       []string `json:"hosts,omitempty"`
 	Paths       []string `json:"paths,omitempty"`
 	TargetGroup string   `json:"targetGroup"` // ResourceID of the target group
+	// Action replaces the forward to TargetGroup (then empty) when an actions.* annotation
+	// sets a redirect, a fixed response or a forward to several target groups.
+	Action *state.RuleAction `json:"action,omitempty"`
+	// Conditions are the conditions.* annotation's conditions other than host and path.
+	Conditions []state.RuleCondition `json:"conditions,omitempty"`
 }
 
 // TargetNetworking is what the targets' security groups must admit for this stack.

@@ -78,6 +78,10 @@ type Listener struct {
 	// 503", "authenticate-oidc, forward", "forward to 2 target groups"...); "" for a plain
 	// forward to one target group or a fixed 404. lbsg leaves such an action as it is.
 	Unmodelled string `json:"unmodelled,omitempty"`
+	// DefaultAction is the default action when it is one redirect, fixed response or
+	// weighted or sticky forward (also described in Unmodelled): what an actions.*
+	// annotation on spec.defaultBackend sets.
+	DefaultAction *RuleAction `json:"defaultAction,omitempty"`
 	// Tags of the listener. Listeners lbsg creates carry the cluster and stack tags;
 	// adopted ones may have none.
 	Tags map[string]string `json:"tags,omitempty"`
@@ -91,9 +95,17 @@ type ListenerRule struct {
 	Hosts          []string `json:"hosts,omitempty"`
 	Paths          []string `json:"paths,omitempty"`
 	TargetGroupARN string   `json:"targetGroupARN"`
-	// Unmodelled describes actions or conditions lbsg never writes ("fixed-response 503",
-	// "condition http-header"...); "" for a plain forward on host-header and path-pattern
-	// conditions. lbsg neither modifies nor deletes such a rule.
+	// Action is the rule's action when it is not a plain forward to one target group (then
+	// TargetGroupARN is empty); Conditions its conditions other than host and path.
+	Action     *RuleAction     `json:"action,omitempty"`
+	Conditions []RuleCondition `json:"conditions,omitempty"`
+	// Rich describes what Action and Conditions hold ("redirect", "condition http-header"),
+	// "" when they are empty. lbsg rewrites or deletes such a rule only when it carries
+	// lbsg's tags: one it adopted is left as it is.
+	Rich string `json:"rich,omitempty"`
+	// Unmodelled describes actions or conditions lbsg never writes ("authenticate-oidc,
+	// forward", "condition unknown"...); "" when lbsg models all of the rule. lbsg neither
+	// modifies nor deletes such a rule.
 	Unmodelled string `json:"unmodelled,omitempty"`
 	// Tags of the rule, as for Listener.Tags.
 	Tags map[string]string `json:"tags,omitempty"`
