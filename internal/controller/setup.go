@@ -40,6 +40,10 @@ type Options struct {
 	// ServiceWorkers and IngressWorkers are --service-max-concurrent-reconciles and
 	// --ingress-max-concurrent-reconciles; 0 means 1.
 	ServiceWorkers, IngressWorkers int
+	// WatchTargetGroupBindings is false when the TargetGroupBinding CRD is not installed;
+	// TGBWorkers is --targetgroupbinding-max-concurrent-reconciles (0 means 1).
+	WatchTargetGroupBindings bool
+	TGBWorkers               int
 }
 
 // lbChangedBuffer bounds the stacks the drift check hands to their reconcilers at once;
@@ -212,6 +216,11 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	}
 	if err := ib.Complete(ingR); err != nil {
 		return err
+	}
+	if o.WatchTargetGroupBindings {
+		if err := setupTargetGroupBindings(mgr, e, o, svcR.Notify, nodeChanged, podChanged); err != nil {
+			return err
+		}
 	}
 	resync := o.SyncPeriod
 	if resync <= 0 {
