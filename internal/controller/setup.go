@@ -227,7 +227,8 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		resync = o.Resync
 	}
 	netR := &NetworkingReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-networking")),
-		DriftCheck: o.DriftCheck, Resync: resync, WithParams: o.WatchIngressClassParams, LBChanged: lbChanged}
+		DriftCheck: o.DriftCheck, Resync: resync, WithParams: o.WatchIngressClassParams, LBChanged: lbChanged,
+		WithBindings: o.WatchTargetGroupBindings}
 	toPass := handler.TypedEnqueueRequestsFromMapFunc(func(context.Context, client.Object) []TargetSGPass { return targetSGPass })
 	// Endpoints and Pods matter only to the Services lbsg serves, directly or behind an
 	// Ingress; a pass whose inputs did not change then reads nothing from AWS.
@@ -246,7 +247,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		}
 		return nil
 	})
-	return builder.TypedControllerManagedBy[TargetSGPass](mgr).Named("target-security-groups").
+	pb := builder.TypedControllerManagedBy[TargetSGPass](mgr).Named("target-security-groups").
 		WithOptions(crcontroller.TypedOptions[TargetSGPass]{SkipNameValidation: &o.SkipNameValidation, RateLimiter: newPassRateLimiter(),
 			ReconciliationTimeout: o.ReconcileTimeout, MaxConcurrentReconciles: 1}).
 		WatchesRawSource(source.TypedChannel(kick, toPass)).
@@ -254,8 +255,12 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		Watches(&networkingv1.Ingress{}, toPass, builder.WithPredicates(ingChanged)).
 		Watches(&corev1.Node{}, toPass, builder.WithPredicates(nodeChanged)).
 		Watches(&discoveryv1.EndpointSlice{}, sliceToPass).
-		Watches(&corev1.Pod{}, podToPass, builder.WithPredicates(podChanged)).
-		Complete(netR)
+		Watches(&corev1.Pod{}, podToPass, builder.WithPredicates(podChanged))
+	if o.WatchTargetGroupBindings {
+		// Any change: the registered-targets record is what places a binding's rules.
+		pb = pb.Watches(&elbv2api.TargetGroupBinding{}, toPass)
+	}
+	return pb.Complete(netR)
 }
 
 // withoutCondition drops lbsg's own condition annotation, whose writes must not trigger a

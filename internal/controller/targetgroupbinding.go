@@ -149,6 +149,12 @@ func (r *TargetGroupBindingReconciler) reconcileNormal(ctx context.Context, b *e
 			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
 		}
 	}
+	if n := b.Spec.Networking; n != nil {
+		// Named ports are checked by the target-SG pass, which knows the target Pods.
+		for _, p := range bindingRules(n, func(string) []int32 { return []int32{1} }).problems {
+			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, EventTGBInvalidNetworking, "Reconcile", "%s; this entry is not applied, the others are", p)
+		}
+	}
 	want, problem, err := r.desiredTargets(ctx, b, tg.TargetType)
 	if err != nil {
 		return ctrl.Result{}, err
