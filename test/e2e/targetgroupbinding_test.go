@@ -337,3 +337,50 @@ func TestTargetGroupBindingToAStackOrForeignTargetGroupIsRefused(t *testing.T) {
 		t.Errorf("RegisterTargets called %d times for refused bindings", n)
 	}
 }
+
+// A binding upstream made for a Service stack (its stack labels and finalizer) is released
+// and deleted once lbsg serves that Service, and the target group and its targets are left
+// to lbsg. A binding upstream made for a stack lbsg does not serve is left alone.
+func TestUpstreamTargetGroupBindingOfAnAdoptedServiceIsReleased(t *testing.T) {
+	h := newHarness(t, localenv.WorldOptions{})
+	h.startController()
+	h.create(webserver("web", nil))
+	h.waitHostname("web")
+	var arn string
+	for _, tg := range h.targetGroups() {
+		arn = aws.ToString(tg.TargetGroupArn)
+	}
+	if arn == "" {
+		t.Fatal("no target group for the Service")
+	}
+	h.eventually("the Service's targets", 30*time.Second, func() string {
+		if len(h.registeredTargets(aws.String(arn))) < len(h.world.Nodes) {
+			return "not every node registered"
+		}
+		return ""
+	})
+	h.quiesce()
+	before := h.registeredTargets(aws.String(arn))
+	upstream := func(name, stack string) {
+		h.binding(name, stack, intstr.FromInt32(80), arn, func(b *elbv2api.TargetGroupBinding) {
+			b.Labels = map[string]string{"service.k8s.aws/stack-namespace": "default", "service.k8s.aws/stack-name": stack}
+			b.Finalizers = []string{controller.TGBFinalizer}
+		})
+	}
+	upstream("k8s-default-web-abc", "web")
+	upstream("k8s-default-gone-abc", "gone")
+	h.eventually("the upstream binding of web to be released", 30*time.Second, func() string {
+		if b, ok := h.getBinding("k8s-default-web-abc"); ok {
+			return fmt.Sprintf("still there, finalizers %v", b.Finalizers)
+		}
+		return ""
+	})
+	h.waitEventOf("TargetGroupBinding", "k8s-default-web-abc", controller.EventTGBAdopted, "Service default/web")
+	h.quiesce()
+	if got := h.registeredTargets(aws.String(arn)); !reflect.DeepEqual(got, before) {
+		t.Errorf("targets %v after the release, want them kept: %v", got, before)
+	}
+	if b, ok := h.getBinding("k8s-default-gone-abc"); !ok || !controllerHasFinalizer(b.Finalizers) {
+		t.Errorf("the binding of a stack lbsg does not serve must be left alone")
+	}
+}
