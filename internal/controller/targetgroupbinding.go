@@ -393,6 +393,17 @@ func upstreamStackOf(b *elbv2api.TargetGroupBinding) *upstreamStack {
 	return nil
 }
 
+// stackTag is the tag the stack's resources carry.
+func (s upstreamStack) stackTag() (key, value string) {
+	switch {
+	case s.Kind == "Service":
+		return naming.ServiceStackTag, naming.ServiceStackID(s.Namespace, s.Name)
+	case s.Group != "":
+		return naming.IngressStackTag, s.Group
+	}
+	return naming.IngressStackTag, s.Namespace + "/" + s.Name
+}
+
 func (s upstreamStack) String() string {
 	if s.Group != "" {
 		return "Ingress group " + s.Group
@@ -412,6 +423,20 @@ func (r *TargetGroupBindingReconciler) adopt(ctx context.Context, b *elbv2api.Ta
 	if !serves {
 		// Upstream may still serve it; try again later.
 		return ctrl.Result{RequeueAfter: r.Resync}, nil
+	}
+	// The labels are only what the binding says; the target group's tags, which lbsg's
+	// stack now owns, must agree before the binding is let go.
+	tg, err := r.Engine.ELB.BoundTargetGroup(ctx, b.Spec.TargetGroupARN)
+	if err != nil && !errors.Is(err, elb.ErrTargetGroupNotFound) {
+		return ctrl.Result{}, err
+	}
+	if err == nil {
+		key, value := st.stackTag()
+		if tg.Tags[naming.TagCluster] != r.Engine.Settings.Cluster || tg.Tags[key] != value {
+			r.refuse(b, "labelled as upstream's binding of %s, but target group %s is not tagged %s=%s and %s=%s; lbsg leaves this binding alone (remove the labels if it is yours)",
+				st.String(), b.Spec.TargetGroupARN, naming.TagCluster, r.Engine.Settings.Cluster, key, value)
+			return ctrl.Result{}, nil
+		}
 	}
 	if controllerutil.ContainsFinalizer(b, TGBFinalizer) {
 		patch := client.MergeFrom(b.DeepCopy())

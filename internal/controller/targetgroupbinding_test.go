@@ -341,3 +341,108 @@ func TestTGBReconcileCallsDoNotGrowWithOtherBindings(t *testing.T) {
 		t.Errorf("a second reconcile with nothing changed called %v / %v, want nothing", againAlone, againCrowded)
 	}
 }
+
+// An upstream binding is released only once lbsg serves its stack (finalizer and a True
+// Ready condition) and its target group carries that stack's tags; until then it is left
+// alone, and a binding whose labels its target group contradicts is never released.
+func TestTGBUpstreamBindingReleasedOnlyOnceLbsgServesItsStack(t *testing.T) {
+	w := newTGBWorld(t, 1)
+	w.r.Engine.Settings.LoadBalancerClass = "service.k8s.aws/nlb"
+	cls := "service.k8s.aws/nlb"
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerClass: &cls,
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, NodePort: 30081}}}}
+	if err := w.kube.Create(w.ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	stackTags := map[string]string{"elbv2.k8s.aws/cluster": testCluster, "service.k8s.aws/stack": "default/web"}
+	arn := w.targetGroup("k8s-default-web-0123456789", tgbVPC, "instance", stackTags)
+	other := w.targetGroup("k8s-default-other-0123456789", tgbVPC, "instance", map[string]string{"elbv2.k8s.aws/cluster": testCluster, "service.k8s.aws/stack": "default/other"})
+	w.elbv.PutTargets(arn, []elbtypes.TargetDescription{{Id: aws.String("i-0000000000000001"), Port: aws.Int32(30081)}})
+	upstream := func(name, tgARN string) {
+		w.bind(name, tgARN, func(b *elbv2api.TargetGroupBinding) {
+			b.Labels = map[string]string{"service.k8s.aws/stack-namespace": "default", "service.k8s.aws/stack-name": "web"}
+			b.Finalizers = []string{TGBFinalizer}
+		})
+	}
+	upstream("k8s-web", arn)
+	upstream("k8s-mislabelled", other)
+	w.reconcile("k8s-web")
+	if _, ok := w.binding("k8s-web"); !ok {
+		t.Fatal("released before lbsg serves the Service")
+	}
+	// lbsg serves it: its finalizer and its Ready condition.
+	svc.Finalizers = []string{"service.k8s.aws/resources"}
+	if err := w.kube.Update(w.ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	w.reconcile("k8s-web")
+	if _, ok := w.binding("k8s-web"); !ok {
+		t.Fatal("released before lbsg's Ready condition")
+	}
+	svc.Status.Conditions = []metav1.Condition{{Type: ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonReconciled, LastTransitionTime: metav1.Now()}}
+	if err := w.kube.Status().Update(w.ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	w.calls()
+	w.reconcile("k8s-web")
+	w.reconcile("k8s-mislabelled")
+	if _, ok := w.binding("k8s-web"); ok {
+		t.Error("upstream's binding of a stack lbsg serves was not released and deleted")
+	}
+	if b, ok := w.binding("k8s-mislabelled"); !ok || !hasFinalizer(b, TGBFinalizer) {
+		t.Error("a binding whose target group belongs to another stack was released")
+	}
+	if ev := w.events(); !strings.Contains(ev, EventTGBAdopted) || !strings.Contains(ev, "and service.k8s.aws/stack=default/web; lbsg leaves this binding alone") {
+		t.Errorf("events %q, want the adoption and the refusal", ev)
+	}
+	if got := w.targets(arn); !reflect.DeepEqual(got, []string{"i-0000000000000001:30081"}) {
+		t.Errorf("targets %v after the release, want them kept", got)
+	}
+	if c := w.calls(); c["RegisterTargets"]+c["DeregisterTargets"] > 0 {
+		t.Errorf("calls %v: releasing a binding changed targets", c)
+	}
+}
+
+// Only a binding lbsg accepted contributes rules, on the targets it registered; a binding
+// being deleted, one of another target group than recorded, and upstream's contribute
+// nothing, so the pass revokes their rules.
+func TestTGBNetworkingContributesOnlyForAcceptedBindings(t *testing.T) {
+	arn := "arn:aws:elasticloadbalancing:us-west-2:1:targetgroup/x/1"
+	net := &elbv2api.TargetGroupBindingNetworking{Ingress: []elbv2api.NetworkingIngressRule{{
+		From: []elbv2api.NetworkingPeer{{SecurityGroup: &elbv2api.SecurityGroup{GroupID: "sg-0123456789abcdef0"}}, {IPBlock: &elbv2api.IPBlock{CIDR: "10.9.0.0/16"}}}}}}
+	mk := func(name string, tracked string, mutate func(*elbv2api.TargetGroupBinding)) elbv2api.TargetGroupBinding {
+		b := elbv2api.TargetGroupBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Annotations: map[string]string{TGBTargetsAnnotation: tracked}},
+			Spec: elbv2api.TargetGroupBindingSpec{TargetGroupARN: arn, Networking: net}}
+		if mutate != nil {
+			mutate(&b)
+		}
+		return b
+	}
+	now := metav1.Now()
+	objs := ClusterObjects{Bindings: []elbv2api.TargetGroupBinding{
+		mk("accepted", arn+" i-1:30080,10.0.0.5:8080", nil),
+		mk("deleting", arn+" i-2:30080", func(b *elbv2api.TargetGroupBinding) {
+			b.DeletionTimestamp = &now
+			b.Finalizers = []string{TGBFinalizer}
+		}),
+		mk("moved", "arn:other i-3:30080", nil),
+		mk("refused", "", nil),
+		mk("upstream", arn+" i-4:30080", func(b *elbv2api.TargetGroupBinding) { b.Labels = map[string]string{"ingress.k8s.aws/stack": "shop"} }),
+	}}
+	cs := bindingContributions(objs)
+	if len(cs) != 1 {
+		t.Fatalf("%d contributions, want only the accepted binding's", len(cs))
+	}
+	c := cs[0]
+	if !reflect.DeepEqual(c.instIDs, []string{"i-1"}) || !reflect.DeepEqual(c.ips, []string{"10.0.0.5"}) {
+		t.Errorf("targets %v %v, want i-1 and 10.0.0.5", c.instIDs, c.ips)
+	}
+	if len(c.sns) != 2 || c.sns[0].source != "sg-0123456789abcdef0" || !c.sns[0].needs[0].AllPorts ||
+		len(c.sns[1].cidr) != 1 || c.sns[1].cidr[0].Key.String() != "tcp 0-65535 from 10.9.0.0/16" {
+		t.Errorf("contributions %+v", c.sns)
+	}
+	if c.sns[0].owner != (spec.Owner{Kind: OwnerKindTGB, Namespace: "default", Name: "accepted"}) {
+		t.Errorf("owner %v", c.sns[0].owner)
+	}
+}
