@@ -99,7 +99,7 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ TargetSGPass) (c
 		return ctrl.Result{}, err
 	}
 	if r.WithBindings {
-		if objs.Bindings, err = listBindings(ctx, r.Client); err != nil {
+		if objs.Bindings, err = ListBindings(ctx, r.Client); err != nil {
 			return ctrl.Result{}, err
 		}
 	}

@@ -27,8 +27,8 @@ const EventTGBInvalidNetworking = "InvalidNetworking"
 
 var sgIDPattern = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
 
-// listBindings reads the TargetGroupBindings; none when the CRD is not installed.
-func listBindings(ctx context.Context, c client.Reader) ([]elbv2api.TargetGroupBinding, error) {
+// ListBindings reads the TargetGroupBindings; none when the CRD is not installed.
+func ListBindings(ctx context.Context, c client.Reader) ([]elbv2api.TargetGroupBinding, error) {
 	list := &elbv2api.TargetGroupBindingList{}
 	if err := c.List(ctx, list); err != nil {
 		if meta.IsNoMatchError(err) {
