@@ -288,6 +288,22 @@ func TestTargetGroupBindingNetworkingRulesOnNodeSG(t *testing.T) {
 		}
 		return ""
 	})
+	// lbsg plan reads the bindings too: converged, it plans nothing on target SGs.
+	h.quiesce()
+	objs, err := controller.ListClusterObjects(h.ctx, h.k8s, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if objs.Bindings, err = controller.ListBindings(h.ctx, h.k8s); err != nil {
+		t.Fatal(err)
+	}
+	netPlan, err := h.engine.PlanNetworking(h.ctx, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range netPlan.Plan.Changes {
+		t.Errorf("the converged target-SG plan has a change: %s %s %s", c.Op, c.Target, c.Reason)
+	}
 	if err := h.k8s.Delete(h.ctx, b); err != nil {
 		t.Fatal(err)
 	}
