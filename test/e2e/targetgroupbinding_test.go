@@ -184,8 +184,9 @@ func controllerHasFinalizer(fs []string) bool {
 }
 
 // An ip binding registers the IPs of the Pods the Service selects behind its port, follows
-// Pods as they are replaced, never registers an endpoint that is not a selected Pod, and
-// deregisters everything it registered when deleted.
+// Pods as they are replaced, never registers an endpoint that is not a selected Pod, opens
+// its networking port on the Pods' SG, and deregisters everything it registered (and
+// revokes the rule) when deleted.
 func TestTargetGroupBindingIPTargetsFollowPods(t *testing.T) {
 	h := newHarness(t, localenv.WorldOptions{})
 	h.startController()
@@ -194,7 +195,14 @@ func TestTargetGroupBindingIPTargetsFollowPods(t *testing.T) {
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"role": "tgb-web"},
 			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(8080)}}}}
 	h.create(svc)
-	ips := h.podIPs(3)
+	// web-0 has the node's primary IP: the emulator finds an ENI by its primary address
+	// only, so that the pass resolves the Pods' ENI (real EC2 finds secondary ones too).
+	ips := []string{h.world.Nodes[0].PrivateIP}
+	for _, ip := range h.podIPs(2) {
+		if ip != ips[0] {
+			ips = append(ips, ip)
+		}
+	}
 	h.pod("web-0", map[string]string{"role": "tgb-web"}, []string{ips[0]})
 	h.pod("web-1", map[string]string{"role": "tgb-web"}, []string{ips[1]})
 	h.pod("stranger", map[string]string{"role": "other"}, []string{ips[2]})
@@ -211,9 +219,20 @@ func TestTargetGroupBindingIPTargetsFollowPods(t *testing.T) {
 	}
 	h.create(slice)
 	t.Cleanup(func() { _ = h.k8s.Delete(h.ctx, slice) })
-	b := h.binding("pods", "tgb-pods", intstr.FromInt32(80), arn, nil)
+	port := intstr.FromInt32(8080)
+	b := h.binding("pods", "tgb-pods", intstr.FromInt32(80), arn, func(b *elbv2api.TargetGroupBinding) {
+		b.Spec.Networking = &elbv2api.TargetGroupBindingNetworking{Ingress: []elbv2api.NetworkingIngressRule{{
+			From: []elbv2api.NetworkingPeer{{IPBlock: &elbv2api.IPBlock{CIDR: "10.98.0.0/16"}}}, Ports: []elbv2api.NetworkingPort{{Port: &port}}}}}
+	})
 
 	h.waitTargets("the selected Pods registered", arn, []string{ips[0] + ":8080", ips[1] + ":8080"})
+	// The Pods' ENI (a node's, in this world) gets the rule.
+	h.eventually("the ip binding's rule on the pods' SG", 60*time.Second, func() string {
+		if got := lbsgRules(h.securityGroups()[h.world.NodeSGID]); !reflect.DeepEqual(got, []string{"tcp 8080 from 10.98.0.0/16"}) {
+			return fmt.Sprint(got, h.eventsOf("TargetGroupBinding", "pods")[controller.EventFailedNetwork])
+		}
+		return ""
+	})
 	h.waitEventOf("TargetGroupBinding", "pods", controller.EventEndpointsSkipped, ips[2])
 
 	// web-1 is replaced by web-2 on the stranger's IP (the stranger is gone).
@@ -246,6 +265,12 @@ func TestTargetGroupBindingIPTargetsFollowPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitTargets("every target deregistered", arn, nil)
+	h.eventually("the ip binding's rule revoked", 60*time.Second, func() string {
+		if got := lbsgRules(h.securityGroups()[h.world.NodeSGID]); len(got) > 0 {
+			return fmt.Sprintf("%v left", got)
+		}
+		return ""
+	})
 	if _, err := h.elb.DescribeTargetGroups(h.ctx, &elbv2.DescribeTargetGroupsInput{TargetGroupArns: []string{arn}}); err != nil {
 		t.Errorf("the user's target group must survive its binding: %v", err)
 	}
