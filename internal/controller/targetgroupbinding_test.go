@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -444,5 +445,32 @@ func TestTGBNetworkingContributesOnlyForAcceptedBindings(t *testing.T) {
 	}
 	if c.sns[0].owner != (spec.Owner{Kind: OwnerKindTGB, Namespace: "default", Name: "accepted"}) {
 		t.Errorf("owner %v", c.sns[0].owner)
+	}
+}
+
+// Upstream's binding of an explicit Ingress group is released once an Ingress of the group
+// carries the group's finalizer and lbsg's Ready condition.
+func TestTGBUpstreamBindingOfIngressGroupReleasedOnceLbsgServesTheGroup(t *testing.T) {
+	w := newTGBWorld(t, 1)
+	arn := w.targetGroup("k8s-shop-echo-0123456789", tgbVPC, "instance", map[string]string{"elbv2.k8s.aws/cluster": testCluster, "ingress.k8s.aws/stack": "shop"})
+	w.bind("k8s-shop", arn, func(b *elbv2api.TargetGroupBinding) {
+		b.Labels = map[string]string{"ingress.k8s.aws/stack": "shop"}
+		b.Finalizers = []string{TGBFinalizer}
+	})
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "echo", Finalizers: []string{"group.ingress.k8s.aws/shop"}}}
+	if err := w.kube.Create(w.ctx, ing); err != nil {
+		t.Fatal(err)
+	}
+	w.reconcile("k8s-shop")
+	if _, ok := w.binding("k8s-shop"); !ok {
+		t.Fatal("released before lbsg's Ready condition on the group")
+	}
+	ing.Annotations = map[string]string{ConditionAnnotation: `{"type":"lbsg.k8s.aws/Ready","status":"True","reason":"Reconciled","message":"","lastTransitionTime":"2026-01-01T00:00:00Z"}`}
+	if err := w.kube.Update(w.ctx, ing); err != nil {
+		t.Fatal(err)
+	}
+	w.reconcile("k8s-shop")
+	if _, ok := w.binding("k8s-shop"); ok {
+		t.Error("upstream's binding of a group lbsg serves was not released")
 	}
 }
