@@ -125,6 +125,10 @@ func explainInput(ctx context.Context, c client.Client, e *controller.Engine, ki
 	if err != nil {
 		return in, err
 	}
+	// The target-SG pass counts TargetGroupBindings' rules as wanted.
+	if objs.Bindings, err = controller.ListBindings(ctx, c); err != nil {
+		return in, err
+	}
 	var sp *controller.StackPlan
 	switch kind {
 	case "Service":

@@ -118,6 +118,10 @@ func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Repor
 	if err != nil {
 		return nil, err
 	}
+	// The target-SG pass counts TargetGroupBindings' rules as wanted.
+	if objs.Bindings, err = controller.ListBindings(ctx, c); err != nil {
+		return nil, err
+	}
 	sort.Slice(objs.Services, func(i, j int) bool {
 		a, b := objs.Services[i], objs.Services[j]
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name

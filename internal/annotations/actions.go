@@ -393,4 +393,3 @@ func ActionServiceNames(ann map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
-

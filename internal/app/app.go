@@ -222,10 +222,15 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 	if paramsErr != nil {
 		logger.Info("the IngressClassParams CRD is not installed: IngressClasses that refer to parameters are reported as misconfigured", "error", paramsErr.Error())
 	}
+	_, tgbErr := mgr.GetRESTMapper().RESTMapping(elbv2api.GroupVersion.WithKind("TargetGroupBinding").GroupKind(), elbv2api.GroupVersion.Version)
+	if tgbErr != nil {
+		logger.Info("the TargetGroupBinding CRD is not installed: TargetGroupBindings are not served", "error", tgbErr.Error())
+	}
 	if err := controller.Setup(mgr, engine, controller.Options{Resync: cfg.SyncPeriod, DriftCheck: cfg.DriftCheckInterval,
 		SkipNameValidation: o.SkipNameValidation, WatchIngressClassParams: paramsErr == nil,
 		ReconcileTimeout: cfg.Reconcile(), SyncPeriod: cfg.SyncPeriod,
-		ServiceWorkers: cfg.ServiceMaxConcurrentReconciles, IngressWorkers: cfg.IngressMaxConcurrentReconciles}); err != nil {
+		ServiceWorkers: cfg.ServiceMaxConcurrentReconciles, IngressWorkers: cfg.IngressMaxConcurrentReconciles,
+		WatchTargetGroupBindings: tgbErr == nil, TGBWorkers: cfg.TGBMaxConcurrentReconciles}); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)
 	}
 	if err := addReadyzChecks(mgr, clients.EC2, engine.Exec.VPCID); err != nil {

@@ -48,6 +48,7 @@ const (
 	FlagWatchNamespace             = "watch-namespace"
 	FlagServiceMaxConcurrent       = "service-max-concurrent-reconciles"
 	FlagIngressMaxConcurrent       = "ingress-max-concurrent-reconciles"
+	FlagTGBMaxConcurrent           = "targetgroupbinding-max-concurrent-reconciles"
 
 	// lbsg's own flags.
 	FlagTargetSGRuleBudget = "target-sg-rule-budget"
@@ -122,7 +123,10 @@ type Config struct {
 	// 3) are how many Services and Ingress groups are reconciled at once.
 	ServiceMaxConcurrentReconciles int
 	IngressMaxConcurrentReconciles int
-	Timeouts                       // --reconcile-timeout, --aws-api-timeout (lbsg's own)
+	// TGBMaxConcurrentReconciles (--targetgroupbinding-max-concurrent-reconciles, default
+	// 3) is how many TargetGroupBindings are reconciled at once.
+	TGBMaxConcurrentReconciles int
+	Timeouts                   // --reconcile-timeout, --aws-api-timeout (lbsg's own)
 
 	// AWSAPIThrottle is --aws-api-throttle: client-side rate limits per AWS API bucket,
 	// cloud.DefaultThrottle() with the services the flag names replaced.
@@ -196,6 +200,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 		"Maximum number of Services reconciled at once")
 	fs.IntVar(&c.IngressMaxConcurrentReconciles, FlagIngressMaxConcurrent, DefaultMaxConcurrentReconciles,
 		"Maximum number of Ingress groups reconciled at once")
+	fs.IntVar(&c.TGBMaxConcurrentReconciles, FlagTGBMaxConcurrent, DefaultMaxConcurrentReconciles,
+		"Maximum number of TargetGroupBindings reconciled at once")
 
 	c.Timeouts.addFlags(fs)
 	c.addIgnoredFlags(fs)
@@ -288,6 +294,9 @@ func (c *Config) Validate() error {
 	}
 	if c.IngressMaxConcurrentReconciles < 1 {
 		add("invalid value %d for --%s: must be at least 1", c.IngressMaxConcurrentReconciles, FlagIngressMaxConcurrent)
+	}
+	if c.TGBMaxConcurrentReconciles < 1 {
+		add("invalid value %d for --%s: must be at least 1", c.TGBMaxConcurrentReconciles, FlagTGBMaxConcurrent)
 	}
 	if c.SyncPeriod <= 0 {
 		add("invalid value %v for --%s: must be positive", c.SyncPeriod, FlagSyncPeriod)

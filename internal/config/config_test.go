@@ -58,6 +58,7 @@ func TestDefaults(t *testing.T) {
 		AWSAPIThrottle:                 cloud.DefaultThrottle(),
 		ServiceMaxConcurrentReconciles: 3,
 		IngressMaxConcurrentReconciles: 3,
+		TGBMaxConcurrentReconciles:     3,
 	}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(Config{}), cmpopts.EquateEmpty(), throttleByString); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -279,7 +280,7 @@ func TestIgnoredFlags(t *testing.T) {
 	want := []string{
 		"aws-vpc-tag-key", "aws-vpc-tags", "enable-endpoint-slices",
 		"enable-pod-readiness-gate-inject", "enable-shield", "enable-waf", "enable-wafv2", "ingress-class",
-		"targetgroupbinding-max-concurrent-reconciles", "targetgroupbinding-max-exponential-backoff-delay",
+		"targetgroupbinding-max-exponential-backoff-delay",
 		"webhook-bind-port", "webhook-cert-dir",
 	}
 	if diff := cmp.Diff(want, c.IgnoredFlags); diff != "" {
@@ -347,9 +348,10 @@ func TestLogLevelIsHonouredNotIgnored(t *testing.T) {
 // Services and Ingresses are read (not ignored), and a value below 1 is refused naming
 // the flag.
 func TestMaxConcurrentReconcilesFlagsAreImplemented(t *testing.T) {
-	c := mustParse(t, "--cluster-name=prod", "--service-max-concurrent-reconciles=5", "--ingress-max-concurrent-reconciles=7")
-	if c.ServiceMaxConcurrentReconciles != 5 || c.IngressMaxConcurrentReconciles != 7 {
-		t.Errorf("workers = %d, %d; want 5, 7", c.ServiceMaxConcurrentReconciles, c.IngressMaxConcurrentReconciles)
+	c := mustParse(t, "--cluster-name=prod", "--service-max-concurrent-reconciles=5", "--ingress-max-concurrent-reconciles=7",
+		"--targetgroupbinding-max-concurrent-reconciles=2")
+	if c.ServiceMaxConcurrentReconciles != 5 || c.IngressMaxConcurrentReconciles != 7 || c.TGBMaxConcurrentReconciles != 2 {
+		t.Errorf("workers = %d, %d, %d; want 5, 7, 2", c.ServiceMaxConcurrentReconciles, c.IngressMaxConcurrentReconciles, c.TGBMaxConcurrentReconciles)
 	}
 	if len(c.IgnoredFlags) != 0 {
 		t.Errorf("IgnoredFlags = %v, want none", c.IgnoredFlags)

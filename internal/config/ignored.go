@@ -41,7 +41,6 @@ var ignoredFlags = []struct {
 	{"aws-vpc-cache-ttl", duration(0)},
 	// Concurrency, back-off and targets.
 	{"enable-endpoint-slices", boolean(true)},
-	{"targetgroupbinding-max-concurrent-reconciles", integer(3)},
 	{"targetgroupbinding-max-exponential-backoff-delay", duration(1000 * time.Second)},
 	{"targetgroupbinding-requeue-duration", duration(15 * time.Second)},
 	{"globalaccelerator-max-concurrent-reconciles", integer(1)},

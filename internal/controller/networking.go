@@ -192,6 +192,13 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		allIDs, allIPs, allClaims = append(allIDs, p.instIDs...), append(allIPs, p.ips...), append(allClaims, p.claims...)
 		todo = append(todo, p)
 	}
+	// TargetGroupBindings' spec.networking rules, on the targets lbsg registered for them.
+	for _, bc := range bindingContributions(objs) {
+		for _, sn := range bc.sns {
+			todo = append(todo, pending{sn: sn, instIDs: bc.instIDs, ips: bc.ips})
+		}
+		allIDs, allIPs = append(allIDs, bc.instIDs...), append(allIPs, bc.ips...)
+	}
 	// A pod IP on a branch ENI that EC2 confirms needs no lookup by IP.
 	branch, refused := e.resolveBranchENIs(ctx, snap, allClaims)
 	byIP := allIPs

@@ -48,6 +48,8 @@ type NetworkingReconciler struct {
 	Resync time.Duration
 	// WithParams is set when the IngressClassParams CRD is installed.
 	WithParams bool
+	// WithBindings is set when the TargetGroupBinding CRD is installed.
+	WithBindings bool
 	// LBChanged is told of each stack whose load balancer changed between two drift
 	// checks (nil: nobody is told).
 	LBChanged func(spec.Owner)
@@ -95,6 +97,11 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ TargetSGPass) (c
 	objs, err := ListClusterObjects(ctx, r.Client, r.WithParams)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if r.WithBindings {
+		if objs.Bindings, err = ListBindings(ctx, r.Client); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	// A pass close enough to the due drift check is the drift check: the requeue that
 	// schedules it may fire a little early.
@@ -341,6 +348,12 @@ func (r *NetworkingReconciler) report(ctx context.Context, objs ClusterObjects, 
 func ownerObjects(objs ClusterObjects, owner spec.Owner) []runtime.Object {
 	var out []runtime.Object
 	switch owner.Kind {
+	case OwnerKindTGB:
+		for i := range objs.Bindings {
+			if b := &objs.Bindings[i]; b.Namespace == owner.Namespace && b.Name == owner.Name {
+				out = append(out, b)
+			}
+		}
 	case "Service":
 		for i := range objs.Services {
 			s := &objs.Services[i]

@@ -14,6 +14,11 @@ package controller
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingressclasses,verbs=list;watch
 // +kubebuilder:rbac:groups=elbv2.k8s.aws,resources=ingressclassparams,verbs=list;watch
 
+// TargetGroupBindings: users' bindings of their own target groups (finalizer, status) and
+// upstream's bindings of stacks lbsg adopted (released and deleted).
+// +kubebuilder:rbac:groups=elbv2.k8s.aws,resources=targetgroupbindings,verbs=get;list;watch;update;patch;delete
+// +kubebuilder:rbac:groups=elbv2.k8s.aws,resources=targetgroupbindings/status;targetgroupbindings/finalizers,verbs=update;patch
+
 // Everything but Services and Ingresses is read only through the informer cache, so list
 // and watch are enough.
 

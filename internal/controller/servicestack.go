@@ -53,6 +53,8 @@ type ClusterObjects struct {
 	Params    []elbv2api.IngressClassParams
 	// Namespaces are read for IngressClassParams namespaceSelectors.
 	Namespaces []corev1.Namespace
+	// Bindings are the TargetGroupBindings (read by the target-SG pass only).
+	Bindings []elbv2api.TargetGroupBinding
 }
 
 // observeStack finds what exists in AWS for a stack: the resources that carry its full

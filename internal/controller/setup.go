@@ -40,6 +40,10 @@ type Options struct {
 	// ServiceWorkers and IngressWorkers are --service-max-concurrent-reconciles and
 	// --ingress-max-concurrent-reconciles; 0 means 1.
 	ServiceWorkers, IngressWorkers int
+	// WatchTargetGroupBindings is false when the TargetGroupBinding CRD is not installed;
+	// TGBWorkers is --targetgroupbinding-max-concurrent-reconciles (0 means 1).
+	WatchTargetGroupBindings bool
+	TGBWorkers               int
 }
 
 // lbChangedBuffer bounds the stacks the drift check hands to their reconcilers at once;
@@ -213,12 +217,18 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	if err := ib.Complete(ingR); err != nil {
 		return err
 	}
+	if o.WatchTargetGroupBindings {
+		if err := setupTargetGroupBindings(mgr, e, o, svcR.Notify, nodeChanged, podChanged); err != nil {
+			return err
+		}
+	}
 	resync := o.SyncPeriod
 	if resync <= 0 {
 		resync = o.Resync
 	}
 	netR := &NetworkingReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-networking")),
-		DriftCheck: o.DriftCheck, Resync: resync, WithParams: o.WatchIngressClassParams, LBChanged: lbChanged}
+		DriftCheck: o.DriftCheck, Resync: resync, WithParams: o.WatchIngressClassParams, LBChanged: lbChanged,
+		WithBindings: o.WatchTargetGroupBindings}
 	toPass := handler.TypedEnqueueRequestsFromMapFunc(func(context.Context, client.Object) []TargetSGPass { return targetSGPass })
 	// Endpoints and Pods matter only to the Services lbsg serves, directly or behind an
 	// Ingress; a pass whose inputs did not change then reads nothing from AWS.
@@ -237,7 +247,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		}
 		return nil
 	})
-	return builder.TypedControllerManagedBy[TargetSGPass](mgr).Named("target-security-groups").
+	pb := builder.TypedControllerManagedBy[TargetSGPass](mgr).Named("target-security-groups").
 		WithOptions(crcontroller.TypedOptions[TargetSGPass]{SkipNameValidation: &o.SkipNameValidation, RateLimiter: newPassRateLimiter(),
 			ReconciliationTimeout: o.ReconcileTimeout, MaxConcurrentReconciles: 1}).
 		WatchesRawSource(source.TypedChannel(kick, toPass)).
@@ -245,8 +255,12 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		Watches(&networkingv1.Ingress{}, toPass, builder.WithPredicates(ingChanged)).
 		Watches(&corev1.Node{}, toPass, builder.WithPredicates(nodeChanged)).
 		Watches(&discoveryv1.EndpointSlice{}, sliceToPass).
-		Watches(&corev1.Pod{}, podToPass, builder.WithPredicates(podChanged)).
-		Complete(netR)
+		Watches(&corev1.Pod{}, podToPass, builder.WithPredicates(podChanged))
+	if o.WatchTargetGroupBindings {
+		// Any change: the registered-targets record is what places a binding's rules.
+		pb = pb.Watches(&elbv2api.TargetGroupBinding{}, toPass)
+	}
+	return pb.Complete(netR)
 }
 
 // withoutCondition drops lbsg's own condition annotation, whose writes must not trigger a

@@ -45,7 +45,6 @@ func ruleActions(in RuleInput) []elbtypes.Action {
 	return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: fc}}
 }
 
-
 // actionFromSDK reads a rule's only action when it is more than a plain forward: nil for a
 // plain forward and for the types lbsg does not write.
 func actionFromSDK(a elbtypes.Action) *state.RuleAction {

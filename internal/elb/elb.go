@@ -81,6 +81,7 @@ type Client struct {
 	listeners *awscache.Cache[[]state.Listener]  // by load balancer ARN
 	targets   *awscache.Cache[[]state.Target]    // by target group ARN
 	attrs     *awscache.Cache[map[string]string] // attributes by ARN
+	bound     *awscache.Cache[BoundTargetGroup]  // TargetGroupBindings' target groups by ARN
 
 	creating nameLocks // one create per name at a time
 	lbTags   lbTagCache
@@ -118,6 +119,7 @@ func NewWithResync(api API, lookups *prometheus.CounterVec, resync time.Duration
 		listeners: awscache.New(cacheListeners, max(awscache.ListenerTTL, resync), cloneListeners, lookups, now),
 		targets:   awscache.New(cacheTargets, max(awscache.TargetTTL, resync), slices.Clone[[]state.Target], lookups, now),
 		attrs:     awscache.New(cacheAttributes, awscache.ListenerTTL, maps.Clone[map[string]string], lookups, now),
+		bound:     awscache.New("bound_target_groups", boundTTL, cloneBound, lookups, now),
 	}
 }
 

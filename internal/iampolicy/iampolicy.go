@@ -366,6 +366,15 @@ func Render(o Options) (Document, error) {
 			Condition: Condition{"StringEquals": {resourceTag: cluster}},
 		},
 		{
+			// TargetGroupBindings name target groups made outside Kubernetes, which carry
+			// no cluster tag; lbsg only registers and deregisters its targets there. Null
+			// keeps every other cluster's target groups out (they keep their tag).
+			Sid:       "RegisterTargetsInBoundTargetGroups",
+			Action:    []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"},
+			Resource:  tgs,
+			Condition: Condition{"Null": {resourceTag: {"true"}}},
+		},
+		{
 			Sid:       "CreateELBServiceLinkedRole",
 			Action:    []string{"iam:CreateServiceLinkedRole"},
 			Resource:  []string{fmt.Sprintf("arn:%s:iam::%s:role/aws-service-role/%s/AWSServiceRoleForElasticLoadBalancing", a.partition, a.account, elbServiceName)},

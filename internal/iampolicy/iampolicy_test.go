@@ -12,9 +12,26 @@ import (
 // unconditioned lists the write statements that cannot test the cluster tag, and why;
 // every other write statement must.
 var unconditioned = map[string]string{
-	"CreateSecurityGroupsInClusterVPC": "the VPC half of CreateSecurityGroup: the SG half is tag-conditioned",
-	"RuleWritesInClusterVPC":           "node and pod SGs are not lbsg's and carry no cluster tag: limited to the VPC instead",
-	"CreateELBServiceLinkedRole":       "conditioned on the ELB service name instead",
+	"CreateSecurityGroupsInClusterVPC":   "the VPC half of CreateSecurityGroup: the SG half is tag-conditioned",
+	"RuleWritesInClusterVPC":             "node and pod SGs are not lbsg's and carry no cluster tag: limited to the VPC instead",
+	"CreateELBServiceLinkedRole":         "conditioned on the ELB service name instead",
+	"RegisterTargetsInBoundTargetGroups": "TargetGroupBindings name target groups made outside Kubernetes, without the cluster tag: limited to untagged ones",
+}
+
+// TestBoundTargetGroupsAllowOnlyTargetWritesOnUntaggedTargetGroups: the statement that lets
+// TargetGroupBindings register targets in target groups made outside Kubernetes allows
+// nothing else, and nothing on a target group tagged for any cluster.
+func TestBoundTargetGroupsAllowOnlyTargetWritesOnUntaggedTargetGroups(t *testing.T) {
+	s := find(render(t, Options{ClusterName: "prod"}), "RegisterTargetsInBoundTargetGroups")
+	if s == nil {
+		t.Fatal("no RegisterTargetsInBoundTargetGroups statement")
+	}
+	if got := strings.Join(s.Action, ","); got != "elasticloadbalancing:DeregisterTargets,elasticloadbalancing:RegisterTargets" {
+		t.Errorf("actions %s, want only RegisterTargets and DeregisterTargets", got)
+	}
+	if v := s.Condition["Null"]["aws:ResourceTag/"+ClusterTagKey]; len(v) != 1 || v[0] != "true" || len(s.Condition) != 1 {
+		t.Errorf("condition %v, want only untagged target groups", s.Condition)
+	}
 }
 
 func render(t *testing.T, o Options) Document {

@@ -265,55 +265,41 @@ func upstreamMade(o Object) bool {
 	return false
 }
 
-// TargetGroupBindings lists the TargetGroupBindings and their finalizers. lbsg does not
-// read them: once upstream is gone nothing removes their finalizer, so deleting them or
-// their namespace hangs, and the targets of one a user wrote are no longer registered.
+// TargetGroupBindings lists the TargetGroupBindings. lbsg serves a binding a user wrote
+// (it registers its Service's targets and keeps upstream's finalizer name), and releases
+// and deletes one upstream made for a stack once lbsg serves that Service or Ingress; so
+// none blocks the switch, but the check says what will happen to each.
 func TargetGroupBindings(crd bool, objs []Object) Result {
-	r := Result{Check: "TargetGroupBindings"}
+	r := Result{Check: "TargetGroupBindings", Status: OK}
 	if !crd {
-		r.Status, r.Message = OK, "CRD not installed: nothing to do"
+		r.Message = "CRD not installed: nothing to do"
 		return r
 	}
 	if len(objs) == 0 {
-		r.Status, r.Message = OK, "none"
+		r.Message = "none"
 		return r
 	}
-	var user, finalized []string
+	var user, upstream []string
 	for _, o := range objs {
 		id := o.Namespace + "/" + o.Name
-		for _, f := range o.Finalizers {
-			if f == TGBFinalizer {
-				finalized = append(finalized, id)
-				break
-			}
-		}
-		if !upstreamMade(o) {
+		if upstreamMade(o) {
+			upstream = append(upstream, id)
+		} else {
 			user = append(user, id)
 		}
 	}
 	sort.Strings(user)
-	sort.Strings(finalized)
+	sort.Strings(upstream)
+	var parts []string
 	if len(user) > 0 {
-		r.Status = Fail
-		r.Message = fmt.Sprintf("%d TargetGroupBinding(s) not made by upstream for a Service or Ingress (%s): lbsg does not read TargetGroupBindings, so their targets would no longer be registered",
-			len(user), strings.Join(user, ", "))
-		r.Fix = "register those targets another way (a Service of type LoadBalancer or an Ingress), or keep upstream for them and do not switch"
-		if len(finalized) > 0 {
-			r.Fix += fmt.Sprintf("; then, with upstream stopped, remove the %s finalizer from each", TGBFinalizer)
-		}
-		return r
+		parts = append(parts, fmt.Sprintf("%d TargetGroupBinding(s) a user wrote (%s): lbsg serves them, registering their Service's targets in their target groups",
+			len(user), strings.Join(user, ", ")))
 	}
-	if len(finalized) == 0 {
-		r.Status = OK
-		r.Message = fmt.Sprintf("%d TargetGroupBinding(s) made by upstream, none with the %s finalizer: lbsg leaves them, they block nothing", len(objs), TGBFinalizer)
-		return r
+	if len(upstream) > 0 {
+		parts = append(parts, fmt.Sprintf("%d made by upstream for a Service or Ingress (%s): lbsg removes their %s finalizer and deletes them once it serves that Service or Ingress, keeping the target groups and targets",
+			len(upstream), strings.Join(upstream, ", "), TGBFinalizer))
 	}
-	r.Status = Warn
-	r.Message = fmt.Sprintf("%d TargetGroupBinding(s) carry the %s finalizer (%s): once upstream is gone nothing removes it, so deleting them or their namespace hangs",
-		len(finalized), TGBFinalizer, strings.Join(finalized, ", "))
-	r.Fix = "after upstream is stopped and its webhooks are gone (never before: upstream would deregister the targets, and its webhooks reject the patch), remove the finalizer: " +
-		`kubectl patch targetgroupbinding -n NS NAME --type=json -p '[{"op":"remove","path":"/metadata/finalizers"}]'` +
-		" then delete them; lbsg serves the same target groups from the Services and Ingresses"
+	r.Message = strings.Join(parts, "; ")
 	return r
 }
 

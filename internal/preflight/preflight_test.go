@@ -101,9 +101,9 @@ func TestTargetGroupBindings(t *testing.T) {
 	}{
 		{"CRD not installed", false, nil, OK, "CRD not installed: nothing to do"},
 		{"no objects", true, []Object{}, OK, "none"},
-		{"upstream's, finalizer gone", true, []Object{{Namespace: "a", Name: "b", Labels: upstream.Labels}}, OK, "block nothing"},
-		{"upstream's with finalizer", true, []Object{upstream}, Warn, "shop/k8s-shop-web-abc"},
-		{"a user's", true, []Object{upstream, {Namespace: "ops", Name: "legacy", Finalizers: []string{TGBFinalizer}}}, Fail, "ops/legacy"},
+		{"upstream's, finalizer gone", true, []Object{{Namespace: "a", Name: "b", Labels: upstream.Labels}}, OK, "once it serves that Service or Ingress"},
+		{"upstream's with finalizer", true, []Object{upstream}, OK, "shop/k8s-shop-web-abc"},
+		{"a user's is served", true, []Object{upstream, {Namespace: "ops", Name: "legacy", Finalizers: []string{TGBFinalizer}}}, OK, "a user wrote (ops/legacy): lbsg serves them"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

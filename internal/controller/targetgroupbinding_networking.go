@@ -1,0 +1,208 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
+	"github.com/lbsg/lbsg/internal/sgrules"
+	"github.com/lbsg/lbsg/internal/spec"
+)
+
+// OwnerKindTGB is the owner kind of the rules a TargetGroupBinding's spec.networking asks
+// for on its targets' SGs.
+const OwnerKindTGB = "TargetGroupBinding"
+
+// EventTGBInvalidNetworking: a spec.networking entry is not applied.
+const EventTGBInvalidNetworking = "InvalidNetworking"
+
+var sgIDPattern = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
+
+// ListBindings reads the TargetGroupBindings; none when the CRD is not installed.
+func ListBindings(ctx context.Context, c client.Reader) ([]elbv2api.TargetGroupBinding, error) {
+	list := &elbv2api.TargetGroupBindingList{}
+	if err := c.List(ctx, list); err != nil {
+		if meta.IsNoMatchError(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list target group bindings: %w", err)
+	}
+	return list.Items, nil
+}
+
+// bindingRuleSet is what one binding asks for on its targets' SGs: ports from security
+// group peers (by source) and rules from IP blocks. problems name the entries left out.
+type bindingRuleSet struct {
+	needs    map[string][]sgrules.Need
+	cidr     []sgrules.Rule
+	problems []string
+}
+
+// bindingRules turns a binding's spec.networking.ingress into needs and CIDR rules. A named
+// port is resolved to the container ports of that name of the binding's Pods (namedPorts);
+// an entry that cannot be used is left out and named in problems, the rest still applies.
+func bindingRules(n *elbv2api.TargetGroupBindingNetworking, namedPorts func(string) []int32) bindingRuleSet {
+	out := bindingRuleSet{needs: map[string][]sgrules.Need{}}
+	if n == nil {
+		return out
+	}
+	for i, rule := range n.Ingress {
+		var needs []sgrules.Need
+		ports := rule.Ports
+		if len(ports) == 0 {
+			ports = []elbv2api.NetworkingPort{{}}
+		}
+		for j, p := range ports {
+			proto := sgrules.ProtoTCP
+			if p.Protocol != nil {
+				switch *p.Protocol {
+				case elbv2api.NetworkingProtocolTCP:
+				case elbv2api.NetworkingProtocolUDP:
+					proto = sgrules.ProtoUDP
+				default:
+					out.problems = append(out.problems, fmt.Sprintf("spec.networking.ingress[%d].ports[%d].protocol %q is not TCP or UDP", i, j, *p.Protocol))
+					continue
+				}
+			}
+			switch {
+			case p.Port == nil:
+				needs = append(needs, sgrules.Need{Protocol: proto, AllPorts: true})
+			case p.Port.Type == intstr.Int:
+				if p.Port.IntVal < 1 || p.Port.IntVal > sgrules.MaxPort {
+					out.problems = append(out.problems, fmt.Sprintf("spec.networking.ingress[%d].ports[%d].port %d is not a port (1-65535)", i, j, p.Port.IntVal))
+					continue
+				}
+				needs = append(needs, sgrules.Need{Protocol: proto, Port: p.Port.IntVal})
+			default:
+				found := namedPorts(p.Port.StrVal)
+				if len(found) == 0 {
+					out.problems = append(out.problems, fmt.Sprintf("spec.networking.ingress[%d].ports[%d].port %q names no container port of the target Pods", i, j, p.Port.StrVal))
+					continue
+				}
+				for _, port := range found {
+					needs = append(needs, sgrules.Need{Protocol: proto, Port: port})
+				}
+			}
+		}
+		if len(rule.From) == 0 {
+			out.problems = append(out.problems, fmt.Sprintf("spec.networking.ingress[%d].from is empty: name a securityGroup or an ipBlock", i))
+		}
+		for j, peer := range rule.From {
+			switch {
+			case peer.SecurityGroup != nil && peer.IPBlock != nil:
+				out.problems = append(out.problems, fmt.Sprintf("spec.networking.ingress[%d].from[%d] has both securityGroup and ipBlock: give one", i, j))
+			case peer.SecurityGroup != nil:
+				id := peer.SecurityGroup.GroupID
+				if !sgIDPattern.MatchString(id) {
+					out.problems = append(out.problems, fmt.Sprintf("spec.networking.ingress[%d].from[%d].securityGroup.groupID %q is not a security group ID (sg-…)", i, j, id))
+					continue
+				}
+				out.needs[id] = append(out.needs[id], needs...)
+			case peer.IPBlock != nil:
+				prefix, err := netip.ParsePrefix(peer.IPBlock.CIDR)
+				if err != nil || prefix.Masked() != prefix {
+					out.problems = append(out.problems, fmt.Sprintf("spec.networking.ingress[%d].from[%d].ipBlock.cidr %q is not a CIDR (e.g. 10.0.0.0/16)", i, j, peer.IPBlock.CIDR))
+					continue
+				}
+				kind := sgrules.PeerCIDR
+				if prefix.Addr().Is6() {
+					kind = sgrules.PeerCIDRv6
+				}
+				for _, nd := range needs {
+					from, to := nd.Port, nd.Port
+					if nd.AllPorts {
+						from, to = 0, sgrules.MaxPort
+					}
+					out.cidr = append(out.cidr, sgrules.Rule{Key: sgrules.Key{Protocol: nd.Protocol, FromPort: from, ToPort: to, PeerKind: kind, Peer: prefix.String()}})
+				}
+			default:
+				out.problems = append(out.problems, fmt.Sprintf("spec.networking.ingress[%d].from[%d] is empty: give a securityGroup or an ipBlock", i, j))
+			}
+		}
+	}
+	return out
+}
+
+// bindingContribution is what one binding adds to the target-SG pass: one contribution
+// per source SG and one for its IP blocks, all on the ENIs of its targets.
+type bindingContribution struct {
+	sns     []stackNetworking
+	instIDs []string
+	ips     []string
+}
+
+// bindingContributions are the rules of every binding whose target group lbsg accepted
+// (its registered-targets record names the binding's target group), on the targets lbsg
+// registered there. A binding being deleted, refused or without networking contributes
+// nothing, so its rules are revoked. Upstream's bindings of stacks lbsg adopted contribute
+// nothing either: their stack's own contribution covers them.
+func bindingContributions(objs ClusterObjects) []bindingContribution {
+	var out []bindingContribution
+	for i := range objs.Bindings {
+		b := &objs.Bindings[i]
+		if b.DeletionTimestamp != nil || b.Spec.Networking == nil || len(b.Spec.Networking.Ingress) == 0 || upstreamStackOf(b) != nil {
+			continue
+		}
+		tracked, err := decodeTracked(b.Annotations[TGBTargetsAnnotation])
+		if err != nil || tracked.ARN != b.Spec.TargetGroupARN || len(tracked.Targets) == 0 {
+			continue
+		}
+		var c bindingContribution
+		var ips []string
+		for _, t := range tracked.Targets {
+			if strings.HasPrefix(t.ID, "i-") {
+				c.instIDs = appendOnce(c.instIDs, t.ID)
+			} else {
+				ips = appendOnce(ips, t.ID)
+			}
+		}
+		c.ips = ips
+		rs := bindingRules(b.Spec.Networking, func(name string) []int32 { return containerPorts(objs.Pods, b.Namespace, ips, name) })
+		owner := spec.Owner{Kind: OwnerKindTGB, Namespace: b.Namespace, Name: b.Name}
+		sources := make([]string, 0, len(rs.needs))
+		for s := range rs.needs {
+			sources = append(sources, s)
+		}
+		slices.Sort(sources)
+		for _, s := range sources {
+			c.sns = append(c.sns, stackNetworking{owner: owner, source: s, needs: rs.needs[s]})
+		}
+		if len(rs.cidr) > 0 {
+			c.sns = append(c.sns, stackNetworking{owner: owner, cidr: rs.cidr})
+		}
+		if len(c.sns) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// containerPorts are the container ports of that name of the namespace's Pods with one of
+// the IPs.
+func containerPorts(pods []corev1.Pod, namespace string, ips []string, name string) []int32 {
+	var out []int32
+	for i := range pods {
+		p := &pods[i]
+		if p.Namespace != namespace || !slices.ContainsFunc(p.Status.PodIPs, func(ip corev1.PodIP) bool { return slices.Contains(ips, ip.IP) }) {
+			continue
+		}
+		for _, c := range p.Spec.Containers {
+			for _, cp := range c.Ports {
+				if cp.Name == name && !slices.Contains(out, cp.ContainerPort) {
+					out = append(out, cp.ContainerPort)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
