@@ -87,6 +87,10 @@ type Client struct {
 	lbTags   lbTagCache
 }
 
+// maxPageSize is the most load balancers or target groups ELBv2 lists per call (without
+// it, pages are smaller and a cluster's inventory costs more calls).
+const maxPageSize = 400
+
 // inventoryKey is the cache key of the list of all load balancers (or target groups).
 const inventoryKey = "all"
 
@@ -143,6 +147,9 @@ func (c *Client) LoadBalancers(ctx context.Context, fresh bool) ([]state.LoadBal
 // tags of what it found, sorted by name.
 func (c *Client) describeLoadBalancers(ctx context.Context, in *elbv2.DescribeLoadBalancersInput) ([]state.LoadBalancer, error) {
 	var lbs []state.LoadBalancer
+	if len(in.Names) == 0 && len(in.LoadBalancerArns) == 0 {
+		in.PageSize = aws.Int32(maxPageSize)
+	}
 	p := elbv2.NewDescribeLoadBalancersPaginator(c.api, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -205,6 +212,9 @@ func (c *Client) TargetGroups(ctx context.Context, fresh bool) ([]state.TargetGr
 // named k8s-… and reads their tags, sorted by name.
 func (c *Client) describeTargetGroups(ctx context.Context, in *elbv2.DescribeTargetGroupsInput) ([]state.TargetGroup, error) {
 	var tgs []state.TargetGroup
+	if len(in.Names) == 0 && len(in.TargetGroupArns) == 0 && in.LoadBalancerArn == nil {
+		in.PageSize = aws.Int32(maxPageSize)
+	}
 	p := elbv2.NewDescribeTargetGroupsPaginator(c.api, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
