@@ -51,6 +51,7 @@ type Moto struct {
 	cmd     *exec.Cmd
 	logFile *os.File
 	tmpDir  string
+	port    int
 	exited  chan struct{} // closed when the process has exited
 	waitErr error         // set before exited is closed
 
@@ -131,6 +132,7 @@ func startMotoOnce(ctx context.Context) (*Moto, error) {
 	setProcessGroup(cmd)
 	m := &Moto{
 		Endpoint: "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		port:     port,
 		LogPath:  logPath,
 		cmd:      cmd,
 		logFile:  logFile,
@@ -189,7 +191,7 @@ func (m *Moto) waitReady(ctx context.Context, timeout time.Duration) error {
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			_ = resp.Body.Close()
-			if resp.StatusCode < 500 {
+			if resp.StatusCode < 500 && m.ownsPort() {
 				return nil
 			}
 		}
@@ -201,6 +203,16 @@ func (m *Moto) waitReady(ctx context.Context, timeout time.Duration) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// ownsPort reports whether the server answering on m.Endpoint is this moto process and not
+// another test binary's that picked the same port (see listensOn).
+func (m *Moto) ownsPort() bool {
+	if m.cmd.Process == nil {
+		return false
+	}
+	owned, known := listensOn(m.cmd.Process.Pid, m.port)
+	return owned || !known
 }
 
 // Reset drops every resource moto holds (POST /moto-api/reset).

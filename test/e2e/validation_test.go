@@ -112,19 +112,19 @@ func TestForgedTagsAndEmptyValuesAreRejectedBeforeAnyWrite(t *testing.T) {
 func TestUnsupportedUpstreamAnnotationsGetOneWarning(t *testing.T) {
 	h := newHarness(t, localenv.WorldOptions{})
 	h.startController()
-	h.create(webserver("tls", map[string]string{
-		"service.beta.kubernetes.io/aws-load-balancer-ssl-cert":  "arn:aws:acm:us-east-1:123456789012:certificate/x",
-		"service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "443",
+	h.create(webserver("eip", map[string]string{
+		"service.beta.kubernetes.io/aws-load-balancer-eip-allocations":    "eipalloc-0123456789abcdef0",
+		"service.beta.kubernetes.io/aws-load-balancer-quic-enabled-ports": "443",
 	}))
-	h.waitHostname("tls")
-	h.waitEvent("tls", "UnsupportedAnnotations",
-		"annotations not implemented by lbsg: service.beta.kubernetes.io/aws-load-balancer-ssl-cert, service.beta.kubernetes.io/aws-load-balancer-ssl-ports; lbsg neither applies nor reverts these settings")
+	h.waitHostname("eip")
+	h.waitEvent("eip", "UnsupportedAnnotations",
+		"annotations not implemented by lbsg: service.beta.kubernetes.io/aws-load-balancer-eip-allocations, service.beta.kubernetes.io/aws-load-balancer-quic-enabled-ports; lbsg neither applies nor reverts these settings")
 
 	h.ensureIngressClass(albClass, "")
-	h.create(backendService("redirect-be", 30082, nil))
-	h.create(ingress("redirect", "redirect-be", map[string]string{ingScheme: internetFacing,
-		"alb.ingress.kubernetes.io/ssl-redirect": "443", "alb.ingress.kubernetes.io/wafv2-acl-arn": "arn:aws:wafv2:x"}))
-	h.waitIngressHostname("redirect")
-	h.waitIngressEvent("redirect", "UnsupportedAnnotations",
-		"annotations not implemented by lbsg: alb.ingress.kubernetes.io/ssl-redirect, alb.ingress.kubernetes.io/wafv2-acl-arn; lbsg neither applies nor reverts these settings")
+	h.create(backendService("waf-be", 30082, nil))
+	h.create(ingress("waf", "waf-be", map[string]string{ingScheme: internetFacing,
+		"alb.ingress.kubernetes.io/shield-advanced-protection": "true", "alb.ingress.kubernetes.io/wafv2-acl-arn": "arn:aws:wafv2:x"}))
+	h.waitIngressHostname("waf")
+	h.waitIngressEvent("waf", "UnsupportedAnnotations",
+		"annotations not implemented by lbsg: alb.ingress.kubernetes.io/shield-advanced-protection, alb.ingress.kubernetes.io/wafv2-acl-arn; lbsg neither applies nor reverts these settings")
 }
