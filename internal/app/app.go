@@ -143,6 +143,9 @@ type RunOptions struct {
 	// Logger, when set, is the manager's and its reconcilers' logger instead of
 	// controller-runtime's global one (tests read what a reconcile logs).
 	Logger logr.Logger
+	// WebhookHost is the address the webhook server binds to; "" is every interface (in a
+	// cluster, the API server reaches it through the webhook Service).
+	WebhookHost string
 }
 
 // Scheme holds the Kubernetes types lbsg reads: the built-in ones and IngressClassParams.
@@ -200,6 +203,10 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 	if o.Logger.GetSink() != nil {
 		opts.Logger = o.Logger
 	}
+	hooks := webhookServer(cfg.Webhook, o.WebhookHost, logger)
+	if hooks != nil {
+		opts.WebhookServer = hooks
+	}
 	if cfg.WatchNamespace != "" {
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{cfg.WatchNamespace: {}}
 	}
@@ -232,6 +239,9 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 		ServiceWorkers: cfg.ServiceMaxConcurrentReconciles, IngressWorkers: cfg.IngressMaxConcurrentReconciles,
 		WatchTargetGroupBindings: tgbErr == nil, TGBWorkers: cfg.TGBMaxConcurrentReconciles}); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)
+	}
+	if hooks != nil {
+		registerPodGateWebhook(mgr, engine, paramsErr == nil, tgbErr == nil)
 	}
 	if err := addReadyzChecks(mgr, clients.EC2, engine.Exec.VPCID); err != nil {
 		return err

@@ -127,6 +127,7 @@ type Config struct {
 	// 3) is how many TargetGroupBindings are reconciled at once.
 	TGBMaxConcurrentReconciles int
 	Timeouts                   // --reconcile-timeout, --aws-api-timeout (lbsg's own)
+	Webhook                    // --enable-pod-readiness-gate-inject, --webhook-*
 
 	// AWSAPIThrottle is --aws-api-throttle: client-side rate limits per AWS API bucket,
 	// cloud.DefaultThrottle() with the services the flag names replaced.
@@ -204,6 +205,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 		"Maximum number of TargetGroupBindings reconciled at once")
 
 	c.Timeouts.addFlags(fs)
+	c.Webhook.addFlags(fs)
 	c.addIgnoredFlags(fs)
 }
 
@@ -305,6 +307,7 @@ func (c *Config) Validate() error {
 		add("invalid value %d for --%s: must not be negative", c.AWSMaxRetries, FlagAWSMaxRetries)
 	}
 	errs = append(errs, c.Timeouts.validate()...)
+	c.Webhook.validate(add)
 	if err := validateEndpoints(c.AWSAPIEndpoints); err != nil {
 		errs = append(errs, err)
 	}

@@ -59,6 +59,8 @@ func TestDefaults(t *testing.T) {
 		ServiceMaxConcurrentReconciles: 3,
 		IngressMaxConcurrentReconciles: 3,
 		TGBMaxConcurrentReconciles:     3,
+		Webhook: Webhook{EnablePodReadinessGateInject: true, BindPort: 9443,
+			CertDir: "/tmp/k8s-webhook-server/serving-certs", CertFile: "tls.crt", KeyFile: "tls.key"},
 	}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(Config{}), cmpopts.EquateEmpty(), throttleByString); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -185,6 +187,9 @@ func TestValidateErrors(t *testing.T) {
 		{"drift interval", []string{"--drift-check-interval=0s"}, "invalid value 0s for --drift-check-interval: must be positive"},
 		{"target sg selection", []string{"--target-sg-selection=any"}, `invalid value "any" for --target-sg-selection: must be one of error, first-tagged, all`},
 		{"empty target sg selection", []string{"--target-sg-selection="}, `invalid value "" for --target-sg-selection`},
+		{"webhook port", []string{"--webhook-bind-port=70000"}, "invalid value 70000 for --webhook-bind-port: must be a TCP port"},
+		{"webhook cert dir", []string{"--webhook-cert-dir="}, "--webhook-cert-dir is empty: name the webhook certificate's location, or set --enable-pod-readiness-gate-inject=false"},
+		{"webhook key file", []string{"--webhook-key-file="}, "--webhook-key-file is empty"},
 		{"sync period", []string{"--sync-period=-1h"}, "invalid value -1h0m0s for --sync-period: must be positive"},
 		{"retries", []string{"--aws-max-retries=-1"}, "invalid value -1 for --aws-max-retries: must not be negative"},
 	}
@@ -279,9 +284,8 @@ func TestIgnoredFlags(t *testing.T) {
 	}
 	want := []string{
 		"aws-vpc-tag-key", "aws-vpc-tags", "enable-endpoint-slices",
-		"enable-pod-readiness-gate-inject", "enable-shield", "enable-waf", "enable-wafv2", "ingress-class",
+		"enable-shield", "enable-waf", "enable-wafv2", "ingress-class",
 		"targetgroupbinding-max-exponential-backoff-delay",
-		"webhook-bind-port", "webhook-cert-dir",
 	}
 	if diff := cmp.Diff(want, c.IgnoredFlags); diff != "" {
 		t.Errorf("IgnoredFlags (-want +got):\n%s", diff)

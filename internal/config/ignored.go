@@ -17,12 +17,7 @@ var ignoredFlags = []struct {
 	reg  func(fs *pflag.FlagSet, name string)
 }{
 	// Webhooks and ALB add-ons.
-	{"webhook-bind-port", integer(9443)},
-	{"webhook-cert-dir", str("")},
-	{"webhook-cert-file", str("")},
-	{"webhook-key-file", str("")},
 	{"kube-ca-pem-filepath", str("")},
-	{"enable-pod-readiness-gate-inject", boolean(true)},
 	{"enable-shield", boolean(true)},
 	{"enable-waf", boolean(true)},
 	{"enable-wafv2", boolean(true)},

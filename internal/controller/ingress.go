@@ -141,7 +141,7 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			return ctrl.Result{}, err
 		}
 	}
-	return ctrl.Result{RequeueAfter: r.Resync}, nil
+	return r.Engine.afterGates(ctx, r.Client, stackGates(sp.Stack), r.Resync)
 }
 
 // release lets go of the Ingresses leaving the group: lbsg's status goes from those that

@@ -9,6 +9,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/lbsg/lbsg/internal/readiness"
 	"github.com/lbsg/lbsg/internal/spec"
 	"github.com/lbsg/lbsg/internal/state"
 	"github.com/lbsg/lbsg/internal/targets"
@@ -29,11 +30,13 @@ const (
 // podTargets returns the ready endpoint addresses of a target group's Service port that
 // belong to Pods the Service selects (targets.PodEndpoint), with their ports, and the
 // addresses it skipped with the reason. An EndpointSlice is anyone's to write; a Pod's IPs
-// are the kubelet's.
+// are the kubelet's. A Pod that is not Ready only because it waits on the group's
+// readiness gate (tg.Name) is a target too: its gate turns True once it is healthy there.
 func podTargets(tg spec.TargetGroup, objs ClusterObjects) ([]state.Target, []targets.Skipped) {
 	var out []state.Target
 	var skipped []targets.Skipped
 	var pods map[string]targets.Pod
+	var gated gatedPods
 	svc := findService(objs.Services, tg.ServiceNamespace, tg.ServiceName)
 	for _, s := range slicesOf(tg.ServiceNamespace, tg.ServiceName, objs.Slices) {
 		if s.AddressType != discoveryv1.AddressTypeIPv4 {
@@ -53,7 +56,7 @@ func podTargets(tg spec.TargetGroup, objs ClusterObjects) ([]state.Target, []tar
 			continue
 		}
 		for _, ep := range s.Endpoints {
-			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready && !gated.waits(tg, ep.TargetRef, objs) {
 				continue
 			}
 			if pods == nil {
@@ -74,6 +77,26 @@ func podTargets(tg spec.TargetGroup, objs ClusterObjects) ([]state.Target, []tar
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, skipped
+}
+
+// gatedPods indexes, on first use, the Pods of a target group's namespace that wait on
+// its readiness gate with their containers ready.
+type gatedPods map[string]bool
+
+func (g *gatedPods) waits(tg spec.TargetGroup, ref *corev1.ObjectReference, objs ClusterObjects) bool {
+	if tg.Name == "" || ref == nil || ref.Kind != "Pod" {
+		return false
+	}
+	if *g == nil {
+		*g = gatedPods{}
+		for i := range objs.Pods {
+			p := &objs.Pods[i]
+			if p.Namespace == tg.ServiceNamespace && readiness.Registrable(p, tg.Name) {
+				(*g)[p.Name] = true
+			}
+		}
+	}
+	return (ref.Namespace == "" || ref.Namespace == tg.ServiceNamespace) && (*g)[ref.Name]
 }
 
 func endpointOf(address string, ref *corev1.ObjectReference) targets.Endpoint {

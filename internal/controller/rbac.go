@@ -27,6 +27,10 @@ package controller
 // +kubebuilder:rbac:groups="",resources=nodes;namespaces;pods,verbs=list;watch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list;watch
 
+// Pod readiness gates: lbsg sets its own target-health conditions in a Pod's status (a
+// strategic merge patch of those conditions only).
+// +kubebuilder:rbac:groups="",resources=pods/status,verbs=patch
+
 // Events on the objects lbsg serves (events.k8s.io), and leader election's own (core).
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch

@@ -120,7 +120,7 @@ func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Ser
 	if err := r.setCondition(ctx, svc, metav1.ConditionTrue, ReasonReconciled, "load balancer "+sp.Stack.LoadBalancer.Name+" is provisioned", hostname); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: r.Resync}, nil
+	return r.Engine.afterGates(ctx, r.Client, stackGates(sp.Stack), r.Resync)
 }
 
 func (r *ServiceReconciler) reconcileDelete(ctx context.Context, svc *corev1.Service) (ctrl.Result, error) {

@@ -20,6 +20,7 @@ import (
 
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/readiness"
 	"github.com/lbsg/lbsg/internal/spec"
 	"github.com/lbsg/lbsg/internal/targets"
 )
@@ -65,12 +66,14 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 			a.Spec.ProviderID != b.Spec.ProviderID || !reflect.DeepEqual(a.Spec.Taints, b.Spec.Taints)
 	}}
 	// A Pod matters to ip targets through its labels and IPs; readiness reaches lbsg
-	// through the EndpointSlice.
+	// through the EndpointSlice, except for a Pod waiting on a readiness gate, whose
+	// endpoint stays unready: its containers becoming ready makes it a target.
 	podChanged := predicate.Funcs{UpdateFunc: func(ev event.UpdateEvent) bool {
 		a, b := ev.ObjectOld.(*corev1.Pod), ev.ObjectNew.(*corev1.Pod)
 		return !reflect.DeepEqual(a.Labels, b.Labels) || !reflect.DeepEqual(a.Status.PodIPs, b.Status.PodIPs) ||
 			a.Annotations[targets.PodENIAnnotation] != b.Annotations[targets.PodENIAnnotation] ||
-			a.DeletionTimestamp != b.DeletionTimestamp
+			a.DeletionTimestamp != b.DeletionTimestamp ||
+			readiness.HasAnyGate(b) && readiness.ContainersReady(a) != readiness.ContainersReady(b)
 	}}
 	kick := make(chan event.GenericEvent, 1)
 	svcR := &ServiceReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-service")),

@@ -196,7 +196,11 @@ func (r *TargetGroupBindingReconciler) reconcileNormal(ctx context.Context, b *e
 			return ctrl.Result{}, fmt.Errorf("update status: %w", err)
 		}
 	}
-	return ctrl.Result{RequeueAfter: r.Resync}, nil
+	var gates []gatedGroup
+	if tg.TargetType == elbv2api.TargetTypeIP {
+		gates = []gatedGroup{{gate: b.Name, namespace: b.Namespace, arn: arn}}
+	}
+	return r.Engine.afterGates(ctx, r.Client, gates, r.Resync)
 }
 
 func (r *TargetGroupBindingReconciler) failed(ctx context.Context, b *elbv2api.TargetGroupBinding, err error) error {
@@ -344,7 +348,7 @@ func (r *TargetGroupBindingReconciler) desiredTargets(ctx context.Context, b *el
 		return nil, "", fmt.Errorf("list pods: %w", err)
 	}
 	objs := ClusterObjects{Services: []corev1.Service{*svc}, Slices: slices.Items, Pods: pods.Items, Nodes: nodes.Items}
-	tg := spec.TargetGroup{TargetType: spec.TargetIP, ServiceNamespace: svc.Namespace, ServiceName: svc.Name, ServicePortName: port.Name}
+	tg := spec.TargetGroup{Name: b.Name, TargetType: spec.TargetIP, ServiceNamespace: svc.Namespace, ServiceName: svc.Name, ServicePortName: port.Name}
 	out, skipped := podTargets(tg, objs)
 	for _, n := range skippedNotices(map[string][]targets.Skipped{svc.Namespace + "/" + svc.Name: skipped}) {
 		if len(skipped) > 0 {

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lbsg/lbsg/internal/awscache"
+	"github.com/lbsg/lbsg/internal/readiness"
 	"github.com/lbsg/lbsg/internal/state"
 )
 
@@ -528,6 +529,27 @@ func (c *Client) describeTargets(ctx context.Context, tgARN string) ([]state.Tar
 		}
 		return out[i].Port < out[j].Port
 	})
+	return out, nil
+}
+
+// TargetHealth reads, fresh, the health of every target of a target group, by target. It
+// is read only while a Pod waits on a readiness gate of the group, so it is never cached.
+func (c *Client) TargetHealth(ctx context.Context, tgARN string) (map[state.Target]readiness.Health, error) {
+	res, err := c.api.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN)})
+	if err != nil {
+		return nil, fmt.Errorf("describe target health of %s: %w", tgARN, err)
+	}
+	out := map[state.Target]readiness.Health{}
+	for _, d := range res.TargetHealthDescriptions {
+		if d.Target == nil {
+			continue
+		}
+		var h readiness.Health
+		if th := d.TargetHealth; th != nil {
+			h = readiness.Health{State: string(th.State), Reason: string(th.Reason), Description: aws.ToString(th.Description)}
+		}
+		out[state.Target{ID: aws.ToString(d.Target.Id), Port: aws.ToInt32(d.Target.Port)}] = h
+	}
 	return out, nil
 }
 

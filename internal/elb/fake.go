@@ -42,6 +42,18 @@ type FakeAPI struct {
 	targets   map[string][]elbtypes.TargetDescription
 	calls     map[string]int
 	attrs     map[string]map[string]string // by ARN, see fake_attrs.go
+	// health by target ID: what DescribeTargetHealth reports (healthy when unset, as moto)
+	health map[string]elbtypes.TargetHealth
+}
+
+// SetTargetHealth makes DescribeTargetHealth report h for target id in every target group.
+func (f *FakeAPI) SetTargetHealth(id string, h elbtypes.TargetHealth) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.health == nil {
+		f.health = map[string]elbtypes.TargetHealth{}
+	}
+	f.health[id] = h
 }
 
 // fakeListener is a listener with every certificate (the default one marked IsDefault)
@@ -351,7 +363,11 @@ func (f *FakeAPI) DescribeTargetHealth(_ context.Context, in *elbv2.DescribeTarg
 	f.mu.Lock()
 	out := &elbv2.DescribeTargetHealthOutput{}
 	for _, t := range f.targets[aws.ToString(in.TargetGroupArn)] {
-		out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, elbtypes.TargetHealthDescription{Target: &t})
+		h, ok := f.health[aws.ToString(t.Id)]
+		if !ok {
+			h = elbtypes.TargetHealth{State: elbtypes.TargetHealthStateEnumHealthy}
+		}
+		out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, elbtypes.TargetHealthDescription{Target: &t, TargetHealth: &h})
 	}
 	f.mu.Unlock()
 	f.answered("DescribeTargetHealth", in)

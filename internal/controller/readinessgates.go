@@ -1,0 +1,242 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
+	"github.com/lbsg/lbsg/internal/readiness"
+	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/state"
+	"github.com/lbsg/lbsg/internal/targets"
+)
+
+// GateRecheck is how soon a stack or binding with a Pod still waiting on its readiness gate
+// is looked at again: target health is read only then, never on a schedule of its own.
+const GateRecheck = 10 * time.Second
+
+// gatedGroup is a target group of ip targets whose Pods may wait on its readiness gate:
+// the gate is named after the group (lbsg's target groups) or the binding (a
+// TargetGroupBinding), and its Pods are in namespace.
+type gatedGroup struct {
+	gate, namespace string
+	// arn is the target group's ARN; "" looks it up by name in the inventory.
+	arn, name string
+	// port is the port targets are registered on; 0 matches any.
+	port int32
+}
+
+// stackGates are the gated groups of a stack: its ip target groups.
+func stackGates(st *spec.Stack) []gatedGroup {
+	if st == nil {
+		return nil
+	}
+	var out []gatedGroup
+	for _, tg := range st.TargetGroups {
+		if tg.TargetType == spec.TargetIP && tg.Name != "" {
+			out = append(out, gatedGroup{gate: tg.Name, namespace: tg.ServiceNamespace, name: tg.Name, port: tg.TrafficPort})
+		}
+	}
+	return out
+}
+
+// syncReadinessGates sets the gate condition of every Pod that waits on one of groups:
+// True once its target is healthy, False with ELB's reason until then. Target health is
+// read, one call per group, only for the groups with a Pod waiting. waiting reports that
+// some Pod still waits; a group that fails does not keep the others from being updated.
+func (e *Engine) syncReadinessGates(ctx context.Context, c client.Client, groups []gatedGroup) (waiting bool, err error) {
+	var errs []error
+	for _, g := range groups {
+		pods := &corev1.PodList{}
+		if err := c.List(ctx, pods, client.InNamespace(g.namespace)); err != nil {
+			return true, fmt.Errorf("list pods of %s: %w", g.namespace, err)
+		}
+		var pending []*corev1.Pod
+		for i := range pods.Items {
+			if readiness.Pending(&pods.Items[i], g.gate) {
+				pending = append(pending, &pods.Items[i])
+			}
+		}
+		if len(pending) == 0 {
+			continue
+		}
+		arn, err := e.gateARN(ctx, g)
+		if err != nil || arn == "" {
+			// Not created yet (or the inventory failed): the next look finds it.
+			waiting = true
+			errs = append(errs, err)
+			continue
+		}
+		health, err := e.ELB.TargetHealth(ctx, arn)
+		if err != nil {
+			waiting = true
+			errs = append(errs, err)
+			continue
+		}
+		for _, p := range pending {
+			want := readiness.Condition(g.gate, healthOf(p, health, g.port))
+			if want.Status != corev1.ConditionTrue {
+				waiting = true
+			}
+			if err := writeGate(ctx, c, p, want); err != nil {
+				waiting = true
+				errs = append(errs, err)
+			}
+		}
+	}
+	return waiting, errors.Join(errs...)
+}
+
+// afterGates ends a successful reconcile: it updates the readiness gates of the groups and
+// asks to be called again in GateRecheck while a Pod waits, else after resync.
+func (e *Engine) afterGates(ctx context.Context, c client.Client, groups []gatedGroup, resync time.Duration) (ctrl.Result, error) {
+	waiting, err := e.syncReadinessGates(ctx, c, groups)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if waiting && (resync <= 0 || resync > GateRecheck) {
+		return ctrl.Result{RequeueAfter: GateRecheck}, nil
+	}
+	return ctrl.Result{RequeueAfter: resync}, nil
+}
+
+func (e *Engine) gateARN(ctx context.Context, g gatedGroup) (string, error) {
+	if g.arn != "" {
+		return g.arn, nil
+	}
+	tgs, err := e.ELB.TargetGroups(ctx, false)
+	if err != nil {
+		return "", err
+	}
+	for _, tg := range tgs {
+		if tg.Name == g.name {
+			return tg.ARN, nil
+		}
+	}
+	return "", nil
+}
+
+// healthOf is the health of the Pod's target in the group, nil when it is not a target.
+func healthOf(p *corev1.Pod, health map[state.Target]readiness.Health, port int32) *readiness.Health {
+	for _, ip := range p.Status.PodIPs {
+		for t, h := range health {
+			if t.ID == ip.IP && (port == 0 || t.Port == port) {
+				return &h
+			}
+		}
+	}
+	return nil
+}
+
+// writeGate patches the Pod's gate condition when it changed. A strategic merge patch of
+// status.conditions (merged by type) leaves the kubelet's conditions alone.
+func writeGate(ctx context.Context, c client.Client, p *corev1.Pod, want corev1.PodCondition) error {
+	if !readiness.Changed(p, want) {
+		return nil
+	}
+	want.LastTransitionTime = metav1.Now()
+	for _, have := range p.Status.Conditions {
+		if have.Type == want.Type && have.Status == want.Status {
+			want.LastTransitionTime = have.LastTransitionTime
+		}
+	}
+	body, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": []corev1.PodCondition{want}}})
+	if err != nil {
+		return err
+	}
+	if err := c.Status().Patch(ctx, p, client.RawPatch(types.StrategicMergePatchType, body)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("set readiness gate %s of Pod %s/%s: %w", want.Type, p.Namespace, p.Name, err)
+	}
+	return nil
+}
+
+// GateNames are the readiness gates the webhook gives a new Pod: one per ip target group
+// lbsg serves from a Service that selects the Pod (an NLB Service's, or an Ingress
+// backend's), named after the target group as upstream names its bindings, and one per
+// TargetGroupBinding of target type ip whose Service selects it, named after the binding.
+// Only Kubernetes objects are read (from the cache), never AWS: a Pod is gated from the
+// moment its Service asks for ip targets, even before the load balancer exists.
+func (e *Engine) GateNames(ctx context.Context, c client.Reader, pod *corev1.Pod, withParams, withBindings bool) ([]string, error) {
+	objs, err := listIngressObjects(ctx, c, withParams)
+	if err != nil {
+		return nil, err
+	}
+	services := &corev1.ServiceList{}
+	if err := c.List(ctx, services); err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	slices := &discoveryv1.EndpointSliceList{}
+	if err := c.List(ctx, slices, client.InNamespace(pod.Namespace)); err != nil {
+		return nil, fmt.Errorf("list endpoint slices of %s: %w", pod.Namespace, err)
+	}
+	objs.Services, objs.Slices = services.Items, slices.Items
+	selected := map[string]bool{}
+	for _, s := range objs.Services {
+		if s.Namespace == pod.Namespace && s.DeletionTimestamp == nil && len(s.Spec.Selector) > 0 && targets.Selects(s.Spec.Selector, pod.Labels) {
+			selected[s.Name] = true
+		}
+	}
+	if len(selected) == 0 {
+		return nil, nil
+	}
+	var names []string
+	ipGroups := func(st *spec.Stack) {
+		if st == nil {
+			return
+		}
+		for _, tg := range st.TargetGroups {
+			if tg.TargetType == spec.TargetIP && tg.ServiceNamespace == pod.Namespace && selected[tg.ServiceName] {
+				names = append(names, tg.Name)
+			}
+		}
+	}
+	for i := range objs.Services {
+		svc := &objs.Services[i]
+		if !selected[svc.Name] || svc.Namespace != pod.Namespace || !spec.OwnsService(svc, e.Settings) {
+			continue
+		}
+		st, _ := spec.BuildService(svc, e.Settings, spec.ServiceFacts{EndpointPorts: endpointPorts(svc, objs.Slices)})
+		ipGroups(st)
+	}
+	for id, g := range IngressGroups(objs) {
+		routes := false
+		for _, m := range g.Members {
+			for _, name := range backendServices(m.Ingress) {
+				routes = routes || m.Ingress.Namespace == pod.Namespace && selected[name]
+			}
+		}
+		if routes && len(g.Unresolved) == 0 {
+			st, _ := spec.BuildIngressGroup(id, g.Members, e.Settings, ingressFactsOf(g, objs, nil))
+			ipGroups(st)
+		}
+	}
+	if withBindings {
+		bindings := &elbv2api.TargetGroupBindingList{}
+		if err := c.List(ctx, bindings, client.InNamespace(pod.Namespace)); err != nil && !meta.IsNoMatchError(err) {
+			return nil, fmt.Errorf("list target group bindings of %s: %w", pod.Namespace, err)
+		}
+		for _, b := range bindings.Items {
+			// Without an explicit ip target type lbsg cannot tell, without AWS, that the
+			// Pods are targets: a gate that never turns True would keep them unready.
+			if b.DeletionTimestamp == nil && b.Spec.TargetType != nil && *b.Spec.TargetType == elbv2api.TargetTypeIP &&
+				selected[b.Spec.ServiceRef.Name] {
+				names = append(names, b.Name)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
