@@ -86,6 +86,8 @@ func TestChartLintsWithDefaultAndUpstreamValues(t *testing.T) {
 	for name, values := range map[string]map[string]any{
 		"defaults":        {"clusterName": "my-cluster"},
 		"upstream values": readUpstreamValues(t),
+		"cert-manager":    {"clusterName": "my-cluster", "enableCertManager": true},
+		"no pod webhook":  {"clusterName": "my-cluster", "enablePodReadinessGateInject": false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			l := lint.AllWithKubeVersion(Dir(), values, namespace, nil)
@@ -118,9 +120,9 @@ func TestChartLintFailsWithoutClusterName(t *testing.T) {
 func TestChartDefaultsRenderTheController(t *testing.T) {
 	r := render(t, map[string]any{"clusterName": "my-cluster"})
 	want := []string{
-		"PodDisruptionBudget/lbsg", "ServiceAccount/lbsg", "ClusterRole/lbsg", "ClusterRoleBinding/lbsg",
-		"Role/lbsg-leader-election", "RoleBinding/lbsg-leader-election", "Deployment/lbsg",
-		"IngressClass/alb", "IngressClassParams/lbsg",
+		"PodDisruptionBudget/lbsg", "ServiceAccount/lbsg", "Secret/lbsg-tls", "ClusterRole/lbsg", "ClusterRoleBinding/lbsg",
+		"Role/lbsg-leader-election", "RoleBinding/lbsg-leader-election", "Service/lbsg-webhook-service", "Deployment/lbsg",
+		"IngressClass/alb", "IngressClassParams/lbsg", "MutatingWebhookConfiguration/lbsg-webhook",
 	}
 	if got := r.Kinds(); !reflect.DeepEqual(got, want) {
 		t.Errorf("rendered %v\nwant     %v", got, want)
@@ -167,8 +169,8 @@ func TestChartDefaultsRenderTheController(t *testing.T) {
 			t.Errorf("probe %s:%s, want %s on the health port %s", probe.HTTPGet.Path, probe.HTTPGet.Port.String(), path, healthPort)
 		}
 	}
-	if ports["healthz"] != 61779 || ports["metrics-server"] != 8080 {
-		t.Errorf("container ports %v, want healthz 61779 and metrics-server 8080", ports)
+	if ports["healthz"] != 61779 || ports["metrics-server"] != 8080 || ports["webhook-server"] != 9443 {
+		t.Errorf("container ports %v, want healthz 61779, metrics-server 8080 and webhook-server 9443", ports)
 	}
 	if d.Spec.Template.Annotations["prometheus.io/port"] != "8080" {
 		t.Errorf("pod annotations %v, want prometheus.io/port 8080", d.Spec.Template.Annotations)
@@ -348,9 +350,13 @@ func TestChartValuesBecomeLbsgFlags(t *testing.T) {
 		{"lbsg's own", map[string]any{"targetSGRuleBudget": 3, "sgRulesQuota": 100, "driftCheckInterval": "5m", "reconcileTimeout": "2m", "awsApiTimeout": "20s"},
 			[]string{"--target-sg-rule-budget=3", "--sg-rules-quota=100", "--drift-check-interval=5m", "--reconcile-timeout=2m", "--aws-api-timeout=20s"}},
 		{"targetSGSelection", map[string]any{"targetSGSelection": "first-tagged"}, []string{"--target-sg-selection=first-tagged"}},
-		{"upstream's flags lbsg ignores", map[string]any{"enableShield": false, "enableWaf": false, "webhookBindPort": 9443,
+		{"upstream's flags lbsg ignores", map[string]any{"enableShield": false, "enableWaf": false,
 			"vpcTags": map[string]any{"Name": "prod"}, "tolerateNonExistentBackendService": false},
-			[]string{"--aws-vpc-tags=Name=prod", "--enable-shield=false", "--enable-waf=false", "--tolerate-non-existent-backend-service=false", "--webhook-bind-port=9443"}},
+			[]string{"--aws-vpc-tags=Name=prod", "--enable-shield=false", "--enable-waf=false", "--tolerate-non-existent-backend-service=false"}},
+		{"pod webhook off, own port", map[string]any{"enablePodReadinessGateInject": false, "webhookBindPort": 10443},
+			[]string{"--enable-pod-readiness-gate-inject=false", "--webhook-bind-port=10443"}},
+		{"pod webhook on, as upstream passes it", map[string]any{"enablePodReadinessGateInject": true},
+			[]string{"--enable-pod-readiness-gate-inject=true"}},
 		{"extraArgs as a map", map[string]any{"extraArgs": map[string]any{"zap-encoder": "console", "sg-rules-quota": 80}},
 			[]string{"--sg-rules-quota=80", "--zap-encoder=console"}},
 		{"extraArgs as a list", map[string]any{"extraArgs": []any{"--drift-check-interval=3m"}}, []string{"--drift-check-interval=3m"}},
@@ -402,6 +408,20 @@ func TestChartRejectsBadValuesNamingTheKey(t *testing.T) {
 		{"defaultTags not a map", map[string]any{"clusterName": "c", "defaultTags": "team=web"}, []string{"/defaultTags"}},
 		{"replicaCount 0", map[string]any{"clusterName": "c", "replicaCount": 0}, []string{"/replicaCount", "minimum"}},
 		{"bad targetSGSelection", map[string]any{"clusterName": "c", "targetSGSelection": "any"}, []string{"/targetSGSelection"}},
+		{"bad pod webhook failurePolicy", map[string]any{"clusterName": "c", "podMutatorWebhookConfig": map[string]any{"failurePolicy": "Never"}},
+			[]string{"/podMutatorWebhookConfig/failurePolicy", "'Fail', 'Ignore'"}},
+		{"pod webhook timeout over the API server's 30 s", map[string]any{"clusterName": "c", "podMutatorWebhookConfig": map[string]any{"timeoutSeconds": 60}},
+			[]string{"/podMutatorWebhookConfig/timeoutSeconds", "maximum"}},
+		{"webhookBindPort 0", map[string]any{"clusterName": "c", "webhookBindPort": 0}, []string{"/webhookBindPort", "minimum"}},
+		{"enablePodReadinessGateInject not a bool", map[string]any{"clusterName": "c", "enablePodReadinessGateInject": "no"},
+			[]string{"/enablePodReadinessGateInject", "boolean"}},
+		{"webhookNamespaceSelectors not a list", map[string]any{"clusterName": "c", "webhookNamespaceSelectors": map[string]any{"team": "web"}},
+			[]string{"/webhookNamespaceSelectors"}},
+		{"bad webhookNamespaceSelectors operator", map[string]any{"clusterName": "c",
+			"webhookNamespaceSelectors": []any{map[string]any{"key": "team", "operator": "Equals", "values": []any{"web"}}}},
+			[]string{"/webhookNamespaceSelectors/0/operator"}},
+		{"certManager.issuerRef without a name", map[string]any{"clusterName": "c", "enableCertManager": true,
+			"certManager": map[string]any{"issuerRef": map[string]any{"kind": "ClusterIssuer"}}}, []string{"/certManager/issuerRef", "name"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Render(release, namespace, tc.values)
@@ -430,6 +450,8 @@ func TestChartRejectsConflictsWithAClearMessage(t *testing.T) {
 			"enableBackendSecurityGroup (true) and enableBackendSG (false) disagree"},
 		{"no ServiceAccount name", map[string]any{"clusterName": "c", "serviceAccount": map[string]any{"create": false}},
 			"serviceAccount.name is required when serviceAccount.create is false"},
+		{"webhookTLS without its CA", map[string]any{"clusterName": "c", "webhookTLS": map[string]any{"cert": "x", "key": "y"}},
+			"webhookTLS: cert, key given without the others"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Render(release, namespace, tc.values)

@@ -17,7 +17,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/fake"
 	"sigs.k8s.io/yaml"
 )
 
@@ -62,8 +65,35 @@ func Load() (*chart.Chart, error) {
 }
 
 // Render renders the chart as release name in namespace with the user's values, validating
-// them against values.schema.json as `helm install` does.
+// them against values.schema.json as `helm install` does. Templates' lookup finds nothing,
+// as with `helm template`.
 func Render(name, namespace string, values map[string]any) (*Release, error) {
+	return renderChart(name, namespace, values, nil)
+}
+
+// RenderInCluster renders the chart as Render does, as `helm upgrade` would in a cluster that
+// holds the existing objects: templates' lookup finds them.
+func RenderInCluster(name, namespace string, values map[string]any, existing ...*unstructured.Unstructured) (*Release, error) {
+	objs := make([]k8sruntime.Object, 0, len(existing))
+	for _, u := range existing {
+		objs = append(objs, u.DeepCopy())
+	}
+	return renderChart(name, namespace, values, clusterClients{fake.NewSimpleDynamicClient(k8sruntime.NewScheme(), objs...)})
+}
+
+// clusterClients serves the templates' lookup from a fake dynamic client.
+type clusterClients struct{ client *fake.FakeDynamicClient }
+
+func (c clusterClients) GetClientFor(apiVersion, kind string) (dynamic.NamespaceableResourceInterface, bool, error) {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return nil, false, err
+	}
+	// The chart looks up only namespaced core kinds, whose resource is the plural of the kind.
+	return c.client.Resource(gv.WithResource(strings.ToLower(kind) + "s")), true, nil
+}
+
+func renderChart(name, namespace string, values map[string]any, cluster engine.ClientProvider) (*Release, error) {
 	ch, err := Load()
 	if err != nil {
 		return nil, err
@@ -73,7 +103,12 @@ func Render(name, namespace string, values map[string]any) (*Release, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := engine.Render(ch, top)
+	var files map[string]string
+	if cluster == nil {
+		files, err = engine.Render(ch, top)
+	} else {
+		files, err = engine.RenderWithClientProvider(ch, top, cluster)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -184,14 +184,20 @@ default. */}}
 {{- with .Values.awsApiTimeout }}
 --aws-api-timeout={{ . }}
 {{- end }}
+{{- if kindIs "bool" .Values.enablePodReadinessGateInject }}
+--enable-pod-readiness-gate-inject={{ .Values.enablePodReadinessGateInject }}
+{{- end }}
+{{- with .Values.webhookBindPort }}
+--webhook-bind-port={{ . }}
+{{- end }}
 {{- /* Upstream flags lbsg accepts and ignores (it logs them at start). */}}
-{{- range $flag, $key := dict "enable-pod-readiness-gate-inject" "enablePodReadinessGateInject" "enable-shield" "enableShield" "enable-waf" "enableWaf" "enable-wafv2" "enableWafv2" "enable-endpoint-slices" "enableEndpointSlices" "disable-ingress-class-annotation" "disableIngressClassAnnotation" "disable-ingress-group-name-annotation" "disableIngressGroupNameAnnotation" "tolerate-non-existent-backend-service" "tolerateNonExistentBackendService" "tolerate-non-existent-backend-action" "tolerateNonExistentBackendAction" }}
+{{- range $flag, $key := dict "enable-shield" "enableShield" "enable-waf" "enableWaf" "enable-wafv2" "enableWafv2" "enable-endpoint-slices" "enableEndpointSlices" "disable-ingress-class-annotation" "disableIngressClassAnnotation" "disable-ingress-group-name-annotation" "disableIngressGroupNameAnnotation" "tolerate-non-existent-backend-service" "tolerateNonExistentBackendService" "tolerate-non-existent-backend-action" "tolerateNonExistentBackendAction" }}
 {{- $v := index $.Values $key }}
 {{- if kindIs "bool" $v }}
 --{{ $flag }}={{ $v }}
 {{- end }}
 {{- end }}
-{{- range $flag, $key := dict "webhook-bind-port" "webhookBindPort" "default-ssl-policy" "defaultSSLPolicy" "targetgroupbinding-max-concurrent-reconciles" "targetgroupbindingMaxConcurrentReconciles" "targetgroupbinding-max-exponential-backoff-delay" "targetgroupbindingMaxExponentialBackoffDelay" "targetgroupbinding-requeue-duration" "targetgroupbindingRequeueDuration" "alb-gateway-max-concurrent-reconciles" "albGatewayMaxConcurrentReconciles" "nlb-gateway-max-concurrent-reconciles" "nlbGatewayMaxConcurrentReconciles" "globalaccelerator-max-concurrent-reconciles" "globalAcceleratorMaxConcurrentReconciles" "globalaccelerator-max-exponential-backoff-delay" "globalAcceleratorMaxExponentialBackoffDelay" "lb-stabilization-monitor-interval" "lbStabilizationMonitorInterval" "max-targets-per-target-group" "maxTargetsPerTargetGroup" }}
+{{- range $flag, $key := dict "default-ssl-policy" "defaultSSLPolicy" "targetgroupbinding-max-concurrent-reconciles" "targetgroupbindingMaxConcurrentReconciles" "targetgroupbinding-max-exponential-backoff-delay" "targetgroupbindingMaxExponentialBackoffDelay" "targetgroupbinding-requeue-duration" "targetgroupbindingRequeueDuration" "alb-gateway-max-concurrent-reconciles" "albGatewayMaxConcurrentReconciles" "nlb-gateway-max-concurrent-reconciles" "nlbGatewayMaxConcurrentReconciles" "globalaccelerator-max-concurrent-reconciles" "globalAcceleratorMaxConcurrentReconciles" "globalaccelerator-max-exponential-backoff-delay" "globalAcceleratorMaxExponentialBackoffDelay" "lb-stabilization-monitor-interval" "lbStabilizationMonitorInterval" "max-targets-per-target-group" "maxTargetsPerTargetGroup" }}
 {{- with index $.Values $key }}
 --{{ $flag }}={{ . }}
 {{- end }}
@@ -210,5 +216,83 @@ default. */}}
 {{- range .Values.extraArgs }}
 {{ . }}
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when the pod readiness gate webhook is on: enablePodReadinessGateInject unset
+or true; "" when it is false. */}}
+{{- define "lbsg.webhookEnabled" -}}
+{{- $v := .Values.enablePodReadinessGateInject }}
+{{- if not (and (kindIs "bool" $v) (not $v)) }}true{{ end }}
+{{- end }}
+
+{{/* The full name with a suffix, the full name shortened so that the whole stays within
+63 characters (a Service name, and cert-manager's label values). Call with (list . "suffix"). */}}
+{{- define "lbsg.suffixedName" -}}
+{{- $root := index . 0 }}
+{{- $suffix := index . 1 }}
+{{- $base := include "lbsg.fullname" $root | trunc (int (sub 62 (len $suffix))) | trimSuffix "-" }}
+{{- printf "%s-%s" $base $suffix }}
+{{- end }}
+
+{{- define "lbsg.webhookServiceName" -}}
+{{- include "lbsg.suffixedName" (list . "webhook-service") }}
+{{- end }}
+
+{{/* The Secret holding the webhook's serving certificate (tls.crt, tls.key, ca.crt). */}}
+{{- define "lbsg.webhookSecretName" -}}
+{{- include "lbsg.suffixedName" (list . "tls") }}
+{{- end }}
+
+{{/* The cert-manager Certificate of the webhook's serving certificate. */}}
+{{- define "lbsg.webhookCertificateName" -}}
+{{- include "lbsg.suffixedName" (list . "serving-cert") }}
+{{- end }}
+
+{{/* The port the webhook server listens on in the container. */}}
+{{- define "lbsg.webhookPort" -}}
+{{- .Values.webhookBindPort | default 9443 }}
+{{- end }}
+
+{{/* The DNS names the API server may use for the webhook Service. */}}
+{{- define "lbsg.webhookDNSNames" -}}
+{{- $svc := include "lbsg.webhookServiceName" . }}
+{{- $ns := .Release.Namespace }}
+{{- $domain := (.Values.cluster | default dict).dnsDomain | default "cluster.local" }}
+{{- list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.%s" $svc $ns $domain) | toJson }}
+{{- end }}
+
+{{/* The webhook's certificates when the chart makes them (not cert-manager), as YAML with
+base64 values ca, cert and key: webhookTLS when given; with keepTLSSecret, the Secret of an
+earlier install; otherwise a new CA and a serving certificate it signs. Include it once
+per render: each call generates new keys. */}}
+{{- define "lbsg.webhookCerts" -}}
+{{- $given := .Values.webhookTLS | default dict }}
+{{- $set := list }}
+{{- range $k := list "caCert" "cert" "key" }}
+{{- if index $given $k }}{{ $set = append $set $k }}{{ end }}
+{{- end }}
+{{- if and $set (lt (len $set) 3) }}
+{{- fail (printf "webhookTLS: %s given without the others: set webhookTLS.caCert, webhookTLS.cert and webhookTLS.key together (PEM), or none to let the chart make them" (join ", " $set)) }}
+{{- end }}
+{{- $existing := dict }}
+{{- if and (not $set) .Values.keepTLSSecret }}
+{{- $existing = (lookup "v1" "Secret" .Release.Namespace (include "lbsg.webhookSecretName" .)).data | default dict }}
+{{- end }}
+{{- if $set }}
+ca: {{ $given.caCert | b64enc }}
+cert: {{ $given.cert | b64enc }}
+key: {{ $given.key | b64enc }}
+{{- else if and (index $existing "ca.crt") (index $existing "tls.crt") (index $existing "tls.key") }}
+ca: {{ index $existing "ca.crt" }}
+cert: {{ index $existing "tls.crt" }}
+key: {{ index $existing "tls.key" }}
+{{- else }}
+{{- $names := include "lbsg.webhookDNSNames" . | fromJsonArray }}
+{{- $ca := genCA (printf "%s-webhook-ca" (include "lbsg.fullname" .)) 3650 }}
+{{- $leaf := genSignedCert (index $names 2) nil $names 3650 $ca }}
+ca: {{ $ca.Cert | b64enc }}
+cert: {{ $leaf.Cert | b64enc }}
+key: {{ $leaf.Key | b64enc }}
 {{- end }}
 {{- end }}
