@@ -174,7 +174,7 @@ func Webhooks(c Cluster) Result {
 		r.Status, r.Message = OK, "no webhook configuration of the upstream controller"
 		return r
 	}
-	r.Fix = "delete them once upstream's Deployment is gone (lbsg has no webhooks): kubectl delete " + strings.Join(names, " ")
+	r.Fix = "delete them once upstream's Deployment is gone (lbsg's chart installs its own, for Pod readiness gates only, under its release's name): kubectl delete " + strings.Join(names, " ")
 	if upstreamRunning(c.Deployments) {
 		r.Status = Warn
 		r.Message = fmt.Sprintf("%s still present; they call upstream's Pods, and once those are gone they block Pod, Service and Ingress writes",
