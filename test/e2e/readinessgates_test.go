@@ -198,31 +198,28 @@ func TestPodReadinessGatesHoldPodsUntilTheirTargetIsHealthy(t *testing.T) {
 	h.setContainersReady("web-ready", true)
 	h.setContainersReady("web-waiting", false)
 
-	want := []string{ips[0] + ":80"}
-	h.eventually("the Pod with ready containers registered, its gate True", 60*time.Second, func() string {
-		got := h.registeredTargets(tg.TargetGroupArn)
-		if strings.Join(got, ",") != strings.Join(want, ",") {
-			return fmt.Sprintf("targets %v, want %v", got, want)
-		}
-		if c := gateCondition(h.getPod("web-ready"), aws.ToString(tg.TargetGroupName)); c != "True Healthy" {
-			return "gate of web-ready: " + c
-		}
-		if c := gateCondition(h.getPod("web-waiting"), aws.ToString(tg.TargetGroupName)); c != "False Target.NotRegistered" {
-			return "gate of web-waiting: " + c
-		}
-		return ""
-	})
+	name := aws.ToString(tg.TargetGroupName)
+	h.waitTargetsAndGates("the Pod with ready containers registered, its gate True", tg.TargetGroupArn, name,
+		[]string{ips[0] + ":80"}, map[string]string{"web-ready": "True Healthy", "web-waiting": "False Target.NotRegistered"})
 
 	// Its containers become ready: it is registered, and its gate turns True.
 	h.setContainersReady("web-waiting", true)
-	want = []string{ips[0] + ":80", ips[1] + ":80"}
-	h.eventually("the second Pod registered, its gate True", 60*time.Second, func() string {
-		got := h.registeredTargets(tg.TargetGroupArn)
-		if strings.Join(got, ",") != strings.Join(want, ",") {
-			return fmt.Sprintf("targets %v, want %v", got, want)
+	h.waitTargetsAndGates("the second Pod registered, its gate True", tg.TargetGroupArn, name,
+		[]string{ips[0] + ":80", ips[1] + ":80"}, map[string]string{"web-ready": "True Healthy", "web-waiting": "True Healthy"})
+}
+
+// waitTargetsAndGates waits until the target group holds exactly targets and each Pod's
+// gate of the group reads as gates says ("<status> <reason>").
+func (h *harness) waitTargetsAndGates(what string, arn *string, group string, targets []string, gates map[string]string) {
+	h.t.Helper()
+	h.eventually(what, 60*time.Second, func() string {
+		if got := h.registeredTargets(arn); strings.Join(got, ",") != strings.Join(targets, ",") {
+			return fmt.Sprintf("targets %v, want %v", got, targets)
 		}
-		if c := gateCondition(h.getPod("web-waiting"), aws.ToString(tg.TargetGroupName)); c != "True Healthy" {
-			return "gate of web-waiting: " + c
+		for pod, want := range gates {
+			if c := gateCondition(h.getPod(pod), group); c != want {
+				return fmt.Sprintf("gate of %s: %s, want %s", pod, c, want)
+			}
 		}
 		return ""
 	})
