@@ -2,6 +2,7 @@ package controller
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -94,7 +95,7 @@ func TestGateNamesAreTheIPTargetGroupsThatSelectThePod(t *testing.T) {
 	if len(want) != 3 {
 		t.Fatalf("test setup: want %v", want)
 	}
-	if diff := cmp.Diff(sortedCopy(want), got); diff != "" {
+	if diff := cmp.Diff(slices.Sorted(slices.Values(want)), got); diff != "" {
 		t.Errorf("gates (-want +got):\n%s", diff)
 	}
 
@@ -106,18 +107,6 @@ func TestGateNamesAreTheIPTargetGroupsThatSelectThePod(t *testing.T) {
 	if got, err := w.eng.GateNames(w.ctx, kube, elsewhere, false, true); err != nil || len(got) != 0 {
 		t.Errorf("a Pod of another namespace: gates %v, %v", got, err)
 	}
-}
-
-func sortedCopy(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }
 
 // gatedWorld is a stackWorld whose kube client has Pod status (for gate conditions).
