@@ -31,8 +31,8 @@ type EC2 interface {
 
 var _ EC2 = (*cloud.Observer)(nil)
 
-// Users is what apply asks before it deletes a security group: what still holds it.
-// *cloud.Observer implements it; an EC2 without it deletes without asking.
+// Users is what apply asks when AWS refuses to delete a security group: what still holds
+// it. *cloud.Observer implements it; with an EC2 without it the refusal is reported as is.
 type Users interface {
 	SecurityGroupUsers(ctx context.Context, sgID string) (cloud.SGUsers, error)
 }
@@ -109,24 +109,18 @@ func (x *Executor) Apply(ctx context.Context, p plan.Plan) (Result, error) {
 	return res, nil
 }
 
-// deleteSG deletes an SG unless something still holds it. AWS would refuse with
-// DependencyViolation, which names nothing; asking first lets the error name the rule or
-// interface to remove.
-func (x *Executor) deleteSG(ctx context.Context, id string) error {
-	users, canAsk := x.EC2.(Users)
-	if canAsk {
-		u, err := users.SecurityGroupUsers(ctx, id)
-		if err != nil {
-			return fmt.Errorf("find what still uses %s: %w", id, err)
-		}
-		if !u.None() {
-			return &RetryError{Err: errors.New(u.Explain(id))}
-		}
+// deleteSG deletes an SG. AWS refuses to delete an SG that an interface uses or another
+// SG's rule refers to, so nothing is asked before: the planner read the referring rules
+// fresh anyway (HeldBy names those it leaves), and AWS itself is the check for interfaces.
+// When AWS refuses with DependencyViolation, which names nothing, what holds the SG is
+// read then, so that the error names the rule or interface to remove.
+func (x *Executor) deleteSG(ctx context.Context, c plan.Change) error {
+	id := c.Target.ID
+	if len(c.HeldBy) > 0 {
+		return &RetryError{Err: errors.New(cloud.SGUsers{ReferencedBy: c.HeldBy}.Explain(id))}
 	}
 	err := x.EC2.DeleteSecurityGroup(ctx, id)
-	if canAsk && cloud.IsDependencyViolation(err) {
-		// Something took hold of the SG since it was read (or AWS still lists an interface
-		// that is being deleted): say what, if it can be seen now.
+	if users, canAsk := x.EC2.(Users); canAsk && cloud.IsDependencyViolation(err) {
 		if u, uerr := users.SecurityGroupUsers(ctx, id); uerr == nil && !u.None() {
 			return &RetryError{Err: fmt.Errorf("%s: %w", u.Explain(id), err)}
 		}
@@ -161,7 +155,7 @@ func (x *Executor) apply(ctx context.Context, c plan.Change, res *Result) error 
 	case plan.OpCreateSG:
 		return x.createSG(ctx, c, res)
 	case plan.OpDeleteSG:
-		return x.deleteSG(ctx, c.Target.ID)
+		return x.deleteSG(ctx, c)
 	}
 	target, err := x.id(c.Target, res)
 	if err != nil && c.Op != plan.OpCreateTG && c.Op != plan.OpCreateLB && c.Op != plan.OpCreateListener && c.Op != plan.OpCreateRule {

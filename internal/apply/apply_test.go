@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/plan"
@@ -107,8 +108,19 @@ func TestDeleteBlockedSGNamesTheBlocker(t *testing.T) {
 	if !strings.Contains(err.Error(), want) {
 		t.Errorf("error = %q, want it to contain %q", err, want)
 	}
-	if fake.Calls()["DeleteSecurityGroup"] != 0 {
-		t.Error("DeleteSecurityGroup was called on an SG known to be in use")
+	if got := fake.Calls()["DeleteSecurityGroup"]; got != 1 {
+		t.Errorf("DeleteSecurityGroup called %d times, want 1 (AWS is the check)", got)
+	}
+
+	// A plan that read the referring rules fresh says so: the executor reports the blocker
+	// without asking AWS anything.
+	before := fake.Calls()
+	held := plan.Plan{Changes: []plan.Change{{Op: plan.OpDeleteSG, Target: plan.Ref{Kind: plan.KindSG, ID: doomed}, HeldBy: []string{user}}}}
+	if _, err := x.Apply(ctx, held); !errors.As(err, &retry) || !strings.Contains(err.Error(), want) {
+		t.Errorf("held deletion: error = %v, want a RetryError containing %q", err, want)
+	}
+	if diff := cmp.Diff(before, fake.Calls()); diff != "" {
+		t.Errorf("a held deletion made AWS calls (-before +after):\n%s", diff)
 	}
 
 	// An interface of a load balancer holds it too, and is named.

@@ -62,6 +62,14 @@ func toState(sg cloud.SecurityGroup) state.SecurityGroup {
 	return state.SecurityGroup{ID: sg.ID, Name: sg.Name, Tags: sg.Tags, Ingress: sg.Ingress}
 }
 
+func statesOf(sgs []cloud.SecurityGroup) []state.SecurityGroup {
+	out := make([]state.SecurityGroup, len(sgs))
+	for i, sg := range sgs {
+		out[i] = toState(sg)
+	}
+	return out
+}
+
 // backendTags are the tags of the shared backend SG (reference §4).
 func (e *Engine) backendTags() map[string]string {
 	return naming.MergeTags(map[string]string{
@@ -88,11 +96,7 @@ func (e *Engine) clusterSGs(ctx context.Context, fresh bool) ([]cloud.SecurityGr
 // through an annotation) is not it; two that carry everything are an Ambiguity, and lbsg
 // then acts on neither.
 func (e *Engine) findBackendSG(sgs []cloud.SecurityGroup) (*state.SecurityGroup, error) {
-	states := make([]state.SecurityGroup, len(sgs))
-	for i, sg := range sgs {
-		states[i] = toState(sg)
-	}
-	found, err := plan.RecogniseBackendSG(e.Settings.Cluster, states)
+	found, err := plan.RecogniseBackendSG(e.Settings.Cluster, statesOf(sgs))
 	if err != nil {
 		return nil, fmt.Errorf("find backend security group: %w", err)
 	}

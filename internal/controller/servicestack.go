@@ -270,14 +270,10 @@ func (e *Engine) planStack(ctx context.Context, sp *StackPlan, objs ClusterObjec
 }
 
 // revokeReferences adds, before each SG deletion in the plan, the revocation of every
-// lbsg rule elsewhere whose source is that SG: AWS refuses to delete a referenced SG.
+// lbsg rule elsewhere whose source is that SG: AWS refuses to delete a referenced SG. The
+// rules it leaves (not lbsg's) are named on the deletion (plan.MarkHeldDeletes).
 func (e *Engine) revokeReferences(ctx context.Context, sp *StackPlan) error {
-	var doomed []string
-	for _, c := range sp.Plan.Changes {
-		if c.Op == plan.OpDeleteSG && c.Target.ID != "" {
-			doomed = append(doomed, c.Target.ID)
-		}
-	}
+	doomed := plan.Deleted(sp.Plan)
 	if len(doomed) == 0 {
 		return nil
 	}
@@ -285,6 +281,7 @@ func (e *Engine) revokeReferences(ctx context.Context, sp *StackPlan) error {
 	if err != nil {
 		return fmt.Errorf("find rules that refer to %v: %w", doomed, err)
 	}
+	defer func() { plan.MarkHeldDeletes(&sp.Plan, statesOf(refs)) }()
 	isDoomed := map[string]bool{}
 	for _, id := range doomed {
 		isDoomed[id] = true

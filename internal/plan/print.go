@@ -105,5 +105,8 @@ func details(c Change) []string {
 	for _, t := range c.Targets {
 		out = append(out, fmt.Sprintf("%s:%d", t.ID, t.Port))
 	}
+	if len(c.HeldBy) > 0 {
+		out = append(out, "held by rules of "+strings.Join(c.HeldBy, ", ")+" that refer to it: AWS refuses the deletion until they are removed")
+	}
 	return out
 }

@@ -144,6 +144,10 @@ type Change struct {
 	// Attributes (set-*-attributes) are the attributes to write: only those the user set
 	// whose observed value differs.
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// HeldBy (delete-sg) are the other SGs whose rules, read fresh while planning, still
+	// refer to the SG once the plan's own revokes ran: AWS refuses the deletion until
+	// those rules are gone, and they are not lbsg's to remove. See MarkHeldDeletes.
+	HeldBy []string `json:"heldBy,omitempty"`
 }
 
 // LBSpec is the payload of create-lb.
