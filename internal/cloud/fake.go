@@ -77,6 +77,45 @@ func (f *FakeEC2) AddNetworkInterface(ni ec2types.NetworkInterface) {
 	f.mu.Unlock()
 }
 
+// AssignPrivateIPs adds secondary private IPv4 addresses to an ENI, as VPC CNI does for
+// pod IPs: on the ENI and on the instance it is attached to. An instance's ENI becomes
+// describable as an ENI on its first assignment.
+func (f *FakeEC2) AssignPrivateIPs(eniID string, ips ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var addrs []ec2types.NetworkInterfacePrivateIpAddress
+	var instAddrs []ec2types.InstancePrivateIpAddress
+	for _, ip := range ips {
+		addrs = append(addrs, ec2types.NetworkInterfacePrivateIpAddress{PrivateIpAddress: aws.String(ip), Primary: aws.Bool(false)})
+		instAddrs = append(instAddrs, ec2types.InstancePrivateIpAddress{PrivateIpAddress: aws.String(ip), Primary: aws.Bool(false)})
+	}
+	found := false
+	for i := range f.enis {
+		if aws.ToString(f.enis[i].NetworkInterfaceId) == eniID {
+			f.enis[i].PrivateIpAddresses = append(f.enis[i].PrivateIpAddresses, addrs...)
+			found = true
+		}
+	}
+	for i := range f.instances {
+		for j := range f.instances[i].NetworkInterfaces {
+			ni := &f.instances[i].NetworkInterfaces[j]
+			if aws.ToString(ni.NetworkInterfaceId) != eniID {
+				continue
+			}
+			ni.PrivateIpAddresses = append(ni.PrivateIpAddresses, instAddrs...)
+			if !found {
+				eni := ec2types.NetworkInterface{NetworkInterfaceId: ni.NetworkInterfaceId, VpcId: ni.VpcId, Groups: ni.Groups,
+					PrivateIpAddress: ni.PrivateIpAddress, Attachment: &ec2types.NetworkInterfaceAttachment{InstanceId: f.instances[i].InstanceId}}
+				for _, a := range ni.PrivateIpAddresses {
+					eni.PrivateIpAddresses = append(eni.PrivateIpAddresses, ec2types.NetworkInterfacePrivateIpAddress{PrivateIpAddress: a.PrivateIpAddress, Primary: a.Primary})
+				}
+				f.enis = append(f.enis, eni)
+				found = true
+			}
+		}
+	}
+}
+
 // AddSubnet seeds a subnet.
 func (f *FakeEC2) AddSubnet(s ec2types.Subnet) {
 	f.mu.Lock()

@@ -396,11 +396,11 @@ func TestMotoInstances(t *testing.T) {
 
 	// ENIs by ID and by IP: one call each, then cached.
 	var enis map[string]ENI
-	n = w.calls(t, func() { enis, err = o.NetworkInterfaces(ctx, []string{eni}) })
+	n = w.calls(t, func() { enis, err = o.NetworkInterfaces(ctx, []string{eni}, false) })
 	if err != nil || len(enis) != 1 || n.Total() != 0 { // cached by the Instances read
 		t.Errorf("NetworkInterfaces = %v, %v, %d calls", enis, err, n.Total())
 	}
-	n = w.calls(t, func() { enis, err = o.NetworkInterfaces(ctx, []string{eni, ids[1], "eni-0123456789abcdef0"}) })
+	n = w.calls(t, func() { enis, err = o.NetworkInterfaces(ctx, []string{eni, ids[1], "eni-0123456789abcdef0"}, false) })
 	if err != nil || len(enis) != 1 || n.Total() != 1 { // absent IDs are not cached
 		t.Errorf("NetworkInterfaces with unknown IDs = %v, %v, %d calls", enis, err, n.Total())
 	}

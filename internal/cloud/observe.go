@@ -426,9 +426,9 @@ func (o *Observer) NetworkInterfacesByIP(ctx context.Context, ips []string) (map
 }
 
 // NetworkInterfaces returns the ENIs with the given IDs, keyed by ID; unknown IDs are
-// absent. One DescribeNetworkInterfaces per 200 uncached IDs.
-func (o *Observer) NetworkInterfaces(ctx context.Context, ids []string) (map[string]ENI, error) {
-	return o.enis.GetMany(ctx, ids, false, func(ctx context.Context, ids []string) (map[string]ENI, error) {
+// absent. One DescribeNetworkInterfaces per 200 uncached IDs (per 200 IDs when fresh).
+func (o *Observer) NetworkInterfaces(ctx context.Context, ids []string, fresh bool) (map[string]ENI, error) {
+	return o.enis.GetMany(ctx, ids, fresh, func(ctx context.Context, ids []string) (map[string]ENI, error) {
 		enis, err := o.describeNetworkInterfaces(ctx, nil, "network-interface-id", ids, maxFilterValues)
 		if err != nil {
 			return nil, err

@@ -247,7 +247,7 @@ func TestFakeInstancesAndENIs(t *testing.T) {
 		t.Errorf("calls = %v", calls)
 	}
 	// The ENIs were cached on the way.
-	if _, err := o.NetworkInterfaces(ctx, []string{"eni-1", "eni-2"}); err != nil || f.Calls()["DescribeNetworkInterfaces"] != 1 {
+	if _, err := o.NetworkInterfaces(ctx, []string{"eni-1", "eni-2"}, false); err != nil || f.Calls()["DescribeNetworkInterfaces"] != 1 {
 		t.Errorf("NetworkInterfaces after Instances: %v, calls %v", err, f.Calls())
 	}
 	byIP, err := o.NetworkInterfacesByIP(ctx, []string{"10.0.0.11", "2001:db8::10", "10.9.9.9"})

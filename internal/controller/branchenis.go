@@ -101,7 +101,7 @@ func (e *Engine) resolveBranchENIs(ctx context.Context, snap *NetworkingSnapshot
 	}
 	var readErr error
 	if len(newIDs) > 0 {
-		found, err := e.EC2.NetworkInterfaces(ctx, newIDs)
+		found, err := e.EC2.NetworkInterfaces(ctx, newIDs, false)
 		if err != nil {
 			readErr = err
 		} else {

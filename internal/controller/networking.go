@@ -101,10 +101,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	if err := e.discover(ctx, snap, stacksKey(stacks), o); err != nil {
 		return nil, err
 	}
-	ownedStates := make([]state.SecurityGroup, len(snap.owned))
-	for i, sg := range snap.owned {
-		ownedStates[i] = toState(sg)
-	}
+	ownedStates := statesOf(snap.owned)
 	backendID := e.BackendSGID
 	var backendAmbiguous *plan.Ambiguity
 	if backendID == "" {
@@ -206,7 +203,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		byIP = slices.DeleteFunc(slices.Clone(allIPs), func(ip string) bool { _, ok := branch[ip]; return ok })
 	}
 	// A failed lookup fails only the stacks with targets it did not resolve.
-	resolveErr := e.resolveENIs(ctx, snap, allIDs, byIP, o.Now)
+	resolveErr := e.resolveENIs(ctx, snap, allIDs, byIP, podIPHints(objs, byIP), o.Now)
 	unresolved := func(what string, missing []string) error {
 		if resolveErr != nil {
 			return fmt.Errorf("cannot resolve %s %v: %w", what, missing, resolveErr)
@@ -380,43 +377,48 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	}
 	e.holdFailing(ctx, &in, held, owned, backendID)
 	res := plan.PlanNetworking(in)
-	// SGs the read above had to ask AWS for are as fresh as a re-read.
-	if narrowed := e.EC2.NotReadSince(sgsChangedBy(res.Plan, plan.OpRevoke, plan.OpDeleteSG), readStart); !o.Drift && len(narrowed) > 0 {
-		if res, err = e.replanFresh(ctx, &in, narrowed); err != nil {
-			return nil, err
+	// A deletion needs the rules that refer to the doomed SG, read fresh: one search that
+	// also reads fresh the target SGs those rules are on, which the plan revokes them from.
+	var refs []cloud.SecurityGroup
+	doomed := plan.Deleted(res.Plan)
+	if len(doomed) > 0 {
+		if refs, err = e.EC2.SecurityGroupsReferencing(ctx, doomed, true); err != nil {
+			return nil, fmt.Errorf("find rules that refer to %v: %w", doomed, err)
+		}
+		// They join the universe, as discovery's search would have them: lbsg rules there
+		// that no load balancer needs are revoked, and any others name what holds the SG.
+		for _, sg := range refs {
+			in.Observed[sg.ID] = toState(sg)
 		}
 	}
-	np.Plan, np.Input, np.OverQuota, np.Held = res.Plan, in, res.OverQuota, res.Held
-	return np, nil
-}
-
-// replanFresh reads the SGs ids fresh, puts them in the input in place of their cached
-// copies (dropping those that are gone) and plans again.
-func (e *Engine) replanFresh(ctx context.Context, in *plan.NetworkingInput, ids []string) (plan.NetworkingResult, error) {
-	fresh, err := e.EC2.SecurityGroups(ctx, ids, true)
-	if err != nil {
-		return plan.NetworkingResult{}, fmt.Errorf("read the security groups a revoke or delete would change: %w", err)
-	}
-	for _, id := range ids {
-		sg, ok := fresh[id]
-		if _, observed := in.Observed[id]; observed {
-			if ok {
+	// SGs the reads above had to ask AWS for are as fresh as a re-read. An SG to delete
+	// needs no re-read of its own: what it holds does not decide its deletion.
+	narrowed := slices.DeleteFunc(e.EC2.NotReadSince(sgsChangedBy(res.Plan, plan.OpRevoke), readStart), func(id string) bool {
+		return slices.Contains(doomed, id)
+	})
+	switch {
+	case !o.Drift && len(narrowed) > 0:
+		fresh, err := e.EC2.SecurityGroups(ctx, narrowed, true)
+		if err != nil {
+			return nil, fmt.Errorf("read the security groups a revoke would change: %w", err)
+		}
+		for _, id := range narrowed {
+			if _, observed := in.Observed[id]; !observed {
+				continue
+			}
+			if sg, ok := fresh[id]; ok {
 				in.Observed[id] = toState(sg)
 			} else {
-				delete(in.Observed, id)
+				delete(in.Observed, id) // gone: nothing to revoke there
 			}
 		}
+		res = plan.PlanNetworking(in)
+	case len(refs) > 0:
+		res = plan.PlanNetworking(in)
 	}
-	in.DeleteSGs = slices.DeleteFunc(in.DeleteSGs, func(d state.SecurityGroup) bool {
-		_, ok := fresh[d.ID]
-		return slices.Contains(ids, d.ID) && !ok
-	})
-	for i, d := range in.DeleteSGs {
-		if sg, ok := fresh[d.ID]; ok {
-			in.DeleteSGs[i] = toState(sg)
-		}
-	}
-	return plan.PlanNetworking(*in), nil
+	plan.MarkHeldDeletes(&res.Plan, statesOf(refs))
+	np.Plan, np.Input, np.OverQuota, np.Held = res.Plan, in, res.OverQuota, res.Held
+	return np, nil
 }
 
 func stackOf(stacks []*netStack, o spec.Owner) *netStack {

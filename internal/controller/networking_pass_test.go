@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -124,11 +126,15 @@ func (w *netWorld) addService(name string, nodePort int32, ip bool) {
 
 // setEndpoints makes the Service's one EndpointSlice hold the given pod IPs (each a Pod
 // the Service selects).
-func (w *netWorld) setEndpoints(name string, ips ...string) {
+func (w *netWorld) setEndpoints(name string, ips ...string) { w.setPodEndpoints(name, "", ips...) }
+
+// setPodEndpoints is setEndpoints with the Pods running on the node named.
+func (w *netWorld) setPodEndpoints(name, node string, ips ...string) {
 	ready, port, pname := true, int32(8080), "http"
 	var eps []discoveryv1.Endpoint
 	for i, ip := range ips {
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: fmt.Sprintf("%s-%d", name, i), Labels: map[string]string{"app": name}},
+			Spec:   corev1.PodSpec{NodeName: node},
 			Status: corev1.PodStatus{PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}}
 		_ = w.kube.Delete(w.ctx, pod)
 		w.create(pod)
@@ -493,5 +499,139 @@ func TestUnknownPodIPIsNotAskedForOnEveryRetry(t *testing.T) {
 	w.now = w.now.Add(missRetry)
 	if got := lookups(); got != 1 {
 		t.Errorf("retry after missRetry: %d DescribeNetworkInterfaces, want 1", got)
+	}
+}
+
+// removeService deletes a Service and its load balancer, as the Service reconciler does
+// (through the caches).
+func (w *netWorld) removeService(name string) {
+	w.t.Helper()
+	if err := w.kube.Delete(w.ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: name}}); err != nil {
+		w.t.Fatal(err)
+	}
+	lbs, err := w.r.Engine.ELB.LoadBalancers(w.ctx, false)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, lb := range lbs {
+		if lb.Name == "k8s-team-"+name {
+			if err := w.r.Engine.ELB.DeleteLoadBalancer(w.ctx, lb.ARN); err != nil {
+				w.t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestLastServiceGoneDeletesBackendSG: once no load balancer uses the backend SG, one pass
+// revokes its rules on the node SG and deletes it, reading only the load balancers (fresh:
+// a deletion decision) and the rules that refer to the backend SG (fresh: they are
+// revoked, or name what holds it). A user's rule that refers to it holds the deletion: the
+// pass fails naming that rule's SG, without asking AWS to delete, and the SG is deleted by
+// the pass after the rule is gone.
+func TestLastServiceGoneDeletesBackendSG(t *testing.T) {
+	for _, userRule := range []bool{false, true} {
+		w := settledWorld(t, 1)
+		var user string
+		rule := []sgrules.Rule{{Key: sgrules.Key{Protocol: "tcp", FromPort: 6379, ToPort: 6379, PeerKind: sgrules.PeerSG, Peer: w.backend}}}
+		if userRule {
+			user = w.mkSG("cache", nil)
+			if _, err := w.ec2.AuthorizeSecurityGroupIngress(w.ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(user),
+				IpPermissions: cloud.RulesToSDK(rule)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.removeService("web-0")
+		before := w.calls()
+		_, err := w.r.Reconcile(w.ctx, TargetSGPass{})
+		got := map[string]int{}
+		for k, v := range w.calls() {
+			if d := v - before[k]; d > 0 {
+				got[k] = d
+			}
+		}
+		if got := w.rules(w.nodeSG); len(got) != 0 {
+			t.Errorf("user rule %v: node SG rules = %v, want none", userRule, got)
+		}
+		want := map[string]int{"DescribeLoadBalancers": 1, "DescribeSecurityGroups": 1, "RevokeSecurityGroupIngress": 1, "DeleteSecurityGroup": 1}
+		if !userRule {
+			if err != nil {
+				t.Fatalf("pass: %v", err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("AWS calls of the pass that deletes the backend SG (-want +got):\n%s", diff)
+			}
+			if _, ok := w.sgs()[w.backend]; ok {
+				t.Error("the backend SG is still there")
+			}
+			continue
+		}
+		delete(want, "DeleteSecurityGroup")
+		var retry *apply.RetryError
+		if !errors.As(err, &retry) || !strings.Contains(err.Error(), "still referenced by a rule of "+user) {
+			t.Fatalf("pass error = %v, want a RetryError naming %s", err, user)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("AWS calls of the pass held by a user's rule (-want +got):\n%s", diff)
+		}
+		if _, ok := w.sgs()[w.backend]; !ok {
+			t.Fatal("the backend SG was deleted while a user's rule refers to it")
+		}
+		if _, err := w.ec2.RevokeSecurityGroupIngress(w.ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(user),
+			IpPermissions: cloud.RulesToSDK(rule)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.r.Reconcile(w.ctx, TargetSGPass{}); err != nil {
+			t.Fatalf("pass after the user's rule is gone: %v", err)
+		}
+		if _, ok := w.sgs()[w.backend]; ok {
+			t.Error("the backend SG is still there after the user's rule is gone")
+		}
+	}
+}
+
+func (w *netWorld) sgs() map[string]bool {
+	w.t.Helper()
+	out, err := w.ec2.DescribeSecurityGroups(w.ctx, &ec2.DescribeSecurityGroupsInput{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, g := range out.SecurityGroups {
+		ids[aws.ToString(g.GroupId)] = true
+	}
+	return ids
+}
+
+// TestPodIPsAreFoundOnTheirNodesENIs: a pod IP is looked for on the ENIs of its Pod's
+// node, where VPC CNI puts it: an IP already there when those ENIs were read costs no
+// call, a newer one one fresh read of those ENIs, and neither a search across the VPC.
+func TestPodIPsAreFoundOnTheirNodesENIs(t *testing.T) {
+	w := newNetWorld(t)
+	w.ec2.AssignPrivateIPs("eni-i-1", "10.0.2.10")
+	w.addService("api", 30100, true)
+	w.setPodEndpoints("api", "node-1", "10.0.2.10")
+	first := w.pass()
+	if first["DescribeInstances"] != 1 || first["DescribeNetworkInterfaces"] != 1 {
+		t.Errorf("first pass made %v, want one DescribeInstances and one DescribeNetworkInterfaces (the node's ENIs)", first)
+	}
+	want := []string{fmt.Sprintf("tcp 8080 from %s", w.backend)}
+	if got := w.rules(w.nodeSG); !slices.Equal(got, want) {
+		t.Fatalf("node SG rules = %v, want %v", got, want)
+	}
+
+	// A rollout: the new Pod's IP was assigned after the node's ENIs were read.
+	w.ec2.AssignPrivateIPs("eni-i-1", "10.0.2.11")
+	w.setPodEndpoints("api", "node-1", "10.0.2.11")
+	if got := w.pass(); !maps.Equal(got, map[string]int{"DescribeNetworkInterfaces": 1}) {
+		t.Errorf("pass after a new pod IP made %v, want one DescribeNetworkInterfaces", got)
+	}
+	if ip := w.r.snap.ipENI["10.0.2.11"]; ip.ID != "eni-i-1" {
+		t.Errorf("10.0.2.11 resolved to %q, want eni-i-1", ip.ID)
+	}
+
+	// Back to an IP the node's ENIs held when they were read: no call at all.
+	w.setPodEndpoints("api", "node-1", "10.0.2.10")
+	if got := w.pass(); total(got) != 0 {
+		t.Errorf("pass after an IP known on the node's ENIs made %v, want no call", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/lbsg/lbsg/internal/sgrules"
 	"github.com/lbsg/lbsg/internal/spec"
 	"github.com/lbsg/lbsg/internal/state"
+	"github.com/lbsg/lbsg/internal/targets"
 )
 
 // NetworkingSnapshot is what the target-SG pass keeps of AWS between passes, so that a
@@ -326,7 +328,11 @@ const missRetry = 10 * time.Second
 // resolveENIs maps every instance ID and pod IP to its ENI, asking AWS (one batched call
 // each) only for those not resolved before, nor missed in the last missRetry; what is missing (or could not be read: the
 // error says why) is absent from the maps.
-func (e *Engine) resolveENIs(ctx context.Context, snap *NetworkingSnapshot, instIDs, ips []string, now time.Time) error {
+//
+// A pod IP is looked for first on the ENIs of the instance its Pod runs on (hints: IP →
+// instance IDs), where VPC CNI puts it: in the cached ENIs, then in those ENIs read again,
+// in one call; only the IPs still unknown are searched for across the VPC, in one more.
+func (e *Engine) resolveENIs(ctx context.Context, snap *NetworkingSnapshot, instIDs, ips []string, hints map[string][]string, now time.Time) error {
 	if snap.missed == nil {
 		snap.missed = map[string]time.Time{}
 	}
@@ -376,13 +382,27 @@ func (e *Engine) resolveENIs(ctx context.Context, snap *NetworkingSnapshot, inst
 		}
 	}
 	if len(newIPs) > 0 {
-		enis, err := e.EC2.NetworkInterfacesByIP(ctx, newIPs)
+		onNodes, err := e.ipsOnNodeENIs(ctx, newIPs, hints)
 		if err != nil {
-			ipsFailed = true
-			errs = append(errs, fmt.Errorf("read network interfaces: %w", err))
+			errs = append(errs, err) // the search across the VPC below may still find them
 		}
-		for ip, eni := range enis {
-			snap.ipENI[ip] = eni
+		var rest []string
+		for _, ip := range newIPs {
+			if eni, ok := onNodes[ip]; ok {
+				snap.ipENI[ip] = eni
+			} else {
+				rest = append(rest, ip)
+			}
+		}
+		if len(rest) > 0 {
+			enis, err := e.EC2.NetworkInterfacesByIP(ctx, rest)
+			if err != nil {
+				ipsFailed = true
+				errs = append(errs, fmt.Errorf("read network interfaces: %w", err))
+			}
+			for ip, eni := range enis {
+				snap.ipENI[ip] = eni
+			}
 		}
 	}
 	// An IP no target uses any more is forgotten: it may come back on another ENI. So is
@@ -390,6 +410,97 @@ func (e *Engine) resolveENIs(ctx context.Context, snap *NetworkingSnapshot, inst
 	prune(snap.ipENI, ips)
 	prune(snap.instENI, instIDs)
 	return errors.Join(errs...)
+}
+
+// ipsOnNodeENIs finds pod IPs on the ENIs of the instances hints name for them: first in
+// the cached ENIs (no call when the IP was there when they were read), then in those ENIs
+// read fresh, in one call. Only an ENI that AWS lists with the IP resolves it: the hint,
+// taken from a Pod's node, only says where to look.
+func (e *Engine) ipsOnNodeENIs(ctx context.Context, ips []string, hints map[string][]string) (map[string]cloud.ENI, error) {
+	var instIDs []string
+	for _, ip := range ips {
+		instIDs = append(instIDs, hints[ip]...)
+	}
+	if len(instIDs) == 0 {
+		return nil, nil
+	}
+	insts, err := e.EC2.Instances(ctx, dedupStrings(instIDs))
+	if err != nil {
+		return nil, fmt.Errorf("read the instances of pods' nodes: %w", err)
+	}
+	wanted := make(map[string]bool, len(ips))
+	for _, ip := range ips {
+		wanted[ip] = true
+	}
+	found := map[string]cloud.ENI{}
+	match := func(enis []cloud.ENI) {
+		for _, eni := range enis {
+			for _, ip := range slices.Concat(eni.PrivateIPs, eni.IPv6s) {
+				if _, ok := found[ip]; !ok && wanted[ip] {
+					found[ip] = eni
+				}
+			}
+		}
+	}
+	var eniIDs []string
+	for _, ip := range ips {
+		for _, id := range hints[ip] {
+			if inst, ok := insts[id]; ok {
+				match(inst.ENIs)
+				for _, eni := range inst.ENIs {
+					eniIDs = append(eniIDs, eni.ID)
+				}
+			}
+		}
+	}
+	var stale []string
+	for _, ip := range ips {
+		if _, ok := found[ip]; !ok && len(hints[ip]) > 0 {
+			stale = append(stale, ip)
+		}
+	}
+	if len(stale) == 0 || len(eniIDs) == 0 {
+		return found, nil
+	}
+	fresh, err := e.EC2.NetworkInterfaces(ctx, dedupStrings(eniIDs), true)
+	if err != nil {
+		return found, fmt.Errorf("read the network interfaces of pods' nodes: %w", err)
+	}
+	match(slices.Collect(maps.Values(fresh)))
+	return found, nil
+}
+
+// podIPHints maps each of ips to the instances of the nodes that Pods with that IP run
+// on (more than one only when Pods on several nodes report the same IP).
+func podIPHints(objs ClusterObjects, ips []string) map[string][]string {
+	if len(ips) == 0 {
+		return nil
+	}
+	want := make(map[string]bool, len(ips))
+	for _, ip := range ips {
+		want[ip] = true
+	}
+	nodeInst := map[string]string{}
+	for i := range objs.Nodes {
+		n := &objs.Nodes[i]
+		if id, err := targets.InstanceIDFromProviderID(n.Spec.ProviderID); err == nil {
+			nodeInst[n.Name] = id
+		}
+	}
+	out := map[string][]string{}
+	for i := range objs.Pods {
+		p := &objs.Pods[i]
+		inst, ok := nodeInst[p.Spec.NodeName]
+		if !ok {
+			continue
+		}
+		for _, a := range p.Status.PodIPs {
+			if want[a.IP] && !slices.Contains(out[a.IP], inst) {
+				out[a.IP] = append(out[a.IP], inst)
+			}
+		}
+	}
+	return out
 }
 
 func prune(m map[string]cloud.ENI, keep []string) {
