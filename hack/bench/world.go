@@ -36,6 +36,9 @@ type world struct {
 	elb   *elbv2.Client
 	w     *localenv.World
 	nextP int // pods created so far, for unique names
+	// podIPs are the addresses handed to bench Pods: the emulator picks secondary
+	// addresses at random and may pick one twice, which no real ENI does.
+	podIPs map[string]bool
 }
 
 // create creates obj, retrying a few times on conflicts and server timeouts.
@@ -103,19 +106,34 @@ func (w *world) touch(ctx context.Context, name, value string) error {
 // are) and creates n Running Pods of the app with them; it returns name → IP.
 func (w *world) newPods(ctx context.Context, app string, n int) (map[string]string, error) {
 	node := w.w.Nodes[w.nextP%len(w.w.Nodes)]
-	out, err := w.ec2.AssignPrivateIpAddresses(ctx, &ec2.AssignPrivateIpAddressesInput{
-		NetworkInterfaceId: aws.String(node.ENIID), SecondaryPrivateIpAddressCount: aws.Int32(int32(n))})
-	if err != nil {
-		return nil, fmt.Errorf("assigning pod IPs on %s: %w", node.ENIID, err)
+	if w.podIPs == nil {
+		w.podIPs = map[string]bool{}
+	}
+	var ips []string
+	for try := 0; len(ips) < n; try++ {
+		if try == 10 {
+			return nil, fmt.Errorf("the emulator kept assigning addresses already in use on %s", node.ENIID)
+		}
+		out, err := w.ec2.AssignPrivateIpAddresses(ctx, &ec2.AssignPrivateIpAddressesInput{
+			NetworkInterfaceId: aws.String(node.ENIID), SecondaryPrivateIpAddressCount: aws.Int32(int32(n - len(ips)))})
+		if err != nil {
+			return nil, fmt.Errorf("assigning pod IPs on %s: %w", node.ENIID, err)
+		}
+		for _, a := range out.AssignedPrivateIpAddresses {
+			if ip := aws.ToString(a.PrivateIpAddress); !w.podIPs[ip] {
+				w.podIPs[ip] = true
+				ips = append(ips, ip)
+			}
+		}
 	}
 	pods := map[string]string{}
-	for _, a := range out.AssignedPrivateIpAddresses {
+	for _, ip := range ips {
 		w.nextP++
 		p := pod(fmt.Sprintf("%s-pod-%d", app, w.nextP), app)
+		p.Spec.NodeName = node.Name // the node whose ENI holds its IP, as the scheduler and VPC CNI leave it
 		if err := w.create(ctx, p); err != nil {
 			return nil, err
 		}
-		ip := aws.ToString(a.PrivateIpAddress)
 		p.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}},
 			StartTime: &metav1.Time{Time: time.Now()}}
 		if err := w.k8s.Status().Update(ctx, p); err != nil {
