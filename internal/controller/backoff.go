@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/time/rate"
 	"k8s.io/client-go/util/workqueue"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/lbsg/lbsg/internal/apply"
 )
@@ -49,10 +48,10 @@ func reportContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // NewRateLimiter is the work queues' rate limiter: per-request exponential backoff with
 // jitter, capped at BackoffMax, and an overall bucket (10 per second, bursts of 100, as
 // client-go's default) so that many failing objects cannot flood AWS.
-func NewRateLimiter() workqueue.TypedRateLimiter[reconcile.Request] {
-	return workqueue.NewTypedMaxOfRateLimiter[reconcile.Request](
-		newJitteredBackoff[reconcile.Request](BackoffBase, BackoffMax, BackoffJitter),
-		&workqueue.TypedBucketRateLimiter[reconcile.Request]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
+func NewRateLimiter[T comparable]() workqueue.TypedRateLimiter[T] {
+	return workqueue.NewTypedMaxOfRateLimiter[T](
+		newJitteredBackoff[T](BackoffBase, BackoffMax, BackoffJitter),
+		&workqueue.TypedBucketRateLimiter[T]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
 	)
 }
 

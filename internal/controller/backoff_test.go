@@ -3,8 +3,6 @@ package controller
 import (
 	"testing"
 	"time"
-
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 // TestRetriesBackOffToACap guards issue 6 case 8: a failing object is retried later and
@@ -60,9 +58,9 @@ func TestRetriesBackOffToACap(t *testing.T) {
 	if last > BackoffMax || last < BackoffMax*3/4 {
 		t.Errorf("after 30 failures the cluster pass waits %s, want about %s", last, BackoffMax)
 	}
-	objects := NewRateLimiter()
+	objects := NewRateLimiter[ServiceRequest]()
 	for i := 0; i < 30; i++ {
-		last = objects.When(reconcile.Request{})
+		last = objects.When(ServiceRequest{Namespace: "default", Name: "web"})
 	}
 	if last > BackoffMax || last < BackoffMax*3/4 {
 		t.Errorf("after 30 failures an object waits %s, want about %s", last, BackoffMax)

@@ -27,9 +27,10 @@ import (
 // conditions field: a JSON metav1.Condition of type lbsg.k8s.aws/Ready.
 const ConditionAnnotation = "lbsg.k8s.aws/ready-condition"
 
-// IngressGroupReconciler provisions one ALB per Ingress group. Its requests name groups,
-// not Ingresses: an explicit group as {Name: group}, an implicit one as the Ingress's
-// namespace and name (no Ingress lives in the empty namespace, so the two never clash).
+// IngressGroupReconciler provisions one ALB per Ingress group. Its requests are groups
+// (spec.IngressGroupID), not Ingresses: an explicit group is {Name: group}, an implicit
+// one the Ingress's namespace and name (no Ingress lives in the empty namespace, so the
+// two never clash).
 type IngressGroupReconciler struct {
 	Client   client.Client
 	Engine   *Engine
@@ -42,16 +43,8 @@ type IngressGroupReconciler struct {
 	WithParams bool
 }
 
-// GroupRequest is the request that reconciles a group.
-func GroupRequest(id spec.IngressGroupID) ctrl.Request {
-	var r ctrl.Request
-	r.Namespace, r.Name = id.Namespace, id.Name
-	return r
-}
-
 // Reconcile observes, plans and applies one Ingress group.
-func (r *IngressGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	id := spec.IngressGroupID{Namespace: req.Namespace, Name: req.Name}
+func (r *IngressGroupReconciler) Reconcile(ctx context.Context, id spec.IngressGroupID) (ctrl.Result, error) {
 	ctx = audit.WithObject(ctx, id.Owner().String())
 	g, objs, err := r.group(ctx, id)
 	if err != nil {
@@ -163,12 +156,11 @@ func (r *IngressGroupReconciler) release(ctx context.Context, g *IngressGroup) e
 				return fmt.Errorf("clear the status of %s/%s: %w", ing.Namespace, ing.Name, err)
 			}
 		}
-		if controllerutil.RemoveFinalizer(ing, g.ID.Finalizer()) {
-			if err := r.Client.Update(ctx, ing); err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("remove finalizer from %s/%s: %w", ing.Namespace, ing.Name, err)
-			}
-			released = true
+		removed, err := removeFinalizer(ctx, r.Client, ing, g.ID.Finalizer())
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("remove finalizer from %s/%s: %w", ing.Namespace, ing.Name, err)
 		}
+		released = released || removed || err != nil // err: the Ingress is gone
 	}
 	if released {
 		r.notify()

@@ -46,11 +46,22 @@ type ServiceReconciler struct {
 	Notify func()
 }
 
+// ServiceRequest is the work item of the Service reconciler: one Service.
+type ServiceRequest struct {
+	Namespace, Name string
+}
+
+func (r ServiceRequest) String() string { return r.Namespace + "/" + r.Name }
+
+func serviceRequestOf(o client.Object) ServiceRequest {
+	return ServiceRequest{Namespace: o.GetNamespace(), Name: o.GetName()}
+}
+
 // Reconcile observes, plans and applies one Service.
-func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	ctx = audit.WithObject(ctx, "Service "+req.Namespace+"/"+req.Name)
+func (r *ServiceReconciler) Reconcile(ctx context.Context, req ServiceRequest) (ctrl.Result, error) {
+	ctx = audit.WithObject(ctx, "Service "+req.String())
 	svc := &corev1.Service{}
-	if err := r.Client.Get(ctx, req.NamespacedName, svc); err != nil {
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: req.Namespace, Name: req.Name}, svc); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !spec.OwnsService(svc, r.Engine.Settings) || svc.DeletionTimestamp != nil {
@@ -139,10 +150,8 @@ func (r *ServiceReconciler) reconcileDelete(ctx context.Context, svc *corev1.Ser
 			return ctrl.Result{}, fmt.Errorf("clear status of %s/%s: %w", svc.Namespace, svc.Name, err)
 		}
 	}
-	if controllerutil.RemoveFinalizer(svc, naming.ServiceFinalizer) {
-		if err := r.Client.Update(ctx, svc); err != nil && !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, fmt.Errorf("remove finalizer from %s/%s: %w", svc.Namespace, svc.Name, err)
-		}
+	if _, err := removeFinalizer(ctx, r.Client, svc, naming.ServiceFinalizer); err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, fmt.Errorf("remove finalizer from %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
 	r.notify()
 	return ctrl.Result{}, nil

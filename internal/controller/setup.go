@@ -2,7 +2,9 @@ package controller
 
 import (
 	"context"
+	"maps"
 	"reflect"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
@@ -83,68 +84,58 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 			default:
 			}
 		}}
-	ownedServices := func(ctx context.Context, _ client.Object) []reconcile.Request {
+	ownedServices := func(ctx context.Context, _ client.Object) []ServiceRequest {
 		list := &corev1.ServiceList{}
 		if err := mgr.GetClient().List(ctx, list); err != nil {
 			return nil
 		}
-		var reqs []reconcile.Request
+		var reqs []ServiceRequest
 		for i := range list.Items {
 			s := &list.Items[i]
 			if spec.OwnsService(s, e.Settings) || hasFinalizer(s, naming.ServiceFinalizer) {
-				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(s)})
+				reqs = append(reqs, serviceRequestOf(s))
 			}
 		}
 		return reqs
 	}
-	sliceService := func(_ context.Context, o client.Object) []reconcile.Request {
+	sliceService := func(_ context.Context, o client.Object) []ServiceRequest {
 		name := o.GetLabels()[discoveryv1.LabelServiceName]
 		if name == "" {
 			return nil
 		}
-		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}}}
+		return []ServiceRequest{{Namespace: o.GetNamespace(), Name: name}}
 	}
-	// Failures are returned to the work queue, which retries each object with jittered
-	// exponential backoff up to BackoffMax (each controller its own limiter: their keys
-	// may look alike); every reconcile has a deadline.
-	copts := func(workers int) crcontroller.Options {
-		return crcontroller.Options{SkipNameValidation: &o.SkipNameValidation, RateLimiter: NewRateLimiter(),
-			ReconciliationTimeout: o.ReconcileTimeout, MaxConcurrentReconciles: max(workers, 1)}
+	podServices := func(ctx context.Context, o client.Object) []ServiceRequest {
+		var reqs []ServiceRequest
+		for _, s := range servicesSelecting(ctx, mgr.GetClient(), o) {
+			reqs = append(reqs, serviceRequestOf(&s))
+		}
+		return reqs
 	}
 	// The drift check hands the stacks whose load balancer changed in AWS (deleted, SGs
 	// detached) to their own reconciler.
-	svcLB := make(chan event.GenericEvent, lbChangedBuffer)
-	ingLB := make(chan event.GenericEvent, lbChangedBuffer)
+	svcLB := make(chan event.TypedGenericEvent[ServiceRequest], lbChangedBuffer)
+	ingLB := make(chan event.TypedGenericEvent[spec.IngressGroupID], lbChangedBuffer)
 	lbChanged := func(owner spec.Owner) {
-		obj := &corev1.Service{}
-		ch := svcLB
-		if owner.Kind != "Service" {
-			ch = ingLB
-			id := groupIDOf(owner)
-			obj.Namespace, obj.Name = id.Namespace, id.Name
+		var err error
+		if owner.Kind == "Service" {
+			err = offer(svcLB, ServiceRequest{Namespace: owner.Namespace, Name: owner.Name})
 		} else {
-			obj.Namespace, obj.Name = owner.Namespace, owner.Name
+			err = offer(ingLB, groupIDOf(owner))
 		}
-		select {
-		case ch <- event.GenericEvent{Object: obj}:
-		default:
+		if err != nil {
+			mgr.GetLogger().Info("load balancer change not handed over; the next drift check finds it again", "owner", owner.String(), "reason", err.Error())
 		}
 	}
-	byKey := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(o)}}
-	})
-	if err := ctrl.NewControllerManagedBy(mgr).Named("service").WithOptions(copts(o.ServiceWorkers)).
-		WatchesRawSource(source.Channel(svcLB, byKey)).
-		For(&corev1.Service{}, builder.WithPredicates(svcChanged)).
-		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(ownedServices), builder.WithPredicates(nodeChanged)).
-		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(sliceService)).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-			var reqs []reconcile.Request
-			for _, s := range servicesSelecting(ctx, mgr.GetClient(), o) {
-				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
-			}
-			return reqs
-		}), builder.WithPredicates(podChanged)).
+	if err := builder.TypedControllerManagedBy[ServiceRequest](mgr).Named("service").
+		WithOptions(typedOptions[ServiceRequest](o, mgr.GetLogger(), "service", o.ServiceWorkers)).
+		WatchesRawSource(source.TypedChannel(svcLB, itself[ServiceRequest]())).
+		Watches(&corev1.Service{}, handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ServiceRequest {
+			return []ServiceRequest{serviceRequestOf(o)}
+		}), builder.WithPredicates(svcChanged)).
+		Watches(&corev1.Node{}, handler.TypedEnqueueRequestsFromMapFunc(ownedServices), builder.WithPredicates(nodeChanged)).
+		Watches(&discoveryv1.EndpointSlice{}, enqueueFolded(EndpointFold, sliceService)).
+		Watches(&corev1.Pod{}, enqueueFolded(EndpointFold, podServices), builder.WithPredicates(podChanged)).
 		Complete(svcR); err != nil {
 		return err
 	}
@@ -156,66 +147,59 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		}})
 	ingR := &IngressGroupReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-ingress")),
 		Resync: o.Resync, Notify: svcR.Notify, WithParams: o.WatchIngressClassParams}
-	groupsOf := func(ctx context.Context, obj client.Object) []reconcile.Request {
+	groupsOf := func(ctx context.Context, obj client.Object) []spec.IngressGroupID {
 		objs, err := listIngressObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
 		if err != nil {
 			return nil
 		}
-		var reqs []reconcile.Request
-		for _, id := range GroupsOfIngress(obj.(*networkingv1.Ingress), objs) {
-			reqs = append(reqs, GroupRequest(id))
-		}
-		return reqs
+		return GroupsOfIngress(obj.(*networkingv1.Ingress), objs)
 	}
 	// A Service (or its endpoints) concerns the groups with an Ingress in its namespace
 	// that routes to it.
-	groupsUsing := func(ctx context.Context, namespace, service string) []reconcile.Request {
+	groupsUsing := func(ctx context.Context, namespace, service string) []spec.IngressGroupID {
 		objs, err := listIngressObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
 		if err != nil {
 			return nil
 		}
-		var reqs []reconcile.Request
+		var ids []spec.IngressGroupID
 		for id, g := range IngressGroups(objs) {
 			for _, ing := range g.Objects() {
 				if ing.Namespace == namespace && routesTo(ing, service) {
-					reqs = append(reqs, GroupRequest(id))
+					ids = append(ids, id)
 					break
 				}
 			}
 		}
-		return reqs
+		return ids
 	}
-	allGroups := func(ctx context.Context, _ client.Object) []reconcile.Request {
+	allGroups := func(ctx context.Context, _ client.Object) []spec.IngressGroupID {
 		objs, err := listIngressObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
 		if err != nil {
 			return nil
 		}
-		var reqs []reconcile.Request
-		for id := range IngressGroups(objs) {
-			reqs = append(reqs, GroupRequest(id))
-		}
-		return reqs
+		return slices.Collect(maps.Keys(IngressGroups(objs)))
 	}
-	ib := ctrl.NewControllerManagedBy(mgr).Named("ingress").WithOptions(copts(o.IngressWorkers)).
-		WatchesRawSource(source.Channel(ingLB, byKey)).
-		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(groupsOf), builder.WithPredicates(ingChanged)).
-		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+	ib := builder.TypedControllerManagedBy[spec.IngressGroupID](mgr).Named("ingress").
+		WithOptions(typedOptions[spec.IngressGroupID](o, mgr.GetLogger(), "ingress", o.IngressWorkers)).
+		WatchesRawSource(source.TypedChannel(ingLB, itself[spec.IngressGroupID]())).
+		Watches(&networkingv1.Ingress{}, handler.TypedEnqueueRequestsFromMapFunc(groupsOf), builder.WithPredicates(ingChanged)).
+		Watches(&corev1.Service{}, handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []spec.IngressGroupID {
 			return groupsUsing(ctx, o.GetNamespace(), o.GetName())
 		}), builder.WithPredicates(svcChanged)).
-		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+		Watches(&discoveryv1.EndpointSlice{}, enqueueFolded(EndpointFold, func(ctx context.Context, o client.Object) []spec.IngressGroupID {
 			return groupsUsing(ctx, o.GetNamespace(), o.GetLabels()[discoveryv1.LabelServiceName])
 		})).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-			var reqs []reconcile.Request
+		Watches(&corev1.Pod{}, enqueueFolded(EndpointFold, func(ctx context.Context, o client.Object) []spec.IngressGroupID {
+			var ids []spec.IngressGroupID
 			for _, s := range servicesSelecting(ctx, mgr.GetClient(), o) {
-				reqs = append(reqs, groupsUsing(ctx, s.Namespace, s.Name)...)
+				ids = append(ids, groupsUsing(ctx, s.Namespace, s.Name)...)
 			}
-			return reqs
+			return ids
 		}), builder.WithPredicates(podChanged)).
-		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(allGroups), builder.WithPredicates(nodeChanged)).
-		Watches(&networkingv1.IngressClass{}, handler.EnqueueRequestsFromMapFunc(allGroups))
+		Watches(&corev1.Node{}, handler.TypedEnqueueRequestsFromMapFunc(allGroups), builder.WithPredicates(nodeChanged)).
+		Watches(&networkingv1.IngressClass{}, handler.TypedEnqueueRequestsFromMapFunc(allGroups))
 	if o.WatchIngressClassParams {
-		ib = ib.Watches(&elbv2api.IngressClassParams{}, handler.EnqueueRequestsFromMapFunc(allGroups))
+		ib = ib.Watches(&elbv2api.IngressClassParams{}, handler.TypedEnqueueRequestsFromMapFunc(allGroups))
 	}
 	if err := ib.Complete(ingR); err != nil {
 		return err
@@ -236,13 +220,13 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	// Endpoints and Pods matter only to the Services lbsg serves, directly or behind an
 	// Ingress; a pass whose inputs did not change then reads nothing from AWS.
 	relevant := networkingRelevance{c: mgr.GetClient(), e: e}
-	sliceToPass := handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []TargetSGPass {
+	sliceToPass := enqueueFolded(EndpointFold, func(ctx context.Context, o client.Object) []TargetSGPass {
 		if !relevant.service(ctx, o.GetNamespace(), o.GetLabels()[discoveryv1.LabelServiceName]) {
 			return nil
 		}
 		return targetSGPass
 	})
-	podToPass := handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []TargetSGPass {
+	podToPass := enqueueFolded(EndpointFold, func(ctx context.Context, o client.Object) []TargetSGPass {
 		for _, s := range servicesSelecting(ctx, mgr.GetClient(), o) {
 			if relevant.service(ctx, s.Namespace, s.Name) {
 				return targetSGPass

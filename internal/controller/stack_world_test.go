@@ -160,7 +160,7 @@ func (w *stackWorld) create(obj client.Object) {
 // reconcileService runs the Service reconciler once and fails the test on an error.
 func (w *stackWorld) reconcileService(name string) ctrl.Result {
 	w.t.Helper()
-	res, err := w.svcs.Reconcile(w.ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "shop", Name: name}})
+	res, err := w.svcs.Reconcile(w.ctx, ServiceRequest{Namespace: "shop", Name: name})
 	if err != nil {
 		w.t.Fatalf("reconcile Service %s: %v", name, err)
 	}
@@ -170,7 +170,7 @@ func (w *stackWorld) reconcileService(name string) ctrl.Result {
 // reconcileGroup runs the Ingress-group reconciler once and fails the test on an error.
 func (w *stackWorld) reconcileGroup(id spec.IngressGroupID) ctrl.Result {
 	w.t.Helper()
-	res, err := w.ings.Reconcile(w.ctx, GroupRequest(id))
+	res, err := w.ings.Reconcile(w.ctx, id)
 	if err != nil {
 		w.t.Fatalf("reconcile Ingress group %s: %v", id.String(), err)
 	}

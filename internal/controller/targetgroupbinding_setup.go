@@ -4,9 +4,6 @@ import (
 	"context"
 	"reflect"
 
-	"golang.org/x/time/rate"
-	"k8s.io/client-go/util/workqueue"
-
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -41,14 +38,14 @@ func setupTargetGroupBindings(mgr ctrl.Manager, e *Engine, o Options, notify fun
 	ofService := handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []TGBRequest {
 		return bindingsOfService(ctx, c, o.GetNamespace(), o.GetName())
 	})
-	ofSlice := handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []TGBRequest {
+	ofSlice := enqueueFolded(EndpointFold, func(ctx context.Context, o client.Object) []TGBRequest {
 		name := o.GetLabels()[discoveryv1.LabelServiceName]
 		if name == "" {
 			return nil
 		}
 		return bindingsOfService(ctx, c, o.GetNamespace(), name)
 	})
-	ofPod := handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []TGBRequest {
+	ofPod := enqueueFolded(EndpointFold, func(ctx context.Context, o client.Object) []TGBRequest {
 		var out []TGBRequest
 		for _, s := range servicesSelecting(ctx, c, o) {
 			out = append(out, bindingsOfService(ctx, c, s.Namespace, s.Name)...)
@@ -63,8 +60,7 @@ func setupTargetGroupBindings(mgr ctrl.Manager, e *Engine, o Options, notify fun
 		return bindingsWhere(ctx, c, isUpstreamIngressBinding)
 	})
 	return builder.TypedControllerManagedBy[TGBRequest](mgr).Named("targetgroupbinding").
-		WithOptions(crcontroller.TypedOptions[TGBRequest]{SkipNameValidation: &o.SkipNameValidation, RateLimiter: workqueue.NewTypedMaxOfRateLimiter[TGBRequest](newJitteredBackoff[TGBRequest](BackoffBase, BackoffMax, BackoffJitter),
-			&workqueue.TypedBucketRateLimiter[TGBRequest]{Limiter: rate.NewLimiter(rate.Limit(10), 100)}),
+		WithOptions(crcontroller.TypedOptions[TGBRequest]{SkipNameValidation: &o.SkipNameValidation, RateLimiter: NewRateLimiter[TGBRequest](),
 			ReconciliationTimeout: o.ReconcileTimeout, MaxConcurrentReconciles: max(o.TGBWorkers, 1)}).
 		Watches(&elbv2api.TargetGroupBinding{}, self, builder.WithPredicates(bindingChanged)).
 		// Status too: an upstream binding is released once lbsg's Ready condition is set.
