@@ -213,9 +213,13 @@ var targets = []target{
 			if p == nil || !p.Converged || s.Churned == 0 {
 				continue
 			}
-			reads := p.Calls.Total() - p.Calls.Mutating()
-			parts = append(parts, fmt.Sprintf("N = %d: %.1f reads and %.1f writes per Service", s.N,
-				float64(reads)/float64(s.Churned), float64(p.Calls.Mutating())/float64(s.Churned)))
+			reads := float64(p.Calls.Total()-p.Calls.Mutating()) / float64(s.Churned)
+			verdict := "met"
+			if reads > 1 {
+				verdict = "**not met**"
+			}
+			parts = append(parts, fmt.Sprintf("N = %d: %.1f reads and %.1f writes per Service: %s", s.N,
+				reads, float64(p.Calls.Mutating())/float64(s.Churned), verdict))
 		}
 		if len(parts) == 0 {
 			return notRun
