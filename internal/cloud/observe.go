@@ -91,8 +91,18 @@ type Observer struct {
 	// a caller about to revoke can skip re-reading what it read afresh already.
 	readMu sync.Mutex
 	readAt map[string]time.Time
-	now    func() time.Time
+	// deleted are the SGs lbsg deleted, or found gone when deleting, by when (under
+	// readMu). EC2 never reuses an SG ID, so a read of one is answered "absent" without a
+	// call; entries are forgotten after deletedMemory.
+	deleted       map[string]time.Time
+	deletedPruned time.Time
+	now           func() time.Time
 }
+
+// deletedMemory is how long a deleted SG's ID is remembered: long enough for every pass
+// that may still name it (a snapshot refreshed every --sync-period), bounded so that the
+// memory does not grow with the SGs deleted over a process's life.
+const deletedMemory = 24 * time.Hour
 
 // NewObserver returns an Observer over c's EC2 client and VPC. reg receives
 // lbsg_aws_cache_lookups_total; nil registers nothing.
@@ -110,6 +120,7 @@ func newObserver(api EC2API, vpcID string, reg prometheus.Registerer, now func()
 	return &Observer{
 		now:      now,
 		readAt:   map[string]time.Time{},
+		deleted:  map[string]time.Time{},
 		ec2:      api,
 		vpcID:    vpcID,
 		sgs:      awscache.New(cacheSecurityGroup, awscache.SecurityGroupTTL, cloneSecurityGroup, lookups, now),
@@ -132,11 +143,13 @@ func (o *Observer) VPCID() string { return o.vpcID }
 // revoke must be planned from.
 func (o *Observer) SecurityGroups(ctx context.Context, ids []string, fresh bool) (map[string]SecurityGroup, error) {
 	valid := make([]string, 0, len(ids))
+	o.readMu.Lock()
 	for _, id := range ids {
-		if strings.HasPrefix(id, "sg-") {
+		if _, gone := o.deleted[id]; strings.HasPrefix(id, "sg-") && !gone {
 			valid = append(valid, id)
 		}
 	}
+	o.readMu.Unlock()
 	groups, err := o.sgs.GetMany(ctx, valid, fresh, o.describeSecurityGroupsByID)
 	if err == nil && fresh {
 		// A fresh reading (made before a revoke) replaces the copies cached searches

@@ -51,6 +51,37 @@ func TestFakeDeleteSecurityGroupDependencyViolation(t *testing.T) {
 	}
 }
 
+// TestDeletedSGIsReadWithoutACall: an SG lbsg deleted is absent from every later read,
+// cached or fresh, without asking EC2 (which never reuses an SG ID); a refused deletion
+// leaves the SG readable.
+func TestDeletedSGIsReadWithoutACall(t *testing.T) {
+	ctx := context.Background()
+	o, f := newFakeObserver(t)
+	doomed, _ := o.CreateSecurityGroup(ctx, "doomed", "d", nil)
+	kept, _ := o.CreateSecurityGroup(ctx, "kept", "k", nil)
+	f.AddNetworkInterface(ec2types.NetworkInterface{NetworkInterfaceId: aws.String("eni-1"), VpcId: aws.String("vpc-1"),
+		Groups: []ec2types.GroupIdentifier{{GroupId: aws.String(kept)}}})
+	if err := o.DeleteSecurityGroup(ctx, kept); !IsDependencyViolation(err) {
+		t.Fatalf("delete an SG in use: %v, want DependencyViolation", err)
+	}
+	if err := o.DeleteSecurityGroup(ctx, doomed); err != nil {
+		t.Fatal(err)
+	}
+	for _, fresh := range []bool{false, true} {
+		before := f.Calls()["DescribeSecurityGroups"]
+		got, err := o.SecurityGroups(ctx, []string{doomed}, fresh)
+		if err != nil || len(got) != 0 {
+			t.Errorf("fresh=%v: read of the deleted SG = %v, %v; want nothing", fresh, got, err)
+		}
+		if n := f.Calls()["DescribeSecurityGroups"] - before; n != 0 {
+			t.Errorf("fresh=%v: read of the deleted SG made %d calls, want 0", fresh, n)
+		}
+	}
+	if got, err := o.SecurityGroups(ctx, []string{doomed, kept}, true); err != nil || len(got) != 1 || got[kept].ID != kept {
+		t.Errorf("read of both = %v, %v; want only %s", got, err, kept)
+	}
+}
+
 func TestFakeAuthorizeAndRevokeAreIdempotent(t *testing.T) {
 	ctx := context.Background()
 	o, f := newFakeObserver(t)

@@ -121,6 +121,18 @@ func (o *Observer) wroteRules(id string, rules []sgrules.Rule, remove bool) {
 
 // deletedSG writes through the deletion of SG id: it leaves every cached search.
 func (o *Observer) deletedSG(id string) {
+	o.readMu.Lock()
+	now := o.now()
+	if now.Sub(o.deletedPruned) >= deletedMemory/24 {
+		for k, at := range o.deleted {
+			if now.Sub(at) >= deletedMemory {
+				delete(o.deleted, k)
+			}
+		}
+		o.deletedPruned = now
+	}
+	o.deleted[id] = now
+	o.readMu.Unlock()
 	o.sgs.Invalidate(id)
 	for key := range o.tagKeys.all() {
 		o.searches.Update(key, func(gs []SecurityGroup) []SecurityGroup {
