@@ -352,3 +352,39 @@ func TestPickSubnets(t *testing.T) {
 		t.Errorf("pickSubnets (-want +got):\n%s", diff)
 	}
 }
+
+// TestRevokeIsWrittenThroughTheByIDCache: after lbsg revokes rules, reading the SG by ID
+// costs no call and shows the rules left; after an authorize it is read again (AWS may
+// store the new rules' details differently).
+func TestRevokeIsWrittenThroughTheByIDCache(t *testing.T) {
+	ctx := context.Background()
+	o, f := newFakeObserver(t)
+	sg, _ := o.CreateSecurityGroup(ctx, "node", "n", nil)
+	a := rule("tcp", 80, 80, sgrules.PeerCIDR, "10.0.0.0/16", "")
+	b := rule("tcp", 443, 443, sgrules.PeerCIDR, "10.0.0.0/16", "")
+	if err := o.AuthorizeIngress(ctx, sg, []sgrules.Rule{a, b}, nil); err != nil {
+		t.Fatal(err)
+	}
+	reads := func() int { return f.Calls()["DescribeSecurityGroups"] }
+	before := reads()
+	if _, err := o.SecurityGroups(ctx, []string{sg}, false); err != nil {
+		t.Fatal(err)
+	}
+	if reads()-before != 1 {
+		t.Errorf("read after an authorize made %d calls, want 1", reads()-before)
+	}
+	if err := o.RevokeIngress(ctx, sg, []sgrules.Rule{a}); err != nil {
+		t.Fatal(err)
+	}
+	before = reads()
+	got, err := o.SecurityGroups(ctx, []string{sg}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reads() != before {
+		t.Errorf("read after a revoke made %d calls, want 0", reads()-before)
+	}
+	if rules := got[sg].Ingress; len(rules) != 1 || rules[0].Key != b.Key {
+		t.Errorf("rules after the revoke = %v, want only %v", rules, b.Key)
+	}
+}

@@ -83,11 +83,16 @@ func (o *Observer) wroteSG(sg SecurityGroup, gen uint64) {
 	}
 }
 
-// changedSG applies change to SG id in every cached tag search that holds it. The per-ID
-// entry is dropped instead: callers that read SGs by ID (target SGs) see what AWS made of
-// the write, which may differ in details (descriptions of some peers).
-func (o *Observer) changedSG(id string, change func(SecurityGroup) SecurityGroup) {
-	o.sgs.Invalidate(id)
+// changedSG applies change to SG id in every cached tag search that holds it. Unless exact,
+// the per-ID entry is dropped instead: callers that read SGs by ID (target SGs) then see
+// what AWS made of the write, which may differ in details (descriptions of some peers). A
+// revoke is exact: AWS holds the SG's rules less the keys revoked.
+func (o *Observer) changedSG(id string, exact bool, change func(SecurityGroup) SecurityGroup) {
+	if exact {
+		o.sgs.Update(id, change)
+	} else {
+		o.sgs.Invalidate(id)
+	}
 	for key := range o.tagKeys.all() {
 		o.searches.Update(key, func(gs []SecurityGroup) []SecurityGroup {
 			for i := range gs {
@@ -107,7 +112,7 @@ func (o *Observer) wroteRules(id string, rules []sgrules.Rule, remove bool) {
 	for _, r := range rules {
 		keys[r.Key.Canonical()] = true
 	}
-	o.changedSG(id, func(g SecurityGroup) SecurityGroup {
+	o.changedSG(id, remove, func(g SecurityGroup) SecurityGroup {
 		g.Ingress = slices.DeleteFunc(g.Ingress, func(r sgrules.Rule) bool { return keys[r.Key.Canonical()] })
 		if !remove {
 			g.Ingress = append(g.Ingress, rules...)
