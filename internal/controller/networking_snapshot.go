@@ -269,7 +269,7 @@ func (e *Engine) discover(ctx context.Context, snap *NetworkingSnapshot, key str
 		snap.memoSince = o.Now
 		if stale && !snap.discovered.IsZero() {
 			// Tags of load balancers changed by hand are caught up with at the same pace.
-			e.ELB.ForgetLoadBalancerTags()
+			e.ELB.ForgetTags()
 		}
 	}
 	if !stale && key == snap.stacksKey {

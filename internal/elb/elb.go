@@ -85,7 +85,7 @@ type Client struct {
 	bound     *awscache.Cache[BoundTargetGroup]  // TargetGroupBindings' target groups by ARN
 
 	creating nameLocks // one create per name at a time
-	lbTags   lbTagCache
+	arnTags  tagCache
 }
 
 // maxPageSize is the most load balancers or target groups ELBv2 lists per call (without
@@ -167,7 +167,7 @@ func (c *Client) describeLoadBalancers(ctx context.Context, in *elbv2.DescribeLo
 	for i := range lbs {
 		arns[i] = lbs[i].ARN
 	}
-	tags, err := c.loadBalancerTags(ctx, arns)
+	tags, err := c.cachedTags(ctx, arns)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +233,7 @@ func (c *Client) describeTargetGroups(ctx context.Context, in *elbv2.DescribeTar
 	for i := range tgs {
 		arns[i] = tgs[i].ARN
 	}
-	tags, err := c.tags(ctx, arns)
+	tags, err := c.cachedTags(ctx, arns)
 	if err != nil {
 		return nil, err
 	}

@@ -76,6 +76,7 @@ func (c *Client) CreateLoadBalancer(ctx context.Context, in CreateLoadBalancerIn
 	}
 	lb = lbFromSDK(res.LoadBalancers[0])
 	lb.Tags = maps.Clone(in.Tags)
+	c.storeTags(lb.ARN, in.Tags)
 	c.putLoadBalancer(lb)
 	// A new load balancer has no listener yet: the reconcile that follows need not ask.
 	c.listeners.Store(map[string][]state.Listener{lb.ARN: nil}, gen)
@@ -106,7 +107,7 @@ func (c *Client) putLoadBalancer(lb state.LoadBalancer) {
 func (c *Client) DeleteLoadBalancer(ctx context.Context, arn string) error {
 	_, err := c.api.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(arn)})
 	c.forget(arn)
-	c.forgetLBTags(arn)
+	c.forgetTags(arn)
 	if err != nil && !hasCode(err, codeLoadBalancerNotFound) {
 		c.lbs.Clear()
 		return fmt.Errorf("delete load balancer %s: %w", arn, err)
@@ -313,6 +314,7 @@ func (c *Client) CreateTargetGroup(ctx context.Context, in TargetGroupInput) (ar
 	}
 	tg := tgFromSDK(res.TargetGroups[0])
 	tg.Tags = maps.Clone(in.Tags)
+	c.storeTags(tg.ARN, in.Tags)
 	c.putTargetGroup(tg)
 	// A new target group has no target yet.
 	c.targets.Store(map[string][]state.Target{tg.ARN: nil}, gen)
@@ -368,6 +370,7 @@ func (c *Client) ModifyHealthCheck(ctx context.Context, arn string, hc state.Hea
 func (c *Client) DeleteTargetGroup(ctx context.Context, arn string) error {
 	_, err := c.api.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
 	c.forget(arn)
+	c.forgetTags(arn)
 	if err != nil {
 		c.tgs.Clear()
 		return fmt.Errorf("delete target group %s: %w", arn, err)
@@ -637,7 +640,7 @@ func (c *Client) DeregisterTargets(ctx context.Context, tgARN string, targets []
 // Tag sets and removes tags on a load balancer or target group.
 func (c *Client) Tag(ctx context.Context, arn string, set map[string]string, remove []string) error {
 	defer c.InvalidateInventory()
-	defer c.forgetLBTags(arn)
+	defer c.forgetTags(arn)
 	if len(set) > 0 {
 		if _, err := c.api.AddTags(ctx, &elbv2.AddTagsInput{ResourceArns: []string{arn}, Tags: sdkTags(set)}); err != nil {
 			return fmt.Errorf("tag %s: %w", arn, err)

@@ -60,3 +60,38 @@ func TestFreshInventoryReadAsksTagsOnlyForNewLoadBalancers(t *testing.T) {
 		}
 	}
 }
+
+// TestCreatedResourcesAndTargetGroupsNeedNoDescribeTags: the tags of a load balancer and a
+// target group lbsg created are known from the create; fresh reads of either inventory
+// then ask DescribeTags for nothing, and a second fresh read of 30 target groups asks
+// only DescribeTargetGroups.
+func TestCreatedResourcesAndTargetGroupsNeedNoDescribeTags(t *testing.T) {
+	ctx := context.Background()
+	api := NewFakeAPI()
+	c := New(api)
+	for i := range 30 {
+		if _, _, err := c.CreateTargetGroup(ctx, TargetGroupInput{Name: fmt.Sprintf("k8s-tg-%d", i), Protocol: "TCP", TargetType: "instance",
+			VPCID: "vpc-1", Port: 80, Tags: map[string]string{"elbv2.k8s.aws/cluster": "c1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := c.CreateLoadBalancer(ctx, CreateLoadBalancerInput{Name: "k8s-lb", Type: "network", Scheme: "internal",
+		IPAddressType: "ipv4", Subnets: []string{"subnet-1"}, Tags: map[string]string{"elbv2.k8s.aws/cluster": "c1"}}); err != nil {
+		t.Fatal(err)
+	}
+	before := api.Calls()
+	tgs, err := c.TargetGroups(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lbs, err := c.LoadBalancers(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := api.Calls()["DescribeTags"] - before["DescribeTags"]; got != 0 {
+		t.Errorf("fresh inventory reads after lbsg's creates: DescribeTags = %d, want 0", got)
+	}
+	if len(tgs) != 30 || tgs[0].Tags["elbv2.k8s.aws/cluster"] != "c1" || len(lbs) != 1 || lbs[0].Tags["elbv2.k8s.aws/cluster"] != "c1" {
+		t.Errorf("inventories = %d target groups (first tags %v), %d load balancers; want 30 and 1, tagged", len(tgs), tgs[0].Tags, len(lbs))
+	}
+}
