@@ -34,6 +34,12 @@ func (c *Client) forgetTags(arns ...string) {
 	t := &c.arnTags
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.wroteLocked(arns...)
+}
+
+// wroteLocked drops the cached tags of arns and marks them written now, so that a read in
+// flight does not store what it read of them. t.mu is held.
+func (t *tagCache) wroteLocked(arns ...string) {
 	t.gen++
 	if t.written == nil {
 		t.written = map[string]uint64{}
@@ -44,7 +50,7 @@ func (c *Client) forgetTags(arns ...string) {
 	}
 }
 
-// loadBalancerTags returns the tags of arns: cached ones from memory, the others with one
+// cachedTags returns the tags of arns: cached ones from memory, the others with one
 // DescribeTags per 20 ARNs.
 func (c *Client) cachedTags(ctx context.Context, arns []string) (map[string]map[string]string, error) {
 	t := &c.arnTags
@@ -88,11 +94,7 @@ func (c *Client) storeTags(arn string, tags map[string]string) {
 	t := &c.arnTags
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.gen++
-	if t.written == nil {
-		t.written = map[string]uint64{}
-	}
-	t.written[arn] = t.gen // a read in flight may have missed it
+	t.wroteLocked(arn)
 	if t.tags == nil {
 		t.tags = map[string]map[string]string{}
 	}
