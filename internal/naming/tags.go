@@ -24,6 +24,11 @@ const (
 	ServiceResourceTag = "service.k8s.aws/resource"
 	IngressStackTag    = "ingress.k8s.aws/stack"
 	IngressResourceTag = "ingress.k8s.aws/resource"
+	// The stack and resource tags upstream puts on a Gateway's ALB or NLB resources.
+	GatewayALBStackTag    = "gateway.k8s.aws.alb/stack"
+	GatewayALBResourceTag = "gateway.k8s.aws.alb/resource"
+	GatewayNLBStackTag    = "gateway.k8s.aws.nlb/stack"
+	GatewayNLBResourceTag = "gateway.k8s.aws.nlb/resource"
 
 	// ManagedSGResourceID is the resource tag value of a stack's managed frontend SG.
 	ManagedSGResourceID = "ManagedLBSecurityGroup"
@@ -107,16 +112,16 @@ func MergeTags(layers ...map[string]string) map[string]string {
 // trackingTagKeys are the keys upstream reserves for tracking; --default-tags and
 // --external-managed-tags may not use them.
 var trackingTagKeys = map[string]bool{
-	TagCluster:                     true,
-	TagResource:                    true,
-	IngressStackTag:                true,
-	IngressResourceTag:             true,
-	ServiceStackTag:                true,
-	ServiceResourceTag:             true,
-	"gateway.k8s.aws.alb/stack":    true,
-	"gateway.k8s.aws.alb/resource": true,
-	"gateway.k8s.aws.nlb/stack":    true,
-	"gateway.k8s.aws.nlb/resource": true,
+	TagCluster:            true,
+	TagResource:           true,
+	IngressStackTag:       true,
+	IngressResourceTag:    true,
+	ServiceStackTag:       true,
+	ServiceResourceTag:    true,
+	GatewayALBStackTag:    true,
+	GatewayALBResourceTag: true,
+	GatewayNLBStackTag:    true,
+	GatewayNLBResourceTag: true,
 }
 
 // IsTrackingTagKey reports whether key is one of the tracking tag keys.

@@ -39,7 +39,7 @@ func (a *Ambiguity) Error() string {
 }
 
 // stackTagKeys are the stack tags of every kind of stack: a resource carries exactly one.
-var stackTagKeys = []string{naming.ServiceStackTag, naming.IngressStackTag, "gateway.k8s.aws.alb/stack", "gateway.k8s.aws.nlb/stack"}
+var stackTagKeys = []string{naming.ServiceStackTag, naming.IngressStackTag, naming.GatewayALBStackTag, naming.GatewayNLBStackTag}
 
 // owns reports whether tags tie a resource to the stack, and to no other kind of stack.
 func (id Identity) owns(tags map[string]string) bool {
