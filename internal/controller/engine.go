@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/lbsg/lbsg/internal/apply"
+	"github.com/lbsg/lbsg/internal/authz"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/elb"
 	"github.com/lbsg/lbsg/internal/naming"
@@ -33,6 +34,8 @@ type Engine struct {
 	SGSelection targets.Policy
 	// ExternalManagedTags are tag keys lbsg never removes from the SGs it owns.
 	ExternalManagedTags []string
+	// Policy decides which references an object may make to what it does not own.
+	Policy authz.Policy
 
 	EC2  *cloud.Observer
 	ELB  *elb.Client

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 
@@ -227,6 +228,7 @@ func (e *Engine) PlanIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 
 func (e *Engine) planIngressGroup(ctx context.Context, g *IngressGroup, objs ClusterObjects, obs plan.Observed, sgs []cloud.SecurityGroup) (*StackPlan, error) {
 	sp := &StackPlan{Owner: g.ID.Owner(), Observed: obs}
+	sp.Subject = subjectOf(sp.Owner, memberNamespaces(g))
 	if len(g.Unresolved) > 0 {
 		// The group's load balancer is kept exactly as it is: without the class, lbsg
 		// does not know what the group should be, and a guess could delete it.
@@ -268,6 +270,16 @@ func (e *Engine) planIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 	}
 	sp.Stack = stack
 	return sp, e.planStack(ctx, sp, objs, sgs)
+}
+
+// memberNamespaces are the namespaces of a group's members.
+func memberNamespaces(g *IngressGroup) []string {
+	var out []string
+	for _, m := range g.Members {
+		out = appendOnce(out, m.Ingress.Namespace)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // backendServices returns the names of the Services an Ingress routes to, in its namespace:

@@ -15,6 +15,7 @@ import (
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 
 	"github.com/lbsg/lbsg/internal/annotations"
+	"github.com/lbsg/lbsg/internal/authz"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/plan"
@@ -28,7 +29,9 @@ import (
 // ALB): either problems (bad input, nothing is changed) or a stack and the plan that
 // realises it.
 type StackPlan struct {
-	Owner    spec.Owner
+	Owner spec.Owner
+	// Subject is the owner as the reference authorizer sees it.
+	Subject  authz.Subject
 	Stack    *spec.Stack
 	Problems []*spec.Problem
 	Plan     plan.Plan
@@ -214,6 +217,7 @@ func (e *Engine) PlanService(ctx context.Context, svc *corev1.Service, objs Clus
 
 func (e *Engine) planService(ctx context.Context, svc *corev1.Service, objs ClusterObjects, obs plan.Observed, sgs []cloud.SecurityGroup) (*StackPlan, error) {
 	sp := &StackPlan{Owner: spec.ServiceOwner(svc), Observed: obs}
+	sp.Subject = subjectOf(sp.Owner, nil)
 	if !spec.OwnsService(svc, e.Settings) || svc.DeletionTimestamp != nil {
 		if p := serviceReleaseProblem(svc); p != nil && hasFinalizer(svc, naming.ServiceFinalizer) {
 			sp.Problems = []*spec.Problem{p}
@@ -240,7 +244,7 @@ func (e *Engine) planService(ctx context.Context, svc *corev1.Service, objs Clus
 // the creation (or re-tagging) of the shared backend SG included.
 func (e *Engine) planStack(ctx context.Context, sp *StackPlan, objs ClusterObjects, sgs []cloud.SecurityGroup) error {
 	stack := sp.Stack
-	resolved, problems, err := e.resolve(ctx, stack)
+	resolved, sgTags, problems, err := e.resolve(ctx, stack)
 	if err != nil {
 		return err
 	}
@@ -249,11 +253,16 @@ func (e *Engine) planStack(ctx context.Context, sp *StackPlan, objs ClusterObjec
 		return nil
 	}
 	var backend *plan.BackendSGInput
+	backendSGID := ""
 	if stack.LoadBalancer.UseBackendSG {
 		sp.NeedsBackendSG = true
 		resolved.BackendSGID = e.BackendSGID
 		if backend, err = e.backendSGInput(sgs); err != nil {
 			return err
+		}
+		backendSGID = e.BackendSGID
+		if backend != nil && backend.Have != nil {
+			backendSGID = backend.Have.ID
 		}
 	}
 	want, skipped := desiredTargets(stack, objs)
@@ -266,7 +275,7 @@ func (e *Engine) planStack(ctx context.Context, sp *StackPlan, objs ClusterObjec
 		KeepTag:   e.keepTag,
 		BackendSG: backend,
 	}, sp.Owner.String())
-	return nil
+	return e.checkReferences(ctx, sp, objs, sgs, sgTags, backendSGID)
 }
 
 // revokeReferences adds, before each SG deletion in the plan, the revocation of every
@@ -317,11 +326,9 @@ func (e *Engine) revokeReferences(ctx context.Context, sp *StackPlan) error {
 	return nil
 }
 
-// resolve turns the stack's references (custom SGs, subnets) into AWS IDs. Unknown
-// references are problems (bad input), not errors.
-func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []*spec.Problem, error) {
-	var r plan.Resolved
-	var problems []*spec.Problem
+// resolve turns the stack's references (custom SGs, subnets) into AWS IDs, with the tags
+// of the SGs they name. Unknown references are problems (bad input), not errors.
+func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (r plan.Resolved, sgTags map[string]map[string]string, problems []*spec.Problem, err error) {
 	lb := st.LoadBalancer
 	sgKey, subnetKey := annotations.SvcSecurityGroups, annotations.SvcSubnets
 	if lb.Type == spec.TypeApplication {
@@ -330,10 +337,11 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 	// User SGs replace the managed SG (custom), or are attached next to it (managed, with
 	// the manage-frontend-security-group opt-in).
 	if len(lb.CustomSGRefs) > 0 && (lb.Frontend == spec.FrontendCustom || lb.Frontend == spec.FrontendManaged) {
-		ids, missing, foreign, err := e.resolveSGs(ctx, lb.CustomSGRefs)
+		ids, tags, missing, foreign, err := e.resolveSGs(ctx, lb.CustomSGRefs)
 		if err != nil {
-			return r, nil, err
+			return r, nil, nil, err
 		}
+		sgTags = tags
 		for _, f := range foreign {
 			problems = append(problems, &spec.Problem{Key: sgKey, Value: strings.Join(lb.CustomSGRefs, ","),
 				Reason: fmt.Sprintf("security group %s is in VPC %s, not in the cluster's VPC %s", f.ID, f.VPCID, e.EC2.VPCID()),
@@ -361,7 +369,7 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 	if len(lb.SubnetRefs) > 0 {
 		subnets, err := e.EC2.Subnets(ctx, lb.SubnetRefs)
 		if err != nil {
-			return r, nil, err
+			return r, nil, nil, err
 		}
 		if len(subnets) < len(lb.SubnetRefs) {
 			problems = append(problems, &spec.Problem{Key: subnetKey, Value: strings.Join(lb.SubnetRefs, ","),
@@ -374,7 +382,7 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 	} else {
 		subnets, err := e.EC2.DiscoverSubnets(ctx, e.Settings.Cluster, lb.Scheme == spec.SchemeInternal)
 		if err != nil {
-			return r, nil, err
+			return r, nil, nil, err
 		}
 		if len(subnets) == 0 {
 			role := "kubernetes.io/role/elb"
@@ -390,13 +398,15 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (plan.Resolved, []
 		}
 	}
 	sort.Strings(r.SubnetIDs)
-	return r, problems, nil
+	return r, sgTags, problems, nil
 }
 
-// resolveSGs resolves SG IDs and Name tags within the VPC, keeping the annotation's order.
-// Several SGs sharing one Name tag are all used, as upstream does since v2.9.
-// SGs named by ID that exist in another VPC are returned as foreign, never used.
-func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []string, foreign []cloud.SecurityGroup, err error) {
+// resolveSGs resolves SG IDs and Name tags within the VPC, keeping the annotation's order,
+// with the tags of what they resolved to. Several SGs sharing one Name tag are all used, as
+// upstream does since v2.9. SGs named by ID that exist in another VPC are returned as
+// foreign, never used.
+func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids []string, tags map[string]map[string]string, missing []string, foreign []cloud.SecurityGroup, err error) {
+	tags = map[string]map[string]string{}
 	var byID, byName []string
 	for _, r := range refs {
 		if strings.HasPrefix(r, "sg-") {
@@ -409,10 +419,13 @@ func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []
 	if len(byID) > 0 {
 		sgs, err := e.EC2.SecurityGroups(ctx, byID, false)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("resolve security groups %v: %w", byID, err)
+			return nil, nil, nil, nil, fmt.Errorf("resolve security groups %v: %w", byID, err)
 		}
 		for _, id := range byID {
 			sg, ok := sgs[id]
+			if ok {
+				tags[id] = sg.Tags
+			}
 			switch {
 			case !ok:
 			case sg.VPCID == "" || e.EC2.VPCID() == "" || sg.VPCID == e.EC2.VPCID():
@@ -427,10 +440,11 @@ func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []
 	if len(byName) > 0 {
 		sgs, err := e.EC2.SecurityGroupsByNameTag(ctx, byName)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("resolve security groups %v: %w", byName, err)
+			return nil, nil, nil, nil, fmt.Errorf("resolve security groups %v: %w", byName, err)
 		}
 		for _, sg := range sgs {
 			named[sg.Tags["Name"]] = append(named[sg.Tags["Name"]], sg.ID)
+			tags[sg.ID] = sg.Tags
 		}
 	}
 	seen := map[string]bool{}
@@ -453,7 +467,7 @@ func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids, missing []
 			}
 		}
 	}
-	return ids, missing, foreign, nil
+	return ids, tags, missing, foreign, nil
 }
 
 // endpointPorts maps each Service port name to the port its ready endpoints report.

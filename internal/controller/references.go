@@ -1,0 +1,126 @@
+package controller
+
+import (
+	"context"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/lbsg/lbsg/internal/authz"
+	"github.com/lbsg/lbsg/internal/cloud"
+	"github.com/lbsg/lbsg/internal/plan"
+	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/targets"
+)
+
+// EventReferenceDenied is the reason of the Warning Event for a reference the reference
+// authorizer refuses (authz).
+const EventReferenceDenied = "ReferenceDenied"
+
+// subjectOf is the stack's owner as the reference authorizer sees it: a Service, or an
+// Ingress group spanning its members' namespaces.
+func subjectOf(o spec.Owner, namespaces []string) authz.Subject {
+	s := authz.Subject{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
+	if o.Namespace == "" {
+		s.Namespaces = namespaces
+	}
+	return s
+}
+
+// checkReferences refuses a stack's plan when it names anything the policy denies: the
+// last gate before apply, whatever path a reference took into the plan. sgTags are the
+// tags of the SGs the stack's references resolved to.
+func (e *Engine) checkReferences(ctx context.Context, sp *StackPlan, objs ClusterObjects, sgs []cloud.SecurityGroup,
+	sgTags map[string]map[string]string, backendSGID string) error {
+	st := sp.Stack
+	in := plan.ReferenceCheck{
+		From:        sp.Subject,
+		Policy:      e.Policy,
+		Classifier:  authz.Classifier{Cluster: e.Settings.Cluster, Self: authz.StackTag{Key: st.StackTag, Value: st.StackID}},
+		SGTags:      map[string]map[string]string{},
+		TGTags:      map[string]map[string]string{},
+		BackendSGID: backendSGID,
+		PodIPs:      livePodIPs(objs.Pods),
+		Instances:   nodeInstances(objs.Nodes),
+	}
+	for _, sg := range sgs {
+		in.SGTags[sg.ID] = sg.Tags
+	}
+	for id, t := range sgTags {
+		in.SGTags[id] = t
+	}
+	tgs, err := e.ELB.TargetGroups(ctx, false)
+	if err != nil {
+		return err
+	}
+	for _, tg := range tgs {
+		in.TGTags[tg.ARN] = tg.Tags
+	}
+	for _, tg := range sp.Observed.TargetGroups {
+		in.TGTags[tg.ARN] = tg.Tags
+	}
+	externalTargetGroups(sp.Plan, in.TGTags)
+	if denials := plan.CheckReferences(sp.Plan, in); len(denials) > 0 {
+		sp.Plan = plan.Plan{}
+		for _, d := range denials {
+			sp.Problems = append(sp.Problems, denialProblem(d))
+		}
+	}
+	return nil
+}
+
+// externalTargetGroups adds the target groups a plan forwards or writes to that the
+// inventory (lbsg's and upstream's target groups, all named k8s-...) does not hold, and
+// whose name no stack gives, as made outside Kubernetes.
+func externalTargetGroups(p plan.Plan, tags map[string]map[string]string) {
+	for _, arn := range plan.TargetGroupsNamed(p) {
+		if _, ok := tags[arn]; ok {
+			continue
+		}
+		// arn:aws:elasticloadbalancing:region:account:targetgroup/<name>/<id>
+		_, rest, _ := strings.Cut(arn, ":targetgroup/")
+		if name, _, _ := strings.Cut(rest, "/"); name != "" && !strings.HasPrefix(name, "k8s-") {
+			tags[arn] = nil
+		}
+	}
+}
+
+// denialProblem reports a refused reference as bad input of the object that made it.
+func denialProblem(d authz.Denial) *spec.Problem {
+	key := d.Reference.Key
+	if key == "" {
+		key = string(d.Reference.Kind)
+	}
+	return &spec.Problem{Key: key, Value: d.Reference.Value, Reason: d.Decision.Reason, Fix: d.Decision.Fix}
+}
+
+// livePodIPs maps each IP to the live Pods holding it (targets.Live).
+func livePodIPs(pods []corev1.Pod) map[string][]plan.PodRef {
+	out := map[string][]plan.PodRef{}
+	for i := range pods {
+		p := &pods[i]
+		if !targets.Live(podLiveness(p)) {
+			continue
+		}
+		for _, ip := range p.Status.PodIPs {
+			out[ip.IP] = append(out[ip.IP], plan.PodRef{Namespace: p.Namespace, Name: p.Name, HostNetwork: p.Spec.HostNetwork})
+		}
+	}
+	return out
+}
+
+// podLiveness is what targets.Live reads of a Pod.
+func podLiveness(p *corev1.Pod) targets.Liveness {
+	return targets.Liveness{Phase: string(p.Status.Phase), Deleting: p.DeletionTimestamp != nil}
+}
+
+// nodeInstances are the EC2 instance IDs of the cluster's Nodes.
+func nodeInstances(nodes []corev1.Node) map[string]bool {
+	out := map[string]bool{}
+	for _, n := range nodes {
+		if id, err := targets.InstanceIDFromProviderID(n.Spec.ProviderID); err == nil {
+			out[id] = true
+		}
+	}
+	return out
+}
