@@ -61,6 +61,14 @@ func TestCacheKeepsEveryPodFieldLbsgReads(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("trimmed pod (-want +got):\n%s", diff)
 	}
+	// The informer may transform an object it transformed before.
+	again, err := trim(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, again); diff != "" {
+		t.Errorf("trimmed twice (-want +got):\n%s", diff)
+	}
 }
 
 func TestCacheKeepsEveryNodeFieldTargetsAreBuiltFrom(t *testing.T) {
