@@ -7,7 +7,8 @@
 // them (and an Ingress group of 3), a no-op change, a steady state, endpoint churn and
 // deleting everything, with the seconds each took to converge and the controller's peak RSS
 // and CPU time; then the same create and delete of a few Services under throttling and
-// server errors. It writes docs/benchmarks.md and docs/benchmarks.png.
+// server errors; then its memory while a tenant creates many Pods with large annotations.
+// It writes docs/benchmarks.md and docs/benchmarks.png.
 //
 // Run it from the repository root with `make bench` (BENCH_SIZES=1,20 for a quick run). It is
 // a benchmark, not a test: nothing here runs under `go test`, and no figure is asserted.
@@ -49,12 +50,15 @@ type options struct {
 	markdown     string
 	plot         string
 	keepLogs     bool
+	tenantPods   int
+	tenantKiB    int
+	bin          string
 }
 
 func main() {
 	var o options
 	var sizes string
-	flag.StringVar(&sizes, "sizes", "1,20,100,500", "numbers of NLB Services to measure, comma-separated")
+	flag.StringVar(&sizes, "sizes", "1,20,100,500", "numbers of NLB Services to measure, comma-separated (none: skip)")
 	flag.DurationVar(&o.steady, "steady", 2*time.Minute, "how long to count calls in the steady state")
 	flag.IntVar(&o.churn, "churn-services", 3, "ip-target Services whose Pods are replaced in the endpoint churn")
 	flag.IntVar(&o.nodes, "nodes", 3, "nodes (EC2 instances) of the seeded cluster")
@@ -70,10 +74,17 @@ func main() {
 	flag.StringVar(&o.markdown, "out", "docs/benchmarks.md", "the report to write")
 	flag.StringVar(&o.plot, "plot", "docs/benchmarks.png", "the plot to write")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the controller logs (their directory is printed)")
+	flag.IntVar(&o.tenantPods, "tenant-pods", 1000, "pending Pods with a large annotation a tenant creates in the memory run (0: skip)")
+	flag.IntVar(&o.tenantKiB, "tenant-annotation-kib", 250, "KiB of each tenant Pod's annotation (at most 255: the apiserver's limit)")
+	flag.StringVar(&o.bin, "bin", "", "measure this lbsg binary instead of building the working tree (to compare two builds)")
 	flag.Parse()
 	var err error
 	if o.sizes, err = parseSizes(sizes); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	if o.tenantKiB < 1 || o.tenantKiB > 255 {
+		fmt.Fprintln(os.Stderr, "bench: --tenant-annotation-kib: from 1 to 255")
 		os.Exit(2)
 	}
 	if err := run(o); err != nil {
@@ -84,6 +95,9 @@ func main() {
 
 func parseSizes(s string) ([]int, error) {
 	var out []int
+	if strings.TrimSpace(s) == "none" {
+		return nil, nil
+	}
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
@@ -127,10 +141,14 @@ func run(o options) (err error) {
 		_ = os.RemoveAll(dir)
 	}()
 
-	logf("building lbsg")
-	bin, err := buildController(ctx, dir)
-	if err != nil {
-		return err
+	bin := o.bin
+	if bin == "" {
+		logf("building lbsg")
+		if bin, err = buildController(ctx, dir); err != nil {
+			return err
+		}
+	} else {
+		m.Commit = "binary " + bin
 	}
 	logf("starting moto")
 	moto, err := localenv.StartMoto(ctx)
@@ -168,6 +186,13 @@ func run(o options) (err error) {
 		}
 		rep.Faults = &res
 	}
+	if o.tenantPods > 0 && ctx.Err() == nil {
+		logf("memory: %d pending Pods with %d KiB annotations", o.tenantPods, o.tenantKiB)
+		rep.Tenant = r.runTenant(ctx)
+		if rep.Tenant.Err != "" {
+			logf("memory run failed: %s", rep.Tenant.Err)
+		}
+	}
 	rep.Finished = time.Now()
 	if ctx.Err() != nil {
 		return fmt.Errorf("stopped before the end (%w); no report written", ctx.Err())
@@ -183,6 +208,9 @@ func run(o options) (err error) {
 	}
 	if rep.Faults != nil && rep.Faults.Err != "" {
 		return fmt.Errorf("the fault run did not complete: %s", rep.Faults.Err)
+	}
+	if rep.Tenant != nil && rep.Tenant.Err != "" {
+		return fmt.Errorf("the memory run did not complete: %s", rep.Tenant.Err)
 	}
 	return nil
 }

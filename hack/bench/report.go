@@ -23,6 +23,7 @@ type report struct {
 	Started, Finished time.Time
 	Sizes             []runResult
 	Faults            *runResult
+	Tenant            *tenantResult
 }
 
 func (r *report) size(n int) *runResult {
@@ -316,6 +317,9 @@ func (r *report) markdown(plotName string) string {
 	if r.Faults != nil {
 		p(" and the fault mix with %d Services", r.Faults.N)
 	}
+	if r.Tenant != nil {
+		p(", and the memory run with a tenant's %d Pods", r.Tenant.Pods)
+	}
 	p("; the steady state was counted over %s, starting just after a drift check (so the window holds one check per whole `--drift-check-interval`). ", r.Opts.steady)
 	p("`make bench` measures N = 1, 20, 100 and 500 by default; `make bench BENCH_SIZES=1,20` is a quick run.\n\n")
 	p("Every figure comes from one run of the real parts: kube-apiserver and etcd (envtest), the moto AWS emulator, ")
@@ -405,6 +409,8 @@ func (r *report) markdown(plotName string) string {
 		}
 	}
 
+	r.tenantMarkdown(p)
+
 	p("\n## Calls by action\n\n")
 	p("Each phase's calls by action, total (mutating actions in bold). \"own\" is the controller's own count of its ")
 	p("attempts (`lbsg_aws_api_calls_total`) over the same window, as a cross-check of the proxy.\n")
@@ -467,8 +473,10 @@ func (r *report) markdown(plotName string) string {
 		p("\n\n</details>\n")
 	}
 	p("\n## How to run\n\n")
-	p("```\nmake bench                                     # N = 1, 20, 100, 500 and the fault mix\n")
+	p("```\nmake bench                                     # N = 1, 20, 100, 500, the fault mix and the memory run\n")
 	p("make bench BENCH_SIZES=1,20 BENCH_STEADY=30s    # a quick run\n")
+	p("go run ./hack/bench --sizes none --fault-services 0 --tenant-pods 1000 --out /tmp/memory.md --plot /tmp/memory.png\n")
+	p("                                               # the memory run alone\n")
 	p("go run ./hack/bench -h                         # every knob\n```\n")
 	p("\nIt needs what `make test` needs (kube-apiserver and etcd from `make testbin`, moto for python3) and ")
 	p("writes this file and %s. Every wait is bounded; everything it starts is stopped on exit or Ctrl-C.\n", plotName)

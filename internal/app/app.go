@@ -199,6 +199,7 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       ptr(GracefulShutdownTimeout),
 		Cache:                         cacheOptions(cache.Options{SyncPeriod: &cfg.SyncPeriod}),
+		NewClient:                     newGuardedClient,
 	}
 	if o.Logger.GetSink() != nil {
 		opts.Logger = o.Logger

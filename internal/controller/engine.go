@@ -46,6 +46,9 @@ type Engine struct {
 	Certificates CertificateFinder
 	// Metrics of the target-SG reconciler; nil records nothing.
 	Metrics *NetworkingMetrics
+
+	// gates spaces out the target-health reads of readiness gates (see polls).
+	gates *gatePolls
 }
 
 // keepTag reports the tag keys lbsg leaves alone when it reconciles tags.

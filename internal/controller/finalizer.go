@@ -8,7 +8,32 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 )
+
+// lockedPatch writes what changed in an object since before, as a merge patch that carries
+// before's resourceVersion. Like an update it fails with a conflict when the object changed
+// since it was read; unlike an update it writes only what lbsg changed. The objects lbsg
+// reads come from an informer cache that keeps only what lbsg reads (a Service or an
+// Ingress without the annotations of other tools, a Pod without its containers): written
+// back whole, the rest would be erased.
+func lockedPatch(before client.Object) client.Patch {
+	return client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
+}
+
+// addFinalizer puts finalizer on obj with a patch of the finalizers alone, and reports
+// whether it was missing.
+func addFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string) (bool, error) {
+	if controllerutil.ContainsFinalizer(obj, finalizer) {
+		return false, nil
+	}
+	before := obj.DeepCopyObject().(client.Object)
+	controllerutil.AddFinalizer(obj, finalizer)
+	if err := c.Patch(ctx, obj, lockedPatch(before)); err != nil {
+		return false, err
+	}
+	return true, nil
+}
 
 // removeFinalizer takes finalizer off obj with a JSON patch that first tests the finalizer
 // is still where it was read. Unlike an update, it does not fail because the object

@@ -15,7 +15,6 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbsg/lbsg/internal/apply"
@@ -55,10 +54,8 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, id spec.IngressG
 	}
 	// The finalizer goes on before anything is created in AWS, so nothing can leak.
 	for _, m := range g.Members {
-		if controllerutil.AddFinalizer(m.Ingress, id.Finalizer()) {
-			if err := r.Client.Update(ctx, m.Ingress); err != nil {
-				return ctrl.Result{}, fmt.Errorf("add finalizer to %s/%s: %w", m.Ingress.Namespace, m.Ingress.Name, err)
-			}
+		if _, err := addFinalizer(ctx, r.Client, m.Ingress, id.Finalizer()); err != nil {
+			return ctrl.Result{}, fmt.Errorf("add finalizer to %s/%s: %w", m.Ingress.Namespace, m.Ingress.Name, err)
 		}
 	}
 	sp, err := r.Engine.PlanIngressGroup(ctx, g, objs)
@@ -145,14 +142,16 @@ func (r *IngressGroupReconciler) release(ctx context.Context, g *IngressGroup) e
 		// An Ingress that moved to another lbsg group keeps what that group writes.
 		mine := ing.DeletionTimestamp == nil && !r.inOtherGroup(ing, g.ID)
 		if mine && ing.Annotations[ConditionAnnotation] != "" {
+			before := ing.DeepCopy()
 			delete(ing.Annotations, ConditionAnnotation)
-			if err := r.Client.Update(ctx, ing); err != nil && !apierrors.IsNotFound(err) {
+			if err := r.Client.Patch(ctx, ing, lockedPatch(before)); err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("clear the condition of %s/%s: %w", ing.Namespace, ing.Name, err)
 			}
 		}
 		if mine && len(ing.Status.LoadBalancer.Ingress) > 0 {
+			before := ing.DeepCopy()
 			ing.Status.LoadBalancer = networkingv1.IngressLoadBalancerStatus{}
-			if err := r.Client.Status().Update(ctx, ing); err != nil && !apierrors.IsNotFound(err) {
+			if err := r.Client.Status().Patch(ctx, ing, lockedPatch(before)); err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("clear the status of %s/%s: %w", ing.Namespace, ing.Name, err)
 			}
 		}
@@ -253,8 +252,9 @@ func (r *IngressGroupReconciler) setCondition(ctx context.Context, ing *networki
 	if len(ing.Status.LoadBalancer.Ingress) == 1 && ing.Status.LoadBalancer.Ingress[0].Hostname == hostname {
 		return nil
 	}
+	before := ing.DeepCopy()
 	ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{Hostname: hostname}}
-	if err := r.Client.Status().Update(ctx, ing); err != nil {
+	if err := r.Client.Status().Patch(ctx, ing, lockedPatch(before)); err != nil {
 		return fmt.Errorf("update status of %s/%s: %w", ing.Namespace, ing.Name, err)
 	}
 	return nil
@@ -276,11 +276,12 @@ func writeIngressCondition(ctx context.Context, kube client.Client, ing *network
 	if err != nil {
 		return err
 	}
+	before := ing.DeepCopy()
 	if ing.Annotations == nil {
 		ing.Annotations = map[string]string{}
 	}
 	ing.Annotations[ConditionAnnotation] = string(raw)
-	if err := kube.Update(ctx, ing); err != nil {
+	if err := kube.Patch(ctx, ing, lockedPatch(before)); err != nil {
 		return fmt.Errorf("update condition of %s/%s: %w", ing.Namespace, ing.Name, err)
 	}
 	return nil

@@ -90,10 +90,11 @@ func (r *NetworkingReconciler) clearTargetRulesConditions(ctx context.Context, o
 
 func (r *NetworkingReconciler) writeServiceCondition(ctx context.Context, svc *corev1.Service, c metav1.Condition) error {
 	c.ObservedGeneration = svc.Generation
+	before := svc.DeepCopy()
 	if !meta.SetStatusCondition(&svc.Status.Conditions, c) {
 		return nil
 	}
-	if err := r.Client.Status().Update(ctx, svc); err != nil {
+	if err := r.Client.Status().Patch(ctx, svc, lockedPatch(before)); err != nil {
 		return fmt.Errorf("update status of %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
 	return nil

@@ -25,8 +25,13 @@ import (
 )
 
 // GateRecheck is how soon a stack or binding with a Pod still waiting on its readiness gate
-// is looked at again: target health is read only then, never on a schedule of its own.
-const GateRecheck = 10 * time.Second
+// is looked at again after a read of its target health found a change; without one, the
+// delay doubles up to GateRecheckMax (readiness.NextPoll). Target health is read only then,
+// never on a schedule of its own.
+const (
+	GateRecheck    = readiness.PollFirst
+	GateRecheckMax = readiness.PollMax
+)
 
 // gatedGroup is a target group of ip targets whose Pods may wait on its readiness gate:
 // the gate is named after the group (lbsg's target groups) or the binding (a
@@ -55,14 +60,21 @@ func stackGates(st *spec.Stack) []gatedGroup {
 
 // syncReadinessGates sets the gate condition of every Pod that waits on one of groups:
 // True once its target is healthy, False with ELB's reason until then. Target health is
-// read, one call per group, only for the groups with a Pod waiting. waiting reports that
-// some Pod still waits; a group that fails does not keep the others from being updated.
-func (e *Engine) syncReadinessGates(ctx context.Context, c client.Client, groups []gatedGroup) (waiting bool, err error) {
+// read, one call per group, only for the groups with a Pod waiting, and only when the
+// group's read is due (gatePolls). recheck is how soon the groups must be looked at again,
+// 0 when no Pod waits; a group that fails does not keep the others from being updated.
+func (e *Engine) syncReadinessGates(ctx context.Context, c client.Client, groups []gatedGroup) (recheck time.Duration, err error) {
 	var errs []error
+	polls := e.polls()
+	soonest := func(d time.Duration) {
+		if recheck == 0 || d < recheck {
+			recheck = d
+		}
+	}
 	for _, g := range groups {
 		pods := &corev1.PodList{}
 		if err := c.List(ctx, pods, client.InNamespace(g.namespace)); err != nil {
-			return true, fmt.Errorf("list pods of %s: %w", g.namespace, err)
+			return GateRecheck, fmt.Errorf("list pods of %s: %w", g.namespace, err)
 		}
 		var pending []*corev1.Pod
 		for i := range pods.Items {
@@ -70,45 +82,59 @@ func (e *Engine) syncReadinessGates(ctx context.Context, c client.Client, groups
 				pending = append(pending, &pods.Items[i])
 			}
 		}
+		key := g.namespace + "/" + g.gate
 		if len(pending) == 0 {
+			polls.done(key)
+			continue
+		}
+		waiting := waitingPrint(pending)
+		if due, wait := polls.due(key, waiting); !due {
+			soonest(wait)
 			continue
 		}
 		arn, err := e.gateARN(ctx, g)
 		if err != nil || arn == "" {
 			// Not created yet (or the inventory failed): the next look finds it.
-			waiting = true
+			soonest(GateRecheck)
 			errs = append(errs, err)
 			continue
 		}
 		health, err := e.ELB.TargetHealth(ctx, arn)
 		if err != nil {
-			waiting = true
+			soonest(GateRecheck)
 			errs = append(errs, err)
 			continue
 		}
-		for _, p := range pending {
-			want := readiness.Condition(g.gate, healthOf(p, health, g.port))
-			if want.Status != corev1.ConditionTrue {
-				waiting = true
+		conds := make([]corev1.PodCondition, len(pending))
+		stillWaiting := false
+		for i, p := range pending {
+			conds[i] = readiness.Condition(g.gate, healthOf(p, health, g.port))
+			if conds[i].Status != corev1.ConditionTrue {
+				stillWaiting = true
 			}
-			if err := writeGate(ctx, c, p, want); err != nil {
-				waiting = true
+			if err := writeGate(ctx, c, p, conds[i]); err != nil {
+				stillWaiting = true
 				errs = append(errs, err)
 			}
 		}
+		next := polls.read(key, waiting, healthPrint(pending, conds))
+		if stillWaiting {
+			soonest(next)
+		}
 	}
-	return waiting, errors.Join(errs...)
+	return recheck, errors.Join(errs...)
 }
 
 // afterGates ends a successful reconcile: it updates the readiness gates of the groups and
-// asks to be called again in GateRecheck while a Pod waits, else after resync.
+// asks to be called again when a group's target health is next due while a Pod waits,
+// else after resync.
 func (e *Engine) afterGates(ctx context.Context, c client.Client, groups []gatedGroup, resync time.Duration) (ctrl.Result, error) {
-	waiting, err := e.syncReadinessGates(ctx, c, groups)
+	recheck, err := e.syncReadinessGates(ctx, c, groups)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if waiting && (resync <= 0 || resync > GateRecheck) {
-		return ctrl.Result{RequeueAfter: GateRecheck}, nil
+	if recheck > 0 && (resync <= 0 || resync > recheck) {
+		return ctrl.Result{RequeueAfter: recheck}, nil
 	}
 	return ctrl.Result{RequeueAfter: resync}, nil
 }

@@ -96,10 +96,8 @@ func (r *ServiceReconciler) reconcileNormal(ctx context.Context, svc *corev1.Ser
 	for _, n := range sp.Stack.Notices {
 		r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, n.Reason, "Reconcile", "%s", n.Message)
 	}
-	if controllerutil.AddFinalizer(svc, naming.ServiceFinalizer) {
-		if err := r.Client.Update(ctx, svc); err != nil {
-			return ctrl.Result{}, fmt.Errorf("add finalizer to %s/%s: %w", svc.Namespace, svc.Name, err)
-		}
+	if _, err := addFinalizer(ctx, r.Client, svc, naming.ServiceFinalizer); err != nil {
+		return ctrl.Result{}, fmt.Errorf("add finalizer to %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
 	if len(sp.Plan.Notices) > 0 {
 		r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, EventSettingLeftAsIs, "Reconcile", "%s", strings.Join(sp.Plan.Notices, "; "))
@@ -144,9 +142,10 @@ func (r *ServiceReconciler) reconcileDelete(ctx context.Context, svc *corev1.Ser
 	}
 	if svc.DeletionTimestamp == nil {
 		// No longer ours (another type or class): clear what lbsg wrote.
+		before := svc.DeepCopy()
 		meta.RemoveStatusCondition(&svc.Status.Conditions, ConditionReady)
 		svc.Status.LoadBalancer = corev1.LoadBalancerStatus{}
-		if err := r.Client.Status().Update(ctx, svc); err != nil && !apierrors.IsNotFound(err) {
+		if err := r.Client.Status().Patch(ctx, svc, lockedPatch(before)); err != nil && !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, fmt.Errorf("clear status of %s/%s: %w", svc.Namespace, svc.Name, err)
 		}
 	}
@@ -180,6 +179,7 @@ func (r *ServiceReconciler) fail(ctx context.Context, svc *corev1.Service, event
 // setCondition writes the Ready condition and, when hostname is set, the load balancer
 // status, in one status update and only if something changed.
 func (r *ServiceReconciler) setCondition(ctx context.Context, svc *corev1.Service, status metav1.ConditionStatus, reason, msg, hostname string) error {
+	before := svc.DeepCopy()
 	if old := meta.FindStatusCondition(svc.Status.Conditions, ConditionReady); targetRulesStillFailing(old, status) {
 		status, reason, msg = old.Status, old.Reason, old.Message
 	}
@@ -196,7 +196,7 @@ func (r *ServiceReconciler) setCondition(ctx context.Context, svc *corev1.Servic
 	if !changed {
 		return nil
 	}
-	if err := r.Client.Status().Update(ctx, svc); err != nil {
+	if err := r.Client.Status().Patch(ctx, svc, lockedPatch(before)); err != nil {
 		return fmt.Errorf("update status of %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
 	return nil

@@ -48,7 +48,17 @@ func (t *tagCache) wroteLocked(arns ...string) {
 		delete(t.tags, a)
 		t.written[a] = t.gen
 	}
+	// Past maxWrittenARNs the marks fold into one for every ARN, as the awscache ones do:
+	// reads in flight then store nothing, which is always safe, and the marks of every
+	// load balancer and target group created and deleted between two ForgetTags (Services
+	// come and go as tenants please) do not pile up.
+	if len(t.written) > maxWrittenARNs {
+		t.written = map[string]uint64{"": t.gen}
+	}
 }
+
+// maxWrittenARNs bounds the per-ARN write marks kept between two ForgetTags.
+const maxWrittenARNs = 1024
 
 // cachedTags returns the tags of arns: cached ones from memory, the others with one
 // DescribeTags per 20 ARNs.

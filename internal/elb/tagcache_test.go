@@ -95,3 +95,26 @@ func TestCreatedResourcesAndTargetGroupsNeedNoDescribeTags(t *testing.T) {
 		t.Errorf("inventories = %d target groups (first tags %v), %d load balancers; want 30 and 1, tagged", len(tgs), tgs[0].Tags, len(lbs))
 	}
 }
+
+// The write marks of load balancers and target groups created and deleted between two
+// ForgetTags are bounded, and tags read after they fold are cached as before.
+func TestTagWriteMarksDoNotGrowWithChurn(t *testing.T) {
+	ctx := context.Background()
+	api := NewFakeAPI()
+	arn := api.AddLoadBalancer("k8s-lb-kept", nil, map[string]string{"k": "v"})
+	c := New(api)
+	for i := range 5000 {
+		c.forgetTags(fmt.Sprintf("arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/k8s-%d/x", i))
+	}
+	if n := len(c.arnTags.written); n > maxWrittenARNs+1 {
+		t.Errorf("%d write marks after 5000 writes, want at most %d", n, maxWrittenARNs+1)
+	}
+	for range 2 {
+		if _, err := c.LoadBalancers(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := api.Calls()["DescribeTags"]; n != 1 {
+		t.Errorf("DescribeTags = %d over two fresh reads, want 1: the tags of %s were not cached", n, arn)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -139,4 +140,22 @@ func Missing(pod *corev1.Pod, names []string) []corev1.PodReadinessGate {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ConditionType < out[j].ConditionType })
 	return out
+}
+
+// While a Pod waits on a gate, its target group's health is read again after PollFirst,
+// then twice as long after each read that found nothing new, at most PollMax apart: a
+// target that never becomes healthy costs one read every PollMax, not one every PollFirst
+// forever. A read that finds a change starts over at PollFirst.
+const (
+	PollFirst = 10 * time.Second
+	PollMax   = 5 * time.Minute
+)
+
+// NextPoll is how long after a read of a target group's health the next one is due, given
+// the delay before that read (0 for the first) and whether it found a change.
+func NextPoll(last time.Duration, changed bool) time.Duration {
+	if changed || last <= 0 {
+		return PollFirst
+	}
+	return min(2*last, PollMax)
 }

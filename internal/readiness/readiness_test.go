@@ -3,6 +3,7 @@ package readiness
 import (
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -104,5 +105,24 @@ func TestMissingAddsEachGateOnceSorted(t *testing.T) {
 	}
 	if HasAnyGate(pod(nil, nil, false)) || !HasAnyGate(p) {
 		t.Error("HasAnyGate")
+	}
+}
+
+func TestNextPollDoublesToTheCapAndStartsOverOnAChange(t *testing.T) {
+	for _, c := range []struct {
+		last    time.Duration
+		changed bool
+		want    time.Duration
+	}{
+		{0, false, PollFirst},
+		{0, true, PollFirst},
+		{PollFirst, false, 2 * PollFirst},
+		{160 * time.Second, false, PollMax},
+		{PollMax, false, PollMax},
+		{PollMax, true, PollFirst},
+	} {
+		if got := NextPoll(c.last, c.changed); got != c.want {
+			t.Errorf("NextPoll(%v, %t) = %v, want %v", c.last, c.changed, got, c.want)
+		}
 	}
 }
