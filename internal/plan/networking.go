@@ -157,7 +157,7 @@ type targetSG struct {
 func (in *NetworkingInput) target(id string, cur state.SecurityGroup) *targetSG {
 	t := &targetSG{in: in, id: id, cur: cur, desc: sgrules.OwnerDescription(in.Cluster),
 		owned: sgrules.OwnedBy(in.Cluster, in.OurSources), cidr: map[string][]sgrules.Rule{}}
-	t.base = sgrules.TargetRules(in.Needs[id], in.Budget, t.desc)
+	t.base = sgrules.TargetRules(in.Needs[id], in.Budget, sgrules.PortRange{}, t.desc)
 	if rules := in.CIDRRules[id]; len(rules) > 0 {
 		t.cidr[""] = rules
 	}
