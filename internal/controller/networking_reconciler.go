@@ -122,7 +122,7 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ TargetSGPass) (c
 	rep := newNetworkReport()
 	for owner, ferr := range np.Failures {
 		rep.owner(owner, EventFailedNetwork, failureCompute, fmt.Sprintf(
-			"target security group rules not updated: %s; lbsg rules on the security groups of its registered targets are kept until this is fixed", ferr.Error()))
+			"target security group rules not updated: %s; the rules it may rely on (its target ports from its load balancer's sources, on the security groups of its registered targets) are kept until this is fixed, and other load balancers' rules are updated as usual", ferr.Error()))
 	}
 	r.reportPodENI(objs, np.PodENINotices)
 	for _, q := range np.OverQuota {
