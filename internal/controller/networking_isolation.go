@@ -125,12 +125,25 @@ func contribute(in *plan.NetworkingInput, np *NetworkingPlan, sg string, c stack
 		}
 		in.Needs[sg][c.source] = append(in.Needs[sg][c.source], c.needs...)
 		in.NeedOwners[sg] = appendOnce(in.NeedOwners[sg], name)
+		if in.NeedsByOwner[sg] == nil {
+			in.NeedsByOwner[sg] = map[string]map[string][]sgrules.Need{}
+		}
+		if in.NeedsByOwner[sg][name] == nil {
+			in.NeedsByOwner[sg][name] = map[string][]sgrules.Need{}
+		}
+		in.NeedsByOwner[sg][name][c.source] = append(in.NeedsByOwner[sg][name][c.source], c.needs...)
 	}
 	if len(c.cidr) > 0 {
 		if in.CIDROwners[sg] == nil {
 			in.CIDROwners[sg] = map[string][]sgrules.Rule{}
 		}
 		in.CIDROwners[sg][name] = append(in.CIDROwners[sg][name], c.cidr...)
+		if c.clientCIDR && !slices.Contains(in.ClientCIDROwners, name) {
+			in.ClientCIDROwners = append(in.ClientCIDROwners, name)
+		}
+	}
+	if c.owner.Namespace != "" {
+		in.OwnerNamespaces[name] = c.owner.Namespace
 	}
 	if !slices.Contains(np.Contributors[sg], c.owner) {
 		np.Contributors[sg] = append(np.Contributors[sg], c.owner)

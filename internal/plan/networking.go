@@ -209,7 +209,7 @@ func (in *NetworkingInput) target(id string, cur state.SecurityGroup, res *Netwo
 		t.cidr[""] = rules
 	}
 	for owner, rules := range in.CIDROwners[id] {
-		rules, refused := in.refuseOutsideNodePorts(owner, rules)
+		rules, refused := in.refuseOutsideNodePorts(owner, sgrules.Dedup(rules))
 		for _, r := range refused {
 			res.Refused = append(res.Refused, Refused{SG: id, Owner: owner, Rule: r.Key})
 		}
