@@ -62,11 +62,15 @@ func (l *TargetSGLimits) validate(add func(format string, args ...any)) {
 }
 
 // NamespaceRuleShare is the rules (per address family) one namespace may ask for on one
-// target SG: its share of the quota, at least 1.
+// target SG: its share of the quota, at least 1; 0 (no share: the quota alone applies)
+// for a share of 100.
 func (c *Config) NamespaceRuleShare() int {
 	share := c.SGRulesNamespaceShare
 	if share <= 0 {
 		share = DefaultSGRulesNamespaceShare
+	}
+	if share >= 100 {
+		return 0
 	}
 	quota := c.SGRulesQuota
 	if quota <= 0 {

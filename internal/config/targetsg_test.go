@@ -22,6 +22,9 @@ func TestTargetSGLimitFlags(t *testing.T) {
 	if got := mustParse(t).NamespaceRuleShare(); got != 15 {
 		t.Errorf("default NamespaceRuleShare() = %d, want 15 (25%% of 60)", got)
 	}
+	if got := mustParse(t, "--sg-rules-namespace-share=100").NamespaceRuleShare(); got != 0 {
+		t.Errorf("NamespaceRuleShare() at 100%% = %d, want 0: the quota alone applies", got)
+	}
 	if got := mustParse(t, "--sg-rules-quota=2", "--sg-rules-namespace-share=1").NamespaceRuleShare(); got != 1 {
 		t.Errorf("NamespaceRuleShare() = %d, want at least 1", got)
 	}
