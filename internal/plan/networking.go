@@ -199,6 +199,8 @@ type targetSG struct {
 	shareKept []sgrules.Rule
 	// holds are the Holds that may match a rule of this SG.
 	holds []Hold
+	// cidrIndex: each CIDR rule asked for on the SG → its owners (see cidrAskers).
+	cidrIndex map[sgrules.Key][]string
 }
 
 func (in *NetworkingInput) target(id string, cur state.SecurityGroup, res *NetworkingResult) *targetSG {

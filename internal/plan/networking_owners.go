@@ -110,17 +110,37 @@ func (t *targetSG) askers(k sgrules.Key, exact bool) []string {
 			}
 		}
 	case sgrules.PeerCIDR, sgrules.PeerCIDRv6:
+		if exact {
+			return t.cidrAskers()[k.Canonical()]
+		}
 		for o, rules := range t.in.CIDROwners[t.id] {
 			for _, r := range rules {
 				same := r.Key.Canonical() == k.Canonical()
 				overlap := sgrules.NormalizeProtocol(r.Protocol) == proto && r.FromPort <= k.ToPort && k.FromPort <= r.ToPort
-				if same || (!exact && overlap) {
+				if same || overlap {
 					set[o] = true
 				}
 			}
 		}
 	}
 	return slices.Sorted(maps.Keys(set))
+}
+
+// cidrAskers indexes, once per SG, the owners of each CIDR rule asked for there.
+func (t *targetSG) cidrAskers() map[sgrules.Key][]string {
+	if t.cidrIndex != nil {
+		return t.cidrIndex
+	}
+	t.cidrIndex = map[sgrules.Key][]string{}
+	for _, o := range slices.Sorted(maps.Keys(t.in.CIDROwners[t.id])) {
+		for _, r := range t.in.CIDROwners[t.id][o] {
+			k := r.Key.Canonical()
+			if !slices.Contains(t.cidrIndex[k], o) {
+				t.cidrIndex[k] = append(t.cidrIndex[k], o)
+			}
+		}
+	}
+	return t.cidrIndex
 }
 
 // wantedFor maps each rule the owners ask for on the SG to those owners.
