@@ -102,6 +102,9 @@ type Report struct {
 	Stacks     []StackReport `json:"stacks"`
 	Networking plan.Plan     `json:"targetSecurityGroups"`
 	Partial    bool          `json:"partial,omitempty"`
+	// Refused are the client CIDR rules of NLBs without security groups that are not added
+	// because their port is outside --service-node-port-range.
+	Refused []plan.Refused `json:"refused,omitempty"`
 }
 
 // StackReport is one object's plan, or the problems that keep it from being planned.
@@ -162,7 +165,7 @@ func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Repor
 	if err != nil {
 		return nil, fmt.Errorf("plan target security groups: %w", err)
 	}
-	r.Networking, r.Partial = np.Plan, np.Partial
+	r.Networking, r.Partial, r.Refused = np.Plan, np.Partial, np.Refused
 	return r, nil
 }
 
@@ -193,6 +196,9 @@ func (r *Report) write(w io.Writer) error {
 	fmt.Fprintln(w, "target security groups")
 	if r.Partial {
 		fmt.Fprintln(w, "  (some stacks could not be computed: the rules they may rely on are kept)")
+	}
+	for _, x := range r.Refused {
+		fmt.Fprintf(w, "  refused: %s on %s for %s: outside the NodePort range\n", x.Rule.String(), x.SG, x.Owner)
 	}
 	return plan.Write(w, r.Networking)
 }

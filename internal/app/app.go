@@ -87,18 +87,21 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		budget = 1
 	}
 	e := &controller.Engine{
-		Settings:            Settings(cfg),
-		BackendSGID:         cfg.BackendSG,
-		Budget:              budget,
-		RuleQuota:           cfg.SGRulesQuota,
-		ENISGTags:           cfg.ServiceTargetENISGTags,
-		SGSelection:         targets.Policy(cfg.TargetSGSelection),
-		ExternalManagedTags: cfg.ExternalManagedTags,
-		EC2:                 obs,
-		ELB:                 lbs,
-		Exec:                &apply.Executor{EC2: obs, ELB: lbs, VPCID: clients.VPCID, ChangeTimeout: cfg.AWSAPI(), Changes: apply.NewChangeCounter(reg)},
-		Metrics:             controller.NewNetworkingMetrics(reg),
-		Certificates:        acmcerts.New(clients.ACM),
+		Settings:                        Settings(cfg),
+		BackendSGID:                     cfg.BackendSG,
+		Budget:                          budget,
+		RuleQuota:                       cfg.SGRulesQuota,
+		NamespaceShare:                  cfg.NamespaceRuleShare(),
+		NodePorts:                       cfg.ServiceNodePortRange,
+		AllowClientCIDROutsideNodePorts: cfg.AllowClientCIDRRulesOutsideNodePortRange,
+		ENISGTags:                       cfg.ServiceTargetENISGTags,
+		SGSelection:                     targets.Policy(cfg.TargetSGSelection),
+		ExternalManagedTags:             cfg.ExternalManagedTags,
+		EC2:                             obs,
+		ELB:                             lbs,
+		Exec:                            &apply.Executor{EC2: obs, ELB: lbs, VPCID: clients.VPCID, ChangeTimeout: cfg.AWSAPI(), Changes: apply.NewChangeCounter(reg)},
+		Metrics:                         controller.NewNetworkingMetrics(reg),
+		Certificates:                    acmcerts.New(clients.ACM),
 	}
 	return e, clients, nil
 }

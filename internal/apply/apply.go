@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lbsg/lbsg/internal/audit"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/elb"
 	"github.com/lbsg/lbsg/internal/plan"
@@ -88,6 +90,10 @@ func (x *Executor) Apply(ctx context.Context, p plan.Plan) (Result, error) {
 			return res, fmt.Errorf("stopped before %s %s (%d of %d changes applied): %w", c.Op, c.Target.String(), res.Applied, len(p.Changes), err)
 		}
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		if len(c.For) > 0 {
+			// The write's audit line names the objects its rules are for.
+			cctx = audit.WithObject(cctx, strings.Join(c.For, ", "))
+		}
 		err := x.apply(cctx, c, &res)
 		cancel()
 		if x.Changes != nil {

@@ -127,6 +127,7 @@ type Config struct {
 	// 3) is how many TargetGroupBindings are reconciled at once.
 	TGBMaxConcurrentReconciles int
 	Timeouts                   // --reconcile-timeout, --aws-api-timeout (lbsg's own)
+	TargetSGLimits             // --service-node-port-range, --sg-rules-namespace-share, … (lbsg's own)
 	Webhook                    // --enable-pod-readiness-gate-inject, --webhook-*
 
 	// AWSAPIThrottle is --aws-api-throttle: client-side rate limits per AWS API bucket,
@@ -205,6 +206,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 		"Maximum number of TargetGroupBindings reconciled at once")
 
 	c.Timeouts.addFlags(fs)
+	c.TargetSGLimits.addFlags(fs)
 	c.Webhook.addFlags(fs)
 	c.addIgnoredFlags(fs)
 }
@@ -308,6 +310,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Timeouts.validate()...)
 	c.Webhook.validate(add)
+	c.TargetSGLimits.validate(add)
 	if err := validateEndpoints(c.AWSAPIEndpoints); err != nil {
 		errs = append(errs, err)
 	}

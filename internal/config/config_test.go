@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/lbsg/lbsg/internal/cloud"
+	"github.com/lbsg/lbsg/internal/sgrules"
 )
 
 // parse registers the flags on a fresh FlagSet and parses args.
@@ -55,6 +56,7 @@ func TestDefaults(t *testing.T) {
 		LeaderElectionID:               "aws-load-balancer-controller-leader",
 		AWSMaxRetries:                  10,
 		Timeouts:                       Timeouts{ReconcileTimeout: 3 * time.Minute, AWSAPITimeout: 30 * time.Second},
+		TargetSGLimits:                 TargetSGLimits{ServiceNodePortRange: sgrules.PortRange{From: 30000, To: 32767}, SGRulesNamespaceShare: 25},
 		AWSAPIThrottle:                 cloud.DefaultThrottle(),
 		ServiceMaxConcurrentReconciles: 3,
 		IngressMaxConcurrentReconciles: 3,

@@ -48,7 +48,7 @@ func newPodENIIndex(objs ClusterObjects) podENIIndex {
 	return idx
 }
 
-// claims returns the claims of the Pods behind the stack's ip targets.
+// claims returns the claims of the Pods behind the stack's ip targets (ruleTargets).
 func (idx podENIIndex) claims(st *spec.Stack, objs ClusterObjects) []podENIClaim {
 	if len(idx) == 0 {
 		return nil
@@ -58,8 +58,7 @@ func (idx podENIIndex) claims(st *spec.Stack, objs ClusterObjects) []podENIClaim
 		if tg.TargetType != spec.TargetIP {
 			continue
 		}
-		ts, _ := podTargets(tg, objs)
-		for _, t := range ts {
+		for _, t := range ruleTargets(tg, objs) {
 			anns := idx[tg.ServiceNamespace+"/"+t.ID]
 			switch len(anns) {
 			case 0:

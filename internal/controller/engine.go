@@ -14,6 +14,7 @@ import (
 	"github.com/lbsg/lbsg/internal/elb"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/plan"
+	"github.com/lbsg/lbsg/internal/sgrules"
 	"github.com/lbsg/lbsg/internal/spec"
 	"github.com/lbsg/lbsg/internal/state"
 	"github.com/lbsg/lbsg/internal/targets"
@@ -28,6 +29,13 @@ type Engine struct {
 	Budget int
 	// RuleQuota is --sg-rules-quota; 0 means sgrules.DefaultRulesPerSG.
 	RuleQuota int
+	// NamespaceShare is the rules one namespace may ask for on one target SG
+	// (--sg-rules-namespace-share of RuleQuota); 0 means no limit.
+	NamespaceShare int
+	// NodePorts is --service-node-port-range (zero: unknown, nothing kept apart), and
+	// AllowClientCIDROutsideNodePorts --allow-client-cidr-rules-outside-node-port-range.
+	NodePorts                       sgrules.PortRange
+	AllowClientCIDROutsideNodePorts bool
 	// ENISGTags is --service-target-eni-security-group-tags.
 	ENISGTags map[string]string
 	// SGSelection is --target-sg-selection; "" is targets.PolicyError.

@@ -31,6 +31,9 @@ type NetworkingPlan struct {
 	OverQuota []plan.OverQuota
 	// Held maps the target SGs where revokes are held back to the owners holding them.
 	Held map[string][]string
+	// Refused are the client CIDR rules of NLBs without SGs not added because their port
+	// is outside the NodePort range.
+	Refused []plan.Refused
 	// PodENINotices are, per owner, why pod-eni annotations of its Pods were not used.
 	PodENINotices map[spec.Owner][]string
 	// Contributors maps each target SG to the owners whose rules land there.
@@ -62,6 +65,8 @@ type stackNetworking struct {
 	cidr     []sgrules.Rule
 	enis     []targets.ENI
 	keepsSGs bool // the stack still refers to the backend SG (even when deleting)
+	// clientCIDR: cidr are the client rules of an NLB without SGs (not a binding's).
+	clientCIDR bool
 }
 
 // MarshalJSON makes a contribution part of the pass's fingerprint.
@@ -72,7 +77,8 @@ func (sn stackNetworking) MarshalJSON() ([]byte, error) {
 		CIDR          []sgrules.Rule
 		ENIs          []targets.ENI
 		KeepsSGs      bool
-	}{sn.owner.String(), sn.source, sn.needs, sn.cidr, sn.enis, sn.keepsSGs})
+		ClientCIDR    bool `json:",omitempty"`
+	}{sn.owner.String(), sn.source, sn.needs, sn.cidr, sn.enis, sn.keepsSGs, sn.clientCIDR})
 }
 
 // PlanNetworking computes the rules every target SG needs from every Service and Ingress
@@ -179,6 +185,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 				fail(ns, err)
 				continue
 			}
+			sn.clientCIDR = true
 		}
 		if sn.source == "" && len(sn.cidr) == 0 {
 			continue
@@ -298,13 +305,19 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		sgTags[id] = sg.Tags
 	}
 	in := plan.NetworkingInput{
-		Cluster:    e.Settings.Cluster,
-		Budget:     e.Budget,
-		RuleQuota:  e.RuleQuota,
-		Needs:      map[string]map[string][]sgrules.Need{},
-		OurSources: map[string]bool{},
-		CIDROwners: map[string]map[string][]sgrules.Rule{},
-		NeedOwners: map[string][]string{},
+		Cluster:                         e.Settings.Cluster,
+		Budget:                          e.Budget,
+		RuleQuota:                       e.RuleQuota,
+		NamespaceShare:                  e.NamespaceShare,
+		NodePorts:                       e.NodePorts,
+		AllowClientCIDROutsideNodePorts: e.AllowClientCIDROutsideNodePorts,
+		Needs:                           map[string]map[string][]sgrules.Need{},
+		OurSources:                      map[string]bool{},
+		CIDROwners:                      map[string]map[string][]sgrules.Rule{},
+		NeedOwners:                      map[string][]string{},
+		NeedsByOwner:                    map[string]map[string]map[string][]sgrules.Need{},
+		OwnerNamespaces:                 map[string]string{},
+		LastFor:                         snap.lastFor,
 	}
 	for _, c := range contributions {
 		for _, eni := range c.enis {
@@ -417,7 +430,8 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		res = plan.PlanNetworking(in)
 	}
 	plan.MarkHeldDeletes(&res.Plan, statesOf(refs))
-	np.Plan, np.Input, np.OverQuota, np.Held = res.Plan, in, res.OverQuota, res.Held
+	np.Plan, np.Input, np.OverQuota, np.Held, np.Refused = res.Plan, in, res.OverQuota, res.Held, res.Refused
+	snap.lastFor = res.For
 	return np, nil
 }
 
@@ -455,14 +469,13 @@ func (e *Engine) heldStack(ctx context.Context, ns *netStack) *StackPlan {
 	return sp
 }
 
-// targetIDs returns the IDs of the stack's targets: every eligible node's instance and
-// every pod IP.
+// targetIDs returns the IDs of the targets whose ENIs get the stack's rules: every
+// eligible node's instance and every pod IP, ready or not (see ruleTargets).
 func targetIDs(st *spec.Stack, objs ClusterObjects) (instIDs, ips []string) {
 	seenID := map[string]bool{}
 	for _, tg := range st.TargetGroups {
 		if tg.TargetType == spec.TargetIP {
-			ts, _ := podTargets(tg, objs)
-			for _, t := range ts {
+			for _, t := range ruleTargets(tg, objs) {
 				ips = append(ips, t.ID)
 			}
 			continue

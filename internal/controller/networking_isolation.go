@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"maps"
 	"slices"
 
 	"github.com/lbsg/lbsg/internal/cloud"
@@ -21,57 +22,52 @@ func stackTagOf(o spec.Owner) (key, value string) {
 }
 
 // holdFailing keeps, for each owner whose contribution could not be computed, the lbsg
-// rules its load balancer may still rely on, and only those: every other SG and source is
-// planned as usual.
+// rules it could contribute, and only those: every other stack's authorizes and revokes go
+// ahead, on a shared SG too.
 //
 // lbsg keeps no memory of the rules a stack got last time, and a stack with bad input
-// cannot say which it wants, so what it relies on is read from AWS, where a tenant cannot
-// forge it:
-//   - the target SGs of the targets registered in its target groups (the ENI of each
-//     instance target, the ENI holding each IP target, its SG chosen as for any target):
-//     nothing lbsg owns is revoked there (HoldSGs);
-//   - its managed SGs (found by the stack tag): rules from them are revoked nowhere
-//     (HoldSources), since they serve that stack alone.
+// cannot say which it wants, so what it could contribute is read from AWS, where a tenant
+// cannot forge it (plan.HoldsOf decides): the ports of its target groups and registered
+// targets, from the backend SG when its load balancer carries it or as CIDR rules when it
+// has no SGs, on the SGs of its registered targets (the ENI of each instance target, the
+// ENI holding each IP target, its SG chosen as for any target); and every rule from its
+// managed SGs (found by the stack tag), which serve that stack alone.
 //
-// When its registered targets cannot be read (its stack could not be observed, or reading
-// the targets' ENIs failed), lbsg falls back to keeping, on every target SG, the rules
-// from the shared backend SG and the CIDR rules (the rules any stack without a managed SG
-// may use), while rules from other stacks' managed SGs are still revoked. A target that no
-// longer exists (terminated instance, IP on no ENI) receives no traffic and holds nothing.
+// When its registered targets' SGs cannot be read, its ports are held on every target SG;
+// when not even its target groups can be read, every rule from the backend SG and every
+// CIDR rule is. A target that no longer exists (terminated instance, IP on no ENI)
+// receives no traffic and holds nothing.
 func (e *Engine) holdFailing(ctx context.Context, in *plan.NetworkingInput, failing map[spec.Owner]*StackPlan,
 	owned []cloud.SecurityGroup, backendID string) {
-	in.HoldSGs, in.HoldSources = map[string][]string{}, map[string][]string{}
+	in.Holds = nil
 	owners := make([]spec.Owner, 0, len(failing))
 	for o := range failing {
 		owners = append(owners, o)
 	}
 	slices.SortFunc(owners, func(a, b spec.Owner) int { return compareStrings(a.String(), b.String()) })
+	backends := dedupStrings(slices.DeleteFunc([]string{backendID, e.BackendSGID}, func(id string) bool { return id == "" }))
 	for _, o := range owners {
-		name := o.String()
+		f := plan.FailingStack{Owner: o.String()}
 		key, value := stackTagOf(o)
 		for _, sg := range owned {
 			if sg.Tags[key] == value {
-				in.HoldSources[sg.ID] = appendOnce(in.HoldSources[sg.ID], name)
+				f.ManagedSGs = append(f.ManagedSGs, sg.ID)
 			}
 		}
-		sgs, known := e.registeredTargetSGs(ctx, failing[o])
-		for _, id := range sgs {
-			in.HoldSGs[id] = appendOnce(in.HoldSGs[id], name)
-		}
-		if !known {
-			for _, id := range []string{backendID, e.BackendSGID} {
-				if id != "" {
-					in.HoldSources[id] = appendOnce(in.HoldSources[id], name)
-				}
+		if sp := failing[o]; sp != nil {
+			f.Observed, f.TargetGroups, f.Targets = true, sp.Observed.TargetGroups, sp.Observed.Targets
+			if len(sp.Observed.LoadBalancers) > 0 {
+				f.LoadBalancer = &sp.Observed.LoadBalancers[0]
 			}
-			in.HoldCIDR = appendOnce(in.HoldCIDR, name)
+			f.TargetSGs, f.TargetSGsKnown = e.registeredTargetSGs(ctx, sp)
 		}
+		in.Holds = append(in.Holds, plan.HoldsOf(f, backends)...)
 	}
 }
 
-// registeredTargetSGs returns the target SGs of the targets registered in the stack's
-// target groups; known is false when they could not be determined.
-func (e *Engine) registeredTargetSGs(ctx context.Context, sp *StackPlan) (sgs []string, known bool) {
+// registeredTargetSGs maps each target registered in the stack's target groups to the
+// SGs of its ENI that carry target rules; known is false when they could not be read.
+func (e *Engine) registeredTargetSGs(ctx context.Context, sp *StackPlan) (sgs map[string][]string, known bool) {
 	if sp == nil {
 		return nil, false
 	}
@@ -85,14 +81,14 @@ func (e *Engine) registeredTargetSGs(ctx context.Context, sp *StackPlan) (sgs []
 			}
 		}
 	}
-	var enis []targets.ENI
+	enis := map[string]targets.ENI{}
 	if len(ids) > 0 {
 		insts, err := e.EC2.Instances(ctx, dedupStrings(ids))
 		if err != nil {
 			return nil, false
 		}
-		for _, inst := range insts {
-			enis = append(enis, eniOf(inst.PrimaryENI))
+		for id, inst := range insts {
+			enis[id] = eniOf(inst.PrimaryENI)
 		}
 	}
 	if len(ips) > 0 {
@@ -100,24 +96,24 @@ func (e *Engine) registeredTargetSGs(ctx context.Context, sp *StackPlan) (sgs []
 		if err != nil {
 			return nil, false
 		}
-		for _, eni := range byIP {
-			enis = append(enis, eniOf(eni))
+		for ip, eni := range byIP {
+			enis[ip] = eniOf(eni)
 		}
 	}
-	sgTags, err := e.eniSGTags(ctx, []stackNetworking{{enis: enis}})
+	sgTags, err := e.eniSGTags(ctx, []stackNetworking{{enis: slices.Collect(maps.Values(enis))}})
 	if err != nil {
 		return nil, false
 	}
-	for _, eni := range enis {
+	sgs = map[string][]string{}
+	for target, eni := range enis {
 		chosen, err := e.SelectTargetSGs(eni, sgTags)
 		if err != nil {
 			// Which of its SGs carries the rules is ambiguous: keep them all.
-			sgs = append(sgs, eni.SecurityGroups...)
-			continue
+			chosen = eni.SecurityGroups
 		}
-		sgs = append(sgs, chosen...)
+		sgs[target] = dedupStrings(chosen)
 	}
-	return dedupStrings(sgs), true
+	return sgs, true
 }
 
 // contribute adds one stack's rules on one target SG to the planner's input.
@@ -129,12 +125,25 @@ func contribute(in *plan.NetworkingInput, np *NetworkingPlan, sg string, c stack
 		}
 		in.Needs[sg][c.source] = append(in.Needs[sg][c.source], c.needs...)
 		in.NeedOwners[sg] = appendOnce(in.NeedOwners[sg], name)
+		if in.NeedsByOwner[sg] == nil {
+			in.NeedsByOwner[sg] = map[string]map[string][]sgrules.Need{}
+		}
+		if in.NeedsByOwner[sg][name] == nil {
+			in.NeedsByOwner[sg][name] = map[string][]sgrules.Need{}
+		}
+		in.NeedsByOwner[sg][name][c.source] = append(in.NeedsByOwner[sg][name][c.source], c.needs...)
 	}
 	if len(c.cidr) > 0 {
 		if in.CIDROwners[sg] == nil {
 			in.CIDROwners[sg] = map[string][]sgrules.Rule{}
 		}
 		in.CIDROwners[sg][name] = append(in.CIDROwners[sg][name], c.cidr...)
+		if c.clientCIDR && !slices.Contains(in.ClientCIDROwners, name) {
+			in.ClientCIDROwners = append(in.ClientCIDROwners, name)
+		}
+	}
+	if c.owner.Namespace != "" {
+		in.OwnerNamespaces[name] = c.owner.Namespace
 	}
 	if !slices.Contains(np.Contributors[sg], c.owner) {
 		np.Contributors[sg] = append(np.Contributors[sg], c.owner)

@@ -164,9 +164,10 @@ func TestServiceReadyDoesNotHideMissingTargetRules(t *testing.T) {
 }
 
 // TestFailingStackHoldsOnlyWhatItsRegisteredTargetsUse: a stack that cannot be computed
-// holds revokes on the SGs of the targets registered in its target groups and on rules
-// from its own managed SG; only a stack whose targets cannot be read falls back to holding
-// the backend SG's and CIDR rules.
+// holds its own ports, read from its target groups, from the backend SG its load balancer
+// carries, each on the SG of the registered target it is for, and every rule from
+// its own managed SG; only a stack whose target groups cannot be read falls back to
+// holding the backend SG's and CIDR rules.
 func TestFailingStackHoldsOnlyWhatItsRegisteredTargetsUse(t *testing.T) {
 	ctx := context.Background()
 	fake := cloud.NewFakeEC2()
@@ -184,9 +185,11 @@ func TestFailingStackHoldsOnlyWhatItsRegisteredTargetsUse(t *testing.T) {
 	b := spec.Owner{Kind: "Service", Namespace: "shop", Name: "b"}
 	failing := map[spec.Owner]*StackPlan{
 		a: {Owner: a, Observed: plan.Observed{
-			TargetGroups: []state.TargetGroup{{ARN: "tg-inst", TargetType: "instance"}, {ARN: "tg-ip", TargetType: "ip"}},
+			LoadBalancers: []state.LoadBalancer{{ARN: "lb-a", SecurityGroups: []string{"sg-managed-a", "sg-backend"}}},
+			TargetGroups: []state.TargetGroup{{ARN: "tg-inst", TargetType: "instance", Protocol: "TCP", Port: 30080},
+				{ARN: "tg-ip", TargetType: "ip", Protocol: "TCP", Port: 8080}},
 			// i-gone was terminated: it receives no traffic and holds nothing.
-			Targets: map[string][]state.Target{"tg-inst": {{ID: "i-1"}, {ID: "i-gone"}}, "tg-ip": {{ID: "10.0.5.5"}}},
+			Targets: map[string][]state.Target{"tg-inst": {{ID: "i-1", Port: 30080}, {ID: "i-gone", Port: 30080}}, "tg-ip": {{ID: "10.0.5.5", Port: 8080}}},
 		}},
 		b: nil, // its stack could not even be observed
 	}
@@ -197,14 +200,17 @@ func TestFailingStackHoldsOnlyWhatItsRegisteredTargetsUse(t *testing.T) {
 	}
 	var in plan.NetworkingInput
 	e.holdFailing(ctx, &in, failing, owned, "sg-backend")
-	if diff := cmp.Diff(map[string][]string{"sg-node1": {a.String()}, "sg-pod1": {a.String()}}, in.HoldSGs); diff != "" {
-		t.Errorf("HoldSGs (-want +got):\n%s", diff)
+	port := func(sg string, p int32) plan.Hold {
+		return plan.Hold{Owner: a.String(), SG: sg, Source: "sg-backend", Protocol: "tcp", Port: p}
 	}
-	wantSources := map[string][]string{"sg-managed-a": {a.String()}, "sg-managed-b": {b.String()}, "sg-backend": {b.String()}}
-	if diff := cmp.Diff(wantSources, in.HoldSources); diff != "" {
-		t.Errorf("HoldSources (-want +got):\n%s", diff)
+	want := []plan.Hold{
+		{Owner: a.String(), Source: "sg-managed-a"},
+		port("sg-node1", 30080), port("sg-pod1", 8080),
+		{Owner: b.String(), Source: "sg-managed-b"},
+		{Owner: b.String(), Source: "sg-backend"},
+		{Owner: b.String(), Source: plan.HoldCIDR},
 	}
-	if diff := cmp.Diff([]string{b.String()}, in.HoldCIDR); diff != "" {
-		t.Errorf("HoldCIDR (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, in.Holds); diff != "" {
+		t.Errorf("Holds (-want +got):\n%s", diff)
 	}
 }

@@ -13,6 +13,10 @@ const (
 	failureOverQuota = "over_quota"  // the SG's rules would exceed the rule quota
 	failureApply     = "apply_error" // AWS refused a change on the SG
 	failureCompute   = "invalid"     // the owner's rules could not be computed
+	// failureOverShare: the owner's namespace asks for more rules on the SG than its share.
+	failureOverShare = "over_namespace_share"
+	// failureRefused: client CIDR rules outside the NodePort range were not added.
+	failureRefused = "outside_node_port_range"
 )
 
 // NetworkingMetrics are the target-SG reconciler's gauges. They describe the last pass,
@@ -32,11 +36,11 @@ func NewNetworkingMetrics(reg prometheus.Registerer) *NetworkingMetrics {
 	return &NetworkingMetrics{
 		sgFailures: registerCollector(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lbsg_target_sg_failures",
-			Help: "Target security groups whose rules were not fully applied in the last pass, by SG and reason (over_quota, apply_error); 1 while failing.",
+			Help: "Target security groups whose rules were not fully applied in the last pass, by SG and reason (over_quota, over_namespace_share, apply_error); 1 while failing.",
 		}, []string{"sg", "reason"})),
 		ownerFailures: registerCollector(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lbsg_target_rules_owner_failures",
-			Help: "Services and Ingress groups whose target security group rules were not fully applied in the last pass, by owner and reason (invalid, over_quota, apply_error); 1 while failing.",
+			Help: "Services and Ingress groups whose target security group rules were not fully applied in the last pass, by owner and reason (invalid, over_quota, over_namespace_share, outside_node_port_range, apply_error); 1 while failing.",
 		}, []string{"owner", "reason"})),
 		authorizeOnly: registerCollector(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "lbsg_authorize_only_sgs",

@@ -64,6 +64,9 @@ type NetworkingReconciler struct {
 	reported sync.Map
 	// podENINoticed are the pod-eni notices of the last pass (see reportPodENI).
 	podENINoticed map[string]bool
+	// recommended are the owners told of NLBs with security groups in the last pass
+	// (see reportRefused).
+	recommended map[string]bool
 	// drift tells drift repairs from asked-for changes, for lbsg_drift_*_total only.
 	drift driftTracker
 }
@@ -88,6 +91,15 @@ func newPassRateLimiter() workqueue.TypedRateLimiter[TargetSGPass] {
 const (
 	// EventRuleQuota: the rules a load balancer needs on a target SG do not fit its quota.
 	EventRuleQuota = "SecurityGroupRuleQuotaExceeded"
+	// EventRuleShare: the load balancers of one namespace ask for more rules on a shared
+	// target SG than the namespace's share of its quota (--sg-rules-namespace-share).
+	EventRuleShare = "SecurityGroupRuleShareExceeded"
+	// EventClientCIDRRefused: a client CIDR rule of an NLB without SGs is not added to a
+	// target SG because its port is outside the NodePort range.
+	EventClientCIDRRefused = "ClientCIDRRuleRefused"
+	// EventNLBSGRecommended (Normal) recommends an NLB with security groups to a Service
+	// whose client CIDR rules were refused.
+	EventNLBSGRecommended = "NLBSecurityGroupRecommended"
 )
 
 // Reconcile runs one pass over every target SG.
@@ -122,17 +134,22 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ TargetSGPass) (c
 	rep := newNetworkReport()
 	for owner, ferr := range np.Failures {
 		rep.owner(owner, EventFailedNetwork, failureCompute, fmt.Sprintf(
-			"target security group rules not updated: %s; lbsg rules on the security groups of its registered targets are kept until this is fixed", ferr.Error()))
+			"target security group rules not updated: %s; the rules it may rely on (its target ports from its load balancer's sources, on the security groups of its registered targets) are kept until this is fixed, and other load balancers' rules are updated as usual", ferr.Error()))
 	}
 	r.reportPodENI(objs, np.PodENINotices)
 	for _, q := range np.OverQuota {
-		rep.fail.sgs[[2]string{q.SG, failureOverQuota}] = true
+		event, reason := EventRuleQuota, failureOverQuota
+		if q.Namespace != "" {
+			event, reason = EventRuleShare, failureOverShare
+		}
+		rep.fail.sgs[[2]string{q.SG, reason}] = true
 		for _, name := range q.Owners {
 			if o, ok := np.Owner(name); ok {
-				rep.owner(o, EventRuleQuota, failureOverQuota, quotaMessage(q))
+				rep.owner(o, event, reason, quotaMessage(q))
 			}
 		}
 	}
+	r.reportRefused(objs, np, rep)
 	applied, errs := r.applyPerSG(ctx, np, rep)
 	rep.fail.held = len(np.Held)
 	r.report(ctx, objs, rep)
@@ -275,6 +292,12 @@ func ruleDelta(changes []plan.Change) int {
 // quotaMessage explains a quota problem to the owner of a load balancer whose new rules
 // are held back, with the fix.
 func quotaMessage(q plan.OverQuota) string {
+	if q.Namespace != "" {
+		return fmt.Sprintf("%s; the rules already there are kept, and other namespaces' rules are added. Use fewer source ranges or ports "+
+			"in namespace %s (spec.loadBalancerSourceRanges, the source-ranges annotation, spec.networking of TargetGroupBindings), "+
+			"or NLBs with security groups, whose source ranges are rules on their own security group; "+
+			"the platform team sets the share with --sg-rules-namespace-share", q.String(), q.Namespace)
+	}
 	if q.SGSourced {
 		return fmt.Sprintf("%s; the rules already there are kept. Remove rules lbsg does not manage from %s, "+
 			"use the shared backend security group (--enable-backend-security-group) or a lower --target-sg-rule-budget, "+
@@ -372,7 +395,8 @@ func ownerObjects(objs ClusterObjects, owner spec.Owner) []runtime.Object {
 }
 
 // contributors names, for the audit log, the Services and Ingress groups whose rules land
-// on a target SG: the objects its writes serve.
+// on a target SG: the objects its writes serve when a change does not name them itself
+// (plan.Change.For, which names only the owners its rules are for).
 func contributors(owners []spec.Owner) string {
 	if len(owners) == 0 {
 		return "target security groups"

@@ -71,6 +71,9 @@ type NetworkingSnapshot struct {
 	settled [32]byte
 	// lbSGs are the SGs of each stack's load balancer, by ARN, at the last drift check.
 	lbSGs map[spec.Owner]string
+	// lastFor are the owners of each rule the last pass wanted, by target SG: only to
+	// name, on a revoke's audit line, whose rules stopped being needed.
+	lastFor map[string]map[sgrules.Key][]string
 }
 
 // settle records the fingerprint of a pass's inputs when it left every target SG as

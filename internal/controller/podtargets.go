@@ -33,6 +33,21 @@ const (
 // are the kubelet's. A Pod that is not Ready only because it waits on the group's
 // readiness gate (tg.Name) is a target too: its gate turns True once it is healthy there.
 func podTargets(tg spec.TargetGroup, objs ClusterObjects) ([]state.Target, []targets.Skipped) {
+	return endpointTargets(tg, objs, false)
+}
+
+// ruleTargets are the addresses whose ENIs get the target group's rules: podTargets with
+// the endpoints that are not ready too. A Pod that turns unready and ready again (a
+// failing probe, a tenant editing its EndpointSlice) stays where it is, on the same ENI
+// and port: its rules stay, so readiness flapping writes nothing on a shared SG. Only
+// registration follows readiness.
+func ruleTargets(tg spec.TargetGroup, objs ClusterObjects) []state.Target {
+	out, _ := endpointTargets(tg, objs, true)
+	return out
+}
+
+// endpointTargets is podTargets; withUnready keeps the endpoints that are not ready.
+func endpointTargets(tg spec.TargetGroup, objs ClusterObjects, withUnready bool) ([]state.Target, []targets.Skipped) {
 	var out []state.Target
 	var skipped []targets.Skipped
 	var pods map[string]targets.Pod
@@ -56,7 +71,7 @@ func podTargets(tg spec.TargetGroup, objs ClusterObjects) ([]state.Target, []tar
 			continue
 		}
 		for _, ep := range s.Endpoints {
-			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready && !gated.waits(tg, ep.TargetRef, objs) {
+			if !withUnready && ep.Conditions.Ready != nil && !*ep.Conditions.Ready && !gated.waits(tg, ep.TargetRef, objs) {
 				continue
 			}
 			if pods == nil {

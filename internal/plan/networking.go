@@ -29,8 +29,8 @@ type NetworkingInput struct {
 	// peer is one of them are adopted.
 	OurSources map[string]bool
 	// AuthorizeOnly holds every revoke on every target SG (nothing is revoked anywhere).
-	// The controller no longer sets it: a stack that cannot be computed holds only what it
-	// may rely on (HoldSGs, HoldSources, HoldCIDR).
+	// The controller no longer sets it: a stack that cannot be computed holds only the
+	// rules it could contribute (Holds).
 	AuthorizeOnly bool
 	// DeleteSGs are SGs to delete after every reference is revoked (the backend SG when no
 	// load balancer needs it any more).
@@ -43,18 +43,32 @@ type NetworkingInput struct {
 	// NeedOwners: target SG → the owners whose SG-sourced rules (Needs) land there; only
 	// used to name them in a quota problem.
 	NeedOwners map[string][]string `json:",omitempty"`
-	// HoldSGs: target SG → owners whose contribution could not be computed and whose
-	// registered targets sit behind the SG: no lbsg rule is revoked there.
-	HoldSGs map[string][]string `json:",omitempty"`
-	// HoldSources: source SG → owners that could not be computed: lbsg rules from that
-	// source are revoked on no target SG.
-	HoldSources map[string][]string `json:",omitempty"`
-	// HoldCIDR: owners that could not be computed and whose targets are unknown: no lbsg
-	// CIDR rule is revoked on any target SG.
-	HoldCIDR []string `json:",omitempty"`
+	// NeedsByOwner: target SG → owner → source SG → the ports that owner asks for there:
+	// the owners each authorize or revoke is for, named on its audit line.
+	NeedsByOwner map[string]map[string]map[string][]sgrules.Need `json:",omitempty"`
+	// Holds are the rules of stacks that could not be computed: no lbsg rule a hold
+	// matches is revoked, and every other rule on every SG is planned as usual.
+	Holds []Hold `json:",omitempty"`
 	// RuleQuota is the inbound rules a target SG may hold per address family; 0 means
 	// sgrules.DefaultRulesPerSG.
 	RuleQuota int `json:",omitempty"`
+	// NamespaceShare is the most inbound rules (per address family) that the owners of one
+	// namespace may ask for on one target SG; 0 means no limit. A namespace over its share
+	// gets none of its new rules on that SG; its existing ones stay. OwnerNamespaces names
+	// each owner's namespace.
+	NamespaceShare  int               `json:",omitempty"`
+	OwnerNamespaces map[string]string `json:",omitempty"`
+	// NodePorts is the cluster's NodePort range (--service-node-port-range); zero when
+	// unknown. SG-sourced rules never span ports inside and outside it, and the client CIDR
+	// rules of the owners in ClientCIDROwners (NLBs without security groups) outside it
+	// are refused unless AllowClientCIDROutsideNodePorts.
+	NodePorts                       sgrules.PortRange `json:",omitempty"`
+	ClientCIDROwners                []string          `json:",omitempty"`
+	AllowClientCIDROutsideNodePorts bool              `json:",omitempty"`
+	// LastFor: target SG → rule → the owners that asked for it in the previous pass
+	// (NetworkingResult.For): a revoke names them on its audit line. Only a name: no
+	// decision depends on it.
+	LastFor map[string]map[sgrules.Key][]string `json:"-"`
 }
 
 // OverQuota is a target SG whose rules would not fit its inbound-rule quota: the rules of
@@ -71,9 +85,17 @@ type OverQuota struct {
 	// SGSourced is set when even the rules from lbsg's source SGs (backend or frontend)
 	// do not fit: then no new rule is added to the SG.
 	SGSourced bool `json:"sgSourced,omitempty"`
+	// Namespace is set when the owners of that namespace ask for more rules on the SG
+	// than its share (NamespaceShare, then Limit): Owners are its owners with rules there,
+	// Count what they ask for.
+	Namespace string `json:"namespace,omitempty"`
 }
 
 func (q OverQuota) String() string {
+	if q.Namespace != "" {
+		return fmt.Sprintf("namespace %s asks for %d inbound %s rules on security group %s, over its share of %d rules per namespace: its new rules there are not added",
+			q.Namespace, q.Count, q.Family, q.SG, q.Limit)
+	}
 	return fmt.Sprintf("security group %s would have %d inbound %s rules, over the quota of %d rules per security group: new rules are not added",
 		q.SG, q.Count, q.Family, q.Limit)
 }
@@ -86,6 +108,21 @@ type NetworkingResult struct {
 	// Held maps each target SG where lbsg rules are kept that nothing asks for (revokes
 	// held back because a stack could not be computed) to the owners that hold them.
 	Held map[string][]string
+	// Refused are the client CIDR rules not added because their port is outside the
+	// NodePort range, sorted by SG, owner and rule.
+	Refused []Refused
+	// For: target SG → each rule the owners ask for there → those owners (the next pass's
+	// LastFor).
+	For map[string]map[sgrules.Key][]string
+}
+
+// Refused is a client CIDR rule of an NLB without security groups that is not added to a
+// target SG: its port is outside the NodePort range, and the SG is shared by every ENI
+// that carries it (with the VPC CNI, every node).
+type Refused struct {
+	SG    string      `json:"sg"`
+	Owner string      `json:"owner"`
+	Rule  sgrules.Key `json:"rule"`
 }
 
 // Networking plans authorize and revoke calls per target SG (one call of each at most per
@@ -95,7 +132,7 @@ func Networking(in NetworkingInput) Plan { return PlanNetworking(in).Plan }
 // PlanNetworking plans every target SG on its own: what one SG holds back (a quota, a
 // stack that could not be computed) changes nothing on another.
 func PlanNetworking(in NetworkingInput) NetworkingResult {
-	res := NetworkingResult{Held: map[string][]string{}}
+	res := NetworkingResult{Held: map[string][]string{}, For: map[string]map[sgrules.Key][]string{}}
 	b := &builder{owner: "cluster/" + in.Cluster}
 	ids := map[string]bool{}
 	for id := range in.Needs {
@@ -115,24 +152,30 @@ func PlanNetworking(in NetworkingInput) NetworkingResult {
 		if !ok {
 			continue // not found in AWS: nothing to change there
 		}
-		t := in.target(id, cur)
+		t := in.target(id, cur, &res)
 		grant, revoke, held := t.fit(&res)
 		if holders := t.holders(held); len(holders) > 0 {
 			res.Held[id] = holders
 		}
+		if f := t.wantedFor(); len(f) > 0 {
+			res.For[id] = f
+		}
 		ref := Ref{Kind: KindSG, ID: id}
 		if len(grant) > 0 {
 			b.add(Change{Op: OpAuthorize, Target: ref, Rules: grant, RuleTags: map[string]string{sgrules.LabelCluster: in.Cluster},
-				Reason: fmt.Sprintf("admit load-balancer traffic to targets in %s", id)})
+				Reason: fmt.Sprintf("admit load-balancer traffic to targets in %s", id), For: t.grantFor(grant)})
 		}
 		if len(revoke) > 0 {
 			b.add(Change{Op: OpRevoke, Target: ref, Rules: revoke,
-				Reason: fmt.Sprintf("remove lbsg rules from %s that no load balancer needs", id)})
+				Reason: fmt.Sprintf("remove lbsg rules from %s that no load balancer needs", id), For: t.revokeFor(revoke)})
 		}
 	}
+	slices.SortFunc(res.Refused, func(a, b Refused) int {
+		return strings.Compare(a.SG+"\x00"+a.Owner+"\x00"+a.Rule.String(), b.SG+"\x00"+b.Owner+"\x00"+b.Rule.String())
+	})
 	// A held rule may come from the SG to delete, and a stack that could not be computed
 	// may still need it: delete nothing until every hold is gone.
-	if !in.AuthorizeOnly && len(res.Held) == 0 && len(in.HoldSGs) == 0 && len(in.HoldSources) == 0 && len(in.HoldCIDR) == 0 {
+	if !in.AuthorizeOnly && len(res.Held) == 0 && len(in.Holds) == 0 {
 		for _, sg := range in.DeleteSGs {
 			b.add(Change{Op: OpDeleteSG, Target: Ref{Kind: KindSG, ID: sg.ID},
 				Reason: fmt.Sprintf("backend security group %s is used by no load balancer", sg.Name)})
@@ -149,34 +192,72 @@ type targetSG struct {
 	cur   state.SecurityGroup
 	desc  string
 	owned func(sgrules.Rule) bool
-	// base are the SG-sourced rules; cidr the CIDR rules by owner ("" when unknown).
-	base []sgrules.Rule
-	cidr map[string][]sgrules.Rule
+	// base are the SG-sourced rules; cidr the CIDR rules by owner ("" when unknown), less
+	// those refused and those of namespaces over their share, which are in shareKept.
+	base      []sgrules.Rule
+	cidr      map[string][]sgrules.Rule
+	shareKept []sgrules.Rule
+	// holds are the Holds that may match a rule of this SG.
+	holds []Hold
+	// cidrIndex: each CIDR rule asked for on the SG → its owners (see cidrAskers).
+	cidrIndex map[sgrules.Key][]string
 }
 
-func (in *NetworkingInput) target(id string, cur state.SecurityGroup) *targetSG {
+func (in *NetworkingInput) target(id string, cur state.SecurityGroup, res *NetworkingResult) *targetSG {
 	t := &targetSG{in: in, id: id, cur: cur, desc: sgrules.OwnerDescription(in.Cluster),
 		owned: sgrules.OwnedBy(in.Cluster, in.OurSources), cidr: map[string][]sgrules.Rule{}}
-	t.base = sgrules.TargetRules(in.Needs[id], in.Budget, t.desc)
+	t.base = sgrules.TargetRules(in.Needs[id], in.Budget, in.NodePorts, t.desc)
 	if rules := in.CIDRRules[id]; len(rules) > 0 {
 		t.cidr[""] = rules
 	}
 	for owner, rules := range in.CIDROwners[id] {
-		t.cidr[owner] = append(t.cidr[owner], rules...)
+		rules, refused := in.refuseOutsideNodePorts(owner, sgrules.Dedup(rules))
+		for _, r := range refused {
+			res.Refused = append(res.Refused, Refused{SG: id, Owner: owner, Rule: r.Key})
+		}
+		if len(rules) > 0 {
+			t.cidr[owner] = append(t.cidr[owner], rules...)
+		}
+	}
+	for _, h := range in.Holds {
+		if h.SG == "" || h.SG == id {
+			t.holds = append(t.holds, h)
+		}
 	}
 	return t
 }
 
+// refuseOutsideNodePorts splits an owner's CIDR rules into those that may land on a target
+// SG and those refused: a client CIDR rule of an NLB without security groups on a port
+// outside the NodePort range would open that port (sshd, the kubelet) on every ENI the
+// shared SG is on, not only on the owner's targets.
+func (in *NetworkingInput) refuseOutsideNodePorts(owner string, rules []sgrules.Rule) (ok, refused []sgrules.Rule) {
+	np := in.NodePorts
+	if np == (sgrules.PortRange{}) || in.AllowClientCIDROutsideNodePorts || !slices.Contains(in.ClientCIDROwners, owner) {
+		return rules, nil
+	}
+	for _, r := range rules {
+		if r.FromPort >= np.From && r.ToPort <= np.To && r.FromPort <= r.ToPort {
+			ok = append(ok, r)
+		} else {
+			refused = append(refused, r)
+		}
+	}
+	return ok, refused
+}
+
 // fit plans the SG with every owner's rules if they fit its quota; otherwise it adds the
 // CIDR owners one by one (in name order) while they fit, keeping the existing rules of the
-// owners left out, and reports the SG over quota.
+// owners left out, and reports the SG over quota. Owners of a namespace over its share are
+// left out first (see share).
 func (t *targetSG) fit(res *NetworkingResult) (grant, revoke, held []sgrules.Rule) {
+	t.share(res)
 	owners := slices.Sorted(maps.Keys(t.cidr))
 	all := slices.Clone(t.base)
 	for _, o := range owners {
 		all = append(all, t.cidr[o]...)
 	}
-	grant, revoke, held = t.diff(all, nil)
+	grant, revoke, held = t.diff(all, t.shareKept)
 	err := t.check(grant, revoke)
 	if err == nil {
 		return grant, revoke, held
@@ -188,7 +269,7 @@ func (t *targetSG) fit(res *NetworkingResult) (grant, revoke, held []sgrules.Rul
 	included := slices.Clone(t.base)
 	var excluded []string
 	keep := func(from int) []sgrules.Rule {
-		var out []sgrules.Rule
+		out := slices.Clone(t.shareKept)
 		for _, o := range excluded {
 			out = append(out, t.cidr[o]...)
 		}
@@ -201,7 +282,7 @@ func (t *targetSG) fit(res *NetworkingResult) (grant, revoke, held []sgrules.Rul
 	if t.check(grant, revoke) != nil {
 		// Even the SG-sourced rules do not fit: add nothing, revoke only what no owner
 		// asks for, and name every owner.
-		grant, revoke, held = t.diff(all, nil)
+		grant, revoke, held = t.diff(all, t.shareKept)
 		q.Owners, q.SGSourced = t.contributors(owners), true
 		res.OverQuota = append(res.OverQuota, q)
 		return nil, revoke, held
@@ -268,37 +349,27 @@ func (t *targetSG) diff(want, keep []sgrules.Rule) (grant, revoke, held []sgrule
 
 // held reports whether a stack that could not be computed may rely on the rule.
 func (t *targetSG) held(r sgrules.Rule) bool {
-	in := t.in
-	switch {
-	case in.AuthorizeOnly, len(in.HoldSGs[t.id]) > 0:
+	if t.in.AuthorizeOnly {
 		return true
-	case r.PeerKind == sgrules.PeerSG:
-		return len(in.HoldSources[r.Peer]) > 0
-	case r.PeerKind == sgrules.PeerCIDR, r.PeerKind == sgrules.PeerCIDRv6:
-		return len(in.HoldCIDR) > 0
+	}
+	for _, h := range t.holds {
+		if h.Matches(t.id, r.Key) {
+			return true
+		}
 	}
 	return false
 }
 
 // holders names why the held rules are kept.
 func (t *targetSG) holders(held []sgrules.Rule) []string {
-	in := t.in
 	set := map[string]bool{}
-	if in.AuthorizeOnly {
-		set["cluster/"+in.Cluster] = true
-	}
-	for _, o := range in.HoldSGs[t.id] {
-		set[o] = true
+	if t.in.AuthorizeOnly {
+		set["cluster/"+t.in.Cluster] = true
 	}
 	for _, r := range held {
-		if r.PeerKind == sgrules.PeerSG {
-			for _, o := range in.HoldSources[r.Peer] {
-				set[o] = true
-			}
-		}
-		if r.PeerKind == sgrules.PeerCIDR || r.PeerKind == sgrules.PeerCIDRv6 {
-			for _, o := range in.HoldCIDR {
-				set[o] = true
+		for _, h := range t.holds {
+			if h.Matches(t.id, r.Key) {
+				set[h.Owner] = true
 			}
 		}
 	}

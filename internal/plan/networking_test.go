@@ -70,6 +70,7 @@ type networkingCase struct {
 	want      []string
 	overQuota []OverQuota
 	held      map[string][]string
+	refused   []Refused
 }
 
 func networkingCases() []networkingCase {
@@ -132,21 +133,58 @@ func networkingCases() []networkingCase {
 		},
 		overQuota: []OverQuota{{SG: "sg-full", Count: 4, Limit: 2, Family: "IPv4", Owners: []string{"Service a/one", "Service b/two", "Service c/three"}, SGSourced: true}},
 	}, {
-		name: "a stack that cannot be computed holds revokes only on the SGs of its targets",
+		name: "a stack that cannot be computed holds only its ports from its sources on the SGs of its targets",
 		in: NetworkingInput{
-			HoldSGs: map[string][]string{"sg-a": {"Service a/bad"}},
+			Holds: []Hold{
+				{Owner: "Service a/bad", SG: "sg-a", Source: backend, Protocol: "tcp", Port: 31000},
+				{Owner: "Service a/bad", SG: "sg-a", Source: HoldCIDR, Protocol: "tcp", Port: 31001},
+			},
 			Observed: map[string]state.SecurityGroup{
-				"sg-a": sg("sg-a", owned(fromSG(31000, backend)), owned(cidr(31001, "192.0.2.0/24"))),
+				"sg-a": sg("sg-a", owned(fromSG(31000, backend)), owned(cidr(31001, "192.0.2.0/24")),
+					owned(fromSG(31002, backend)), owned(cidr(31003, "0.0.0.0/0"))),
 				"sg-b": sg("sg-b", owned(fromSG(31000, backend))),
 			},
 			DeleteSGs: []state.SecurityGroup{{ID: backend, Name: "backend"}},
 		},
-		want: []string{"revoke sg-b tcp 31000 from sg-0backend"},
+		want: []string{
+			"revoke sg-a tcp 31002 from sg-0backend",
+			"revoke sg-a tcp 31003 from 0.0.0.0/0",
+			"revoke sg-b tcp 31000 from sg-0backend",
+		},
+		held: map[string][]string{"sg-a": {"Service a/bad"}},
+	}, {
+		name: "another tenant's narrowed and deleted CIDR rules on a shared SG are revoked while a failing stack holds its own",
+		in: NetworkingInput{
+			Holds: []Hold{{Owner: "Service a/bad", SG: "sg-node", Source: backend, Protocol: "tcp", Port: 30001}},
+			CIDROwners: map[string]map[string][]sgrules.Rule{"sg-node": {
+				"Service b/narrowed": {cidr(30002, "192.0.2.0/24")},
+			}},
+			Observed: map[string]state.SecurityGroup{
+				"sg-node": sg("sg-node", owned(fromSG(30001, backend)), owned(cidr(30002, "0.0.0.0/0")),
+					owned(cidr(30003, "0.0.0.0/0"))),
+			},
+		},
+		want: []string{
+			"authorize sg-node tcp 30002 from 192.0.2.0/24",
+			"revoke sg-node tcp 30002 from 0.0.0.0/0",
+			"revoke sg-node tcp 30003 from 0.0.0.0/0",
+		},
+		held: map[string][]string{"sg-node": {"Service a/bad"}},
+	}, {
+		name: "a hold on one protocol keeps the other",
+		in: NetworkingInput{
+			Holds: []Hold{{Owner: "Service a/bad", SG: "sg-a", Source: backend, Protocol: "udp", Port: 31000}},
+			Observed: map[string]state.SecurityGroup{
+				"sg-a": sg("sg-a", owned(fromSG(31000, backend)),
+					owned(sgrules.Rule{Key: sgrules.Key{Protocol: "udp", FromPort: 30000, ToPort: 32767, PeerKind: sgrules.PeerSG, Peer: backend}})),
+			},
+		},
+		want: []string{"revoke sg-a tcp 31000 from sg-0backend"},
 		held: map[string][]string{"sg-a": {"Service a/bad"}},
 	}, {
 		name: "a failing stack's own source is held everywhere, other sources are revoked",
 		in: NetworkingInput{
-			HoldSources: map[string][]string{"sg-managed1": {"Service a/bad"}},
+			Holds: []Hold{{Owner: "Service a/bad", Source: "sg-managed1"}},
 			Observed: map[string]state.SecurityGroup{
 				"sg-a": sg("sg-a", owned(fromSG(80, "sg-managed1")), owned(fromSG(80, "sg-managed2"))),
 			},
@@ -154,10 +192,9 @@ func networkingCases() []networkingCase {
 		want: []string{"revoke sg-a tcp 80 from sg-managed2"},
 		held: map[string][]string{"sg-a": {"Service a/bad"}},
 	}, {
-		name: "a failing stack with unknown targets holds backend and CIDR rules, not other sources",
+		name: "a failing stack whose ports cannot be read holds backend and CIDR rules, not other sources",
 		in: NetworkingInput{
-			HoldSources: map[string][]string{backend: {"Service a/bad"}},
-			HoldCIDR:    []string{"Service a/bad"},
+			Holds: []Hold{{Owner: "Service a/bad", Source: backend}, {Owner: "Service a/bad", Source: HoldCIDR}},
 			Observed: map[string]state.SecurityGroup{
 				"sg-a": sg("sg-a", owned(fromSG(80, backend)), owned(cidr(81, "192.0.2.0/24")), owned(fromSG(82, "sg-managed2"))),
 			},
@@ -167,9 +204,9 @@ func networkingCases() []networkingCase {
 	}, {
 		name: "on a held SG a new port inside a kept range is not added",
 		in: NetworkingInput{
-			Budget:  1,
-			Needs:   map[string]map[string][]sgrules.Need{"sg-a": {backend: {{Port: 30080}}}},
-			HoldSGs: map[string][]string{"sg-a": {"Service a/bad"}},
+			Budget: 1,
+			Needs:  map[string]map[string][]sgrules.Need{"sg-a": {backend: {{Port: 30080}}}},
+			Holds:  []Hold{{Owner: "Service a/bad", SG: "sg-a", Source: backend, Protocol: "tcp", Port: 30500}},
 			Observed: map[string]state.SecurityGroup{
 				"sg-a": sg("sg-a", owned(sgrules.Rule{Key: sgrules.Key{Protocol: "tcp", FromPort: 30000, ToPort: 32767, PeerKind: sgrules.PeerSG, Peer: backend}})),
 			},
@@ -178,8 +215,8 @@ func networkingCases() []networkingCase {
 	}, {
 		name: "a grant covered only by a rule revoked in the same pass is still added",
 		in: NetworkingInput{
-			HoldSources: map[string][]string{"sg-managed1": {"Service a/bad"}},
-			CIDROwners:  map[string]map[string][]sgrules.Rule{"sg-a": {"Service b/ok": {cidr(30080, "10.0.0.0/16")}}},
+			Holds:      []Hold{{Owner: "Service a/bad", Source: "sg-managed1"}},
+			CIDROwners: map[string]map[string][]sgrules.Rule{"sg-a": {"Service b/ok": {cidr(30080, "10.0.0.0/16")}}},
 			Observed: map[string]state.SecurityGroup{
 				"sg-a": sg("sg-a", owned(fromSG(80, "sg-managed1")),
 					owned(sgrules.Rule{Key: sgrules.Key{Protocol: "tcp", FromPort: 30000, ToPort: 32767, PeerKind: sgrules.PeerCIDR, Peer: "10.0.0.0/16"}})),
@@ -188,12 +225,100 @@ func networkingCases() []networkingCase {
 		want: []string{"authorize sg-a tcp 30080 from 10.0.0.0/16", "revoke sg-a tcp 30000-32767 from 10.0.0.0/16"},
 		held: map[string][]string{"sg-a": {"Service a/bad"}},
 	}, {
+		name: "the backend SG is not deleted while a hold is in place, even with nothing held",
+		in: NetworkingInput{
+			Holds:     []Hold{{Owner: "Service a/bad", SG: "sg-elsewhere", Source: backend, Port: 30001}},
+			Observed:  map[string]state.SecurityGroup{"sg-a": sg("sg-a", owned(fromSG(80, backend)))},
+			DeleteSGs: []state.SecurityGroup{{ID: backend, Name: "backend"}},
+		},
+		want: []string{"revoke sg-a tcp 80 from sg-0backend"},
+	}, {
 		name: "the backend SG is deleted only when nothing is held",
 		in: NetworkingInput{
 			Observed:  map[string]state.SecurityGroup{"sg-a": sg("sg-a", owned(fromSG(80, backend)))},
 			DeleteSGs: []state.SecurityGroup{{ID: backend, Name: "backend"}},
 		},
 		want: []string{"revoke sg-a tcp 80 from sg-0backend", "delete-sg sg-0backend"},
+	}, {
+		name: "client CIDR rules of an NLB without SGs outside the NodePort range are refused, and lbsg's old ones revoked",
+		in: NetworkingInput{
+			NodePorts:        sgrules.PortRange{From: 30000, To: 32767},
+			ClientCIDROwners: []string{"Service a/ssh"},
+			CIDROwners: map[string]map[string][]sgrules.Rule{"sg-node": {
+				"Service a/ssh":            {cidr(22, "0.0.0.0/0"), cidr(10250, "0.0.0.0/0"), cidr(30022, "0.0.0.0/0")},
+				"TargetGroupBinding a/tgb": {cidr(8080, "10.0.0.0/16")},
+			}},
+			Observed: map[string]state.SecurityGroup{"sg-node": sg("sg-node", owned(cidr(22, "0.0.0.0/0")))},
+		},
+		want: []string{
+			"authorize sg-node tcp 8080 from 10.0.0.0/16",
+			"authorize sg-node tcp 30022 from 0.0.0.0/0",
+			"revoke sg-node tcp 22 from 0.0.0.0/0",
+		},
+		refused: []Refused{
+			{SG: "sg-node", Owner: "Service a/ssh", Rule: cidr(10250, "0.0.0.0/0").Key},
+			{SG: "sg-node", Owner: "Service a/ssh", Rule: cidr(22, "0.0.0.0/0").Key},
+		},
+	}, {
+		name: "the platform may allow client CIDR rules outside the NodePort range",
+		in: NetworkingInput{
+			NodePorts:                       sgrules.PortRange{From: 30000, To: 32767},
+			AllowClientCIDROutsideNodePorts: true,
+			ClientCIDROwners:                []string{"Service a/ssh"},
+			CIDROwners:                      map[string]map[string][]sgrules.Rule{"sg-node": {"Service a/ssh": {cidr(8080, "10.0.0.0/16")}}},
+			Observed:                        map[string]state.SecurityGroup{"sg-node": sg("sg-node")},
+		},
+		want: []string{"authorize sg-node tcp 8080 from 10.0.0.0/16"},
+	}, {
+		name: "an ip target port and the NodePorts get separate rules at budget 1",
+		in: NetworkingInput{
+			Budget:    1,
+			NodePorts: sgrules.PortRange{From: 30000, To: 32767},
+			Needs:     map[string]map[string][]sgrules.Need{"sg-node": {backend: {{Port: 8080}, {Port: 30080}, {Port: 31000}}}},
+			Observed: map[string]state.SecurityGroup{"sg-node": sg("sg-node",
+				owned(sgrules.Rule{Key: sgrules.Key{Protocol: "tcp", FromPort: 8080, ToPort: 31000, PeerKind: sgrules.PeerSG, Peer: backend}}))},
+		},
+		want: []string{
+			"authorize sg-node tcp 8080 from sg-0backend",
+			"authorize sg-node tcp 30080-31000 from sg-0backend",
+			"revoke sg-node tcp 8080-31000 from sg-0backend",
+		},
+	}, {
+		name: "a namespace over its share of the SG gets none of its new rules, keeps its old ones, and others go ahead",
+		in: NetworkingInput{
+			NamespaceShare:  3,
+			OwnerNamespaces: map[string]string{"Service a/many": "a", "Service a/one": "a", "Service b/late": "b"},
+			CIDROwners: map[string]map[string][]sgrules.Rule{"sg-node": {
+				"Service a/many": ranges(3, 30001, 0),
+				"Service a/one":  {cidr(30002, "192.0.2.0/24")},
+				"Service b/late": ranges(3, 30003, 50),
+			}},
+			Observed: map[string]state.SecurityGroup{"sg-node": sg("sg-node", owned(cidr(30001, "10.0.0.0/24")))},
+		},
+		want: []string{
+			"authorize sg-node tcp 30003 from 10.50.0.0/24",
+			"authorize sg-node tcp 30003 from 10.50.1.0/24",
+			"authorize sg-node tcp 30003 from 10.50.2.0/24",
+		},
+		overQuota: []OverQuota{{SG: "sg-node", Count: 4, Limit: 3, Family: "IPv4", Owners: []string{"Service a/many", "Service a/one"}, Namespace: "a"}},
+	}, {
+		name: "a namespace within its share is planned as usual, the quota still applies",
+		in: NetworkingInput{
+			RuleQuota:       4,
+			NamespaceShare:  3,
+			OwnerNamespaces: map[string]string{"Service a/one": "a", "Service b/two": "b"},
+			CIDROwners: map[string]map[string][]sgrules.Rule{"sg-node": {
+				"Service a/one": ranges(3, 30001, 0),
+				"Service b/two": ranges(2, 30002, 50),
+			}},
+			Observed: map[string]state.SecurityGroup{"sg-node": sg("sg-node")},
+		},
+		want: []string{
+			"authorize sg-node tcp 30001 from 10.0.0.0/24",
+			"authorize sg-node tcp 30001 from 10.0.1.0/24",
+			"authorize sg-node tcp 30001 from 10.0.2.0/24",
+		},
+		overQuota: []OverQuota{{SG: "sg-node", Count: 5, Limit: 4, Family: "IPv4", Owners: []string{"Service b/two"}}},
 	}}
 }
 
@@ -214,6 +339,9 @@ func TestNetworkingIsolation(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.held, res.Held); diff != "" {
 				t.Errorf("held mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.refused, res.Refused); diff != "" {
+				t.Errorf("refused mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}

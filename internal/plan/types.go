@@ -144,6 +144,11 @@ type Change struct {
 	// Attributes (set-*-attributes) are the attributes to write: only those the user set
 	// whose observed value differs.
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// For (authorize and revoke on target SGs) names the owners the rules are for: those
+	// that ask for the rules authorized; for a revoke, those that asked for the rules
+	// before, or whose rules on the same ports changed, else NoOwner. The audit line of
+	// the write names them instead of every owner on the SG.
+	For []string `json:"for,omitempty"`
 	// HeldBy (delete-sg) are the other SGs whose rules, read fresh while planning, still
 	// refer to the SG once the plan's own revokes ran: AWS refuses the deletion until
 	// those rules are gone, and they are not lbsg's to remove. See MarkHeldDeletes.

@@ -151,3 +151,131 @@ func bruteMinExtra(want map[int32]bool, budget int) int {
 	}
 	return best
 }
+
+func TestCompressApart(t *testing.T) {
+	nodePorts := pr(30000, 32767)
+	tests := []struct {
+		name   string
+		in     []PortRange
+		budget int
+		want   []PortRange
+	}{
+		{name: "budget 1 keeps a pod port out of the NodePort range", in: ports(30080, 8080, 32001), budget: 1,
+			want: []PortRange{pr(8080, 8080), pr(30080, 32001)}},
+		{name: "three sides give three ranges at budget 1", in: ports(8080, 30080, 40000, 30100), budget: 1,
+			want: []PortRange{pr(8080, 8080), pr(30080, 30100), pr(40000, 40000)}},
+		{name: "ports touching across the edge stay apart", in: ports(29999, 30000, 32767, 32768), budget: 0,
+			want: []PortRange{pr(29999, 29999), pr(30000, 30000), pr(32767, 32767), pr(32768, 32768)}},
+		{name: "touching ports inside still merge", in: ports(30000, 30001), budget: 0, want: []PortRange{pr(30000, 30001)}},
+		{name: "the budget left merges within a side", in: ports(80, 443, 8080, 30080, 30090, 32000), budget: 3,
+			want: []PortRange{pr(80, 443), pr(8080, 8080), pr(30080, 32000)}},
+		{name: "all ports stays one range", in: []PortRange{pr(0, 65535), pr(30080, 30080)}, budget: 1, want: []PortRange{pr(0, 65535)}},
+		{name: "only NodePorts is Compress", in: ports(30080, 30100, 32001), budget: 1, want: []PortRange{pr(30080, 32001)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := slices.Clone(tt.in)
+			got := CompressApart(tt.in, tt.budget, nodePorts)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("CompressApart(%v, %d) mismatch (-want +got):\n%s", tt.in, tt.budget, diff)
+			}
+			if !slices.Equal(before, tt.in) {
+				t.Errorf("CompressApart mutated its input: %v -> %v", before, tt.in)
+			}
+		})
+	}
+}
+
+// TestCompressApartBruteForce checks CompressApart against an exhaustive search on small
+// random inputs: no range holds ports of two sides of the kept-apart range, every port is
+// covered, at most max(budget, sides) ranges, and as few extra ports as any such covering.
+func TestCompressApartBruteForce(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 6))
+	apart := pr(15, 25)
+	side := func(p int32) int {
+		switch {
+		case p < apart.From:
+			return -1
+		case p > apart.To:
+			return 1
+		}
+		return 0
+	}
+	for iter := range 3000 {
+		n := 1 + r.IntN(7)
+		in := make([]PortRange, n)
+		for i := range in {
+			p := int32(r.IntN(41))
+			in[i] = PortRange{p, p}
+		}
+		budget := r.IntN(n + 2)
+		got := CompressApart(in, budget, apart)
+
+		want := map[int32]bool{}
+		sides := map[int]bool{}
+		for _, p := range in {
+			want[p.From] = true
+			sides[side(p.From)] = true
+		}
+		covered := map[int32]bool{}
+		for i, g := range got {
+			if g.From > g.To || (i > 0 && g.From <= got[i-1].To) {
+				t.Fatalf("iter %d: malformed %v", iter, got)
+			}
+			if side(g.From) != side(g.To) {
+				t.Fatalf("iter %d: CompressApart(%v, %d) = %v: range %v spans two sides of %v", iter, in, budget, got, g, apart)
+			}
+			for q := g.From; q <= g.To; q++ {
+				covered[q] = true
+			}
+		}
+		for q := range want {
+			if !covered[q] {
+				t.Fatalf("iter %d: CompressApart(%v, %d) = %v misses port %d", iter, in, budget, got, q)
+			}
+		}
+		extra := len(covered) - len(want)
+		if budget <= 0 {
+			if extra != 0 {
+				t.Fatalf("iter %d: no budget but %d extra ports: %v", iter, extra, got)
+			}
+			continue
+		}
+		if len(got) > max(budget, len(sides)) {
+			t.Fatalf("iter %d: CompressApart(%v, %d) = %v has more than max(budget, %d sides) ranges", iter, in, budget, got, len(sides))
+		}
+		if best := bruteMinExtraApart(want, max(budget, len(sides)), side); extra != best {
+			t.Fatalf("iter %d: CompressApart(%v, %d) = %v opens %d extra ports, best is %d", iter, in, budget, got, extra, best)
+		}
+	}
+}
+
+// bruteMinExtraApart is bruteMinExtra where a cut between ports of two sides is forced.
+func bruteMinExtraApart(want map[int32]bool, budget int, side func(int32) int) int {
+	var ps []int32
+	for p := range want {
+		ps = append(ps, p)
+	}
+	slices.Sort(ps)
+	cuts := len(ps) - 1
+	best := -1
+	for mask := 0; mask < 1<<cuts; mask++ {
+		runs, extra, ok := 1, 0, true
+		for i := range cuts {
+			cut := mask&(1<<i) != 0
+			if !cut && side(ps[i]) != side(ps[i+1]) {
+				ok = false
+				break
+			}
+			if cut {
+				runs++
+			} else {
+				extra += int(ps[i+1] - ps[i] - 1)
+			}
+		}
+		if ok && runs <= budget && (best < 0 || extra < best) {
+			best = extra
+		}
+	}
+	return best
+}

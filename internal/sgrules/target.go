@@ -20,12 +20,14 @@ const MaxPort = 65535
 
 // TargetRules returns the rules one target security group needs. needs is keyed by source
 // security-group ID. For each (source, protocol) the ports are compressed with
-// Compress(ports, budget) and each resulting range becomes one rule from that source; if any
-// need for the pair has AllPorts, the pair yields the single range 0-65535 instead. Every
-// rule carries description (normally OwnerDescription). budget applies per (source,
-// protocol); budget <= 0 means exact ports. The output is sorted and the input is not
-// modified.
-func TargetRules(needs map[string][]Need, budget int, description string) []Rule {
+// CompressApart(ports, budget, nodePorts) and each resulting range becomes one rule from
+// that source: ports inside and outside the cluster's NodePort range never share a rule, so
+// an ip target's port never opens the NodePorts of every Service (a zero nodePorts keeps
+// nothing apart). If any need for the pair has AllPorts, the pair yields the single range
+// 0-65535 instead. Every rule carries description (normally OwnerDescription). budget
+// applies per (source, protocol); budget <= 0 means exact ports. The output is sorted and
+// the input is not modified.
+func TargetRules(needs map[string][]Need, budget int, nodePorts PortRange, description string) []Rule {
 	var out []Rule
 	for _, source := range slices.Sorted(maps.Keys(needs)) {
 		ports := map[string][]PortRange{}
@@ -45,7 +47,7 @@ func TargetRules(needs map[string][]Need, budget int, description string) []Rule
 			ports[proto] = []PortRange{{0, MaxPort}}
 		}
 		for proto, ranges := range ports {
-			for _, pr := range Compress(ranges, budget) {
+			for _, pr := range CompressApart(ranges, budget, nodePorts) {
 				out = append(out, Rule{
 					Key: Key{
 						Protocol: proto, FromPort: pr.From, ToPort: pr.To,

@@ -45,10 +45,13 @@ func (h *harness) hasRule(sgID, rule string) bool {
 // A tenant whose NLB without security groups asks for 61 source ranges (over the 60-rule
 // quota of the node SG) gets a Warning Event and condition naming the quota and the fix;
 // its rules are not added, while another Service's rules on the same node SG are added
-// and a stale rule there is revoked: one tenant's quota never freezes the others.
+// and a stale rule there is revoked: one tenant's quota never freezes the others. Both
+// Services are in one namespace, so the namespace's share of the quota is turned off to
+// check the quota itself (TestOneTenantsSourceRangesDoNotTakeTheNodeSGQuotaFromAnother
+// checks the share).
 func TestRuleQuotaOfOneServiceDoesNotBlockOtherRulesOrRevokes(t *testing.T) {
 	h := newHarness(t, localenv.WorldOptions{})
-	h.startController()
+	h.startController("--sg-rules-namespace-share=100")
 	var ranges []string
 	for i := range 61 {
 		ranges = append(ranges, fmt.Sprintf("10.%d.%d.0/24", 100+i/256, i%256))
@@ -105,9 +108,11 @@ func TestRuleQuotaOfOneServiceDoesNotBlockOtherRulesOrRevokes(t *testing.T) {
 }
 
 // A Service whose annotation turns bad after its load balancer exists cannot say which
-// rules it needs: lbsg keeps the rules on the SG of its registered targets (the node SG),
-// but still revokes stale rules on every other target SG, and lifts the hold once the
-// annotation is fixed. Before, one bad annotation froze every revoke of the cluster.
+// rules it needs: lbsg keeps the rules it could contribute, read from AWS (its NodePort
+// from the backend SG, on the SG of its registered targets, the node SG), but still
+// revokes stale rules on every other port of that SG and on every other target SG, and
+// lifts the hold once the annotation is fixed. Before, one bad annotation froze every
+// revoke of the cluster, then every revoke on the node SG.
 func TestBadAnnotationHoldsRevokesOnlyOnItsOwnTargetSGs(t *testing.T) {
 	h := newHarness(t, localenv.WorldOptions{})
 	h.startController()
@@ -127,25 +132,45 @@ func TestBadAnnotationHoldsRevokesOnlyOnItsOwnTargetSGs(t *testing.T) {
 
 	h.patchAnnotations("web", map[string]string{"service.beta.kubernetes.io/aws-load-balancer-ip-address-type": "ipv5"})
 	h.waitEvent("web", controller.EventFailedNetwork, "ipv5")
-	h.staleRule(h.world.NodeSGID, 31998, backend.ID)
-	h.staleRule(other, 31998, backend.ID)
-	staleOwn := "tcp 31998 from " + backend.ID
-	h.eventually("the stale rule on the other target SG to be revoked", 30*time.Second, func() string {
-		if h.hasRule(other, staleOwn) {
+	np := h.service("web").Spec.Ports[0].NodePort
+	own := fmt.Sprintf("tcp %d from %s", np, backend.ID)
+	stalePort := int32(31998)
+	if np == stalePort {
+		stalePort = 31997
+	}
+	h.staleRule(h.world.NodeSGID, stalePort, backend.ID)
+	h.staleRule(other, stalePort, backend.ID)
+	// A wider rule on web's own port, as an older budget would have left: web could rely on
+	// it, so it is held until web can say what it needs.
+	wide := ec2types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(np), ToPort: aws.Int32(np + 1),
+		UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(backend.ID), Description: aws.String(sgrules.OwnerDescription(cluster))}}}
+	if _, err := h.ec2.AuthorizeSecurityGroupIngress(h.ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+		GroupId: aws.String(h.world.NodeSGID), IpPermissions: []ec2types.IpPermission{wide}}); err != nil {
+		t.Fatal(err)
+	}
+	wideRule := fmt.Sprintf("tcp %d-%d from %s", np, np+1, backend.ID)
+	stale := fmt.Sprintf("tcp %d from %s", stalePort, backend.ID)
+	h.eventually("the stale rules on the node SG and on the other target SG to be revoked", 30*time.Second, func() string {
+		if h.hasRule(other, stale) || h.hasRule(h.world.NodeSGID, stale) {
 			return "still there"
 		}
 		return ""
 	})
-	// Several passes later (drift check every 2s), web's own target SG still holds it.
+	// Several passes later (drift check every 2s), web's own rules are still there.
 	time.Sleep(5 * time.Second)
-	if !h.hasRule(h.world.NodeSGID, staleOwn) {
-		t.Errorf("a rule on the SG of web's targets was revoked while web's rules cannot be computed")
+	for _, r := range []string{own, wideRule} {
+		if !h.hasRule(h.world.NodeSGID, r) {
+			t.Errorf("web's rule %q was revoked while web's rules cannot be computed", r)
+		}
 	}
 
 	h.patchAnnotations("web", map[string]string{"service.beta.kubernetes.io/aws-load-balancer-ip-address-type": ""})
 	h.eventually("the hold to lift once the annotation is fixed", 30*time.Second, func() string {
-		if h.hasRule(h.world.NodeSGID, staleOwn) {
-			return "stale rule still on the node SG"
+		if h.hasRule(h.world.NodeSGID, wideRule) {
+			return "the wider rule is still on the node SG"
+		}
+		if !h.hasRule(h.world.NodeSGID, own) {
+			return "web's rule is gone"
 		}
 		return ""
 	})

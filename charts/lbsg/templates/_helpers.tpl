@@ -175,6 +175,15 @@ default. */}}
 {{- with .Values.sgRulesQuota }}
 --sg-rules-quota={{ . }}
 {{- end }}
+{{- with .Values.sgRulesNamespaceShare }}
+--sg-rules-namespace-share={{ . }}
+{{- end }}
+{{- with .Values.serviceNodePortRange }}
+--service-node-port-range={{ . }}
+{{- end }}
+{{- if kindIs "bool" .Values.allowClientCIDRRulesOutsideNodePortRange }}
+--allow-client-cidr-rules-outside-node-port-range={{ .Values.allowClientCIDRRulesOutsideNodePortRange }}
+{{- end }}
 {{- with .Values.driftCheckInterval }}
 --drift-check-interval={{ . }}
 {{- end }}
