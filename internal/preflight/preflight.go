@@ -438,7 +438,6 @@ func helmOwner(labels, annotations map[string]string) string {
 	return annotations[helmReleaseNamespace] + "/" + annotations[helmReleaseName]
 }
 
-
 // ClassParams checks that the IngressClassParams an IngressClass references can be read.
 func ClassParams(classes []networkingv1.IngressClass, crd bool, params []string) Result {
 	r := Result{Check: "IngressClassParams"}
