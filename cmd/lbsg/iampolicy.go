@@ -72,14 +72,18 @@ inline policies of a role share.`,
 	fs.StringVar(&format, "format", formatManaged, "managed: managed policies of at most 6,144 characters each, as many as needed; inline: one inline policy (at most 10,240 characters)")
 	fs.StringVar(&dir, "output-dir", "", "write the documents as files in this directory (iam-policy-N.json, or iam-policy.json for --format inline) and print their paths")
 	// Accept the controller's spelling too, so that its arguments can be reused.
-	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
-		switch strings.TrimPrefix(name, "aws-") {
-		case "vpc-id", "region", "account-id":
-			name = strings.TrimPrefix(name, "aws-")
-		}
-		return pflag.NormalizedName(name)
-	})
+	fs.SetNormalizeFunc(normalizeAWSFlags)
 	return cmd
+}
+
+// normalizeAWSFlags accepts the controller's --aws-vpc-id, --aws-region and
+// --aws-account-id for --vpc-id, --region and --account-id.
+func normalizeAWSFlags(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+	switch strings.TrimPrefix(name, "aws-") {
+	case "vpc-id", "region", "account-id":
+		name = strings.TrimPrefix(name, "aws-")
+	}
+	return pflag.NormalizedName(name)
 }
 
 // renderIAM renders the policy in the given format: several managed documents, or one
