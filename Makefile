@@ -73,10 +73,10 @@ generate:
 	rm -f charts/lbsg/crds/*.yaml && cp config/crd/*.yaml charts/lbsg/crds/
 	cp config/rbac/role.yaml charts/lbsg/files/clusterrole.yaml
 
-## iam-policy: regenerate docs/iam-policy.json (the policy for a cluster named my-cluster;
-## render yours with `lbsg iam-policy --cluster-name NAME --vpc-id VPC`).
+## iam-policy: regenerate docs/iam-policy-N.json (the managed policies for a cluster named
+## my-cluster; render yours with `lbsg iam-policy --cluster-name NAME --vpc-id VPC --output-dir DIR`).
 iam-policy:
-	$(GO) run ./cmd/lbsg iam-policy --cluster-name my-cluster > docs/iam-policy.json
+	$(GO) run ./cmd/lbsg iam-policy --cluster-name my-cluster --output-dir docs
 
 ## demo: run the demo on a local control plane and AWS emulator (add ARGS=--keep to keep it).
 ## The demo is built only with -tags demo, so the controller's binary and image do not

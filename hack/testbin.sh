@@ -5,6 +5,11 @@
 #
 # Prints the directory holding the binaries on the last line of stdout (for KUBEBUILDER_ASSETS);
 # progress goes to stderr.
+#
+# Runs started together (`make test` and `make demo`) build once: a build holds a lock on
+# $CACHE/testbin/.lock and the others wait for it, then find the binaries. Each build works
+# in a directory of its own and moves a finished binary into place in one rename, so no run
+# ever sees, or deletes, another's half-built files.
 set -euo pipefail
 
 KUBE_VERSION="${KUBE_VERSION:-v1.37.1}"
@@ -21,29 +26,66 @@ if [ -x "$BIN/kube-apiserver" ] && [ -x "$BIN/etcd" ]; then
 fi
 
 command -v go >/dev/null || { log "go is not on PATH: install Go 1.26 or newer"; exit 1; }
-mkdir -p "$BIN"
+mkdir -p "$BIN" "$CACHE/build"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOWORK=off
+
+# One build at a time: wait (at most LBSG_TESTBIN_LOCK_WAIT seconds, default an hour) for a
+# build another run started, then use what it built.
+LOCK="$CACHE/testbin/.lock"
+LOCK_WAIT="${LBSG_TESTBIN_LOCK_WAIT:-3600}"
+OWN_LOCK_DIR=""
+WORK=""
+trap 'rm -rf ${WORK:+"$WORK"} ${OWN_LOCK_DIR:+"$OWN_LOCK_DIR"}' EXIT
+if command -v flock >/dev/null; then
+  exec 9>"$LOCK"
+  if ! flock -n 9; then
+    log "another run is building the binaries; waiting for it (lock $LOCK)"
+    flock -w "$LOCK_WAIT" 9 || { log "still locked after ${LOCK_WAIT}s: is a build hung? (lock $LOCK)"; exit 1; }
+  fi
+else
+  # Without flock(1) (macOS): a lock directory holding the builder's PID; a lock whose
+  # process is gone is taken over.
+  waited=0
+  until mkdir "$LOCK.d" 2>/dev/null; do
+    holder=$(cat "$LOCK.d/pid" 2>/dev/null || true)
+    if [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null; then
+      rm -rf "$LOCK.d"; continue
+    fi
+    [ "$waited" -eq 0 ] && log "another run is building the binaries; waiting for it (lock $LOCK.d)"
+    [ "$waited" -ge "$LOCK_WAIT" ] && { log "still locked after ${LOCK_WAIT}s (lock $LOCK.d)"; exit 1; }
+    sleep 1; waited=$((waited + 1))
+  done
+  OWN_LOCK_DIR="$LOCK.d"
+  echo $$ > "$OWN_LOCK_DIR/pid"
+fi
+if [ -x "$BIN/kube-apiserver" ] && [ -x "$BIN/etcd" ]; then
+  log "kube-apiserver ${KUBE_VERSION} and etcd ${ETCD_VERSION} were built meanwhile: using $BIN"
+  echo "$BIN"
+  exit 0
+fi
+# This run's build modules, removed when it ends; finished binaries are renamed into $BIN.
+WORK=$(mktemp -d "$CACHE/build/run.XXXXXX")
 
 build_etcd() {
   [ -x "$BIN/etcd" ] && return 0
-  local work="$CACHE/build/etcd-${ETCD_VERSION}"
-  rm -rf "$work"; mkdir -p "$work"; cd "$work"
+  local work="$WORK/etcd-${ETCD_VERSION}"
+  mkdir -p "$work"; cd "$work"
   log "etcd ${ETCD_VERSION}: resolving modules (first run: about a minute)"
   go mod init lbsg.local/etcdbuild >/dev/null 2>&1
   go get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" "go.etcd.io/etcd/api/v3@${ETCD_VERSION}" \
     "go.etcd.io/etcd/client/pkg/v3@${ETCD_VERSION}" "go.etcd.io/etcd/client/v3@${ETCD_VERSION}" \
     "go.etcd.io/etcd/pkg/v3@${ETCD_VERSION}" >&2
   log "etcd ${ETCD_VERSION}: compiling"
-  go build -trimpath -o "$BIN/etcd.tmp" go.etcd.io/etcd/server/v3 >&2
-  mv "$BIN/etcd.tmp" "$BIN/etcd"
+  go build -trimpath -o "$work/etcd" go.etcd.io/etcd/server/v3 >&2
+  mv "$work/etcd" "$BIN/etcd"
   log "etcd ${ETCD_VERSION}: done"
 }
 
 build_apiserver() {
   [ -x "$BIN/kube-apiserver" ] && return 0
-  local work="$CACHE/build/kube-${KUBE_VERSION}"
+  local work="$WORK/kube-${KUBE_VERSION}"
   local staging="v0.${KUBE_VERSION#v1.}"
-  rm -rf "$work"; mkdir -p "$work"; cd "$work"
+  mkdir -p "$work"; cd "$work"
   log "kube-apiserver ${KUBE_VERSION}: resolving modules (staging modules at ${staging})"
   go mod init lbsg.local/kubebuild >/dev/null 2>&1
   local gomod
@@ -59,8 +101,8 @@ build_apiserver() {
   go mod tidy -e >&2 || true
   log "kube-apiserver ${KUBE_VERSION}: compiling (first run: 4-6 minutes on 2 cores, ~2.5 GB memory)"
   go build -trimpath -ldflags "-X k8s.io/component-base/version.gitVersion=${KUBE_VERSION} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${KUBE_VERSION#v1.}" \
-    -o "$BIN/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver >&2
-  mv "$BIN/kube-apiserver.tmp" "$BIN/kube-apiserver"
+    -o "$work/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver >&2
+  mv "$work/kube-apiserver" "$BIN/kube-apiserver"
   log "kube-apiserver ${KUBE_VERSION}: done"
 }
 

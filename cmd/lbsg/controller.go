@@ -22,7 +22,7 @@ func newControllerCmd() *cobra.Command {
 			if zapOpts.Level == nil {
 				// --zap-log-level, when given, is more precise and wins; otherwise
 				// upstream's --log-level decides.
-				zapOpts.Level = zapLevel(cfg.LogLevel)
+				zapOpts.Level = zapLevel(cfg.EffectiveLogLevel())
 			}
 			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 			// cobra's context never ends: shutdown comes from SIGTERM (a Pod being
@@ -39,7 +39,7 @@ func newControllerCmd() *cobra.Command {
 
 // zapLevel maps --log-level onto zap: debug shows V(1) lines (what each reconcile
 // decided), info the default ones (the audit line of every AWS write), error only errors.
-// An unknown value is info here; Run rejects it with a clear message.
+// An unknown value is info, as upstream; Run logs that it fell back.
 func zapLevel(level string) zapcore.Level {
 	switch level {
 	case config.LogLevelDebug:

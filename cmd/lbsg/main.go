@@ -40,7 +40,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newControllerCmd(), newPlanCmd(), newIAMPolicyCmd(), newPreflightCmd(), newVersionCmd())
+	root.AddCommand(newControllerCmd(), newPlanCmd(), newIAMPolicyCmd(), newInstallCmd(), newPreflightCmd(), newVersionCmd())
 	root.AddCommand(newExplainCmd())
 	for _, c := range optionalCommands {
 		root.AddCommand(c())

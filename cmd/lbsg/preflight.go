@@ -22,6 +22,7 @@ import (
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/app"
 	"github.com/lbsg/lbsg/internal/config"
+	"github.com/lbsg/lbsg/internal/helmrelease"
 	"github.com/lbsg/lbsg/internal/preflight"
 )
 
@@ -30,7 +31,7 @@ var tgbGVK = schema.GroupVersionKind{Group: "elbv2.k8s.aws", Version: "v1beta1",
 
 func newPreflightCmd() *cobra.Command {
 	cfg := &config.Config{}
-	var output, rbacAs string
+	var output, rbacAs, lbsgRelease string
 	var skipAWS bool
 	cmd := &cobra.Command{
 		Use:   "preflight",
@@ -38,8 +39,9 @@ func newPreflightCmd() *cobra.Command {
 		Long: `preflight reads the cluster of --kubeconfig, and AWS with the controller's flags, and
 prints OK, WARN or FAIL for each hazard of replacing the upstream AWS Load Balancer
 Controller with lbsg, with what to do: upstream's webhook configurations, its Deployment,
-TargetGroupBinding finalizers, the IngressClass, IngressClassParams, lbsg's RBAC and the
-controller flags. It changes nothing. It exits 1 when any check fails. See docs/migrate.md.`,
+TargetGroupBinding finalizers, the IngressClass (read with the manifests Helm stores of
+its deployed releases, which decide what an uninstall deletes), IngressClassParams,
+lbsg's RBAC and the controller flags. It changes nothing. It exits 1 when any check fails. See docs/migrate.md.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			c, restCfg, err := kubeClient()
@@ -50,6 +52,11 @@ controller flags. It changes nothing. It exits 1 when any check fails. See docs/
 			if err != nil {
 				return err
 			}
+			ns, name, ok := strings.Cut(lbsgRelease, "/")
+			if !ok || ns == "" || name == "" {
+				return fmt.Errorf("invalid --lbsg-release %q: want NAMESPACE/NAME, e.g. %s", lbsgRelease, preflight.DefaultLbsgRelease)
+			}
+			cl.LbsgRelease = preflight.ReleaseRef{Namespace: ns, Name: name}
 			if cl.Access, err = reviewAccess(ctx, restCfg, rbacAs); err != nil {
 				return err
 			}
@@ -80,6 +87,8 @@ controller flags. It changes nothing. It exits 1 when any check fails. See docs/
 	cmd.Flags().StringVar(&rbacAs, "rbac-as", "",
 		"check RBAC as this user, e.g. system:serviceaccount:kube-system:lbsg (by impersonation); default: the kubeconfig's identity")
 	cmd.Flags().BoolVar(&skipAWS, "skip-aws", false, "do not call AWS")
+	cmd.Flags().StringVar(&lbsgRelease, "lbsg-release", preflight.DefaultLbsgRelease.String(),
+		"NAMESPACE/NAME of the Helm release lbsg's chart is (or will be) installed as: it adopts the IngressClass")
 	return cmd
 }
 
@@ -105,6 +114,8 @@ func readCluster(ctx context.Context, c client.Client) (preflight.Cluster, error
 	}
 	cl.ValidatingWebhooks, cl.MutatingWebhooks = vwcs.Items, mwcs.Items
 	cl.Deployments, cl.IngressClasses = deps.Items, classes.Items
+	// Without read access to Secrets the IngressClass check says what it cannot prove.
+	cl.HelmReleases, cl.HelmErr = helmrelease.Deployed(ctx, c)
 
 	if _, err := c.RESTMapper().RESTMapping(tgbGVK.GroupKind(), tgbGVK.Version); err == nil {
 		cl.TGBCRD = true

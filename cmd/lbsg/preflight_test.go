@@ -1,11 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/release"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -48,11 +55,14 @@ func TestPreflightFindsUpstreamHazards(t *testing.T) {
 		Labels:      map[string]string{"app.kubernetes.io/managed-by": "Helm"},
 		Annotations: map[string]string{"meta.helm.sh/release-name": "aws-load-balancer-controller", "meta.helm.sh/release-namespace": "kube-system"}},
 		Spec: networkingv1.IngressClassSpec{Controller: preflight.ALBController}}
-	for _, o := range []client.Object{webhook, deploy, class} {
+	// Upstream's release record, as Helm stores it: its manifest holds the class.
+	record := helmRecord(t, "aws-load-balancer-controller", "IngressClass", "alb")
+	for _, o := range []client.Object{webhook, deploy, class, record} {
 		if err := c.Create(ctx, o); err != nil {
 			t.Fatal(err)
 		}
 	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), record) })
 
 	out, code, err := runLbsg(ctx, args...)
 	if code != 1 {
@@ -63,8 +73,8 @@ func TestPreflightFindsUpstreamHazards(t *testing.T) {
 		"kubectl delete validatingwebhookconfiguration/aws-load-balancer-webhook",
 		"WARN  upstream controller: upstream's Deployment is scaled to 0: kube-system/aws-load-balancer-controller",
 		"OK    TargetGroupBindings: none",
-		"FAIL  IngressClass: IngressClass alb is owned by Helm release \"aws-load-balancer-controller\"",
-		"kubectl annotate ingressclass alb helm.sh/resource-policy=keep",
+		"FAIL  IngressClass: the manifest of Helm release kube-system/aws-load-balancer-controller (chart aws-load-balancer-controller) holds IngressClass/alb",
+		"kubectl annotate ingressclass/alb helm.sh/resource-policy=keep",
 		"OK    RBAC:",
 		"OK    controller flags: valid",
 		"OK    AWS:",
@@ -74,11 +84,31 @@ func TestPreflightFindsUpstreamHazards(t *testing.T) {
 		}
 	}
 
-	// The runbook's fixes: delete the webhook, keep the class.
+	// The runbook's fixes: delete the webhook; hand the class over (keep on the live
+	// object, upstream's release upgraded without it, lbsg's release as its owner).
 	if err := c.Delete(ctx, webhook); err != nil {
 		t.Fatal(err)
 	}
 	class.Annotations["helm.sh/resource-policy"] = "keep"
+	if err := c.Update(ctx, class); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ = runLbsg(ctx, args...)
+	if !strings.Contains(out, "FAIL  IngressClass") || !strings.Contains(out, "does not help") {
+		t.Errorf("the keep annotation on the live object alone passed:\n%s", out)
+	}
+	if err := c.Delete(ctx, record); err != nil {
+		t.Fatal(err)
+	}
+	record = helmRecord(t, "aws-load-balancer-controller", "Deployment", "aws-load-balancer-controller")
+	if err := c.Create(ctx, record); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ = runLbsg(ctx, args...)
+	if !strings.Contains(out, "WARN  IngressClass") || !strings.Contains(out, "meta.helm.sh/release-name=lbsg") {
+		t.Errorf("a class still owned by upstream's release is not reported:\n%s", out)
+	}
+	class.Annotations["meta.helm.sh/release-name"] = "lbsg"
 	if err := c.Update(ctx, class); err != nil {
 		t.Fatal(err)
 	}
@@ -116,4 +146,24 @@ func TestPreflightFindsUpstreamHazards(t *testing.T) {
 	if testing.Verbose() {
 		t.Log(out)
 	}
+}
+
+// helmRecord is the record Helm's Secret storage keeps of a deployed release of upstream's
+// chart whose manifest holds one object.
+func helmRecord(t *testing.T, name, kind, object string) *corev1.Secret {
+	t.Helper()
+	manifest := fmt.Sprintf("---\napiVersion: v1\nkind: %s\nmetadata:\n  name: %s\n", kind, object)
+	raw, err := json.Marshal(&release.Release{Name: name, Namespace: "kube-system", Version: 1, Manifest: manifest,
+		Info:  &release.Info{Status: release.StatusDeployed},
+		Chart: &chart.Chart{Metadata: &chart.Metadata{Name: "aws-load-balancer-controller", Version: "3.5.0"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	_, _ = w.Write(raw)
+	_ = w.Close()
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "sh.helm.release.v1." + name + ".v1",
+		Labels: map[string]string{"owner": "helm", "name": name, "status": "deployed", "version": "1"}},
+		Type: "helm.sh/release.v1", Data: map[string][]byte{"release": []byte(base64.StdEncoding.EncodeToString(gz.Bytes()))}}
 }

@@ -177,6 +177,9 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 		return fmt.Errorf("invalid flags: %w", err)
 	}
 	logger := ctrl.Log.WithName("setup")
+	if w := cfg.LogLevelWarning(); w != "" {
+		logger.Info(w)
+	}
 	if len(cfg.IgnoredFlags) > 0 {
 		logger.Info("upstream flags accepted but not implemented by lbsg; they have no effect", "flags", cfg.IgnoredFlags)
 	}

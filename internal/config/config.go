@@ -74,7 +74,7 @@ const (
 // Config is the controller configuration, filled by the flags AddFlags registers.
 type Config struct {
 	ClusterName, AWSRegion, AWSVPCID string
-	// LogLevel is --log-level: LogLevelInfo, LogLevelDebug or LogLevelError.
+	// LogLevel is --log-level as given; EffectiveLogLevel is what lbsg logs at.
 	LogLevel string
 	// AWSAPIEndpoints maps an AWS SDK service ID ("EC2", "Elastic Load Balancing v2", see
 	// ParseEndpoints) to a custom endpoint URL.
@@ -232,9 +232,6 @@ func (c *Config) Validate() error {
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	if err := naming.ValidateClusterName(c.ClusterName); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.validateLogLevel(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.BackendSG != "" && !strings.HasPrefix(c.BackendSG, "sg-") {

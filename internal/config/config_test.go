@@ -344,9 +344,28 @@ func TestLogLevelIsHonouredNotIgnored(t *testing.T) {
 			t.Errorf("--log-level=%s: LogLevel %q, ignored flags %v", lvl, c.LogLevel, c.IgnoredFlags)
 		}
 	}
-	c := mustParse(t, "--cluster-name=c", "--log-level=verbose")
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `--log-level "verbose"`) {
-		t.Errorf("--log-level=verbose: Validate() = %v, want an error naming the flag and value", err)
+	for _, lvl := range []string{"info", "debug", "error"} {
+		if c := mustParse(t, "--cluster-name=c", "--log-level="+lvl); c.EffectiveLogLevel() != lvl || c.LogLevelWarning() != "" {
+			t.Errorf("--log-level=%s: effective %q, warning %q", lvl, c.EffectiveLogLevel(), c.LogLevelWarning())
+		}
+	}
+}
+
+// TestLogLevelUpstreamAcceptsFallsBackToInfo guards issue 16 §1.3: upstream starts with any
+// --log-level (warn, trace, …) and logs at info; lbsg exited. Now it starts, logs at info,
+// and says so once.
+func TestLogLevelUpstreamAcceptsFallsBackToInfo(t *testing.T) {
+	for _, lvl := range []string{"warn", "trace", "INFO", ""} {
+		c := mustParse(t, "--cluster-name=c", "--log-level="+lvl)
+		if err := c.Validate(); err != nil {
+			t.Errorf("--log-level=%q: Validate() = %v, want lbsg to start", lvl, err)
+		}
+		if c.EffectiveLogLevel() != LogLevelInfo {
+			t.Errorf("--log-level=%q: effective level %q, want info", lvl, c.EffectiveLogLevel())
+		}
+		if w := c.LogLevelWarning(); !strings.Contains(w, "--log-level") || !strings.Contains(w, "info") {
+			t.Errorf("--log-level=%q: warning %q, want one naming the flag and the level used", lvl, w)
+		}
 	}
 }
 

@@ -45,7 +45,12 @@ var knownGates = map[string]gate{
 	"EnhancedDefaultBehavior":       {def: false},
 	"ALBTargetControlAgent":         {def: false},
 	"EnableCertificateManagement":   {def: false},
+	"GatewayListenerSet":            {def: true},
 }
+
+// KnownFeatureGates returns the name of every upstream feature gate, sorted: the names
+// --feature-gates accepts.
+func KnownFeatureGates() []string { return sortedKeys(knownGates) }
 
 func defaultFeatureGates() map[string]bool {
 	m := make(map[string]bool, len(knownGates))

@@ -9,9 +9,11 @@ import (
 // ignoredUsage is the help text of every upstream flag lbsg accepts but ignores.
 const ignoredUsage = "Accepted for compatibility with aws-load-balancer-controller; ignored by lbsg"
 
-// ignoredFlags are upstream flags (docs/deploy/configurations.md and pkg/config,
-// pkg/aws/cloud_config.go) for features lbsg does not have. Each is registered with
-// upstream's value type, so a value upstream accepts parses here too, and upstream's default.
+// ignoredFlags are upstream flags (pkg/config, pkg/aws/cloud_config.go, pkg/inject) for
+// features lbsg does not have. Each is registered with upstream's value type, so a value
+// upstream accepts parses here too, and upstream's default. docs/upstream-flags.txt lists
+// every flag of upstream's current release; TestEveryUpstreamFlagParses holds the two
+// together. aws-vpc-cache-ttl and enable-acm-certificates are kept from earlier releases.
 var ignoredFlags = []struct {
 	name string
 	reg  func(fs *pflag.FlagSet, name string)
@@ -24,6 +26,9 @@ var ignoredFlags = []struct {
 	{"allowed-certificate-authority-arns", slice()},
 	{"enable-acm-certificates", boolean(false)},
 	{"default-pca-arn", str("")},
+	{"quic-environment-variable-name", str("AWS_LBC_QUIC_SERVER_ID")},
+	// lbsg reads no Secret, so there is nothing for a label to narrow.
+	{"required-secrets-label", str("")},
 	// Ingress class handling.
 	{"ingress-class", str("alb")},
 	{"disable-ingress-class-annotation", boolean(false)},
@@ -40,6 +45,7 @@ var ignoredFlags = []struct {
 	{"targetgroupbinding-requeue-duration", duration(15 * time.Second)},
 	{"globalaccelerator-max-concurrent-reconciles", integer(1)},
 	{"globalaccelerator-max-exponential-backoff-delay", duration(1000 * time.Second)},
+	{"gateway-class-max-concurrent-reconciles", integer(3)},
 	{"alb-gateway-max-concurrent-reconciles", integer(3)},
 	{"nlb-gateway-max-concurrent-reconciles", integer(3)},
 	{"lb-stabilization-monitor-interval", duration(2 * time.Minute)},

@@ -3,12 +3,14 @@
 // writes on security groups are limited to the cluster's VPC, and reads are listed one by
 // one. It is pure: it renders a document from options and reads nothing.
 //
-// docs/iam.md explains each statement; docs/iam-policy.json is its output for the cluster
-// name DocClusterName (make iam-policy).
+// The policy is larger than one managed policy may be, so Managed splits it into as many
+// documents as AWS's limits need, and Inline checks the inline limit (split.go).
+//
+// docs/iam.md explains each statement; docs/iam-policy-N.json are Managed's documents for
+// the cluster name DocClusterName (make iam-policy).
 package iampolicy
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -22,7 +24,7 @@ import (
 // group it creates, with the cluster name as value.
 const ClusterTagKey = "elbv2.k8s.aws/cluster"
 
-// DocClusterName is the placeholder cluster name of the committed docs/iam-policy.json.
+// DocClusterName is the placeholder cluster name of the committed docs/iam-policy-N.json.
 const DocClusterName = "my-cluster"
 
 // DefaultLoadBalancerNamePattern matches the names lbsg (and upstream) generate for load
@@ -386,24 +388,6 @@ func Render(o Options) (Document, error) {
 		stmts[i].Action = slices.Sorted(slices.Values(stmts[i].Action))
 	}
 	return Document{Version: "2012-10-17", Statement: stmts}, nil
-}
-
-// JSON renders the policy for o as indented JSON with a final newline: the content of
-// docs/iam-policy.json for DocClusterName.
-func JSON(o Options) ([]byte, error) {
-	doc, err := Render(o)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	// Keep '<', '>' and '&' as they are: IAM reads them literally.
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "    ")
-	if err := enc.Encode(doc); err != nil {
-		return nil, fmt.Errorf("encode the IAM policy: %w", err)
-	}
-	return buf.Bytes(), nil
 }
 
 // Actions returns every action the document allows, sorted.

@@ -3,6 +3,7 @@ package iampolicy
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,20 +56,40 @@ func TestEveryWriteIsConditionedOnTheClusterTagValue(t *testing.T) {
 	checkWritesConditioned(t, render(t, Options{ClusterName: "prod"}), "prod")
 }
 
-// TestCommittedPolicyConditionsEveryWriteOnTheClusterTagValue reads docs/iam-policy.json, the
-// file users were told to apply, and checks it as above: the policy committed before
-// (Null conditions, Authorize and Revoke on every SG) fails it.
+// TestCommittedPolicyConditionsEveryWriteOnTheClusterTagValue reads docs/iam-policy-N.json,
+// the files users are told to apply, and checks them together as above: the policy
+// committed before (Null conditions, Authorize and Revoke on every SG) fails it.
 func TestCommittedPolicyConditionsEveryWriteOnTheClusterTagValue(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(moduleRoot(t), "docs", "iam-policy.json"))
-	if err != nil {
-		t.Fatal(err)
+	var docs []Document
+	for _, raw := range committedPolicies(t) {
+		docs = append(docs, parseIAM(t, raw))
 	}
-	doc := parseIAM(t, raw)
+	doc := Merge(docs)
 	checkWritesConditioned(t, doc, DocClusterName)
 	s := find(doc, "RuleWritesInClusterVPC")
 	if s == nil || len(s.Condition["ArnLike"]["ec2:Vpc"]) != 1 {
-		t.Errorf("docs/iam-policy.json does not limit rule writes to a VPC")
+		t.Errorf("docs/iam-policy-N.json do not limit rule writes to a VPC")
 	}
+}
+
+// committedPolicies reads docs/iam-policy-1.json, docs/iam-policy-2.json, … in order.
+func committedPolicies(t *testing.T) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for i := 1; ; i++ {
+		raw, err := os.ReadFile(filepath.Join(moduleRoot(t), "docs", fmt.Sprintf("iam-policy-%d.json", i)))
+		if os.IsNotExist(err) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, raw)
+	}
+	if len(out) == 0 {
+		t.Fatal("no docs/iam-policy-1.json")
+	}
+	return out
 }
 
 // checkWritesConditioned: reads are account-wide and listed one by one; every write
@@ -255,7 +276,7 @@ func TestPartitionChangesEveryARN(t *testing.T) {
 	if arns < 10 {
 		t.Errorf("only %d ARNs checked", arns)
 	}
-	raw, err := JSON(Options{ClusterName: "c", Partition: "aws-cn"})
+	raw, err := Encode(render(t, Options{ClusterName: "c", Partition: "aws-cn"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,12 +391,12 @@ func TestTagWritesCannotMoveAResourceBetweenClusters(t *testing.T) {
 // TestRenderingIsStableValidIAM: same options, same bytes; sorted actions; unique Sids.
 func TestRenderingIsStableValidIAM(t *testing.T) {
 	o := Options{ClusterName: "c", VPCID: "vpc-0123abcd", LoadBalancerNamePatterns: []string{"b-*", "a-*"}}
-	first, err := JSON(o)
+	first, err := Encode(render(t, o))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 20 {
-		again, _ := JSON(o)
+		again, _ := Encode(render(t, o))
 		if !bytes.Equal(first, again) {
 			t.Fatal("two renderings differ")
 		}
@@ -407,18 +428,25 @@ func TestRenderingIsStableValidIAM(t *testing.T) {
 	}
 }
 
-// TestCommittedPolicyIsGenerated: docs/iam-policy.json is what `make iam-policy` renders.
+// TestCommittedPolicyIsGenerated: docs/iam-policy-N.json are what `make iam-policy`
+// renders.
 func TestCommittedPolicyIsGenerated(t *testing.T) {
-	want, err := JSON(Options{ClusterName: DocClusterName})
+	docs, err := Managed(Options{ClusterName: DocClusterName})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(filepath.Join(moduleRoot(t), "docs", "iam-policy.json"))
-	if err != nil {
-		t.Fatal(err)
+	got := committedPolicies(t)
+	if len(got) != len(docs) {
+		t.Fatalf("docs has %d iam-policy-N.json, the policy renders as %d documents: run `make iam-policy` and commit them", len(got), len(docs))
 	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("docs/iam-policy.json differs from the rendered policy: run `make iam-policy` and commit it")
+	for i, d := range docs {
+		want, err := Encode(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got[i], want) {
+			t.Errorf("docs/iam-policy-%d.json differs from the rendered policy: run `make iam-policy` and commit it", i+1)
+		}
 	}
 }
 

@@ -6,6 +6,8 @@ package preflight
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -68,6 +70,13 @@ type Cluster struct {
 	TGBCRD              bool
 	TargetGroupBindings []Object
 	IngressClasses      []networkingv1.IngressClass
+	// HelmReleases are the deployed Helm releases' stored manifests; HelmErr says why
+	// they could not be read (then the IngressClass check cannot prove anything).
+	HelmReleases []HelmRelease
+	HelmErr      error
+	// LbsgRelease is the Helm release lbsg's chart is (or will be) installed as, which
+	// adopts the IngressClass; empty: DefaultLbsgRelease.
+	LbsgRelease ReleaseRef
 	// ParamsCRD reports whether the IngressClassParams CRD is installed; Params are the
 	// names of its objects.
 	ParamsCRD bool
@@ -85,7 +94,7 @@ type Cluster struct {
 // Run runs every check, in the order the runbook takes them.
 func Run(c Cluster) []Result {
 	rs := []Result{Webhooks(c), UpstreamDeployment(c.Deployments), TargetGroupBindings(c.TGBCRD, c.TargetGroupBindings)}
-	rs = append(rs, IngressClass(c.IngressClasses))
+	rs = append(rs, IngressClass(c.IngressClasses, c.HelmReleases, c.HelmErr, c.LbsgRelease))
 	rs = append(rs, ClassParams(c.IngressClasses, c.ParamsCRD, c.Params))
 	if c.Access != nil {
 		rs = append(rs, RBAC(c.Access))
@@ -241,11 +250,11 @@ func UpstreamDeployment(ds []appsv1.Deployment) Result {
 	case len(running) > 0:
 		r.Status = Fail
 		r.Message = "upstream's Deployment is running: " + strings.Join(running, ", ") + "; it and lbsg must not run side by side"
-		r.Fix = "keep the IngressClass (see below), then `helm uninstall` upstream's release, or scale it to 0 and delete its webhooks, before starting lbsg"
+		r.Fix = "hand the IngressClass over (see below), then `helm uninstall` upstream's release, or scale it to 0 and delete its webhooks, before starting lbsg"
 	case len(stopped) > 0:
 		r.Status = Warn
 		r.Message = "upstream's Deployment is scaled to 0: " + strings.Join(stopped, ", ")
-		r.Fix = "fine for the switch; uninstall it once lbsg runs, keeping the IngressClass"
+		r.Fix = "fine for the switch; uninstall it once lbsg runs, after handing the IngressClass over (see below)"
 	default:
 		r.Status, r.Message = OK, "no Deployment runs upstream's image"
 	}
@@ -305,44 +314,128 @@ func TargetGroupBindings(crd bool, objs []Object) Result {
 
 // Helm's ownership marks and its keep policy.
 const (
-	helmManagedBy      = "app.kubernetes.io/managed-by"
-	helmReleaseName    = "meta.helm.sh/release-name"
-	helmResourcePolicy = "helm.sh/resource-policy"
+	helmManagedBy        = "app.kubernetes.io/managed-by"
+	helmReleaseName      = "meta.helm.sh/release-name"
+	helmReleaseNamespace = "meta.helm.sh/release-namespace"
+	helmResourcePolicy   = "helm.sh/resource-policy"
 )
 
-// IngressClass checks the IngressClasses of ingress.k8s.aws/alb. lbsg never deletes a load
-// balancer because its class is missing, but Ingresses stop reconciling until it is back; a
-// class upstream's Helm release owns goes with `helm uninstall` unless it is kept.
-func IngressClass(classes []networkingv1.IngressClass) Result {
+// ReleaseRef names a Helm release.
+type ReleaseRef struct{ Namespace, Name string }
+
+func (r ReleaseRef) String() string { return r.Namespace + "/" + r.Name }
+
+// DefaultLbsgRelease is the release the README installs lbsg's chart as.
+var DefaultLbsgRelease = ReleaseRef{Namespace: "kube-system", Name: "lbsg"}
+
+// HelmRelease is what a deployed Helm release's stored manifest says about its objects.
+type HelmRelease struct {
+	ReleaseRef
+	// Chart and ChartVersion are the release's chart, e.g. aws-load-balancer-controller 3.5.0.
+	Chart, ChartVersion string
+	// Deletes are the cluster-scoped and namespaced objects, as "Kind/name", that
+	// `helm uninstall` of the release deletes: those in its manifest (items of a List
+	// included) without helm.sh/resource-policy: keep in the manifest. Helm reads the
+	// policy from the stored manifest only, never from the live object.
+	Deletes []string
+}
+
+// IngressClass checks the IngressClasses of ingress.k8s.aws/alb and the IngressClassParams
+// they refer to. lbsg never deletes a load balancer because its class is missing, but
+// Ingresses stop reconciling until it is back, and IngressClassParams that are lost or
+// renamed change the load balancers' settings. A deployed Helm release whose manifest holds
+// them deletes them on `helm uninstall`, whatever the live objects' annotations say; lbsg's
+// chart adopts them only when they carry its release's ownership. OK is said only for the
+// state docs/migrate.md's hand-over leads to (TestMigrationKeepsIngressClassWithHelm):
+// held by no release that would delete them, and owned by lbsg's release or by none.
+func IngressClass(classes []networkingv1.IngressClass, releases []HelmRelease, helmErr error, lbsg ReleaseRef) Result {
 	r := Result{Check: "IngressClass"}
-	var albs, doomed []string
-	release := ""
+	if lbsg.Name == "" {
+		lbsg = DefaultLbsgRelease
+	}
+	var albs []string
+	objects := map[string]bool{} // Kind/name of the classes and their parameters
+	var live []string            // kubectl arguments, for the fixes
+	foreign := map[string]string{}
 	for _, c := range classes {
 		if c.Spec.Controller != ALBController {
 			continue
 		}
 		albs = append(albs, c.Name)
-		if c.Labels[helmManagedBy] == "Helm" && c.Annotations[helmReleaseName] != "" && c.Annotations[helmResourcePolicy] != "keep" {
-			doomed = append(doomed, c.Name)
-			release = c.Annotations[helmReleaseName]
+		objects["IngressClass/"+c.Name] = true
+		live = append(live, "ingressclass/"+c.Name)
+		if owner := helmOwner(c.Labels, c.Annotations); owner != "" && owner != lbsg.String() {
+			foreign["IngressClass/"+c.Name] = owner
+		}
+		if p := c.Spec.Parameters; p != nil && p.Kind == ParamsKind && p.APIGroup != nil && *p.APIGroup == ParamsGroup {
+			objects[ParamsKind+"/"+p.Name] = true
+			live = append(live, "ingressclassparams/"+p.Name)
 		}
 	}
 	sort.Strings(albs)
-	sort.Strings(doomed)
-	switch {
-	case len(albs) == 0:
+	sort.Strings(live)
+	live = slices.Compact(live)
+	if len(albs) == 0 {
 		r.Status = Warn
 		r.Message = "no IngressClass has controller " + ALBController + ": Ingresses of class alb are not reconciled (their load balancers are left as they are)"
 		r.Fix = "create it: kubectl apply an IngressClass named alb with spec.controller " + ALBController + " (the lbsg chart does, with createIngressClassResource)"
-	case len(doomed) > 0:
-		r.Status = Fail
-		r.Message = fmt.Sprintf("IngressClass %s is owned by Helm release %q without %s: keep; `helm uninstall` of it deletes the class and Ingresses of it stop reconciling until it is recreated",
-			strings.Join(doomed, ", "), release, helmResourcePolicy)
-		r.Fix = fmt.Sprintf("before uninstalling: kubectl annotate ingressclass %s %s=keep", strings.Join(doomed, " "), helmResourcePolicy)
-	default:
-		r.Status, r.Message = OK, "IngressClass "+strings.Join(albs, ", ")+" has controller "+ALBController+" and survives an uninstall of upstream"
+		return r
 	}
+	handOver := func(release string, rel *HelmRelease) string {
+		upgrade := "helm upgrade " + release + " CHART -n NAMESPACE --reuse-values --version VERSION --set createIngressClassResource=false"
+		if rel != nil {
+			upgrade = fmt.Sprintf("helm upgrade %s CHART -n %s --reuse-values --version %s --set createIngressClassResource=false (CHART: the %s chart it was installed from, e.g. eks/%s)",
+				rel.Name, rel.Namespace, rel.ChartVersion, rel.Chart, rel.Chart)
+		}
+		return fmt.Sprintf("hand them over as docs/migrate.md step 4 says: kubectl annotate %s %s=keep; then %s; then kubectl annotate --overwrite %s %s=%s %s=%s",
+			strings.Join(live, " "), helmResourcePolicy, upgrade, strings.Join(live, " "), helmReleaseName, lbsg.Name, helmReleaseNamespace, lbsg.Namespace)
+	}
+	if helmErr != nil {
+		r.Status = Warn
+		r.Message = fmt.Sprintf("IngressClass %s: cannot tell whether a Helm release would delete it (Helm's release records could not be read: %v)", strings.Join(albs, ", "), helmErr)
+		r.Fix = "if a Helm release (upstream's chart) created it, " + handOver("RELEASE", nil)
+		return r
+	}
+	for i := range releases {
+		rel := &releases[i]
+		var doomed []string
+		for _, d := range rel.Deletes {
+			if objects[d] {
+				doomed = append(doomed, d)
+			}
+		}
+		if len(doomed) == 0 {
+			continue
+		}
+		sort.Strings(doomed)
+		r.Status = Fail
+		r.Message = fmt.Sprintf("the manifest of Helm release %s (chart %s) holds %s without %s: keep, so `helm uninstall` of it deletes them and Ingresses of the class stop reconciling; annotating the live objects does not help, Helm reads the policy from the release's stored manifest",
+			rel.ReleaseRef, rel.Chart, strings.Join(doomed, ", "), helmResourcePolicy)
+		r.Fix = handOver(rel.Name, rel)
+		return r
+	}
+	if len(foreign) > 0 {
+		var owned []string
+		for _, k := range slices.Sorted(maps.Keys(foreign)) {
+			owned = append(owned, k+" ("+foreign[k]+")")
+		}
+		r.Status = Warn
+		r.Message = fmt.Sprintf("%s survive an uninstall, but carry another Helm release's ownership: installing lbsg's chart as %s with createIngressClassResource fails (invalid ownership metadata)",
+			strings.Join(owned, ", "), lbsg)
+		r.Fix = fmt.Sprintf("kubectl annotate --overwrite %s %s=%s %s=%s (or install lbsg's chart with createIngressClassResource=false)",
+			strings.Join(live, " "), helmReleaseName, lbsg.Name, helmReleaseNamespace, lbsg.Namespace)
+		return r
+	}
+	r.Status, r.Message = OK, "IngressClass "+strings.Join(albs, ", ")+" has controller "+ALBController+"; no Helm release but lbsg's would delete it or its parameters, so it survives an uninstall of upstream"
 	return r
+}
+
+// helmOwner is the release ("namespace/name") a live object's Helm marks name, or "".
+func helmOwner(labels, annotations map[string]string) string {
+	if labels[helmManagedBy] != "Helm" || annotations[helmReleaseName] == "" {
+		return ""
+	}
+	return annotations[helmReleaseNamespace] + "/" + annotations[helmReleaseName]
 }
 
 // ClassParams checks that the IngressClassParams an IngressClass references can be read.

@@ -120,28 +120,60 @@ func class(name, controller string, labels, annotations map[string]string, param
 		Spec: networkingv1.IngressClassSpec{Controller: controller, Parameters: params}}
 }
 
+// TestIngressClass guards issue 16 §1.2: preflight said the class survived once it was
+// annotated with helm.sh/resource-policy=keep, but Helm honours the policy only in the
+// release's stored manifest, and the uninstall deleted the class and its parameters. OK
+// now means what TestMigrationKeepsIngressClassWithHelm (test/e2e) proved: no deployed
+// release would delete them, and they are lbsg's release's or nobody's.
 func TestIngressClass(t *testing.T) {
 	helm := map[string]string{helmManagedBy: "Helm"}
-	release := map[string]string{helmReleaseName: "aws-load-balancer-controller"}
-	kept := map[string]string{helmReleaseName: "aws-load-balancer-controller", helmResourcePolicy: "keep"}
+	upstream := map[string]string{helmReleaseName: "aws-load-balancer-controller", helmReleaseNamespace: "kube-system"}
+	keptLive := map[string]string{helmReleaseName: "aws-load-balancer-controller", helmReleaseNamespace: "kube-system", helmResourcePolicy: "keep"}
+	lbsgOwned := map[string]string{helmReleaseName: "lbsg", helmReleaseNamespace: "kube-system", helmResourcePolicy: "keep"}
+	ref := &networkingv1.IngressClassParametersReference{APIGroup: ptr(ParamsGroup), Kind: ParamsKind, Name: "alb"}
+	upstreamRelease := HelmRelease{ReleaseRef: ReleaseRef{Namespace: "kube-system", Name: "aws-load-balancer-controller"},
+		Chart: "aws-load-balancer-controller", ChartVersion: "3.5.0",
+		Deletes: []string{"Deployment/aws-load-balancer-controller", "IngressClass/alb", "IngressClassParams/alb"}}
+	handedOver := upstreamRelease
+	handedOver.Deletes = []string{"Deployment/aws-load-balancer-controller"}
+	paramsOnly := upstreamRelease
+	paramsOnly.Deletes = []string{"IngressClassParams/alb"}
 	tests := []struct {
-		name    string
-		classes []networkingv1.IngressClass
-		want    Status
-		says    string
+		name     string
+		classes  []networkingv1.IngressClass
+		releases []HelmRelease
+		helmErr  error
+		want     Status
+		says     []string
 	}{
-		{"missing", []networkingv1.IngressClass{class("nginx", "k8s.io/ingress-nginx", nil, nil, nil)}, Warn, "create it"},
-		{"not Helm's", []networkingv1.IngressClass{class("alb", ALBController, nil, nil, nil)}, OK, "survives"},
-		{"Helm's, kept", []networkingv1.IngressClass{class("alb", ALBController, helm, kept, nil)}, OK, "survives"},
-		{"Helm's, not kept", []networkingv1.IngressClass{class("alb", ALBController, helm, release, nil)}, Fail,
-			"kubectl annotate ingressclass alb helm.sh/resource-policy=keep"},
-		{"annotation without the Helm label", []networkingv1.IngressClass{class("alb", ALBController, nil, release, nil)}, OK, "survives"},
+		{"missing", []networkingv1.IngressClass{class("nginx", "k8s.io/ingress-nginx", nil, nil, nil)}, nil, nil, Warn, []string{"create it"}},
+		{"not Helm's", []networkingv1.IngressClass{class("alb", ALBController, nil, nil, nil)}, nil, nil, OK, []string{"survives"}},
+		{"in upstream's manifest", []networkingv1.IngressClass{class("alb", ALBController, helm, upstream, ref)}, []HelmRelease{upstreamRelease}, nil, Fail,
+			[]string{"kube-system/aws-load-balancer-controller", "IngressClass/alb, IngressClassParams/alb",
+				"kubectl annotate ingressclass/alb ingressclassparams/alb helm.sh/resource-policy=keep",
+				"helm upgrade aws-load-balancer-controller CHART -n kube-system --reuse-values --version 3.5.0 --set createIngressClassResource=false",
+				"meta.helm.sh/release-name=lbsg meta.helm.sh/release-namespace=kube-system"}},
+		{"kept on the live object only: the old runbook", []networkingv1.IngressClass{class("alb", ALBController, helm, keptLive, ref)}, []HelmRelease{upstreamRelease}, nil, Fail,
+			[]string{"does not help"}},
+		{"only its parameters in the manifest", []networkingv1.IngressClass{class("alb", ALBController, nil, nil, ref)}, []HelmRelease{paramsOnly}, nil, Fail,
+			[]string{"IngressClassParams/alb"}},
+		{"handed over, still upstream's ownership", []networkingv1.IngressClass{class("alb", ALBController, helm, keptLive, ref)}, []HelmRelease{handedOver}, nil, Warn,
+			[]string{"invalid ownership metadata", "kubectl annotate --overwrite ingressclass/alb ingressclassparams/alb meta.helm.sh/release-name=lbsg"}},
+		{"handed over to lbsg's release", []networkingv1.IngressClass{class("alb", ALBController, helm, lbsgOwned, ref)}, []HelmRelease{handedOver}, nil, OK,
+			[]string{"survives"}},
+		{"release records unreadable", []networkingv1.IngressClass{class("alb", ALBController, helm, upstream, ref)}, nil, errors.New("secrets is forbidden"), Warn,
+			[]string{"secrets is forbidden", "step 4"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := IngressClass(tt.classes)
-			if r.Status != tt.want || !strings.Contains(r.Message+r.Fix, tt.says) {
-				t.Errorf("got %s %q (fix %q), want %s mentioning %q", r.Status, r.Message, r.Fix, tt.want, tt.says)
+			r := IngressClass(tt.classes, tt.releases, tt.helmErr, ReleaseRef{})
+			if r.Status != tt.want {
+				t.Errorf("got %s %q (fix %q), want %s", r.Status, r.Message, r.Fix, tt.want)
+			}
+			for _, s := range tt.says {
+				if !strings.Contains(r.Message+" "+r.Fix, s) {
+					t.Errorf("%q (fix %q) does not say %q", r.Message, r.Fix, s)
+				}
 			}
 		})
 	}

@@ -122,7 +122,7 @@ func TestChartDefaultsRenderTheController(t *testing.T) {
 	want := []string{
 		"PodDisruptionBudget/lbsg", "ServiceAccount/lbsg", "Secret/lbsg-tls", "ClusterRole/lbsg", "ClusterRoleBinding/lbsg",
 		"Role/lbsg-leader-election", "RoleBinding/lbsg-leader-election", "Service/lbsg-webhook-service", "Deployment/lbsg",
-		"IngressClass/alb", "IngressClassParams/lbsg", "MutatingWebhookConfiguration/lbsg-webhook",
+		"IngressClass/alb", "IngressClassParams/alb", "MutatingWebhookConfiguration/lbsg-webhook",
 	}
 	if got := r.Kinds(); !reflect.DeepEqual(got, want) {
 		t.Errorf("rendered %v\nwant     %v", got, want)
@@ -208,10 +208,11 @@ func TestChartIngressClassIsKeptOnUninstall(t *testing.T) {
 	if ic.Spec.Controller != "ingress.k8s.aws/alb" {
 		t.Errorf("controller %q", ic.Spec.Controller)
 	}
-	if p := ic.Spec.Parameters; p == nil || p.Kind != "IngressClassParams" || p.Name != "lbsg" {
-		t.Errorf("parameters %+v, want the IngressClassParams lbsg", p)
+	// Named after the class, as upstream's chart names it.
+	if p := ic.Spec.Parameters; p == nil || p.Kind != "IngressClassParams" || p.Name != "alb" {
+		t.Errorf("parameters %+v, want the IngressClassParams alb", p)
 	}
-	params := r.Find("IngressClassParams", "lbsg")
+	params := r.Find("IngressClassParams", "alb")
 	if params == nil {
 		t.Fatalf("no IngressClassParams: %v", r.Kinds())
 	}
@@ -223,7 +224,7 @@ func TestChartIngressClassIsKeptOnUninstall(t *testing.T) {
 	}
 
 	none := render(t, map[string]any{"clusterName": "c", "createIngressClassResource": false})
-	if none.Find("IngressClass", "alb") != nil || none.Find("IngressClassParams", "lbsg") != nil {
+	if none.Find("IngressClass", "alb") != nil || none.Find("IngressClassParams", "alb") != nil {
 		t.Errorf("createIngressClassResource=false rendered %v", none.Kinds())
 	}
 }
@@ -353,6 +354,11 @@ func TestChartValuesBecomeLbsgFlags(t *testing.T) {
 		{"shared target SG limits", map[string]any{"sgRulesNamespaceShare": 40, "serviceNodePortRange": "20000-22767",
 			"allowClientCIDRRulesOutsideNodePortRange": true},
 			[]string{"--sg-rules-namespace-share=40", "--service-node-port-range=20000-22767", "--allow-client-cidr-rules-outside-node-port-range=true"}},
+		{"a logLevel upstream accepts and lbsg does not know", map[string]any{"logLevel": "warn"}, []string{"--log-level=warn"}},
+		{"upstream's values lbsg accepts and ignores", map[string]any{"defaultSSLPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+			"targetgroupbindingRequeueDuration": "30s", "maxTargetsPerTargetGroup": 0, "albGatewayMaxConcurrentReconciles": 2},
+			[]string{"--alb-gateway-max-concurrent-reconciles=2", "--default-ssl-policy=ELBSecurityPolicy-TLS13-1-2-2021-06",
+				"--targetgroupbinding-requeue-duration=30s"}},
 		{"upstream's flags lbsg ignores", map[string]any{"enableShield": false, "enableWaf": false,
 			"vpcTags": map[string]any{"Name": "prod"}, "tolerateNonExistentBackendService": false},
 			[]string{"--aws-vpc-tags=Name=prod", "--enable-shield=false", "--enable-waf=false", "--tolerate-non-existent-backend-service=false"}},
@@ -399,7 +405,7 @@ func TestChartRejectsBadValuesNamingTheKey(t *testing.T) {
 		{"clusterName with a space", map[string]any{"clusterName": "prod eu"}, []string{"/clusterName", "does not match pattern"}},
 		{"replicaCount not an integer", map[string]any{"clusterName": "c", "replicaCount": "two"}, []string{"/replicaCount", "want integer"}},
 		{"replicaCount 1.5", map[string]any{"clusterName": "c", "replicaCount": 1.5}, []string{"/replicaCount"}},
-		{"bad logLevel", map[string]any{"clusterName": "c", "logLevel": "verbose"}, []string{"/logLevel", "'info', 'debug', 'error'"}},
+		{"logLevel not a string", map[string]any{"clusterName": "c", "logLevel": 3}, []string{"/logLevel"}},
 		{"bad defaultTargetType", map[string]any{"clusterName": "c", "defaultTargetType": "pod"}, []string{"/defaultTargetType"}},
 		{"bad vpcId", map[string]any{"clusterName": "c", "vpcId": "my-vpc"}, []string{"/vpcId"}},
 		{"bad backendSecurityGroup", map[string]any{"clusterName": "c", "backendSecurityGroup": "backend"}, []string{"/backendSecurityGroup"}},

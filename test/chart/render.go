@@ -16,6 +16,7 @@ import (
 	"helm.sh/helm/v3/pkg/releaseutil"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -89,8 +90,9 @@ func (c clusterClients) GetClientFor(apiVersion, kind string) (dynamic.Namespace
 	if err != nil {
 		return nil, false, err
 	}
-	// The chart looks up only namespaced core kinds, whose resource is the plural of the kind.
-	return c.client.Resource(gv.WithResource(strings.ToLower(kind) + "s")), true, nil
+	// The fake client stores objects under the resource this guesses from their kind.
+	gvr, _ := meta.UnsafeGuessKindToResource(gv.WithKind(kind))
+	return c.client.Resource(gvr), true, nil
 }
 
 func renderChart(name, namespace string, values map[string]any, cluster engine.ClientProvider) (*Release, error) {

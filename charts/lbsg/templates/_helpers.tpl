@@ -27,11 +27,14 @@ app.kubernetes.io/name: {{ include "lbsg.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* Common labels; creator other than helm leaves out Helm's, as upstream. */}}
 {{- define "lbsg.labels" -}}
+{{- if eq (default "helm" .Values.creator) "helm" }}
 helm.sh/chart: {{ include "lbsg.chart" . }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
 {{ include "lbsg.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- with .Values.additionalLabels }}
 {{ toYaml . }}
 {{- end }}
@@ -45,8 +48,23 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/* The IngressClass of that name already in the cluster (lookup; empty with `helm
+template`): a class upstream's release made, which this release adopts. */}}
+{{- define "lbsg.existingIngressClass" -}}
+{{- toJson (lookup "networking.k8s.io/v1" "IngressClass" "" (toString .Values.ingressClass)) }}
+{{- end }}
+
+{{/* The IngressClassParams the class refers to: ingressClassParams.name; else the one the
+existing class refers to, so that adopting upstream's class never renames its parameters;
+else the class's name, as upstream. */}}
 {{- define "lbsg.ingressClassParamsName" -}}
-{{- default (include "lbsg.fullname" .) .Values.ingressClassParams.name }}
+{{- $existing := "" }}
+{{- with (include "lbsg.existingIngressClass" . | fromJson).spec }}
+{{- with .parameters }}
+{{- if eq (toString .kind) "IngressClassParams" }}{{ $existing = .name }}{{ end }}
+{{- end }}
+{{- end }}
+{{- .Values.ingressClassParams.name | default $existing | default .Values.ingressClass }}
 {{- end }}
 
 {{/* A map as k1=v1,k2=v2 (keys sorted). */}}
@@ -304,4 +322,51 @@ ca: {{ $ca.Cert | b64enc }}
 cert: {{ $leaf.Cert | b64enc }}
 key: {{ $leaf.Key | b64enc }}
 {{- end }}
+{{- end }}
+
+{{/* Values the chart cannot honour, each a line of the message `helm install` fails with:
+they would run something other than lbsg, or leave a workload less protected than the
+values say. All are reported at once. */}}
+{{- define "lbsg.problems" -}}
+{{- $problems := list }}
+{{- $image := .Values.image | default dict }}
+{{- $repo := $image.repository | default "" | toString }}
+{{- $tag := $image.tag | default "" | toString }}
+{{- if contains "aws-load-balancer-controller" $repo }}
+{{- $problems = append $problems (printf "image.repository %q is upstream's controller image; this chart runs lbsg: remove image from your values or set image.repository to where you pushed lbsg's image (make image)" $repo) }}
+{{- end }}
+{{- if regexMatch "^v[23]\\.[0-9]+" $tag }}
+{{- $problems = append $problems (printf "image.tag %q is an AWS Load Balancer Controller version, not an lbsg one (this chart runs lbsg %s): remove image.tag from your values to run the chart's version, or set it to the tag you pushed lbsg's image with" $tag .Chart.AppVersion) }}
+{{- end }}
+{{- if eq (toString .Values.enableServiceMutatorWebhook) "true" }}
+{{- $problems = append $problems "enableServiceMutatorWebhook is true, but lbsg has no Service webhook: new Services of type LoadBalancer would not get spec.loadBalancerClass service.k8s.aws/nlb, and the cloud provider's legacy controller would serve them (an internet-facing Classic Load Balancer by default) instead of lbsg: set enableServiceMutatorWebhook: false, and give new Services spec.loadBalancerClass: service.k8s.aws/nlb or the annotation service.beta.kubernetes.io/aws-load-balancer-type: external (docs/helm.md)" }}
+{{- end }}
+{{- if $problems }}
+{{- fail (printf "\n- %s" (join "\n- " $problems)) }}
+{{- end }}
+{{- end }}
+
+{{/* Upstream's values lbsg has nothing to act on, when they are set: NOTES.txt prints each
+line, so that no setting is accepted without a word. */}}
+{{- define "lbsg.notices" -}}
+{{- $notices := list }}
+{{- $wc := .Values.webhookConfig | default dict }}
+{{- if and (not $wc.disableIngressValidation) (or $wc.ingressValdationFailurePolicy ($wc.ingressValidationObjectSelector | default dict).matchLabels ($wc.ingressValidationObjectSelector | default dict).matchExpressions ($wc.ingressValidationNamespaceSelector | default dict).matchLabels ($wc.ingressValidationNamespaceSelector | default dict).matchExpressions) }}
+{{- $notices = append $notices "webhookConfig: lbsg has no Ingress validation webhook; it checks each Ingress when it reconciles it and reports bad input as a Warning Event and the annotation lbsg.k8s.aws/ready-condition, changing nothing in AWS for it. Set webhookConfig.disableIngressValidation: true to say so." }}
+{{- end }}
+{{- if eq (toString (.Values.clusterSecretsPermissions | default dict).allowAllSecrets) "true" }}
+{{- $notices = append $notices "clusterSecretsPermissions.allowAllSecrets: lbsg reads no Secret, so its ClusterRole grants none; the value changes nothing." }}
+{{- end }}
+{{- $smw := .Values.serviceMutatorWebhookConfig | default dict }}
+{{- if and (ne (toString .Values.enableServiceMutatorWebhook) "true") (or $smw.failurePolicy ($smw.objectSelector | default dict).matchLabels ($smw.objectSelector | default dict).matchExpressions $smw.namespaceSelectors $smw.operations) }}
+{{- $notices = append $notices "serviceMutatorWebhookConfig: lbsg has no Service webhook (enableServiceMutatorWebhook is off), so these settings change nothing." }}
+{{- end }}
+{{- range $notices }}
+WARNING: {{ . }}
+{{- end }}
+{{- end }}
+
+{{/* Whether the HorizontalPodAutoscaler replaces replicaCount. */}}
+{{- define "lbsg.autoscaling" -}}
+{{- if eq (toString (.Values.autoscaling | default dict).enabled) "true" }}true{{ end }}
 {{- end }}
