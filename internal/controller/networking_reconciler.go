@@ -112,7 +112,7 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ TargetSGPass) (c
 	}
 	if drift {
 		r.lastDrift = now
-		r.lbChanged(np)
+		r.lbChanged(ctx, np)
 	}
 	next := ctrl.Result{RequeueAfter: max(r.DriftCheck-now.Sub(r.lastDrift), time.Second)}
 	if np.Unchanged {
@@ -159,8 +159,9 @@ func (r *NetworkingReconciler) now() time.Time {
 }
 
 // lbChanged tells LBChanged of the stacks whose load balancer is gone or has other SGs
-// than at the previous drift check: their own reconciler repairs them.
-func (r *NetworkingReconciler) lbChanged(np *NetworkingPlan) {
+// than at the previous drift check, or whose managed SG drifted: their own reconciler
+// repairs them.
+func (r *NetworkingReconciler) lbChanged(ctx context.Context, np *NetworkingPlan) {
 	cur := map[spec.Owner]string{}
 	for _, lb := range np.LoadBalancers {
 		if o, ok := np.LBOwners[lb.ARN]; ok {
@@ -172,12 +173,20 @@ func (r *NetworkingReconciler) lbChanged(np *NetworkingPlan) {
 	prev := r.snap.lbSGs
 	r.snap.lbSGs = cur
 	r.snap.mu.Unlock()
-	if r.LBChanged == nil || prev == nil {
+	if r.LBChanged == nil {
 		return
 	}
 	var changed []spec.Owner
 	for o, was := range prev {
 		if cur[o] != was {
+			changed = append(changed, o)
+		}
+	}
+	// A managed SG that drifted is repaired by its stack's reconciler too; its rules were
+	// read in the same batched read as every other SG of the cluster.
+	for _, o := range np.ManagedSGDrift {
+		if !slices.Contains(changed, o) {
+			log.FromContext(ctx).Info("managed security group changed behind lbsg's back; reconciling its stack", "owner", o.String())
 			changed = append(changed, o)
 		}
 	}
@@ -201,7 +210,9 @@ func (r *NetworkingReconciler) applyPerSG(ctx context.Context, np *NetworkingPla
 		res, err := r.Engine.Exec.Apply(audit.WithObject(ctx, contributors(np.Contributors[sg])), p)
 		applied += res.Applied
 		r.Engine.Metrics.recordDrift(p.Changes, res.Applied, drift)
-		rules[sg] += ruleDelta(p.Changes[:res.Applied])
+		if _, target := rules[sg]; target {
+			rules[sg] += ruleDelta(p.Changes[:res.Applied]) // the backend SG is no target SG
+		}
 		if err == nil {
 			return true
 		}
