@@ -33,6 +33,8 @@ type Engine struct {
 	SGSelection targets.Policy
 	// ExternalManagedTags are tag keys lbsg never removes from the SGs it owns.
 	ExternalManagedTags []string
+	// WatchNamespace is --watch-namespace: lbsg sees only that namespace's objects ("" all).
+	WatchNamespace string
 
 	EC2  *cloud.Observer
 	ELB  *elb.Client

@@ -50,6 +50,9 @@ type NetworkingPlan struct {
 	// ClusterSGs are the SGs tagged for the cluster (the backend SG and every managed SG)
 	// as the pass read them: fresh in a drift check.
 	ClusterSGs []cloud.SecurityGroup
+	// Rediscovered: the pass ran the snapshot's searches afresh (at start and every
+	// --sync-period).
+	Rediscovered bool
 
 	owners      map[string]spec.Owner // by String(), to map the planner's names back
 	fingerprint [32]byte
@@ -108,6 +111,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	if err := e.discover(ctx, snap, stacksKey(stacks), o); err != nil {
 		return nil, err
 	}
+	np.Rediscovered = snap.discovered.Equal(o.Now)
 	ownedStates := statesOf(snap.owned)
 	backendID := e.BackendSGID
 	var backendAmbiguous *plan.Ambiguity

@@ -53,6 +53,9 @@ type NetworkingReconciler struct {
 	// LBChanged is told of each stack whose load balancer changed between two drift
 	// checks (nil: nobody is told).
 	LBChanged func(spec.Owner)
+	// Orphans collects, at each drift check, the stacks whose object no longer exists
+	// (nil: none are collected).
+	Orphans *OrphanCollector
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 
@@ -137,10 +140,19 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ TargetSGPass) (c
 	rep.fail.held = len(np.Held)
 	r.report(ctx, objs, rep)
 	settled := len(errs) == 0 && !np.Partial && len(np.OverQuota) == 0 && len(np.Held) == 0
-	r.snap.settle(np.fingerprint, settled)
+	collected := 0
+	if drift {
+		// From what the drift check read: no call while no stack is suspected.
+		collected = r.Orphans.Collect(ctx, objs, orphanInventory{lbs: np.LoadBalancers, sgs: np.ClusterSGs}, np.Rediscovered, now)
+	}
+	// After a collection the pass plans again soon: the backend SG may be unused now.
+	r.snap.settle(np.fingerprint, settled && collected == 0)
 	if len(errs) > 0 {
 		// Returned, so that the work queue retries the pass with backoff.
 		return ctrl.Result{}, errors.Join(errs...)
+	}
+	if collected > 0 {
+		next = ctrl.Result{RequeueAfter: time.Second}
 	}
 	if applied > 0 || np.Partial || len(np.OverQuota) > 0 {
 		logger.Info("target security groups reconciled", "changes", applied, "partial", np.Partial,

@@ -178,6 +178,9 @@ default. */}}
 {{- with .Values.driftCheckInterval }}
 --drift-check-interval={{ . }}
 {{- end }}
+{{- with .Values.orphanGracePeriod }}
+--orphan-grace-period={{ . }}
+{{- end }}
 {{- with .Values.reconcileTimeout }}
 --reconcile-timeout={{ . }}
 {{- end }}
