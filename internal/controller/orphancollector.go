@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/lbsg/lbsg/internal/apply"
 	"github.com/lbsg/lbsg/internal/audit"
 	"github.com/lbsg/lbsg/internal/plan"
 )
@@ -172,6 +174,12 @@ func (c *OrphanCollector) collect(ctx context.Context, o plan.Orphan) bool {
 		_, err = c.Engine.Exec.Apply(ctx, sp.Plan)
 	}
 	what := orphanResources(o)
+	var retry *apply.RetryError
+	if errors.As(err, &retry) {
+		// Throttling, or an SG AWS still holds for a moment after its load balancer went.
+		logger.Info("orphaned stack: waiting; retried at the next drift check", "resources", what, "reason", err.Error())
+		return false
+	}
 	if err != nil {
 		logger.Error(err, "orphaned stack not deleted; retried at the next drift check", "resources", what)
 		c.event(o, corev1.EventTypeWarning, EventFailedOrphanCleanup, fmt.Sprintf(
