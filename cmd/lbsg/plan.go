@@ -30,7 +30,9 @@ func newPlanCmd() *cobra.Command {
 		Short: "Print the changes the controller would make, making none",
 		Long: `plan runs the controller's planner against the cluster of --kubeconfig and the AWS
 account of the AWS flags, and prints every change the controller would make: per Service,
-per Ingress group, then for the target (node and pod) security groups. It only reads.
+per Ingress group, for each orphaned stack (a load balancer, target groups or managed security
+group whose Service or Ingress no longer exists), then for the target (node and pod)
+security groups. It only reads.
 
 With --detailed-exitcode the exit code tells CI what it found, as terraform's does:
 0 when nothing would change, 2 when something would, 1 on error. An object that cannot
@@ -109,7 +111,10 @@ type Report struct {
 
 // StackReport is one object's plan, or the problems that keep it from being planned.
 type StackReport struct {
-	Owner    spec.Owner      `json:"owner"`
+	Owner spec.Owner `json:"owner"`
+	// Orphaned says why the stack's object no longer holds it (plan.Orphans): the
+	// controller deletes it once it stayed so for --orphan-grace-period.
+	Orphaned string          `json:"orphaned,omitempty"`
 	Problems []*spec.Problem `json:"problems,omitempty"`
 	Notices  []spec.Notice   `json:"notices,omitempty"`
 	Plan     plan.Plan       `json:"plan"`
@@ -161,6 +166,14 @@ func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Repor
 		}
 		add(sp)
 	}
+	orphans, err := e.PlanOrphans(ctx, objs)
+	if err != nil {
+		return nil, fmt.Errorf("plan orphaned stacks: %w", err)
+	}
+	for _, o := range orphans {
+		add(o.Stack)
+		r.Stacks[len(r.Stacks)-1].Orphaned = o.Orphan.Reason
+	}
 	np, err := e.PlanNetworking(ctx, objs)
 	if err != nil {
 		return nil, fmt.Errorf("plan target security groups: %w", err)
@@ -180,7 +193,11 @@ func hasFinalizer(list []string, f string) bool {
 
 func (r *Report) write(w io.Writer) error {
 	for _, s := range r.Stacks {
-		fmt.Fprintf(w, "%s\n", s.Owner)
+		if s.Orphaned != "" {
+			fmt.Fprintf(w, "%s (orphaned: %s; deleted once it stays so for --orphan-grace-period)\n", s.Owner, s.Orphaned)
+		} else {
+			fmt.Fprintf(w, "%s\n", s.Owner)
+		}
 		for _, p := range s.Problems {
 			fmt.Fprintf(w, "  invalid: %s\n", p.Error())
 		}

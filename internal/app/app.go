@@ -97,6 +97,7 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		ENISGTags:                       cfg.ServiceTargetENISGTags,
 		SGSelection:                     targets.Policy(cfg.TargetSGSelection),
 		ExternalManagedTags:             cfg.ExternalManagedTags,
+		WatchNamespace:                  cfg.WatchNamespace,
 		EC2:                             obs,
 		ELB:                             lbs,
 		Exec:                            &apply.Executor{EC2: obs, ELB: lbs, VPCID: clients.VPCID, ChangeTimeout: cfg.AWSAPI(), Changes: apply.NewChangeCounter(reg)},
@@ -244,7 +245,7 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 		SkipNameValidation: o.SkipNameValidation, WatchIngressClassParams: paramsErr == nil,
 		ReconcileTimeout: cfg.Reconcile(), SyncPeriod: cfg.SyncPeriod,
 		ServiceWorkers: cfg.ServiceMaxConcurrentReconciles, IngressWorkers: cfg.IngressMaxConcurrentReconciles,
-		WatchTargetGroupBindings: tgbErr == nil, TGBWorkers: cfg.TGBMaxConcurrentReconciles}); err != nil {
+		WatchTargetGroupBindings: tgbErr == nil, TGBWorkers: cfg.TGBMaxConcurrentReconciles, OrphanGrace: cfg.OrphanGracePeriod}); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)
 	}
 	if hooks != nil {

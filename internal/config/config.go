@@ -54,6 +54,7 @@ const (
 	FlagTargetSGRuleBudget = "target-sg-rule-budget"
 	FlagSGRulesQuota       = "sg-rules-quota"
 	FlagDriftCheckInterval = "drift-check-interval"
+	FlagOrphanGracePeriod  = "orphan-grace-period"
 	FlagTargetSGSelection  = "target-sg-selection"
 )
 
@@ -65,7 +66,10 @@ const (
 	DefaultHealthProbeAddr    = ":61779"
 	DefaultSyncPeriod         = 10 * time.Hour
 	DefaultDriftCheckInterval = time.Minute
-	DefaultAWSMaxRetries      = 10
+	// DefaultOrphanGracePeriod: long enough for an object deleted and created again (a
+	// restore, a re-apply) to come back before its load balancer is deleted.
+	DefaultOrphanGracePeriod = 5 * time.Minute
+	DefaultAWSMaxRetries     = 10
 	// DefaultMaxConcurrentReconciles is upstream's default worker count per controller.
 	DefaultMaxConcurrentReconciles = 3
 	DefaultTargetSGRuleBudget      = 1
@@ -109,7 +113,11 @@ type Config struct {
 	SGRulesQuota int
 	// DriftCheckInterval (--drift-check-interval, lbsg's own, default 1m) is how often AWS
 	// state is re-read to repair drift.
-	DriftCheckInterval      time.Duration
+	DriftCheckInterval time.Duration
+	// OrphanGracePeriod (--orphan-grace-period, lbsg's own, default 5m) is how long a load
+	// balancer, target group or managed SG of this cluster must stay without its object
+	// (found at the drift checks, confirmed without the cache) before lbsg deletes it.
+	OrphanGracePeriod       time.Duration
 	SyncPeriod              time.Duration // --sync-period, default 10h
 	MetricsBindAddr         string        // --metrics-bind-addr, default ":8080"
 	HealthProbeBindAddr     string        // --health-probe-bind-addr, default ":61779"
@@ -190,6 +198,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 		"Inbound rules per security group and address family (the account's EC2 quota): lbsg adds no rule that would take a target security group over it")
 	fs.DurationVar(&c.DriftCheckInterval, FlagDriftCheckInterval, DefaultDriftCheckInterval,
 		"How often AWS state is re-read to repair drift")
+	fs.DurationVar(&c.OrphanGracePeriod, FlagOrphanGracePeriod, DefaultOrphanGracePeriod,
+		"How long a load balancer, target group or managed security group of this cluster must stay without its Service or Ingress (checked at each drift check, confirmed without the cache) before lbsg deletes it")
 
 	fs.DurationVar(&c.SyncPeriod, FlagSyncPeriod, DefaultSyncPeriod, "Period at which every object is reconciled again")
 	fs.StringVar(&c.MetricsBindAddr, FlagMetricsBindAddr, DefaultMetricsBindAddr, "The address the metrics endpoint binds to")
@@ -289,6 +299,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DriftCheckInterval <= 0 {
 		add("invalid value %v for --%s: must be positive", c.DriftCheckInterval, FlagDriftCheckInterval)
+	}
+	if c.OrphanGracePeriod <= 0 {
+		add("invalid value %v for --%s: must be positive", c.OrphanGracePeriod, FlagOrphanGracePeriod)
 	}
 	if c.ServiceMaxConcurrentReconciles < 1 {
 		add("invalid value %d for --%s: must be at least 1", c.ServiceMaxConcurrentReconciles, FlagServiceMaxConcurrent)

@@ -44,6 +44,8 @@ type Engine struct {
 	ExternalManagedTags []string
 	// Policy decides which references an object may make to what it does not own.
 	Policy authz.Policy
+	// WatchNamespace is --watch-namespace: lbsg sees only that namespace's objects ("" all).
+	WatchNamespace string
 
 	EC2  *cloud.Observer
 	ELB  *elb.Client

@@ -46,6 +46,16 @@ type NetworkingPlan struct {
 	// Unchanged: the inputs are those of the last pass that left every target SG as
 	// wanted; nothing was read or planned.
 	Unchanged bool
+	// ManagedSGDrift are the stacks whose managed SG, read fresh by a drift check, differs
+	// from what their spec wants (a client rule added or revoked behind lbsg's back): their
+	// own reconciler repairs them. Set by drift checks only.
+	ManagedSGDrift []spec.Owner
+	// ClusterSGs are the SGs tagged for the cluster (the backend SG and every managed SG)
+	// as the pass read them: fresh in a drift check.
+	ClusterSGs []cloud.SecurityGroup
+	// Rediscovered: the pass ran the snapshot's searches afresh (at start and every
+	// --sync-period).
+	Rediscovered bool
 
 	owners      map[string]spec.Owner // by String(), to map the planner's names back
 	fingerprint [32]byte
@@ -107,6 +117,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	if err := e.discover(ctx, snap, stacksKey(stacks), o); err != nil {
 		return nil, err
 	}
+	np.Rediscovered = snap.discovered.Equal(o.Now)
 	ownedStates := statesOf(snap.owned)
 	backendID := e.BackendSGID
 	var backendAmbiguous *plan.Ambiguity
@@ -340,6 +351,13 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	for _, sg := range owned {
 		in.OurSources[sg.ID] = true
 	}
+	np.ClusterSGs = owned
+	if o.Drift {
+		np.ManagedSGDrift = e.managedSGDrift(stacks, owned)
+	}
+	if sg, ok := sgs[backendID]; ok && e.BackendSGID == "" {
+		in.BackendSG = ptrTo(toState(sg))
+	}
 	if e.BackendSGID != "" {
 		in.OurSources[e.BackendSGID] = true
 	}
@@ -416,6 +434,12 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 			return nil, fmt.Errorf("read the security groups a revoke would change: %w", err)
 		}
 		for _, id := range narrowed {
+			if in.BackendSG != nil && id == in.BackendSG.ID {
+				in.BackendSG = nil // gone, or read again below
+				if sg, ok := fresh[id]; ok {
+					in.BackendSG = ptrTo(toState(sg))
+				}
+			}
 			if _, observed := in.Observed[id]; !observed {
 				continue
 			}

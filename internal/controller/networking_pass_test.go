@@ -73,12 +73,14 @@ func newNetWorld(t *testing.T) *netWorld {
 	e := &Engine{
 		Settings: spec.Settings{Cluster: netCluster, EnableBackendSG: true, NLBSecurityGroup: true, DefaultTargetType: "instance",
 			DefaultScheme: "internal", LoadBalancerClass: "service.k8s.aws/nlb"},
-		Budget: 1, EC2: w.obs, ELB: elb.New(w.elbAPI), Exec: &apply.Executor{EC2: w.obs},
+		Budget: 1, EC2: w.obs, ELB: elb.New(w.elbAPI),
 		Metrics: NewNetworkingMetrics(prometheus.NewRegistry()),
 	}
+	e.Exec = &apply.Executor{EC2: w.obs, ELB: e.ELB}
 	w.r = &NetworkingReconciler{Client: w.kube, Engine: e, Recorder: events.NewFakeRecorder(100),
 		DriftCheck: time.Minute, Resync: 10 * time.Hour, Now: func() time.Time { return w.now },
 		LBChanged: func(o spec.Owner) { w.mu.Lock(); w.changed = append(w.changed, o); w.mu.Unlock() }}
+	w.r.Orphans = &OrphanCollector{Engine: e, Reader: w.kube, Recorder: w.r.Recorder, Grace: DefaultOrphanGrace}
 	return w
 }
 

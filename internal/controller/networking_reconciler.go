@@ -53,6 +53,9 @@ type NetworkingReconciler struct {
 	// LBChanged is told of each stack whose load balancer changed between two drift
 	// checks (nil: nobody is told).
 	LBChanged func(spec.Owner)
+	// Orphans collects, at each drift check, the stacks whose object no longer exists
+	// (nil: none are collected).
+	Orphans *OrphanCollector
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 
@@ -124,7 +127,7 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ TargetSGPass) (c
 	}
 	if drift {
 		r.lastDrift = now
-		r.lbChanged(np)
+		r.lbChanged(ctx, np)
 	}
 	next := ctrl.Result{RequeueAfter: max(r.DriftCheck-now.Sub(r.lastDrift), time.Second)}
 	if np.Unchanged {
@@ -154,10 +157,19 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ TargetSGPass) (c
 	rep.fail.held = len(np.Held)
 	r.report(ctx, objs, rep)
 	settled := len(errs) == 0 && !np.Partial && len(np.OverQuota) == 0 && len(np.Held) == 0
-	r.snap.settle(np.fingerprint, settled)
+	collected := 0
+	if drift {
+		// From what the drift check read: no call while no stack is suspected.
+		collected = r.Orphans.Collect(ctx, objs, orphanInventory{lbs: np.LoadBalancers, sgs: np.ClusterSGs}, np.Rediscovered, now)
+	}
+	// After a collection the pass plans again soon: the backend SG may be unused now.
+	r.snap.settle(np.fingerprint, settled && collected == 0)
 	if len(errs) > 0 {
 		// Returned, so that the work queue retries the pass with backoff.
 		return ctrl.Result{}, errors.Join(errs...)
+	}
+	if collected > 0 {
+		next = ctrl.Result{RequeueAfter: time.Second}
 	}
 	if applied > 0 || np.Partial || len(np.OverQuota) > 0 {
 		logger.Info("target security groups reconciled", "changes", applied, "partial", np.Partial,
@@ -176,8 +188,9 @@ func (r *NetworkingReconciler) now() time.Time {
 }
 
 // lbChanged tells LBChanged of the stacks whose load balancer is gone or has other SGs
-// than at the previous drift check: their own reconciler repairs them.
-func (r *NetworkingReconciler) lbChanged(np *NetworkingPlan) {
+// than at the previous drift check, or whose managed SG drifted: their own reconciler
+// repairs them.
+func (r *NetworkingReconciler) lbChanged(ctx context.Context, np *NetworkingPlan) {
 	cur := map[spec.Owner]string{}
 	for _, lb := range np.LoadBalancers {
 		if o, ok := np.LBOwners[lb.ARN]; ok {
@@ -189,12 +202,20 @@ func (r *NetworkingReconciler) lbChanged(np *NetworkingPlan) {
 	prev := r.snap.lbSGs
 	r.snap.lbSGs = cur
 	r.snap.mu.Unlock()
-	if r.LBChanged == nil || prev == nil {
+	if r.LBChanged == nil {
 		return
 	}
 	var changed []spec.Owner
 	for o, was := range prev {
 		if cur[o] != was {
+			changed = append(changed, o)
+		}
+	}
+	// A managed SG that drifted is repaired by its stack's reconciler too; its rules were
+	// read in the same batched read as every other SG of the cluster.
+	for _, o := range np.ManagedSGDrift {
+		if !slices.Contains(changed, o) {
+			log.FromContext(ctx).Info("managed security group changed behind lbsg's back; reconciling its stack", "owner", o.String())
 			changed = append(changed, o)
 		}
 	}
@@ -218,7 +239,9 @@ func (r *NetworkingReconciler) applyPerSG(ctx context.Context, np *NetworkingPla
 		res, err := r.Engine.Exec.Apply(audit.WithObject(ctx, contributors(np.Contributors[sg])), p)
 		applied += res.Applied
 		r.Engine.Metrics.recordDrift(p.Changes, res.Applied, drift)
-		rules[sg] += ruleDelta(p.Changes[:res.Applied])
+		if _, target := rules[sg]; target {
+			rules[sg] += ruleDelta(p.Changes[:res.Applied]) // the backend SG is no target SG
+		}
 		if err == nil {
 			return true
 		}

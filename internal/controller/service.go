@@ -66,6 +66,12 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req ServiceRequest) (
 	}
 	if !spec.OwnsService(svc, r.Engine.Settings) || svc.DeletionTimestamp != nil {
 		if !controllerutil.ContainsFinalizer(svc, naming.ServiceFinalizer) {
+			if serviceReleaseProblem(svc) == nil && meta.FindStatusCondition(svc.Status.Conditions, ConditionReady) != nil {
+				// lbsg served it (only lbsg writes that condition, and it clears it when it
+				// lets a Service go) and it explicitly moved away, but its finalizer was
+				// removed first: its stack goes now, as with the finalizer.
+				return r.reconcileDelete(ctx, svc)
+			}
 			return ctrl.Result{}, nil
 		}
 		if p := serviceReleaseProblem(svc); p != nil {

@@ -46,6 +46,9 @@ type Options struct {
 	// TGBWorkers is --targetgroupbinding-max-concurrent-reconciles (0 means 1).
 	WatchTargetGroupBindings bool
 	TGBWorkers               int
+	// OrphanGrace (--orphan-grace-period) is how long a stack must stay without its object
+	// before it is deleted; 0 means DefaultOrphanGrace.
+	OrphanGrace time.Duration
 }
 
 // lbChangedBuffer bounds the stacks the drift check hands to their reconcilers at once;
@@ -216,6 +219,12 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 	netR := &NetworkingReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-networking")),
 		DriftCheck: o.DriftCheck, Resync: resync, WithParams: o.WatchIngressClassParams, LBChanged: lbChanged,
 		WithBindings: o.WatchTargetGroupBindings}
+	grace := o.OrphanGrace
+	if grace <= 0 {
+		grace = DefaultOrphanGrace
+	}
+	netR.Orphans = &OrphanCollector{Engine: e, Reader: mgr.GetAPIReader(), Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-orphans")),
+		Grace: grace, WithParams: o.WatchIngressClassParams, WithBindings: o.WatchTargetGroupBindings}
 	toPass := handler.TypedEnqueueRequestsFromMapFunc(func(context.Context, client.Object) []TargetSGPass { return targetSGPass })
 	// Endpoints and Pods matter only to the Services lbsg serves, directly or behind an
 	// Ingress; a pass whose inputs did not change then reads nothing from AWS.

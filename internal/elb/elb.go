@@ -192,6 +192,7 @@ func lbFromSDK(lb elbtypes.LoadBalancer) state.LoadBalancer {
 		IPAddressType:      string(lb.IpAddressType),
 		SecurityGroups:     append([]string(nil), lb.SecurityGroups...),
 		PrivateLinkEnforce: aws.ToString(lb.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic),
+		VPCID:              aws.ToString(lb.VpcId),
 	}
 	for _, az := range lb.AvailabilityZones {
 		out.Subnets = append(out.Subnets, aws.ToString(az.SubnetId))
@@ -262,6 +263,7 @@ func tgFromSDK(tg elbtypes.TargetGroup) state.TargetGroup {
 			SuccessCodes: matcherCodes(tg.Matcher),
 		},
 		ProtocolVersion: aws.ToString(tg.ProtocolVersion),
+		VPCID:           aws.ToString(tg.VpcId),
 	}
 }
 

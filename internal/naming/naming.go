@@ -63,6 +63,24 @@ func ServiceSGName(cluster, namespace, name, uid string) string {
 	return nsNameHash(namespace, name, hashHex(cluster, name, namespace, uid))
 }
 
+// IsServiceSGName reports whether sgName has the shape of the managed SG name of the
+// Service namespace/name for some UID: "k8s-<ns:8>-<name:8>-" and 10 lowercase hex digits.
+// A Service that no longer exists has no UID to hash, so its SG is recognised by this
+// shape together with its tags.
+func IsServiceSGName(namespace, name, sgName string) bool {
+	prefix := nsNameHash(namespace, name, "")
+	hash, ok := strings.CutPrefix(sgName, prefix)
+	if !ok || len(hash) != 10 {
+		return false
+	}
+	for i := 0; i < len(hash); i++ {
+		if c := hash[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // IngressSGName is the name of the managed frontend SG of an implicit Ingress group (one
 // Ingress). The hash input is cluster + "<namespace>/<name>".
 func IngressSGName(cluster, namespace, name string) string {

@@ -231,3 +231,29 @@ func TestIngressTargetGroupName(t *testing.T) {
 		t.Errorf("IngressTargetGroupResourceID = %q", got)
 	}
 }
+
+// The managed SG of a Service that no longer exists is recognised by the shape of its
+// name: only the UID in the hash is unknown.
+func TestIsServiceSGName(t *testing.T) {
+	real := ServiceSGName("prod", "team-a", "web", "8f7c6a2e-uid")
+	tests := []struct {
+		namespace, name, sg string
+		want                bool
+	}{
+		{"team-a", "web", real, true},
+		{"team-a", "web", ServiceSGName("prod", "team-a", "web", "another-uid"), true},
+		{"team-a", "web", ServiceSGName("prod", "team-a", "web2", "8f7c6a2e-uid"), false},
+		{"team-b", "web", real, false},
+		{"team-a", "web", real + "0", false},
+		{"team-a", "web", real[:len(real)-1], false},
+		{"team-a", "web", real[:len(real)-1] + "G", false},
+		{"team-a", "web", IngressSGName("prod", "team-a", "web"), true}, // same shape: tags tell them apart
+		{"team-a", "web", BackendSGName("prod"), false},
+		{"a-very-long-namespace", "a-very-long-name", ServiceSGName("prod", "a-very-long-namespace", "a-very-long-name", "u"), true},
+	}
+	for _, tc := range tests {
+		if got := IsServiceSGName(tc.namespace, tc.name, tc.sg); got != tc.want {
+			t.Errorf("IsServiceSGName(%q, %q, %q) = %t, want %t", tc.namespace, tc.name, tc.sg, got, tc.want)
+		}
+	}
+}

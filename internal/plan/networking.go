@@ -69,6 +69,11 @@ type NetworkingInput struct {
 	// (NetworkingResult.For): a revoke names them on its audit line. Only a name: no
 	// decision depends on it.
 	LastFor map[string]map[sgrules.Key][]string `json:"-"`
+	// BackendSG is the shared backend SG lbsg manages, read fresh, when it is no target
+	// SG: it is attached to every load balancer of the cluster, so an inbound rule on it
+	// admits its source to all of them. lbsg keeps it without inbound rules. Nil when the
+	// user names the backend SG (--backend-security-group), which lbsg never changes.
+	BackendSG *state.SecurityGroup `json:",omitempty"`
 }
 
 // OverQuota is a target SG whose rules would not fit its inbound-rule quota: the rules of
@@ -144,13 +149,14 @@ func PlanNetworking(in NetworkingInput) NetworkingResult {
 	for id := range in.CIDROwners {
 		ids[id] = true
 	}
+	backend := in.backendSGToEmpty(ids)
 	for id := range in.Observed {
 		ids[id] = true
 	}
 	for _, id := range slices.Sorted(maps.Keys(ids)) {
 		cur, ok := in.Observed[id]
-		if !ok {
-			continue // not found in AWS: nothing to change there
+		if !ok || id == backend {
+			continue // not found in AWS (nothing to change there), or emptied below
 		}
 		t := in.target(id, cur, &res)
 		grant, revoke, held := t.fit(&res)
@@ -173,6 +179,10 @@ func PlanNetworking(in NetworkingInput) NetworkingResult {
 	slices.SortFunc(res.Refused, func(a, b Refused) int {
 		return strings.Compare(a.SG+"\x00"+a.Owner+"\x00"+a.Rule.String(), b.SG+"\x00"+b.Owner+"\x00"+b.Rule.String())
 	})
+	if backend != "" {
+		b.add(Change{Op: OpRevoke, Target: Ref{Kind: KindSG, ID: backend}, Rules: slices.Clone(in.BackendSG.Ingress),
+			Reason: fmt.Sprintf("the shared backend security group %s admits no clients: it is attached to every load balancer of the cluster", backend)})
+	}
 	// A held rule may come from the SG to delete, and a stack that could not be computed
 	// may still need it: delete nothing until every hold is gone.
 	if !in.AuthorizeOnly && len(res.Held) == 0 && len(in.Holds) == 0 {
@@ -183,6 +193,20 @@ func PlanNetworking(in NetworkingInput) NetworkingResult {
 	}
 	res.Plan = b.plan()
 	return res
+}
+
+// backendSGToEmpty returns the backend SG's ID when every inbound rule on it is to be
+// revoked: lbsg never writes one there, so each was added behind its back, and it admits
+// its source to every load balancer of the cluster. An SG that some load balancer's
+// targets use (attached to nodes by hand) is planned as a target SG instead, where rules
+// lbsg did not write are left alone; one about to be deleted needs no revoke.
+func (in *NetworkingInput) backendSGToEmpty(targets map[string]bool) string {
+	sg := in.BackendSG
+	if sg == nil || len(sg.Ingress) == 0 || targets[sg.ID] ||
+		slices.ContainsFunc(in.DeleteSGs, func(d state.SecurityGroup) bool { return d.ID == sg.ID }) {
+		return ""
+	}
+	return sg.ID
 }
 
 // targetSG is the planning state of one target SG.

@@ -24,6 +24,10 @@ type Identity struct {
 	ManagedSGName string
 	// LBType is "network" for a Service and "application" for an Ingress group.
 	LBType string
+	// AnyServiceUID is set for a Service stack whose Service no longer exists: the UID its
+	// managed SG's name hashes is unknown, so the name's shape is checked instead
+	// (naming.IsServiceSGName), with every tag as ever.
+	AnyServiceUID bool
 }
 
 // Ambiguity is two or more AWS resources that each carry everything that identifies one
@@ -57,6 +61,15 @@ func (id Identity) owns(tags map[string]string) bool {
 	return true
 }
 
+// namesManagedSG reports whether name is the stack's managed SG name.
+func (id Identity) namesManagedSG(name string) bool {
+	if id.ManagedSGName != "" {
+		return name == id.ManagedSGName
+	}
+	ns, svc, ok := strings.Cut(id.StackID, "/")
+	return id.AnyServiceUID && ok && naming.IsServiceSGName(ns, svc, name)
+}
+
 func (id Identity) role(what string) string {
 	return fmt.Sprintf("%s of stack %s", what, id.StackID)
 }
@@ -86,8 +99,7 @@ func RecogniseLoadBalancers(id Identity, lbs []state.LoadBalancer) ([]state.Load
 func RecogniseManagedSGs(id Identity, sgs []state.SecurityGroup) ([]state.SecurityGroup, error) {
 	var out []state.SecurityGroup
 	for _, sg := range sgs {
-		if id.owns(sg.Tags) && sg.Tags[id.ResourceTag] == naming.ManagedSGResourceID &&
-			id.ManagedSGName != "" && sg.Name == id.ManagedSGName {
+		if id.owns(sg.Tags) && sg.Tags[id.ResourceTag] == naming.ManagedSGResourceID && id.namesManagedSG(sg.Name) {
 			out = append(out, sg)
 		}
 	}

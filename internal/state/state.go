@@ -26,6 +26,9 @@ type LoadBalancer struct {
 	Tags           map[string]string `json:"tags,omitempty"`
 	// PrivateLinkEnforce is "on", "off" or "" when AWS does not report it.
 	PrivateLinkEnforce string `json:"privateLinkEnforce,omitempty"`
+	// VPCID is the load balancer's VPC ("" when not reported). Load balancers are listed
+	// for the whole region; only those of the cluster's VPC are ever collected as orphans.
+	VPCID string `json:"vpcID,omitempty"`
 }
 
 // HealthCheck of a target group as observed.
@@ -51,6 +54,8 @@ type TargetGroup struct {
 	Tags        map[string]string `json:"tags,omitempty"`
 	// ProtocolVersion of an HTTP or HTTPS target group (HTTP1, HTTP2, GRPC).
 	ProtocolVersion string `json:"protocolVersion,omitempty"`
+	// VPCID is the target group's VPC ("" when not reported), as for LoadBalancer.
+	VPCID string `json:"vpcID,omitempty"`
 }
 
 // Listener as observed. TargetGroupARN is the forward target of its default action; an

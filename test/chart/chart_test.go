@@ -350,6 +350,7 @@ func TestChartValuesBecomeLbsgFlags(t *testing.T) {
 			[]string{"--aws-api-endpoints=EC2=https://ec2.example.com", "--metrics-bind-addr=:9090", "--log-level=debug", "--sync-period=30m", "--watch-namespace=apps"}},
 		{"lbsg's own", map[string]any{"targetSGRuleBudget": 3, "sgRulesQuota": 100, "driftCheckInterval": "5m", "reconcileTimeout": "2m", "awsApiTimeout": "20s"},
 			[]string{"--target-sg-rule-budget=3", "--sg-rules-quota=100", "--drift-check-interval=5m", "--reconcile-timeout=2m", "--aws-api-timeout=20s"}},
+		{"orphan grace period", map[string]any{"orphanGracePeriod": "10m"}, []string{"--orphan-grace-period=10m"}},
 		{"targetSGSelection", map[string]any{"targetSGSelection": "first-tagged"}, []string{"--target-sg-selection=first-tagged"}},
 		{"shared target SG limits", map[string]any{"sgRulesNamespaceShare": 40, "serviceNodePortRange": "20000-22767",
 			"allowClientCIDRRulesOutsideNodePortRange": true},

@@ -205,6 +205,9 @@ default. */}}
 {{- with .Values.driftCheckInterval }}
 --drift-check-interval={{ . }}
 {{- end }}
+{{- with .Values.orphanGracePeriod }}
+--orphan-grace-period={{ . }}
+{{- end }}
 {{- with .Values.reconcileTimeout }}
 --reconcile-timeout={{ . }}
 {{- end }}
