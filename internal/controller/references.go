@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,6 +28,12 @@ func subjectOf(o spec.Owner, namespaces []string) authz.Subject {
 	return s
 }
 
+// classifier recognises the owners of what a stack's object names: the stack's own
+// resources are Own.
+func (e *Engine) classifier(st *spec.Stack) authz.Classifier {
+	return authz.Classifier{Cluster: e.Settings.Cluster, Self: authz.StackTag{Key: st.StackTag, Value: st.StackID}}
+}
+
 // checkReferences refuses a stack's plan when it names anything the policy denies: the
 // last gate before apply, whatever path a reference took into the plan. sgTags are the
 // tags of the SGs the stack's references resolved to.
@@ -36,7 +43,7 @@ func (e *Engine) checkReferences(ctx context.Context, sp *StackPlan, objs Cluste
 	in := plan.ReferenceCheck{
 		From:        sp.Subject,
 		Policy:      e.Policy,
-		Classifier:  authz.Classifier{Cluster: e.Settings.Cluster, Self: authz.StackTag{Key: st.StackTag, Value: st.StackID}},
+		Classifier:  e.classifier(st),
 		SGTags:      map[string]map[string]string{},
 		TGTags:      map[string]map[string]string{},
 		BackendSGID: backendSGID,
@@ -92,6 +99,15 @@ func denialProblem(d authz.Denial) *spec.Problem {
 		key = string(d.Reference.Kind)
 	}
 	return &spec.Problem{Key: key, Value: d.Reference.Value, Reason: d.Decision.Reason, Fix: d.Decision.Fix}
+}
+
+// leftOutNotice tells an object that an SG carrying a Name it uses was left out of the
+// name's resolution, and whose it is: someone copied the name, and the object should know.
+func leftOutNotice(d authz.Denial) spec.Notice {
+	r := d.Reference
+	return spec.Notice{Reason: EventReferenceDenied, Message: fmt.Sprintf(
+		"%s %q: security group %s also carries the Name tag %q but is left out, and the name resolves to the other security groups that carry it: %s; fix: name your security group by its ID (sg-...) so that no copied Name can matter, and have the owner of %s remove the Name tag",
+		r.Key, r.Value, r.ID, r.Value, d.Decision.Reason, r.ID)}
 }
 
 // livePodIPs maps each IP to the live Pods holding it (targets.Live).
