@@ -40,6 +40,9 @@ type StackPlan struct {
 	LB       *state.LoadBalancer
 	// NeedsBackendSG reports that the plan refers to the backend SG.
 	NeedsBackendSG bool
+	// forwardTGTags are the tags of the target groups the stack's forward actions name by
+	// ARN, as they were judged (see Engine.forwardTargetGroups).
+	forwardTGTags map[string]map[string]string
 }
 
 // ClusterObjects are the Kubernetes objects desired states depend on.
@@ -341,7 +344,7 @@ func (e *Engine) resolve(ctx context.Context, sp *StackPlan) (r plan.Resolved, s
 	// the manage-frontend-security-group opt-in).
 	if len(lb.CustomSGRefs) > 0 && (lb.Frontend == spec.FrontendCustom || lb.Frontend == spec.FrontendManaged) {
 		in := plan.SGRefsInput{From: sp.Subject, Key: sgKey, Refs: lb.CustomSGRefs, VPCID: e.EC2.VPCID(),
-			Policy: e.Policy, Classifier: e.classifier(st), BackendSGID: e.BackendSGID}
+			Policy: e.Policy, Classifier: e.classifier(st.StackTag, st.StackID), BackendSGID: e.BackendSGID}
 		if err := e.lookUpSGs(ctx, &in); err != nil {
 			return r, nil, nil, err
 		}

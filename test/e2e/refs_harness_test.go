@@ -233,3 +233,54 @@ func (h *harness) partnerSG(name, cidr string, port int32) string {
 	}
 	return aws.ToString(out.GroupId)
 }
+
+func (n refNS) ingress(name string) *networkingv1.Ingress {
+	n.h.t.Helper()
+	ing := &networkingv1.Ingress{}
+	if err := n.h.k8s.Get(n.h.ctx, client.ObjectKey{Namespace: n.name, Name: name}, ing); err != nil {
+		n.h.t.Fatalf("get ingress %s/%s: %v", n.name, name, err)
+	}
+	return ing
+}
+
+// waitIngressProvisioned waits for an Ingress's load balancer hostname and returns it.
+func (n refNS) waitIngressProvisioned(name string) string {
+	n.h.t.Helper()
+	host := ""
+	n.h.eventually("hostname of ingress "+n.name+"/"+name, 90*time.Second, func() string {
+		ing := n.ingress(name)
+		if len(ing.Status.LoadBalancer.Ingress) > 0 && ing.Status.LoadBalancer.Ingress[0].Hostname != "" {
+			host = ing.Status.LoadBalancer.Ingress[0].Hostname
+			return ""
+		}
+		return ingressCondition(ing)
+	})
+	return host
+}
+
+// waitIngressRefused waits until an Ingress's Ready condition is False for invalid
+// configuration, with a message holding every one of want.
+func (n refNS) waitIngressRefused(name string, want ...string) {
+	n.h.t.Helper()
+	n.h.eventually("Ingress "+n.name+"/"+name+" refused", 60*time.Second, func() string {
+		c := controller.IngressCondition(n.ingress(name))
+		if c == nil || c.Status != metav1.ConditionFalse || c.Reason != controller.ReasonInvalidConfig {
+			return fmt.Sprintf("condition %+v", c)
+		}
+		for _, w := range want {
+			if !strings.Contains(c.Message, w) {
+				return fmt.Sprintf("condition message %q lacks %q", c.Message, w)
+			}
+		}
+		return ""
+	})
+}
+
+// actionIngress is an internet-facing Ingress of the alb class whose one rule (path "/")
+// takes the action of the annotation actions.<action>.
+func actionIngress(name, action, value string) *networkingv1.Ingress {
+	ing := ingress(name, action, map[string]string{"alb.ingress.kubernetes.io/actions." + action: value, ingScheme: internetFacing})
+	be := &ing.Spec.Rules[0].HTTP.Paths[0].Backend
+	be.Service.Port = networkingv1.ServiceBackendPort{Name: "use-annotation"}
+	return ing
+}

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -185,5 +188,77 @@ func TestServiceMayNotNameTheBackendSG(t *testing.T) {
 	}
 	if strings.Contains(fmt.Sprint(owner.events("Service", "web")), "FailedBuildModel") {
 		t.Errorf("team-a's Service got a FailedBuildModel Event: %v", owner.events("Service", "web"))
+	}
+}
+
+// Regression for issue 15 §2 ("a forward action may not name a target group of another
+// stack"), with two tenants: team-b's Ingress that forwards to team-a's target group by ARN
+// would send team-b's clients to team-a's Pods, and hold the deletion of team-a's target
+// group. It is refused at resolution, on the member, naming the key, the ARN, the owner
+// and the fix; a forward to a target group made outside Kubernetes still works; team-a's
+// group is untouched.
+func TestForwardActionMayNotNameAnotherStacksTargetGroup(t *testing.T) {
+	h := newHarness(t, localenv.WorldOptions{})
+	ns := h.refNamespaces("team-a", "team-b")
+	owner, other := ns[0], ns[1]
+	h.ensureIngressClass(albClass, "")
+	h.startController()
+	owner.create(backendService("api", 30181, nil))
+	owner.create(ingress("shop", "api", map[string]string{ingScheme: internetFacing}))
+	owner.waitIngressProvisioned("shop")
+	theirs := ""
+	for _, tg := range h.targetGroups() {
+		if h.elbTags(aws.ToString(tg.TargetGroupArn))["ingress.k8s.aws/stack"] == "team-a/shop" {
+			theirs = aws.ToString(tg.TargetGroupArn)
+		}
+	}
+	if theirs == "" {
+		t.Fatal("no target group of team-a's Ingress group")
+	}
+	ext, err := h.elb.CreateTargetGroup(h.ctx, &elbv2.CreateTargetGroupInput{Name: aws.String("platform-ext"),
+		Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(80), VpcId: aws.String(h.world.VPCID), TargetType: elbtypes.TargetTypeEnumIp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	extARN := aws.ToString(ext.TargetGroups[0].TargetGroupArn)
+	const key = "alb.ingress.kubernetes.io/actions.fwd"
+
+	other.create(actionIngress("steal", "fwd", `{"type":"forward","targetGroupARN":"`+theirs+`"}`))
+	other.create(actionIngress("weighted", "fwd", `{"type":"forward","forwardConfig":{"targetGroups":[{"targetGroupARN":"`+extARN+`","weight":1},{"targetGroupARN":"`+theirs+`","weight":1}]}}`))
+	other.create(actionIngress("platform", "fwd", `{"type":"forward","targetGroupARN":"`+extARN+`"}`))
+	for _, name := range []string{"steal", "weighted"} {
+		other.waitEvent("Ingress", name, "FailedBuildModel", key, theirs, "Ingress group team-a/shop", "namespace team-a",
+			"(Ingress team-b/"+name+")", "fix: bind or forward to a target group of your own")
+		other.waitIngressRefused(name, "Ingress group team-a/shop")
+	}
+	host := other.waitIngressProvisioned("platform")
+	alb := h.albByHostname(host)
+	forwards := ""
+	for _, l := range h.listenersOf(aws.ToString(alb.LoadBalancerArn)) {
+		rules, err := h.elb.DescribeRules(h.ctx, &elbv2.DescribeRulesInput{ListenerArn: l.ListenerArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rules.Rules {
+			for _, a := range r.Actions {
+				forwards += aws.ToString(a.TargetGroupArn) + " "
+				if a.ForwardConfig != nil {
+					for _, tg := range a.ForwardConfig.TargetGroups {
+						forwards += aws.ToString(tg.TargetGroupArn) + " "
+					}
+				}
+			}
+		}
+	}
+	if !strings.Contains(forwards, extARN) || strings.Contains(forwards, theirs) {
+		t.Errorf("team-b's ALB forwards to %q; want the platform's target group %s only", forwards, extARN)
+	}
+	for _, lb := range h.loadBalancers() {
+		if h.elbTags(aws.ToString(lb.LoadBalancerArn))["ingress.k8s.aws/stack"] == "team-b/steal" {
+			t.Errorf("team-b/steal got a load balancer")
+		}
+	}
+	if c := controller.IngressCondition(owner.ingress("shop")); c == nil || c.Status != "True" {
+		t.Errorf("team-a's Ingress is not Ready: %+v", c)
 	}
 }
