@@ -426,9 +426,10 @@ func askedOfIngressGroup(g *controller.IngressGroup, objs controller.ClusterObje
 		m.Ingress = ing
 		members[i] = m
 	}
-	// The managed SG's rules do not depend on certificates: no ACM lookup.
+	// The managed SG's rules depend neither on certificates nor on target groups named by
+	// ARN: no lookup.
 	facts := spec.IngressFacts{Services: map[string]*corev1.Service{}, EndpointPorts: map[string]map[string]int32{},
-		CertificatesUnknown: true}
+		CertificatesUnknown: true, TargetGroupsUnknown: true}
 	for i := range objs.Services {
 		svc := &objs.Services[i]
 		facts.Services[svc.Namespace+"/"+svc.Name] = svc

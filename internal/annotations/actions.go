@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -387,6 +388,29 @@ func ActionServiceNames(ann map[string]string) []string {
 			if t.ServiceName != "" && !seen[t.ServiceName] {
 				seen[t.ServiceName] = true
 				out = append(out, t.ServiceName)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ActionTargetGroupARNs returns, sorted and once each, the target groups that the
+// well-formed actions.* annotations forward to by ARN: whose they are decides whether the
+// Ingress may forward to them (authz).
+func ActionTargetGroupARNs(ann map[string]string) []string {
+	var out []string
+	for k, v := range ann {
+		if !strings.HasPrefix(k, IngActionsPrefix) {
+			continue
+		}
+		a, err := ParseAction(k, v)
+		if err != nil {
+			continue
+		}
+		for _, t := range a.Targets {
+			if t.TargetGroupARN != "" && !slices.Contains(out, t.TargetGroupARN) {
+				out = append(out, t.TargetGroupARN)
 			}
 		}
 	}

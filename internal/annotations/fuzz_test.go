@@ -51,7 +51,7 @@ func checkTags(t *testing.T, tags map[string]string) {
 		if naming.ReservedTagPrefix(k) != "" {
 			t.Errorf("reserved tag key %q accepted", k)
 		}
-		if reason, _ := naming.TagProblem(k, v); reason != "" {
+		if reason, _ := naming.UserTagProblem(k, v); reason != "" {
 			t.Errorf("tag %q=%q accepted: %s", k, v, reason)
 		}
 	}

@@ -306,9 +306,9 @@ func (p *svcParser) tags(key, v string) map[string]string {
 	return m
 }
 
-// CheckTags checks user-supplied tags against the reserved prefixes and AWS's limits, and
-// returns one Error (key and value are the setting the tags come from) naming every bad tag,
-// or nil.
+// CheckTags checks user-supplied tags against the reserved keys and prefixes and AWS's
+// limits (naming.UserTagProblem), and returns one Error (key and value are the setting the
+// tags come from) naming every bad tag, or nil.
 func CheckTags(key, value string, tags map[string]string) *Error {
 	keys := make([]string, 0, len(tags))
 	for k := range tags {
@@ -318,7 +318,7 @@ func CheckTags(key, value string, tags map[string]string) *Error {
 	var reasons []string
 	fix := ""
 	for _, k := range keys {
-		if reason, f := naming.TagProblem(k, tags[k]); reason != "" {
+		if reason, f := naming.UserTagProblem(k, tags[k]); reason != "" {
 			reasons = append(reasons, reason)
 			if fix == "" {
 				fix = f

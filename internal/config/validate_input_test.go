@@ -36,6 +36,15 @@ func TestValidateRejectsReservedDefaultTags(t *testing.T) {
 	})
 }
 
+// TestValidateAcceptsNameInDefaultTags: Name is reserved in the tags Kubernetes objects ask
+// for, not in the platform's --default-tags, which give every resource of every stack the
+// same value (name resolution leaves lbsg's SGs out whatever their Name).
+func TestValidateAcceptsNameInDefaultTags(t *testing.T) {
+	if err := mustParse(t, "--cluster-name=c", "--default-tags=Name=eks-lb,team=platform").Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
+	}
+}
+
 func TestValidateRejectsUnusableClusterName(t *testing.T) {
 	for _, name := range []string{"prod,eu", "my cluster", "a=b", strings.Repeat("c", 101)} {
 		t.Run(name[:min(len(name), 20)], func(t *testing.T) {

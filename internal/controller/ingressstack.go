@@ -263,6 +263,10 @@ func (e *Engine) planIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 		return nil, err
 	}
 	facts.CertificatesByHost = certs
+	facts.Policy = e.Policy
+	if facts.ForwardTargetGroups, sp.forwardTGTags, err = e.forwardTargetGroups(ctx, g, obs); err != nil {
+		return nil, err
+	}
 	stack, problems := spec.BuildIngressGroup(g.ID, g.Members, e.Settings, facts)
 	if len(problems) > 0 {
 		sp.Problems = problems

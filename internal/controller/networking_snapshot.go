@@ -215,9 +215,10 @@ func (ns *netStack) setStack(st *spec.Stack, problems []*spec.Problem) {
 // ingressFactsOf gathers what an Ingress group's stack depends on besides its Ingresses:
 // the backend Services, their endpoint ports, and its load balancer.
 func ingressFactsOf(g *IngressGroup, objs ClusterObjects, lb *state.LoadBalancer) spec.IngressFacts {
-	// Target SG rules do not depend on certificates: the pass makes no ACM call.
+	// Target SG rules depend neither on certificates nor on target groups named by ARN
+	// (lbsg opens nothing for those): the pass makes no ACM call and reads no such tags.
 	facts := spec.IngressFacts{Services: map[string]*corev1.Service{}, EndpointPorts: map[string]map[string]int32{},
-		CertificatesUnknown: true}
+		CertificatesUnknown: true, TargetGroupsUnknown: true}
 	if lb != nil {
 		facts.LBExists, facts.LBScheme = true, lb.Scheme
 	}

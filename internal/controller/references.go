@@ -2,10 +2,13 @@ package controller
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/lbsg/lbsg/internal/annotations"
 	"github.com/lbsg/lbsg/internal/authz"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/plan"
@@ -27,6 +30,12 @@ func subjectOf(o spec.Owner, namespaces []string) authz.Subject {
 	return s
 }
 
+// classifier recognises the owners of what a stack's object names: the resources of the
+// stack of that tag are Own.
+func (e *Engine) classifier(stackTag, stackID string) authz.Classifier {
+	return authz.Classifier{Cluster: e.Settings.Cluster, Self: authz.StackTag{Key: stackTag, Value: stackID}}
+}
+
 // checkReferences refuses a stack's plan when it names anything the policy denies: the
 // last gate before apply, whatever path a reference took into the plan. sgTags are the
 // tags of the SGs the stack's references resolved to.
@@ -36,7 +45,7 @@ func (e *Engine) checkReferences(ctx context.Context, sp *StackPlan, objs Cluste
 	in := plan.ReferenceCheck{
 		From:        sp.Subject,
 		Policy:      e.Policy,
-		Classifier:  authz.Classifier{Cluster: e.Settings.Cluster, Self: authz.StackTag{Key: st.StackTag, Value: st.StackID}},
+		Classifier:  e.classifier(st.StackTag, st.StackID),
 		SGTags:      map[string]map[string]string{},
 		TGTags:      map[string]map[string]string{},
 		BackendSGID: backendSGID,
@@ -58,6 +67,9 @@ func (e *Engine) checkReferences(ctx context.Context, sp *StackPlan, objs Cluste
 	}
 	for _, tg := range sp.Observed.TargetGroups {
 		in.TGTags[tg.ARN] = tg.Tags
+	}
+	for arn, t := range sp.forwardTGTags {
+		in.TGTags[arn] = t
 	}
 	externalTargetGroups(sp.Plan, in.TGTags)
 	if denials := plan.CheckReferences(sp.Plan, in); len(denials) > 0 {
@@ -85,6 +97,58 @@ func externalTargetGroups(p plan.Plan, tags map[string]map[string]string) {
 	}
 }
 
+// forwardTargetGroups classifies the target groups that the group's actions.* annotations
+// forward to by ARN (no AWS call when none does): by the tags of the target-group inventory
+// (lbsg's and upstream's, all named k8s-…) and of the group's own, and, for an ARN neither
+// holds, by its tags read through the tag cache. A group named k8s-… that the inventory
+// lacks is read like any other, never assumed to be made outside Kubernetes. An ARN AWS does
+// not know is left out: the builder reports it.
+func (e *Engine) forwardTargetGroups(ctx context.Context, g *IngressGroup, obs plan.Observed) (map[string]authz.Owner, map[string]map[string]string, error) {
+	var arns []string
+	for _, m := range g.Members {
+		for _, a := range annotations.ActionTargetGroupARNs(m.Ingress.Annotations) {
+			arns = appendOnce(arns, a)
+		}
+	}
+	if len(arns) == 0 {
+		return nil, nil, nil
+	}
+	known := map[string]map[string]string{}
+	tgs, err := e.ELB.TargetGroups(ctx, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, tg := range tgs {
+		known[tg.ARN] = tg.Tags
+	}
+	for _, tg := range obs.TargetGroups {
+		known[tg.ARN] = tg.Tags
+	}
+	tags := map[string]map[string]string{}
+	var unknown []string
+	for _, a := range arns {
+		if t, ok := known[a]; ok {
+			tags[a] = t
+		} else {
+			unknown = append(unknown, a)
+		}
+	}
+	if len(unknown) > 0 {
+		read, _, err := e.ELB.TargetGroupTags(ctx, unknown)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read the tags of the target groups %v that actions forward to: %w", unknown, err)
+		}
+		maps.Copy(tags, read)
+	}
+	id := e.ingressIdentity(g.ID)
+	c := e.classifier(id.StackTag, id.StackID)
+	owners := make(map[string]authz.Owner, len(tags))
+	for a, t := range tags {
+		owners[a] = c.Classify(t)
+	}
+	return owners, tags, nil
+}
+
 // denialProblem reports a refused reference as bad input of the object that made it.
 func denialProblem(d authz.Denial) *spec.Problem {
 	key := d.Reference.Key
@@ -92,6 +156,15 @@ func denialProblem(d authz.Denial) *spec.Problem {
 		key = string(d.Reference.Kind)
 	}
 	return &spec.Problem{Key: key, Value: d.Reference.Value, Reason: d.Decision.Reason, Fix: d.Decision.Fix}
+}
+
+// leftOutNotice tells an object that an SG carrying a Name it uses was left out of the
+// name's resolution, and whose it is: someone copied the name, and the object should know.
+func leftOutNotice(d authz.Denial) spec.Notice {
+	r := d.Reference
+	return spec.Notice{Reason: EventReferenceDenied, Message: fmt.Sprintf(
+		"%s %q: security group %s also carries the Name tag %q but is left out, and the name resolves to the other security groups that carry it: %s; fix: name your security group by its ID (sg-...) so that no copied Name can matter, and have the owner of %s remove the Name tag",
+		r.Key, r.Value, r.ID, r.Value, d.Decision.Reason, r.ID)}
 }
 
 // livePodIPs maps each IP to the live Pods holding it (targets.Live).

@@ -40,6 +40,9 @@ type StackPlan struct {
 	LB       *state.LoadBalancer
 	// NeedsBackendSG reports that the plan refers to the backend SG.
 	NeedsBackendSG bool
+	// forwardTGTags are the tags of the target groups the stack's forward actions name by
+	// ARN, as they were judged (see Engine.forwardTargetGroups).
+	forwardTGTags map[string]map[string]string
 }
 
 // ClusterObjects are the Kubernetes objects desired states depend on.
@@ -244,7 +247,7 @@ func (e *Engine) planService(ctx context.Context, svc *corev1.Service, objs Clus
 // the creation (or re-tagging) of the shared backend SG included.
 func (e *Engine) planStack(ctx context.Context, sp *StackPlan, objs ClusterObjects, sgs []cloud.SecurityGroup) error {
 	stack := sp.Stack
-	resolved, sgTags, problems, err := e.resolve(ctx, stack)
+	resolved, sgTags, problems, err := e.resolve(ctx, sp)
 	if err != nil {
 		return err
 	}
@@ -327,8 +330,11 @@ func (e *Engine) revokeReferences(ctx context.Context, sp *StackPlan) error {
 }
 
 // resolve turns the stack's references (custom SGs, subnets) into AWS IDs, with the tags
-// of the SGs they name. Unknown references are problems (bad input), not errors.
-func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (r plan.Resolved, sgTags map[string]map[string]string, problems []*spec.Problem, err error) {
+// of the SGs they name. Unknown references, and references the policy refuses, are
+// problems (bad input), not errors; SGs left out of a name (plan.ResolveSGRefs) are
+// notices.
+func (e *Engine) resolve(ctx context.Context, sp *StackPlan) (r plan.Resolved, sgTags map[string]map[string]string, problems []*spec.Problem, err error) {
+	st := sp.Stack
 	lb := st.LoadBalancer
 	sgKey, subnetKey := annotations.SvcSecurityGroups, annotations.SvcSubnets
 	if lb.Type == spec.TypeApplication {
@@ -337,23 +343,31 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (r plan.Resolved, 
 	// User SGs replace the managed SG (custom), or are attached next to it (managed, with
 	// the manage-frontend-security-group opt-in).
 	if len(lb.CustomSGRefs) > 0 && (lb.Frontend == spec.FrontendCustom || lb.Frontend == spec.FrontendManaged) {
-		ids, tags, missing, foreign, err := e.resolveSGs(ctx, lb.CustomSGRefs)
-		if err != nil {
+		in := plan.SGRefsInput{From: sp.Subject, Key: sgKey, Refs: lb.CustomSGRefs, VPCID: e.EC2.VPCID(),
+			Policy: e.Policy, Classifier: e.classifier(st.StackTag, st.StackID), BackendSGID: e.BackendSGID}
+		if err := e.lookUpSGs(ctx, &in); err != nil {
 			return r, nil, nil, err
 		}
-		sgTags = tags
-		for _, f := range foreign {
+		res := plan.ResolveSGRefs(in)
+		sgTags = res.Tags
+		for _, d := range res.Denied {
+			problems = append(problems, denialProblem(d))
+		}
+		for _, d := range res.LeftOut {
+			st.Notices = append(st.Notices, leftOutNotice(d))
+		}
+		for _, f := range res.Foreign {
 			problems = append(problems, &spec.Problem{Key: sgKey, Value: strings.Join(lb.CustomSGRefs, ","),
 				Reason: fmt.Sprintf("security group %s is in VPC %s, not in the cluster's VPC %s", f.ID, f.VPCID, e.EC2.VPCID()),
 				Fix:    "name security groups of the cluster's VPC; a load balancer can only use security groups of its own VPC"})
 		}
-		if len(missing) > 0 {
+		if len(res.Missing) > 0 {
 			problems = append(problems, &spec.Problem{Key: sgKey, Value: strings.Join(lb.CustomSGRefs, ","),
-				Reason: fmt.Sprintf("couldn't find all security groups: %s not found in VPC %s", strings.Join(missing, ", "), e.EC2.VPCID()),
+				Reason: fmt.Sprintf("couldn't find all security groups: %s not found in VPC %s", strings.Join(res.Missing, ", "), e.EC2.VPCID()),
 				Fix:    "name security groups that exist in the cluster's VPC, by ID (sg-...) or by their Name tag"})
 		}
-		r.CustomSGIDs = ids
-		total := len(ids)
+		r.CustomSGIDs = res.IDs
+		total := len(res.IDs)
 		if lb.UseBackendSG {
 			total++
 		}
@@ -362,7 +376,7 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (r plan.Resolved, 
 		}
 		if total > sgrules.DefaultSGsPerLB {
 			problems = append(problems, &spec.Problem{Key: sgKey, Value: strings.Join(lb.CustomSGRefs, ","),
-				Reason: fmt.Sprintf("%d security groups (%d named, plus the backend SG: %t) exceed the limit of %d per load balancer", total, len(ids), lb.UseBackendSG, sgrules.DefaultSGsPerLB),
+				Reason: fmt.Sprintf("%d security groups (%d named, plus the backend SG: %t) exceed the limit of %d per load balancer", total, len(res.IDs), lb.UseBackendSG, sgrules.DefaultSGsPerLB),
 				Fix:    fmt.Sprintf("name at most %d security groups (one fewer when lbsg also attaches the backend SG)", sgrules.DefaultSGsPerLB)})
 		}
 	}
@@ -401,73 +415,38 @@ func (e *Engine) resolve(ctx context.Context, st *spec.Stack) (r plan.Resolved, 
 	return r, sgTags, problems, nil
 }
 
-// resolveSGs resolves SG IDs and Name tags within the VPC, keeping the annotation's order,
-// with the tags of what they resolved to. Several SGs sharing one Name tag are all used, as
-// upstream does since v2.9. SGs named by ID that exist in another VPC are returned as
-// foreign, never used.
-func (e *Engine) resolveSGs(ctx context.Context, refs []string) (ids []string, tags map[string]map[string]string, missing []string, foreign []cloud.SecurityGroup, err error) {
-	tags = map[string]map[string]string{}
+// lookUpSGs reads what the references of in name: the SGs of the IDs (from the cache,
+// any VPC, so that one of another VPC is named as such) and the SGs of the cluster's VPC
+// whose Name tag is one of the names.
+func (e *Engine) lookUpSGs(ctx context.Context, in *plan.SGRefsInput) error {
 	var byID, byName []string
-	for _, r := range refs {
+	for _, r := range in.Refs {
 		if strings.HasPrefix(r, "sg-") {
 			byID = append(byID, r)
 		} else {
 			byName = append(byName, r)
 		}
 	}
-	found, isForeign := map[string]bool{}, map[string]bool{}
 	if len(byID) > 0 {
 		sgs, err := e.EC2.SecurityGroups(ctx, byID, false)
 		if err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("resolve security groups %v: %w", byID, err)
+			return fmt.Errorf("resolve security groups %v: %w", byID, err)
 		}
-		for _, id := range byID {
-			sg, ok := sgs[id]
-			if ok {
-				tags[id] = sg.Tags
-			}
-			switch {
-			case !ok:
-			case sg.VPCID == "" || e.EC2.VPCID() == "" || sg.VPCID == e.EC2.VPCID():
-				found[id] = true
-			case !isForeign[id]:
-				isForeign[id] = true // reported as foreign, not also as missing
-				foreign = append(foreign, sg)
-			}
+		in.ByID = map[string]plan.SGCandidate{}
+		for id, sg := range sgs {
+			in.ByID[id] = plan.SGCandidate{ID: sg.ID, VPCID: sg.VPCID, Tags: sg.Tags}
 		}
 	}
-	named := map[string][]string{}
 	if len(byName) > 0 {
 		sgs, err := e.EC2.SecurityGroupsByNameTag(ctx, byName)
 		if err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("resolve security groups %v: %w", byName, err)
+			return fmt.Errorf("resolve security groups %v: %w", byName, err)
 		}
 		for _, sg := range sgs {
-			named[sg.Tags["Name"]] = append(named[sg.Tags["Name"]], sg.ID)
-			tags[sg.ID] = sg.Tags
+			in.Named = append(in.Named, plan.SGCandidate{ID: sg.ID, VPCID: sg.VPCID, Tags: sg.Tags})
 		}
 	}
-	seen := map[string]bool{}
-	for _, r := range refs {
-		var got []string
-		if strings.HasPrefix(r, "sg-") {
-			if found[r] {
-				got = []string{r}
-			}
-		} else {
-			got = named[r]
-		}
-		if len(got) == 0 && !isForeign[r] {
-			missing = append(missing, r)
-		}
-		for _, id := range got {
-			if !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
-			}
-		}
-	}
-	return ids, tags, missing, foreign, nil
+	return nil
 }
 
 // endpointPorts maps each Service port name to the port its ready endpoints report.

@@ -3,6 +3,7 @@ package elb
 import (
 	"context"
 	"maps"
+	"slices"
 	"sync"
 )
 
@@ -109,4 +110,35 @@ func (c *Client) storeTags(arn string, tags map[string]string) {
 		t.tags = map[string]map[string]string{}
 	}
 	t.tags[arn] = maps.Clone(tags)
+}
+
+// TargetGroupTags returns the tags of target groups named by ARN, whatever their names (the
+// inventory holds only k8s-… ones), through the tag cache: a forward action's target group
+// is judged by whose they say it is. ARNs AWS does not know, or refuses as malformed, are
+// returned as missing rather than as an error: that is the object's mistake, not AWS's.
+func (c *Client) TargetGroupTags(ctx context.Context, arns []string) (tags map[string]map[string]string, missing []string, err error) {
+	tags, err = c.cachedTags(ctx, arns)
+	if err != nil {
+		if !hasCode(err, codeTargetGroupNotFound) && !hasCode(err, codeValidationError) {
+			return nil, nil, err
+		}
+		// One of them is unknown, which fails the whole call: ask for each alone.
+		tags = map[string]map[string]string{}
+		for _, a := range arns {
+			one, err := c.cachedTags(ctx, []string{a})
+			switch {
+			case hasCode(err, codeTargetGroupNotFound) || hasCode(err, codeValidationError):
+			case err != nil:
+				return nil, nil, err
+			default:
+				maps.Copy(tags, one)
+			}
+		}
+	}
+	for _, a := range arns {
+		if _, ok := tags[a]; !ok && !slices.Contains(missing, a) {
+			missing = append(missing, a)
+		}
+	}
+	return tags, missing, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 )
 
 // TestFreshInventoryReadAsksTagsOnlyForNewLoadBalancers: a fresh read of 50 load balancers
@@ -116,5 +118,58 @@ func TestTagWriteMarksDoNotGrowWithChurn(t *testing.T) {
 	}
 	if n := api.Calls()["DescribeTags"]; n != 1 {
 		t.Errorf("DescribeTags = %d over two fresh reads, want 1: the tags of %s were not cached", n, arn)
+	}
+}
+
+// unknownTagsAPI answers DescribeTags as AWS does when one ARN of the request is unknown
+// (the fake, like moto, answers with no tags): the whole call fails.
+type unknownTagsAPI struct {
+	*FakeAPI
+	unknown map[string]string // ARN → the error code AWS gives for it
+}
+
+func (a unknownTagsAPI) DescribeTags(ctx context.Context, in *elasticloadbalancingv2.DescribeTagsInput, opts ...func(*elasticloadbalancingv2.Options)) (*elasticloadbalancingv2.DescribeTagsOutput, error) {
+	for _, arn := range in.ResourceArns {
+		if code, ok := a.unknown[arn]; ok {
+			return nil, fakeError(code, "unknown "+arn)
+		}
+	}
+	return a.FakeAPI.DescribeTags(ctx, in, opts...)
+}
+
+// TestTargetGroupTagsReadsAnyTargetGroupOnce: target groups named by ARN, k8s-… or not,
+// get their tags from DescribeTags through the tag cache (read once); an ARN AWS does not
+// know, or refuses, is missing, not an error.
+func TestTargetGroupTagsReadsAnyTargetGroupOnce(t *testing.T) {
+	ctx := context.Background()
+	fake := NewFakeAPI()
+	ext := "arn:aws:elasticloadbalancing:us-west-2:1:targetgroup/ext/1"
+	theirs := "arn:aws:elasticloadbalancing:us-west-2:1:targetgroup/k8s-teamb-api-0123456789/2"
+	fake.tags[ext] = sdkTags(map[string]string{"team": "platform"})
+	fake.tags[theirs] = sdkTags(map[string]string{"elbv2.k8s.aws/cluster": "prod", "service.k8s.aws/stack": "team-b/api"})
+	gone := "arn:aws:elasticloadbalancing:us-west-2:1:targetgroup/gone/3"
+	api := unknownTagsAPI{FakeAPI: fake, unknown: map[string]string{gone: codeTargetGroupNotFound, "garbage": codeValidationError}}
+	c := New(api)
+	tags, missing, err := c.TargetGroupTags(ctx, []string{ext, theirs, gone, "garbage"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tags[ext]["team"] != "platform" || tags[theirs]["service.k8s.aws/stack"] != "team-b/api" || len(tags) != 2 {
+		t.Errorf("tags = %v", tags)
+	}
+	if fmt.Sprint(missing) != fmt.Sprint([]string{gone, "garbage"}) {
+		t.Errorf("missing = %v, want %s and garbage", missing, gone)
+	}
+	before := fake.Calls()["DescribeTags"]
+	if tags, missing, err = c.TargetGroupTags(ctx, []string{ext, theirs}); err != nil || len(tags) != 2 || len(missing) != 0 {
+		t.Fatalf("second read: %v %v %v", tags, missing, err)
+	}
+	if n := fake.Calls()["DescribeTags"] - before; n != 0 {
+		t.Errorf("second read: DescribeTags = %d, want 0 (cached)", n)
+	}
+	api.unknown[ext] = "Throttling"
+	c = New(api)
+	if _, _, err := c.TargetGroupTags(ctx, []string{ext}); err == nil {
+		t.Error("a throttled read must be an error, not a missing target group")
 	}
 }

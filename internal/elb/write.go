@@ -199,6 +199,8 @@ const (
 	codeLoadBalancerNotFound = "LoadBalancerNotFound"
 	codeTargetGroupNotFound  = "TargetGroupNotFound"
 	codeDuplicateTargetGroup = "DuplicateTargetGroupName"
+	// codeValidationError: among others, an ARN DescribeTags cannot parse.
+	codeValidationError = "ValidationError"
 )
 
 func hasCode(err error, code string) bool {

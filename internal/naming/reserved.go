@@ -35,6 +35,23 @@ func ReservedTagPrefix(key string) string {
 	return ""
 }
 
+// NameTagKey is EC2's display-name tag. Annotations name security groups (and subnets) by
+// it, so it is no label on the security groups lbsg makes: see UserTagProblem.
+const NameTagKey = "Name"
+
+// UserTagProblem checks one tag a Kubernetes object asks for (a tags annotation,
+// IngressClassParams spec.tags): TagProblem, and the key Name. A tag an object asks for lands
+// on its managed security group, and a Name tag there would make that group answer to every
+// other load balancer's security-groups reference of that name. The comparison keeps case,
+// as EC2's tag:Name filter does: "name" names nothing.
+func UserTagProblem(key, value string) (reason, fix string) {
+	if strings.TrimSpace(key) == NameTagKey {
+		return fmt.Sprintf("tag key %q is reserved: annotations name security groups by their Name tag, so a Name tag on a security group lbsg makes would let it answer to other load balancers' security-groups", NameTagKey),
+			"remove the Name tag; lbsg's resources are known by their AWS names"
+	}
+	return TagProblem(key, value)
+}
+
 // AWS tag limits (EC2 and ELBv2 alike): per resource at most MaxTagsPerResource tags; a key
 // has 1..MaxTagKeyLength characters and a value at most MaxTagValueLength (Unicode
 // characters, not bytes).

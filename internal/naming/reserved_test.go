@@ -65,6 +65,30 @@ func TestTagProblemAppliesAWSLimits(t *testing.T) {
 	}
 }
 
+// TestUserTagProblemReservesName guards issue 15 §1.4: a tag a Kubernetes object asks for
+// lands on its managed SG, so Name would make that SG answer to other objects' references by
+// name. Only the exact key is reserved (EC2's tag:Name filter keeps case); --default-tags,
+// checked by TagProblem, may still set it.
+func TestUserTagProblemReservesName(t *testing.T) {
+	for _, key := range []string{"Name", " Name "} {
+		reason, fix := UserTagProblem(key, "corp-only")
+		if !strings.Contains(reason, `tag key "Name" is reserved`) || !strings.Contains(reason, "security-groups") || fix == "" {
+			t.Errorf("UserTagProblem(%q) = %q, %q; want Name reserved, why, and a fix", key, reason, fix)
+		}
+	}
+	for _, key := range []string{"name", "NAME", "Name2", "app/Name"} {
+		if reason, _ := UserTagProblem(key, "x"); reason != "" {
+			t.Errorf("UserTagProblem(%q) = %q, want no problem", key, reason)
+		}
+	}
+	if reason, _ := UserTagProblem("elbv2.k8s.aws/resource", "x"); !strings.Contains(reason, "is reserved") {
+		t.Errorf("UserTagProblem must keep the reserved prefixes: %q", reason)
+	}
+	if reason, _ := TagProblem("Name", "x"); reason != "" {
+		t.Errorf("TagProblem(Name) = %q; the platform's --default-tags may set Name", reason)
+	}
+}
+
 func TestValidateClusterNameKeepsRuleDescriptionsParseable(t *testing.T) {
 	tests := []struct {
 		name string

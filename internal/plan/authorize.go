@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/lbsg/lbsg/internal/authz"
+	"github.com/lbsg/lbsg/internal/sgrules"
 )
 
 // ReferenceCheck is what CheckReferences judges a plan's references against: who makes
@@ -38,7 +39,8 @@ type PodRef struct {
 
 // CheckReferences returns every reference of the plan's changes that the policy refuses:
 // the security groups a load balancer is given, the target groups listeners and rules
-// forward to, the target groups targets are written to, and the targets themselves.
+// forward to, the target groups targets are written to, the targets themselves, and the
+// prefix lists client rules admit.
 // Resources the plan creates (referred to by key) are the stack's own. A plan with any
 // denial must not be applied: the resolvers refuse such references with a Problem first,
 // so a denial here means a path that skipped them, and failing closed is the only safe
@@ -62,6 +64,17 @@ func CheckReferences(p Plan, in ReferenceCheck) []authz.Denial {
 		}
 		if c.Target.Kind == KindTargetGroup && c.Target.ID != "" {
 			deny(in.classified(authz.TargetGroup, c.Target.ID, in.TGTags, string(c.Op)))
+		}
+		if c.Op == OpAuthorize {
+			for _, r := range c.Rules {
+				if r.PeerKind == sgrules.PeerPrefixList {
+					// A managed prefix list is an AWS object no stack makes: classified as
+					// such and asked about like every other reference, so that a policy
+					// on prefix lists would have one place to go.
+					deny(authz.Reference{From: in.From, Kind: authz.PrefixList, Value: r.Peer, ID: r.Peer, Key: string(c.Op),
+						Owner: authz.Owner{Class: authz.External}})
+				}
+			}
 		}
 		if c.Op == OpRegister {
 			for _, t := range c.Targets {

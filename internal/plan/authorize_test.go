@@ -10,6 +10,7 @@ import (
 
 	"github.com/lbsg/lbsg/internal/authz"
 	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/sgrules"
 	"github.com/lbsg/lbsg/internal/state"
 )
 
@@ -114,6 +115,8 @@ func TestCheckReferencesRefusesWhatThePolicyDenies(t *testing.T) {
 		{"external SG", Change{Op: OpSetLBSGs, SGs: []Ref{{Kind: KindSG, ID: "sg-0poolexternal"}}}, nil},
 		{"backend SG wired by lbsg", Change{Op: OpSetLBSGs, SGs: []Ref{{Kind: KindSG, ID: "sg-0backend"}}}, nil},
 		{"another stack's SG", Change{Op: OpCreateLB, SGs: []Ref{{Kind: KindSG, Key: "managed-sg"}, {Kind: KindSG, ID: "sg-0poolotherns"}}}, []string{"sg-0poolotherns"}},
+		{"a prefix list in a client rule", Change{Op: OpAuthorize, Target: Ref{Kind: KindSG, Key: "managed-sg"},
+			Rules: []sgrules.Rule{{Key: sgrules.Key{Protocol: "tcp", FromPort: 443, ToPort: 443, PeerKind: sgrules.PeerPrefixList, Peer: "pl-0a1b"}}}}, nil},
 		{"the backend SG named by ID", Change{Op: OpSetLBSGs, SGs: []Ref{{Kind: KindSG, ID: "sg-0poolbackend"}}}, []string{"sg-0poolbackend"}},
 		{"an SG no read saw", Change{Op: OpSetLBSGs, SGs: []Ref{{Kind: KindSG, ID: "sg-0poolunseen"}}}, []string{"sg-0poolunseen"}},
 		{"forward to another stack's TG", Change{Op: OpCreateRule, Rule: &RuleSpec{Action: &state.RuleAction{Type: state.ActionForward,

@@ -1,9 +1,13 @@
 package plan
 
 import (
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lbsg/lbsg/internal/naming"
 )
 
 // A printed plan never shows a reference without an ID or key: "(new )" means a payload
@@ -52,4 +56,23 @@ func TestStackReplaceLBFreesTargetGroupsFirst(t *testing.T) {
 	if !deleted {
 		t.Errorf("the old load balancer is not deleted:\n%s", render(t, p))
 	}
+}
+
+// TestManagedSGLosesAUserSetNameTag guards issue 15 §1.4: a Name tag put on a managed SG
+// (by an annotation before Name was reserved, or by hand) is not the user's: tag
+// reconciliation removes it, so the SG stops answering to security-groups references of
+// that name. The backend SG keeps its Name, its label in the console.
+func TestManagedSGLosesAUserSetNameTag(t *testing.T) {
+	in := readGoldenInput(t, filepath.Join("testdata", "steady-state"))
+	in.Stack.KeepTag = func(k string) bool { return naming.IsIgnoredTagKey(k, "prod") }
+	sg := &in.Stack.Observed.ManagedSGs[0]
+	sg.Tags = maps.Clone(sg.Tags)
+	sg.Tags[naming.NameTagKey] = "corp-only"
+	p := Stack(*in.Stack, in.Owner)
+	for _, c := range p.Changes {
+		if c.Op == OpTagSG && c.Target.ID == sg.ID && slices.Contains(c.Untag, naming.NameTagKey) {
+			return
+		}
+	}
+	t.Errorf("the managed SG keeps its Name tag; plan:\n%s", render(t, p))
 }

@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/lbsg/lbsg/internal/annotations"
+	"github.com/lbsg/lbsg/internal/authz"
 	"github.com/lbsg/lbsg/internal/state"
 )
 
@@ -93,6 +94,9 @@ func (b *ingressBuilder) backendAction(m *member, tgs *tgSet, name, where string
 		}
 		act := &state.RuleAction{Type: state.ActionForward, Stickiness: a.Stickiness}
 		for i, t := range a.Targets {
+			if t.TargetGroupARN != "" {
+				b.judgeForward(m, key, t.TargetGroupARN)
+			}
 			f := state.ForwardTo{TargetGroupARN: t.TargetGroupARN, Weight: t.Weight}
 			if t.ServiceName != "" {
 				f.TargetGroup = tgs.forBackend(m, actionBackend(t), fmt.Sprintf("%s forwardConfig.targetGroups[%d]", key, i))
@@ -106,6 +110,37 @@ func (b *ingressBuilder) backendAction(m *member, tgs *tgSet, name, where string
 		return "", &state.RuleAction{Type: state.ActionFixedResponse, FixedResponse: a.FixedResponse}
 	}
 	return "", nil
+}
+
+// judgeForward asks the reference authorizer whether a member may forward to a target group
+// it names by ARN: one made outside Kubernetes, or the group's own, is fine; another
+// stack's or cluster's is not (its targets follow that stack's Service, and it would be
+// deleted under this rule). A refusal, or an ARN AWS does not know, is a problem of the
+// member.
+func (b *ingressBuilder) judgeForward(m *member, key, arn string) {
+	if b.facts.TargetGroupsUnknown {
+		return
+	}
+	seen := m.key + "\x00" + key + "\x00" + arn
+	if b.forwardsJudged[seen] {
+		return
+	}
+	if b.forwardsJudged == nil {
+		b.forwardsJudged = map[string]bool{}
+	}
+	b.forwardsJudged[seen] = true
+	owner, ok := b.facts.ForwardTargetGroups[arn]
+	if !ok {
+		b.problems = append(b.problems, onIngress(&Problem{Key: key, Value: arn,
+			Reason: fmt.Sprintf("target group %s was not found", arn),
+			Fix:    "forward to an existing target group of the cluster's region and account, by its ARN"}, m.key))
+		return
+	}
+	r := authz.Reference{From: authz.Subject{Kind: "Ingress", Namespace: m.Ingress.Namespace, Name: m.Ingress.Name},
+		Kind: authz.TargetGroup, Key: key, Value: arn, ID: arn, Owner: owner}
+	if d := b.facts.Policy.Decide(r); !d.Allowed {
+		b.problems = append(b.problems, onIngress(&Problem{Key: key, Value: arn, Reason: d.Reason, Fix: d.Fix}, m.key))
+	}
 }
 
 // actionBackend is the Ingress backend a forward action's Service target stands for, so

@@ -43,7 +43,7 @@ func splitList(v string) []string {
 func checkOwnTags(t *testing.T, what string, tags map[string]string, own map[string]bool) {
 	t.Helper()
 	for k, v := range tags {
-		if naming.ReservedTagPrefix(k) != "" && !own[k+"="+v] {
+		if (naming.ReservedTagPrefix(k) != "" || k == naming.NameTagKey) && !own[k+"="+v] {
 			t.Errorf("%s has tag %s=%s, which no user input may set", what, k, v)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/lbsg/lbsg/internal/annotations"
+	"github.com/lbsg/lbsg/internal/authz"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/sgrules"
 	"github.com/lbsg/lbsg/internal/state"
@@ -117,6 +118,17 @@ type IngressFacts struct {
 	// EndpointPorts maps "<namespace>/<name>" of a Service to the ports its endpoints
 	// report, by Service port name; it resolves named target ports for ip targets.
 	EndpointPorts map[string]map[string]int32
+	// ForwardTargetGroups are the owners, as observed, of the target groups the members'
+	// actions.* annotations forward to by ARN (annotations.ActionTargetGroupARNs); an ARN
+	// absent here does not exist. Policy decides whether a member may forward to them: a
+	// target group another stack or cluster made is refused (authz).
+	ForwardTargetGroups map[string]authz.Owner
+	Policy              authz.Policy
+	// TargetGroupsUnknown says the owners were not read (the target-SG pass, readiness
+	// gates, explain: none of them writes a forward): forwards by ARN are then not judged,
+	// and that is no problem. The stack's own plan judges them, and plan.CheckReferences
+	// again.
+	TargetGroupsUnknown bool
 }
 
 // IngressClassOf returns the IngressClass an Ingress uses and whether lbsg owns the
@@ -216,6 +228,9 @@ type ingressBuilder struct {
 	members  []*member
 	problems []*Problem
 	notices  []Notice
+	// forwardsJudged are the "<member>\x00<key>\x00<ARN>" forwards already judged: an
+	// action several rules use is reported once.
+	forwardsJudged map[string]bool
 }
 
 func (b *ingressBuilder) fail(key, value, reason, fix string) {

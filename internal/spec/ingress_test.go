@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/lbsg/lbsg/internal/annotations"
+	"github.com/lbsg/lbsg/internal/authz"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/sgrules"
 )
@@ -145,8 +146,15 @@ func albFacts(svcs ...*corev1.Service) IngressFacts {
 	return f
 }
 
-// defaultFacts holds the Services shop/web and shop/api.
-func defaultFacts() IngressFacts { return albFacts(albService("web"), apiService()) }
+// extTG is a target group made outside Kubernetes.
+const extTG = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/ext/1"
+
+// defaultFacts holds the Services shop/web and shop/api, and the target group extTG.
+func defaultFacts() IngressFacts {
+	f := albFacts(albService("web"), apiService())
+	f.ForwardTargetGroups = map[string]authz.Owner{extTG: {Class: authz.External}}
+	return f
+}
 
 func asMembers(ings ...*networkingv1.Ingress) []IngressMember {
 	out := make([]IngressMember, len(ings))

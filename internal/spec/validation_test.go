@@ -74,6 +74,35 @@ func TestTrackingTagsCannotBeForgedFromIngressClassParams(t *testing.T) {
 	}
 }
 
+// TestNameTagIsReservedInEveryTagsSetting guards issue 15 §1.4: a Name tag asked for by a
+// Service, an Ingress or IngressClassParams would land on the stack's managed SG and make it
+// answer to other load balancers' security-groups references of that name.
+func TestNameTagIsReservedInEveryTagsSetting(t *testing.T) {
+	check := func(t *testing.T, p *Problem) {
+		t.Helper()
+		if !strings.Contains(p.Reason, `tag key "Name" is reserved`) || !strings.Contains(p.Fix, "remove the Name tag") {
+			t.Errorf("problem %q does not name the reserved key and the fix", p.Error())
+		}
+	}
+	t.Run("Service annotation", func(t *testing.T) {
+		st, problems := BuildService(testService(ann(annotations.SvcAdditionalTags, "team=a,Name=corp-only")), testSettings(), ServiceFacts{})
+		check(t, problemOn(t, st, problems, annotations.SvcAdditionalTags))
+	})
+	t.Run("Ingress annotation", func(t *testing.T) {
+		st, problems := groupProblems(testIngress("web", ingAnn(annotations.IngTags, "Name=corp-only")), nil)
+		check(t, problemOn(t, st, problems, annotations.IngTags))
+	})
+	t.Run("IngressClassParams", func(t *testing.T) {
+		st, problems := groupProblems(testIngress("web"), &ClassParams{Name: "p", Tags: map[string]string{"Name": "corp-only"}})
+		check(t, problemOn(t, st, problems, "IngressClassParams p spec.tags"))
+	})
+	t.Run("lower-case name is an ordinary tag", func(t *testing.T) {
+		if _, problems := BuildService(testService(ann(annotations.SvcAdditionalTags, "name=web")), testSettings(), ServiceFacts{}); len(problems) > 0 {
+			t.Errorf("problems: %v", problems)
+		}
+	})
+}
+
 // Empty values (issue §1.10): present but empty is bad input, never the default.
 func TestEmptyServiceAnnotationValuesAreErrors(t *testing.T) {
 	for _, key := range annotations.ServiceKeys {
