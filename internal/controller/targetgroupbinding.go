@@ -347,7 +347,11 @@ func (r *TargetGroupBindingReconciler) desiredTargets(ctx context.Context, b *el
 	if err := r.Client.List(ctx, pods, client.InNamespace(svc.Namespace)); err != nil {
 		return nil, "", fmt.Errorf("list pods: %w", err)
 	}
-	objs := ClusterObjects{Services: []corev1.Service{*svc}, Slices: slices.Items, Pods: pods.Items, Nodes: nodes.Items}
+	holders, err := podsWithIPs(ctx, r.Client, sliceAddresses(slices.Items))
+	if err != nil {
+		return nil, "", err
+	}
+	objs := ClusterObjects{Services: []corev1.Service{*svc}, Slices: slices.Items, Pods: pods.Items, Nodes: nodes.Items, IPHolders: holders}
 	tg := spec.TargetGroup{Name: b.Name, TargetType: spec.TargetIP, ServiceNamespace: svc.Namespace, ServiceName: svc.Name, ServicePortName: port.Name}
 	out, skipped := podTargets(tg, objs)
 	for _, n := range skippedNotices(map[string][]targets.Skipped{svc.Namespace + "/" + svc.Name: skipped}) {
