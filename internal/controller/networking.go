@@ -189,8 +189,13 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		allIDs, allIPs, allClaims = append(allIDs, p.instIDs...), append(allIPs, p.ips...), append(allClaims, p.claims...)
 		todo = append(todo, p)
 	}
-	// TargetGroupBindings' spec.networking rules, on the targets lbsg registered for them.
-	for _, bc := range bindingContributions(objs) {
+	// TargetGroupBindings' spec.networking rules, on the targets of the bindings that own
+	// their target groups.
+	bcs, err := e.bindingContributions(ctx, objs)
+	if err != nil {
+		return nil, err
+	}
+	for _, bc := range bcs {
 		for _, sn := range bc.sns {
 			todo = append(todo, pending{sn: sn, instIDs: bc.instIDs, ips: bc.ips})
 		}

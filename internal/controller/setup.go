@@ -210,7 +210,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, e *Engine, o Options) error {
 		return err
 	}
 	if o.WatchTargetGroupBindings {
-		if err := setupTargetGroupBindings(mgr, e, o, svcR.Notify, nodeChanged, podChanged); err != nil {
+		if err := setupTargetGroupBindings(ctx, mgr, e, o, svcR.Notify, nodeChanged, podChanged); err != nil {
 			return err
 		}
 	}
