@@ -151,13 +151,9 @@ func (r *TargetGroupBindingReconciler) reconcileNormal(ctx context.Context, b *e
 		}
 		rec = trackedTargets{}
 	}
-	trusted := e.vouched(b, tg, rec)
-	if !trusted && len(rec.Targets) > 0 {
-		r.refuse(b, "annotation %s lists %d target(s) that lbsg did not record for this binding in %s (the annotation was copied, edited or written by an older lbsg): lbsg deregisters none of them, and keeps its own record from now on",
-			TGBTargetsAnnotation, len(rec.Targets), arn)
-	}
-	if !trusted {
-		rec = trackedTargets{}
+	var untrusted []state.Target
+	if !e.vouched(b, tg, rec) {
+		untrusted, rec = rec.Targets, trackedTargets{}
 	}
 	if !controllerutil.ContainsFinalizer(b, TGBFinalizer) {
 		patch := client.MergeFrom(b.DeepCopy())
@@ -184,6 +180,10 @@ func (r *TargetGroupBindingReconciler) reconcileNormal(ctx context.Context, b *e
 	have, err := e.ELB.Targets(ctx, arn)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if _, kept := targetsDiff(want, have, untrusted); len(kept) > 0 {
+		r.refuse(b, "annotation %s lists %d registered target(s) that are no longer targets (%s), but lbsg did not record them for this binding in %s (the annotation was copied, edited or written by an older lbsg): lbsg deregisters none of them (deregister them by hand if they are yours), and keeps its own record from now on",
+			TGBTargetsAnnotation, len(kept), targetList(kept, 3), arn)
 	}
 	register, deregister := targetsDiff(want, have, rec.Targets)
 	pre := trackedTargets{ARN: arn, Targets: stillTracked(want, have, rec.Targets)}
@@ -323,7 +323,7 @@ func (r *TargetGroupBindingReconciler) release(ctx context.Context, b *elbv2api.
 		}
 		_, gone = targetsDiff(nil, have, rec.Targets)
 	default:
-		r.refuse(b, "annotation %s lists %d target(s) that lbsg did not record for this binding in %s: lbsg deregisters none of them",
+		r.refuse(b, "annotation %s lists %d target(s) that lbsg did not record for this binding in %s (the annotation was copied, edited or written by an older lbsg): lbsg deregisters none of them",
 			TGBTargetsAnnotation, len(rec.Targets), arn)
 	}
 	self, sealKey := e.claimOf(b), naming.RegisteredTagKey(e.Settings.Cluster)

@@ -120,7 +120,7 @@ func TestTGBOwnership(t *testing.T) {
 				}
 				return "team-a", "victim"
 			},
-			refused: "lbsg did not record for this binding", victim: []string{outsider, nodes[0], nodes[1]},
+			refused: "did not record them for this binding", victim: []string{outsider, nodes[0], nodes[1]},
 		},
 	}
 	for _, tt := range tests {

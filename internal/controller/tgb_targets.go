@@ -157,3 +157,17 @@ func sealValue(digests ...string) string {
 func sealed(tag, digest string) bool {
 	return digest != "" && slices.Contains(strings.Fields(tag), digest)
 }
+
+// targetList renders at most max targets as "id:port, …" and counts the rest, for a
+// message.
+func targetList(ts []state.Target, max int) string {
+	parts := make([]string, 0, min(len(ts), max)+1)
+	for i, t := range ts {
+		if i == max {
+			parts = append(parts, fmt.Sprintf("and %d more", len(ts)-max))
+			break
+		}
+		parts = append(parts, t.ID+":"+strconv.Itoa(int(t.Port)))
+	}
+	return strings.Join(parts, ", ")
+}
