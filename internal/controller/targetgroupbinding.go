@@ -40,6 +40,9 @@ const (
 	EventTGBRefused = "TargetGroupBindingRefused"
 	// EventTGBAdopted: an upstream binding of a stack lbsg now serves was released.
 	EventTGBAdopted = "TargetGroupBindingAdopted"
+	// EventTGBRecordIgnored: the binding's registered-targets annotation names targets
+	// lbsg cannot vouch it registered for this binding; none of them is deregistered.
+	EventTGBRecordIgnored = "RegisteredTargetsRecordIgnored"
 )
 
 // TGBRequest is the work item of the TargetGroupBinding reconciler: one binding.
@@ -83,6 +86,11 @@ func (r *TargetGroupBindingReconciler) Reconcile(ctx context.Context, req TGBReq
 // refuse reports why lbsg leaves the binding's target group alone.
 func (r *TargetGroupBindingReconciler) refuse(b *elbv2api.TargetGroupBinding, format string, args ...any) {
 	r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, EventTGBRefused, "Reconcile", format, args...)
+}
+
+// ignoreRecord reports targets of the binding's record that lbsg does not deregister.
+func (r *TargetGroupBindingReconciler) ignoreRecord(b *elbv2api.TargetGroupBinding, format string, args ...any) {
+	r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, EventTGBRecordIgnored, "Reconcile", format, args...)
 }
 
 // checkTargetGroup returns why lbsg must not register targets in tg for b, or "": what
@@ -137,7 +145,7 @@ func (r *TargetGroupBindingReconciler) reconcileNormal(ctx context.Context, b *e
 	}
 	rec, err := decodeTracked(b.Annotations[TGBTargetsAnnotation])
 	if err != nil {
-		r.refuse(b, "%s; lbsg will deregister none of the targets it lists (remove the annotation)", err.Error())
+		r.ignoreRecord(b, "%s; lbsg will deregister none of the targets it lists (remove the annotation)", err.Error())
 		rec = trackedTargets{}
 	}
 	if rec.ARN != "" && rec.ARN != arn {
@@ -182,7 +190,7 @@ func (r *TargetGroupBindingReconciler) reconcileNormal(ctx context.Context, b *e
 		return ctrl.Result{}, err
 	}
 	if _, kept := targetsDiff(want, have, untrusted); len(kept) > 0 {
-		r.refuse(b, "annotation %s lists %d registered target(s) that are no longer targets (%s), but lbsg did not record them for this binding in %s (the annotation was copied, edited or written by an older lbsg): lbsg deregisters none of them (deregister them by hand if they are yours), and keeps its own record from now on",
+		r.ignoreRecord(b, "annotation %s lists %d registered target(s) that are no longer targets (%s), but lbsg did not record them for this binding in %s (the annotation was copied, edited or written by an older lbsg): lbsg deregisters none of them (deregister them by hand if they are yours), and keeps its own record from now on",
 			TGBTargetsAnnotation, len(kept), targetList(kept, 3), arn)
 	}
 	register, deregister := targetsDiff(want, have, rec.Targets)
@@ -306,7 +314,7 @@ func (r *TargetGroupBindingReconciler) release(ctx context.Context, b *elbv2api.
 	}
 	if d := e.authorizeTargetGroup(b, arn, tags); d != nil {
 		if len(rec.Targets) > 0 {
-			r.refuse(b, "%s; lbsg deregisters none of the %d target(s) annotation %s lists there", d.Error(), len(rec.Targets), TGBTargetsAnnotation)
+			r.ignoreRecord(b, "%s; lbsg deregisters none of the %d target(s) annotation %s lists there", d.Error(), len(rec.Targets), TGBTargetsAnnotation)
 		}
 		return nil
 	}
@@ -323,7 +331,7 @@ func (r *TargetGroupBindingReconciler) release(ctx context.Context, b *elbv2api.
 		}
 		_, gone = targetsDiff(nil, have, rec.Targets)
 	default:
-		r.refuse(b, "annotation %s lists %d target(s) that lbsg did not record for this binding in %s (the annotation was copied, edited or written by an older lbsg): lbsg deregisters none of them",
+		r.ignoreRecord(b, "annotation %s lists %d target(s) that lbsg did not record for this binding in %s (the annotation was copied, edited or written by an older lbsg): lbsg deregisters none of them",
 			TGBTargetsAnnotation, len(rec.Targets), arn)
 	}
 	self, sealKey := e.claimOf(b), naming.RegisteredTagKey(e.Settings.Cluster)
@@ -352,7 +360,7 @@ func (r *TargetGroupBindingReconciler) finalize(ctx context.Context, b *elbv2api
 	}
 	rec, err := decodeTracked(b.Annotations[TGBTargetsAnnotation])
 	if err != nil {
-		r.refuse(b, "%s; no target is deregistered", err.Error())
+		r.ignoreRecord(b, "%s; no target is deregistered", err.Error())
 		rec = trackedTargets{}
 	}
 	arns := []string{b.Spec.TargetGroupARN}

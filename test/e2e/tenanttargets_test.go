@@ -136,7 +136,7 @@ func TestTargetGroupBindingCopiedRecordDeregistersNothingOfAnotherBinding(t *tes
 	if got := h.registeredTargets(aws.String(victimTG)); !reflect.DeepEqual(got, victim) {
 		t.Errorf("team-a's targets %v, want them untouched: %v", got, victim)
 	}
-	b.waitEvent("TargetGroupBinding", "copy-own", controller.EventTGBRefused, "belongs to TargetGroupBinding team-a/web", "deregisters none")
+	b.waitEvent("TargetGroupBinding", "copy-own", controller.EventTGBRecordIgnored, "belongs to TargetGroupBinding team-a/web", "deregisters none")
 	b.waitEvent("TargetGroupBinding", "copy-victims", controller.EventTGBRefused, "belongs to TargetGroupBinding team-a/web (namespace team-a)")
 }
 
