@@ -86,7 +86,8 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 // (source SG or CIDRs, needed ports, target ENIs) comes from its spec, the load balancer
 // inventory and the snapshot. Its AWS reads do not grow with the number of stacks: the
 // inventory (cached, fresh for the drift check), discovery when due, ENIs of targets not
-// resolved before, and one DescribeSecurityGroups per 200 SGs it plans.
+// resolved before, and one DescribeSecurityGroups per 200 SGs it plans; and, for each
+// TargetGroupBinding with spec.networking, its target group's cached description.
 func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *NetworkingSnapshot, o passOptions) (*NetworkingPlan, error) {
 	snap.mu.Lock()
 	defer snap.mu.Unlock()

@@ -249,7 +249,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, e *Engine, o Options) error {
 		Watches(&discoveryv1.EndpointSlice{}, sliceToPass).
 		Watches(&corev1.Pod{}, podToPass, builder.WithPredicates(podChanged))
 	if o.WatchTargetGroupBindings {
-		// Any change: the registered-targets record is what places a binding's rules.
+		// Any change: the record a binding's reconcile writes right after it claimed its
+		// target group (which places the binding's rules) is an annotation.
 		pb = pb.Watches(&elbv2api.TargetGroupBinding{}, toPass)
 	}
 	return pb.Complete(netR)
