@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -150,6 +151,41 @@ func TestCRD(t *testing.T) {
 			}
 			if err := c.Create(ctx, p); err != nil {
 				t.Errorf("ipAddressType %s: %v", v, err)
+			}
+		}
+	})
+
+	// Upstream's webhook keeps these fields as they were created; the CRD does it with
+	// validation rules, so that a binding's target group cannot be swapped under the
+	// targets lbsg registered for it.
+	t.Run("TargetGroupBindingImmutableFields", func(t *testing.T) {
+		ip, instance, ipv4 := "ip", "instance", "ipv4"
+		b := &v1beta1.TargetGroupBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"},
+			Spec: v1beta1.TargetGroupBindingSpec{TargetGroupARN: "arn:aws:elasticloadbalancing:us-west-2:1:targetgroup/web/1",
+				ServiceRef: v1beta1.ServiceReference{Name: "web", Port: intstr.FromInt32(80)}}}
+		if err := c.Create(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		// Fields absent at creation may be set once.
+		b.Spec.TargetType, b.Spec.IPAddressType, b.Spec.VpcID = &ip, &ipv4, "vpc-1"
+		if err := c.Update(ctx, b); err != nil {
+			t.Fatalf("setting targetType, ipAddressType and vpcID: %v", err)
+		}
+		for _, tc := range []struct {
+			field  string
+			mutate func(*v1beta1.TargetGroupBinding)
+		}{
+			{"spec.targetGroupARN", func(b *v1beta1.TargetGroupBinding) {
+				b.Spec.TargetGroupARN = "arn:aws:elasticloadbalancing:us-west-2:1:targetgroup/other/2"
+			}},
+			{"spec.targetType", func(b *v1beta1.TargetGroupBinding) { b.Spec.TargetType = &instance }},
+			{"spec.vpcID", func(b *v1beta1.TargetGroupBinding) { b.Spec.VpcID = "vpc-2" }},
+		} {
+			changed := b.DeepCopy()
+			tc.mutate(changed)
+			err := c.Update(ctx, changed)
+			if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tc.field+" is immutable") {
+				t.Errorf("changing %s: %v, want an Invalid error saying it is immutable", tc.field, err)
 			}
 		}
 	})

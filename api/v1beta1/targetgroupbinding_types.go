@@ -83,13 +83,17 @@ type TargetGroupBindingNetworking struct {
 
 // TargetGroupBindingSpec binds an existing target group to a Service port.
 type TargetGroupBindingSpec struct {
-	// TargetGroupARN is the ARN of the target group.
+	// TargetGroupARN is the ARN of the target group. It is immutable: the targets lbsg
+	// registered stay with the target group they were registered in; bind another target
+	// group with another binding.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.targetGroupARN is immutable: create another TargetGroupBinding for another target group"
 	TargetGroupARN string `json:"targetGroupARN"`
 
 	// TargetType is the target group's target type; read from the target group when
-	// absent.
+	// absent. Once set it cannot change.
 	// +kubebuilder:validation:Enum=instance;ip
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.targetType is immutable"
 	// +optional
 	TargetType *string `json:"targetType,omitempty"`
 
@@ -104,12 +108,16 @@ type TargetGroupBindingSpec struct {
 	// +optional
 	NodeSelector *metav1.LabelSelector `json:"nodeSelector,omitempty"`
 
-	// IPAddressType is the IP address type of the target group's targets.
+	// IPAddressType is the IP address type of the target group's targets. Once set it
+	// cannot change.
 	// +kubebuilder:validation:Enum=ipv4;ipv6
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.ipAddressType is immutable"
 	// +optional
 	IPAddressType *string `json:"ipAddressType,omitempty"`
 
-	// VpcID is the VPC of the target group; when set it must be the cluster's.
+	// VpcID is the VPC of the target group; when set it must be the cluster's. Once set it
+	// cannot change.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.vpcID is immutable"
 	// +optional
 	VpcID string `json:"vpcID,omitempty"`
 }

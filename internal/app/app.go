@@ -241,7 +241,7 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 	if tgbErr != nil {
 		logger.Info("the TargetGroupBinding CRD is not installed: TargetGroupBindings are not served", "error", tgbErr.Error())
 	}
-	if err := controller.Setup(mgr, engine, controller.Options{Resync: cfg.SyncPeriod, DriftCheck: cfg.DriftCheckInterval,
+	if err := controller.Setup(ctx, mgr, engine, controller.Options{Resync: cfg.SyncPeriod, DriftCheck: cfg.DriftCheckInterval,
 		SkipNameValidation: o.SkipNameValidation, WatchIngressClassParams: paramsErr == nil,
 		ReconcileTimeout: cfg.Reconcile(), SyncPeriod: cfg.SyncPeriod,
 		ServiceWorkers: cfg.ServiceMaxConcurrentReconciles, IngressWorkers: cfg.IngressMaxConcurrentReconciles,

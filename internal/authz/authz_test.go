@@ -54,6 +54,41 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// A bound target group carries its binding's claim: to a binding it is its own or another
+// binding's (one binding per target group); to every other subject it is still what it
+// was, made outside Kubernetes.
+func TestClassifyBoundTargetGroups(t *testing.T) {
+	key := naming.BoundByTagKey(cluster)
+	binding := Classifier{Cluster: cluster, Self: StackTag{Key: key, Value: "team-a/web"}}
+	service := Classifier{Cluster: cluster, Self: StackTag{Key: naming.ServiceStackTag, Value: "team-a/web"}}
+	tests := []struct {
+		name string
+		c    Classifier
+		tags map[string]string
+		want Owner
+	}{
+		{"unclaimed", binding, map[string]string{"Name": "terraform"}, Owner{Class: External}},
+		{"claimed by the binding", binding, map[string]string{key: "team-a/web"}, Owner{Class: Own, Stack: "TargetGroupBinding team-a/web", Namespaces: []string{"team-a"}}},
+		{"claimed by another namespace's binding", binding, map[string]string{key: "team-b/web"}, Owner{Class: Stack, Stack: "TargetGroupBinding team-b/web", Namespaces: []string{"team-b"}}},
+		{"claimed by another binding of the namespace", binding, map[string]string{key: "team-a/other"}, Owner{Class: Stack, Stack: "TargetGroupBinding team-a/other", Namespaces: []string{"team-a"}}},
+		{"claimed by another cluster's binding", binding, map[string]string{naming.BoundByTagKey("dev"): "team-a/web"}, Owner{Class: External}},
+		{"a stack's target group, claimed", binding, map[string]string{naming.ServiceStackTag: "team-a/web", key: "team-a/web"}, Owner{Class: Stack, Stack: "Service team-a/web", Namespaces: []string{"team-a"}}},
+		{"a bound target group, to a Service", service, map[string]string{key: "team-b/web"}, Owner{Class: External}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.c.Classify(tt.tags)
+			if got.Class != tt.want.Class || got.Stack != tt.want.Stack || strings.Join(got.Namespaces, ",") != strings.Join(tt.want.Namespaces, ",") {
+				t.Errorf("Classify(%v) = %+v, want %+v", tt.tags, got, tt.want)
+			}
+			d := Policy{}.Decide(Reference{From: Subject{Kind: "TargetGroupBinding", Namespace: "team-a", Name: "web"}, Kind: TargetGroup, ID: "arn", Owner: got})
+			if allow := got.Class == Own || got.Class == External; d.Allowed != allow {
+				t.Errorf("Decide = %+v, want allowed=%t", d, allow)
+			}
+		})
+	}
+}
+
 // TestDecideEveryKindOwnerAndPolicy walks every kind of reference against every class of
 // owner and both group policies: only an object's own resources, what nothing in
 // Kubernetes owns, and (for groups) consented namespaces are allowed.

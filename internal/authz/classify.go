@@ -17,8 +17,9 @@ type StackTag struct {
 // which no tenant can write (see naming.IsReservedTagKey), decide.
 type Classifier struct {
 	Cluster string
-	// Self is the stack of the referring object: its resources are Own. Zero when the
-	// subject has no stack (a TargetGroupBinding).
+	// Self is the stack of the referring object: its resources are Own. For a
+	// TargetGroupBinding it is the claim a bound target group carries
+	// (naming.BoundByTagKey of the cluster, naming.BoundByValue of the binding).
 	Self StackTag
 	// GroupNamespaces are the namespaces of each explicit Ingress group's members, by group
 	// name: an explicit group's tags name no namespace.
@@ -52,6 +53,21 @@ func (c Classifier) Classify(tags map[string]string) Owner {
 			o.Class = Own
 		}
 		return o
+	}
+	// A target group a binding of this cluster owns carries its claim. Only bindings are
+	// told: one binding per target group, and the target group stays something made
+	// outside Kubernetes to everything else.
+	if key := naming.BoundByTagKey(c.Cluster); c.Self.Key == key {
+		if v, ok := tags[key]; ok {
+			o := Owner{Class: Stack, Stack: "TargetGroupBinding " + v}
+			if ns, _, ok := strings.Cut(v, "/"); ok && ns != "" {
+				o.Namespaces = []string{ns}
+			}
+			if v == c.Self.Value && v != "" {
+				o.Class = Own
+			}
+			return o
+		}
 	}
 	if tags[naming.TagResource] == naming.BackendSGResourceValue {
 		if hasCluster && cluster != c.Cluster {

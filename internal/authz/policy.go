@@ -72,7 +72,7 @@ func (p Policy) Decide(r Reference) Decision {
 			"name a security group of your own (by ID or Name tag) that no load balancer stack of lbsg owns, or remove it: lbsg attaches the backend security group by itself")
 	case TargetGroup:
 		return decideShared(r, "target group",
-			"bind or forward to a target group of your own, made outside lbsg; lbsg's target groups belong to the Service or Ingress that made them")
+			"bind or forward to a target group of your own, made outside lbsg and bound by no other TargetGroupBinding; lbsg's target groups belong to the Service or Ingress that made them")
 	case PrefixList:
 		// Prefix lists are AWS objects no stack makes.
 		return Decision{Allowed: true}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -33,11 +34,13 @@ type podENIAnnotation struct{ pod, value string }
 
 func newPodENIIndex(objs ClusterObjects) podENIIndex {
 	idx := podENIIndex{}
+	now := time.Now()
 	for i := range objs.Pods {
 		p := &objs.Pods[i]
 		v, ok := p.Annotations[targets.PodENIAnnotation]
-		if !ok || p.DeletionTimestamp != nil || p.Spec.HostNetwork {
-			// A hostNetwork Pod's IP is its node's: its target ENI is the node's.
+		if !ok || p.DeletionTimestamp != nil || p.Spec.HostNetwork || !targets.HoldsIP(podLiveness(p), now) {
+			// A hostNetwork Pod's IP is its node's: its target ENI is the node's. A
+			// finished Pod's annotation names an ENI that is no longer its own.
 			continue
 		}
 		for _, ip := range p.Status.PodIPs {

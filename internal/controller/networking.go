@@ -102,7 +102,8 @@ func (e *Engine) PlanNetworking(ctx context.Context, objs ClusterObjects) (*Netw
 // (source SG or CIDRs, needed ports, target ENIs) comes from its spec, the load balancer
 // inventory and the snapshot. Its AWS reads do not grow with the number of stacks: the
 // inventory (cached, fresh for the drift check), discovery when due, ENIs of targets not
-// resolved before, and one DescribeSecurityGroups per 200 SGs it plans.
+// resolved before, and one DescribeSecurityGroups per 200 SGs it plans; and, for each
+// TargetGroupBinding with spec.networking, its target group's cached description.
 func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *NetworkingSnapshot, o passOptions) (*NetworkingPlan, error) {
 	snap.mu.Lock()
 	defer snap.mu.Unlock()
@@ -207,8 +208,13 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		allIDs, allIPs, allClaims = append(allIDs, p.instIDs...), append(allIPs, p.ips...), append(allClaims, p.claims...)
 		todo = append(todo, p)
 	}
-	// TargetGroupBindings' spec.networking rules, on the targets lbsg registered for them.
-	for _, bc := range bindingContributions(objs) {
+	// TargetGroupBindings' spec.networking rules, on the targets of the bindings that own
+	// their target groups.
+	bcs, err := e.bindingContributions(ctx, objs)
+	if err != nil {
+		return nil, err
+	}
+	for _, bc := range bcs {
 		for _, sn := range bc.sns {
 			todo = append(todo, pending{sn: sn, instIDs: bc.instIDs, ips: bc.ips})
 		}

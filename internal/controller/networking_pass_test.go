@@ -137,7 +137,7 @@ func (w *netWorld) setPodEndpoints(name, node string, ips ...string) {
 	for i, ip := range ips {
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: fmt.Sprintf("%s-%d", name, i), Labels: map[string]string{"app": name}},
 			Spec:   corev1.PodSpec{NodeName: node},
-			Status: corev1.PodStatus{PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}}
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}}
 		_ = w.kube.Delete(w.ctx, pod)
 		w.create(pod)
 		eps = append(eps, discoveryv1.Endpoint{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready},

@@ -37,6 +37,7 @@ func ListClusterObjects(ctx context.Context, c client.Reader, withParams bool) (
 		return objs, fmt.Errorf("list pods: %w", err)
 	}
 	objs.Nodes, objs.Slices, objs.Services, objs.Pods = nodes.Items, slices.Items, services.Items, pods.Items
+	objs.IPHolders = podsByIP(objs.Pods, nil)
 	return objs, nil
 }
 

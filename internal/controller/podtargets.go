@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/lbsg/lbsg/internal/readiness"
 	"github.com/lbsg/lbsg/internal/spec"
 	"github.com/lbsg/lbsg/internal/state"
 	"github.com/lbsg/lbsg/internal/targets"
@@ -50,10 +50,12 @@ func ruleTargets(tg spec.TargetGroup, objs ClusterObjects) []state.Target {
 func endpointTargets(tg spec.TargetGroup, objs ClusterObjects, withUnready bool) ([]state.Target, []targets.Skipped) {
 	var out []state.Target
 	var skipped []targets.Skipped
-	var pods map[string]targets.Pod
+	var pods *targets.Pods
 	var gated gatedPods
+	now := time.Now()
 	svc := findService(objs.Services, tg.ServiceNamespace, tg.ServiceName)
-	for _, s := range slicesOf(tg.ServiceNamespace, tg.ServiceName, objs.Slices) {
+	slices := slicesOf(tg.ServiceNamespace, tg.ServiceName, objs.Slices)
+	for _, s := range slices {
 		if s.AddressType != discoveryv1.AddressTypeIPv4 {
 			continue
 		}
@@ -71,16 +73,16 @@ func endpointTargets(tg spec.TargetGroup, objs ClusterObjects, withUnready bool)
 			continue
 		}
 		for _, ep := range s.Endpoints {
-			if !withUnready && ep.Conditions.Ready != nil && !*ep.Conditions.Ready && !gated.waits(tg, ep.TargetRef, objs) {
+			if !withUnready && ep.Conditions.Ready != nil && !*ep.Conditions.Ready && !gated.waits(tg, ep.TargetRef, objs, now) {
 				continue
 			}
 			if pods == nil {
-				pods = podsOf(tg.ServiceNamespace, objs)
+				pods = podsOf(tg.ServiceNamespace, sliceAddresses(slices), objs, now)
 			}
 			for _, a := range ep.Addresses {
 				reason := "the Service is not known"
 				if svc != nil {
-					reason = targets.PodEndpoint(svc.Namespace, svc.Spec.Selector, endpointOf(a, ep.TargetRef), pods)
+					reason = targets.PodEndpoint(svc.Namespace, svc.Spec.Selector, endpointOf(a, ep.TargetRef), *pods)
 				}
 				if reason != "" {
 					skipped = append(skipped, targets.Skipped{Address: a, Reason: reason})
@@ -94,11 +96,11 @@ func endpointTargets(tg spec.TargetGroup, objs ClusterObjects, withUnready bool)
 	return out, skipped
 }
 
-// gatedPods indexes, on first use, the Pods of a target group's namespace that wait on
-// its readiness gate with their containers ready.
+// gatedPods indexes, on first use, the live Pods of a target group's namespace that wait
+// on its readiness gate with their containers ready.
 type gatedPods map[string]bool
 
-func (g *gatedPods) waits(tg spec.TargetGroup, ref *corev1.ObjectReference, objs ClusterObjects) bool {
+func (g *gatedPods) waits(tg spec.TargetGroup, ref *corev1.ObjectReference, objs ClusterObjects, now time.Time) bool {
 	if tg.Name == "" || ref == nil || ref.Kind != "Pod" {
 		return false
 	}
@@ -106,7 +108,7 @@ func (g *gatedPods) waits(tg spec.TargetGroup, ref *corev1.ObjectReference, objs
 		*g = gatedPods{}
 		for i := range objs.Pods {
 			p := &objs.Pods[i]
-			if p.Namespace == tg.ServiceNamespace && readiness.Registrable(p, tg.Name) {
+			if p.Namespace == tg.ServiceNamespace && gateRegistrable(p, tg.Name, now) {
 				(*g)[p.Name] = true
 			}
 		}
@@ -122,22 +124,35 @@ func endpointOf(address string, ref *corev1.ObjectReference) targets.Endpoint {
 	return ep
 }
 
-// podsOf indexes the namespace's Pods by namespace/name, with their node's InternalIPs.
-func podsOf(namespace string, objs ClusterObjects) map[string]targets.Pod {
-	out := map[string]targets.Pod{}
+// podsOf is what target selection knows of the Pods at now: the namespace's Pods by
+// namespace/name, with their node's InternalIPs and liveness, and every Pod of the cluster
+// that reports one of addresses.
+func podsOf(namespace string, addresses []string, objs ClusterObjects, now time.Time) *targets.Pods {
+	out := &targets.Pods{ByName: map[string]targets.Pod{}, ByIP: map[string][]targets.Holder{}, Now: now}
 	for i := range objs.Pods {
 		p := &objs.Pods[i]
-		if p.Namespace != namespace || p.DeletionTimestamp != nil {
+		if p.Namespace != namespace {
 			continue
 		}
-		tp := targets.Pod{Namespace: p.Namespace, Name: p.Name, Labels: p.Labels, HostNetwork: p.Spec.HostNetwork}
-		for _, ip := range p.Status.PodIPs {
-			tp.IPs = append(tp.IPs, ip.IP)
-		}
+		tp := targets.Pod{Namespace: p.Namespace, Name: p.Name, Labels: p.Labels, HostNetwork: p.Spec.HostNetwork, Live: podLiveness(p)}
+		tp.IPs = podIPsOf(p)
 		if tp.HostNetwork {
 			tp.NodeIPs = nodeInternalIPs(objs.Nodes, p.Spec.NodeName)
 		}
-		out[p.Namespace+"/"+p.Name] = tp
+		out.ByName[p.Namespace+"/"+p.Name] = tp
+	}
+	for _, a := range addresses {
+		if _, done := out.ByIP[a]; done {
+			continue
+		}
+		holders, ok := objs.IPHolders[a]
+		if !ok {
+			continue
+		}
+		out.ByIP[a] = make([]targets.Holder, 0, len(holders))
+		for _, p := range holders {
+			out.ByIP[a] = append(out.ByIP[a], holderOf(p))
+		}
 	}
 	return out
 }
@@ -190,8 +205,31 @@ func skippedNotices(skipped map[string][]targets.Skipped) []spec.Notice {
 	return out
 }
 
-// servicesSelecting returns the Services in a Pod's namespace whose selector selects it.
+// servicesSelecting returns the Services whose targets a Pod's change may change: those
+// of its namespace whose selector selects it, and those that select another Pod reporting
+// one of its IPs (PodIPIndex), in any namespace: an IP is a target only while a single
+// live Pod holds it.
 func servicesSelecting(ctx context.Context, c client.Reader, pod client.Object) []corev1.Service {
+	out := servicesOf(ctx, c, pod)
+	seen := map[string]bool{pod.GetNamespace() + "/" + pod.GetName(): true}
+	for _, ip := range podIPsOf(pod) {
+		others := &corev1.PodList{}
+		if err := c.List(ctx, others, client.MatchingFields{PodIPIndex: ip}); err != nil {
+			continue
+		}
+		for i := range others.Items {
+			o := &others.Items[i]
+			if key := o.Namespace + "/" + o.Name; !seen[key] {
+				seen[key] = true
+				out = append(out, servicesOf(ctx, c, o)...)
+			}
+		}
+	}
+	return out
+}
+
+// servicesOf returns the Services in a Pod's namespace whose selector selects it.
+func servicesOf(ctx context.Context, c client.Reader, pod client.Object) []corev1.Service {
 	list := &corev1.ServiceList{}
 	if err := c.List(ctx, list, client.InNamespace(pod.GetNamespace())); err != nil {
 		return nil

@@ -21,7 +21,7 @@ func TestPodTargetsOnlyFromSelectedPods(t *testing.T) {
 	svc := corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "web"},
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}}}
 	pod := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "web-1", Labels: map[string]string{"app": "web"}},
-		Status: corev1.PodStatus{PodIPs: []corev1.PodIP{{IP: "10.0.1.5"}}}}
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIPs: []corev1.PodIP{{IP: "10.0.1.5"}}}}
 	slice := func(n string, eps ...discoveryv1.Endpoint) discoveryv1.EndpointSlice {
 		return discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: n, Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
 			AddressType: discoveryv1.AddressTypeIPv4, Ports: []discoveryv1.EndpointPort{{Name: &name, Port: &port}}, Endpoints: eps}
@@ -29,13 +29,25 @@ func TestPodTargetsOnlyFromSelectedPods(t *testing.T) {
 	ep := func(ip string, ref *corev1.ObjectReference) discoveryv1.Endpoint {
 		return discoveryv1.Endpoint{Addresses: []string{ip}, TargetRef: ref, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}
 	}
+	// team's finished job kept 10.0.1.9, which team-b's database has now; team's Pod on a
+	// lost node still says Running with 10.0.1.10, which team-b's cache got since.
+	other := func(ns, name, ip string, phase corev1.PodPhase) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"app": "web"}},
+			Status: corev1.PodStatus{Phase: phase, PodIPs: []corev1.PodIP{{IP: ip}}}}
+	}
+	pods := []corev1.Pod{pod, other("team", "job", "10.0.1.9", corev1.PodSucceeded), other("team-b", "db", "10.0.1.9", corev1.PodRunning),
+		other("team", "stuck", "10.0.1.10", corev1.PodRunning), other("team-b", "cache", "10.0.1.10", corev1.PodRunning)}
+	ref := func(name string) *corev1.ObjectReference {
+		return &corev1.ObjectReference{Kind: "Pod", Namespace: "team", Name: name}
+	}
 	objs := ClusterObjects{
 		Services: []corev1.Service{svc},
-		Pods:     []corev1.Pod{pod},
+		Pods:     pods,
 		Slices: []discoveryv1.EndpointSlice{
-			slice("web-real", ep("10.0.1.5", &corev1.ObjectReference{Kind: "Pod", Namespace: "team", Name: "web-1"})),
-			slice("web-forged", ep("10.0.3.7", nil), ep("10.0.3.8", &corev1.ObjectReference{Kind: "Pod", Namespace: "team", Name: "web-1"})),
+			slice("web-real", ep("10.0.1.5", ref("web-1"))),
+			slice("web-forged", ep("10.0.3.7", nil), ep("10.0.3.8", ref("web-1")), ep("10.0.1.9", ref("job")), ep("10.0.1.10", ref("stuck"))),
 		},
+		IPHolders: podsByIP(pods, nil),
 	}
 	st := &spec.Stack{TargetGroups: []spec.TargetGroup{{ResourceID: "team/web:80", TargetType: spec.TargetIP,
 		ServiceNamespace: "team", ServiceName: "web", ServicePortName: "http"}}}
@@ -47,11 +59,28 @@ func TestPodTargetsOnlyFromSelectedPods(t *testing.T) {
 	if len(notices) != 1 {
 		t.Fatalf("notices = %v, want one for the Service", notices)
 	}
-	for _, w := range []string{"team/web", "10.0.3.7 (no targetRef to a Pod)", "10.0.3.8 (not one of the Pod's IPs)"} {
+	for _, w := range []string{"team/web", "10.0.3.7 (no targetRef to a Pod)", "10.0.3.8 (not one of the Pod's IPs)",
+		"10.0.1.9 (the Pod has finished (phase Succeeded)", "10.0.1.10 (another live Pod of the cluster reports the same IP)"} {
 		if !strings.Contains(notices[0].Message, w) {
 			t.Errorf("notice %q lacks %q", notices[0].Message, w)
 		}
 	}
+
+	// The reference check sees every live holder of each address, whatever its namespace,
+	// and no finished Pod.
+	holders := livePodIPs(objs)
+	if got := holders["10.0.1.9"]; len(got) != 1 || got[0].Namespace != "team-b" {
+		t.Errorf("live holders of 10.0.1.9 = %v, want team-b's database only", got)
+	}
+	if got := holders["10.0.1.10"]; len(got) != 2 {
+		t.Errorf("live holders of 10.0.1.10 = %v, want both", got)
+	}
+	// Without the cluster-wide view of an address, it is no target.
+	objs.IPHolders = nil
+	if want, _ = desiredTargets(st, objs); len(want["team/web:80"]) != 0 {
+		t.Errorf("targets without the IP index = %v, want none", want["team/web:80"])
+	}
+	objs.IPHolders = podsByIP(pods, nil)
 
 	// Without a selector, a Service gets no ip targets, and the notice says why.
 	objs.Services[0].Spec.Selector = nil

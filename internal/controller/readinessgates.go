@@ -77,8 +77,9 @@ func (e *Engine) syncReadinessGates(ctx context.Context, c client.Client, groups
 			return GateRecheck, fmt.Errorf("list pods of %s: %w", g.namespace, err)
 		}
 		var pending []*corev1.Pod
+		now := time.Now()
 		for i := range pods.Items {
-			if readiness.Pending(&pods.Items[i], g.gate) {
+			if gatePending(&pods.Items[i], g.gate, now) {
 				pending = append(pending, &pods.Items[i])
 			}
 		}
@@ -123,6 +124,20 @@ func (e *Engine) syncReadinessGates(ctx context.Context, c client.Client, groups
 		}
 	}
 	return recheck, errors.Join(errs...)
+}
+
+// gateRegistrable reports whether a Pod whose endpoint is not Ready is a target of the
+// group whose gate is gate: it waits on the gate with its containers ready
+// (readiness.Registrable), and it is live (targets.NotLive), as every target is.
+func gateRegistrable(p *corev1.Pod, gate string, now time.Time) bool {
+	return readiness.Registrable(p, gate) && liveTarget(p, now)
+}
+
+// gatePending reports whether lbsg writes the Pod's gate: it waits on the gate
+// (readiness.Pending) and can be a target. A finished Pod, or one that no longer holds its
+// IP, is never a target: its gate would be read for ever and never turn True.
+func gatePending(p *corev1.Pod, gate string, now time.Time) bool {
+	return readiness.Pending(p, gate) && liveTarget(p, now)
 }
 
 // afterGates ends a successful reconcile: it updates the readiness gates of the groups and

@@ -128,7 +128,7 @@ func (w *stackWorld) gatedPod(name, ip, gate string, containersReady bool) {
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, Labels: map[string]string{"app": "web"}},
 		Spec: corev1.PodSpec{ReadinessGates: []corev1.PodReadinessGate{{ConditionType: readiness.ConditionType(gate)}}}}
 	w.create(p)
-	p.Status = corev1.PodStatus{PodIPs: []corev1.PodIP{{IP: ip}}, PodIP: ip,
+	p.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIPs: []corev1.PodIP{{IP: ip}}, PodIP: ip,
 		Conditions: []corev1.PodCondition{{Type: corev1.ContainersReady, Status: status}}}
 	if err := w.kube.Status().Update(w.ctx, p); err != nil {
 		w.t.Fatal(err)

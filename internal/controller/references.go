@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -49,7 +50,7 @@ func (e *Engine) checkReferences(ctx context.Context, sp *StackPlan, objs Cluste
 		SGTags:      map[string]map[string]string{},
 		TGTags:      map[string]map[string]string{},
 		BackendSGID: backendSGID,
-		PodIPs:      livePodIPs(objs.Pods),
+		PodIPs:      livePodIPs(objs),
 		Instances:   nodeInstances(objs.Nodes),
 	}
 	for _, sg := range sgs {
@@ -167,24 +168,20 @@ func leftOutNotice(d authz.Denial) spec.Notice {
 		r.Key, r.Value, r.ID, r.Value, d.Decision.Reason, r.ID)}
 }
 
-// livePodIPs maps each IP to the live Pods holding it (targets.Live).
-func livePodIPs(pods []corev1.Pod) map[string][]plan.PodRef {
+// livePodIPs maps each endpoint address to the Pods of the whole cluster that hold it
+// (targets.HoldsIP): the check sees every live holder of an IP the plan registers, not
+// only the Pods of the subject's namespaces.
+func livePodIPs(objs ClusterObjects) map[string][]plan.PodRef {
+	now := time.Now()
 	out := map[string][]plan.PodRef{}
-	for i := range pods {
-		p := &pods[i]
-		if !targets.Live(podLiveness(p)) {
-			continue
-		}
-		for _, ip := range p.Status.PodIPs {
-			out[ip.IP] = append(out[ip.IP], plan.PodRef{Namespace: p.Namespace, Name: p.Name, HostNetwork: p.Spec.HostNetwork})
+	for ip, holders := range objs.IPHolders {
+		for _, p := range holders {
+			if targets.HoldsIP(podLiveness(p), now) {
+				out[ip] = append(out[ip], plan.PodRef{Namespace: p.Namespace, Name: p.Name, HostNetwork: p.Spec.HostNetwork})
+			}
 		}
 	}
 	return out
-}
-
-// podLiveness is what targets.Live reads of a Pod.
-func podLiveness(p *corev1.Pod) targets.Liveness {
-	return targets.Liveness{Phase: string(p.Status.Phase), Deleting: p.DeletionTimestamp != nil}
 }
 
 // nodeInstances are the EC2 instance IDs of the cluster's Nodes.

@@ -51,6 +51,10 @@ type ClusterObjects struct {
 	Slices []discoveryv1.EndpointSlice
 	// Pods confirm EndpointSlice addresses: only a selected Pod's IP is an ip target.
 	Pods []corev1.Pod
+	// IPHolders are, for each address of Slices, every Pod of the cluster that reports it,
+	// whatever its namespace: an address is a target only when no other live Pod holds it.
+	// An address without an entry is never a target.
+	IPHolders map[string][]*corev1.Pod
 	// Services are every Service (Ingress backends); Ingresses, Classes and Params are
 	// what Ingress groups are made of.
 	Services  []corev1.Service

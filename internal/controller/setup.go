@@ -55,8 +55,11 @@ type Options struct {
 // past it a stack waits for the next drift check.
 const lbChangedBuffer = 1024
 
-// Setup registers lbsg's reconcilers with the manager.
-func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
+// Setup registers lbsg's reconcilers with the manager, and the informer indexes they read.
+func Setup(ctx context.Context, mgr ctrl.Manager, e *Engine, o Options) error {
+	if err := IndexPodIPs(ctx, mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
 	// Annotations carry the configuration and do not bump the generation; status writes
 	// (lbsg's own) change neither, so they do not trigger a reconcile.
 	svcChanged := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{},
@@ -69,12 +72,14 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		return nodeReady(a) != nodeReady(b) || !reflect.DeepEqual(a.Labels, b.Labels) ||
 			a.Spec.ProviderID != b.Spec.ProviderID || !reflect.DeepEqual(a.Spec.Taints, b.Spec.Taints)
 	}}
-	// A Pod matters to ip targets through its labels and IPs; readiness reaches lbsg
-	// through the EndpointSlice, except for a Pod waiting on a readiness gate, whose
-	// endpoint stays unready: its containers becoming ready makes it a target.
+	// A Pod matters to ip targets through its labels, IPs and phase (a finished Pod is no
+	// target, and gives its IP up); readiness reaches lbsg through the EndpointSlice,
+	// except for a Pod waiting on a readiness gate, whose endpoint stays unready: its
+	// containers becoming ready makes it a target.
 	podChanged := predicate.Funcs{UpdateFunc: func(ev event.UpdateEvent) bool {
 		a, b := ev.ObjectOld.(*corev1.Pod), ev.ObjectNew.(*corev1.Pod)
 		return !reflect.DeepEqual(a.Labels, b.Labels) || !reflect.DeepEqual(a.Status.PodIPs, b.Status.PodIPs) ||
+			a.Status.Phase != b.Status.Phase ||
 			a.Annotations[targets.PodENIAnnotation] != b.Annotations[targets.PodENIAnnotation] ||
 			a.DeletionTimestamp != b.DeletionTimestamp ||
 			readiness.HasAnyGate(b) && readiness.ContainersReady(a) != readiness.ContainersReady(b)
@@ -208,7 +213,7 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		return err
 	}
 	if o.WatchTargetGroupBindings {
-		if err := setupTargetGroupBindings(mgr, e, o, svcR.Notify, nodeChanged, podChanged); err != nil {
+		if err := setupTargetGroupBindings(ctx, mgr, e, o, svcR.Notify, nodeChanged, podChanged); err != nil {
 			return err
 		}
 	}
@@ -253,7 +258,8 @@ func Setup(mgr ctrl.Manager, e *Engine, o Options) error {
 		Watches(&discoveryv1.EndpointSlice{}, sliceToPass).
 		Watches(&corev1.Pod{}, podToPass, builder.WithPredicates(podChanged))
 	if o.WatchTargetGroupBindings {
-		// Any change: the registered-targets record is what places a binding's rules.
+		// Any change: the record a binding's reconcile writes right after it claimed its
+		// target group (which places the binding's rules) is an annotation.
 		pb = pb.Watches(&elbv2api.TargetGroupBinding{}, toPass)
 	}
 	return pb.Complete(netR)

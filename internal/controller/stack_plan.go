@@ -16,7 +16,8 @@ import (
 // apply.
 
 // ServiceObjects reads the Kubernetes objects a Service's plan depends on: the nodes
-// (instance targets), its EndpointSlices and the Pods of its namespace (ip targets).
+// (instance targets), its EndpointSlices, the Pods of its namespace and, for each endpoint
+// address, every Pod of the cluster that reports it (ip targets).
 func ServiceObjects(ctx context.Context, c client.Reader, svc *corev1.Service) (ClusterObjects, error) {
 	var objs ClusterObjects
 	nodes := &corev1.NodeList{}
@@ -32,6 +33,11 @@ func ServiceObjects(ctx context.Context, c client.Reader, svc *corev1.Service) (
 		return objs, fmt.Errorf("list pods of %s: %w", svc.Namespace, err)
 	}
 	objs.Nodes, objs.Slices, objs.Pods, objs.Services = nodes.Items, slices.Items, pods.Items, []corev1.Service{*svc}
+	holders, err := podsWithIPs(ctx, c, sliceAddresses(objs.Slices))
+	if err != nil {
+		return objs, err
+	}
+	objs.IPHolders = holders
 	return objs, nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/lbsg/lbsg/internal/audit"
 	"github.com/lbsg/lbsg/internal/elb"
 	"github.com/lbsg/lbsg/internal/naming"
+	"github.com/lbsg/lbsg/internal/plan"
 	"github.com/lbsg/lbsg/internal/spec"
 	"github.com/lbsg/lbsg/internal/state"
 	"github.com/lbsg/lbsg/internal/targets"
@@ -39,6 +40,9 @@ const (
 	EventTGBRefused = "TargetGroupBindingRefused"
 	// EventTGBAdopted: an upstream binding of a stack lbsg now serves was released.
 	EventTGBAdopted = "TargetGroupBindingAdopted"
+	// EventTGBRecordIgnored: the binding's registered-targets annotation names targets
+	// lbsg cannot vouch it registered for this binding; none of them is deregistered.
+	EventTGBRecordIgnored = "RegisteredTargetsRecordIgnored"
 )
 
 // TGBRequest is the work item of the TargetGroupBinding reconciler: one binding.
@@ -84,7 +88,14 @@ func (r *TargetGroupBindingReconciler) refuse(b *elbv2api.TargetGroupBinding, fo
 	r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, EventTGBRefused, "Reconcile", format, args...)
 }
 
-// checkTargetGroup returns why lbsg must not register targets in tg for b, or "".
+// ignoreRecord reports targets of the binding's record that lbsg does not deregister.
+func (r *TargetGroupBindingReconciler) ignoreRecord(b *elbv2api.TargetGroupBinding, format string, args ...any) {
+	r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, EventTGBRecordIgnored, "Reconcile", format, args...)
+}
+
+// checkTargetGroup returns why lbsg must not register targets in tg for b, or "": what
+// the target group is (its VPC and target type). Whose it is the reference authorizer
+// decides (authorizeTargetGroup).
 func (r *TargetGroupBindingReconciler) checkTargetGroup(b *elbv2api.TargetGroupBinding, tg elb.BoundTargetGroup) string {
 	vpc := r.Engine.Exec.VPCID
 	if tg.VPCID != vpc {
@@ -92,11 +103,6 @@ func (r *TargetGroupBindingReconciler) checkTargetGroup(b *elbv2api.TargetGroupB
 	}
 	if b.Spec.VpcID != "" && b.Spec.VpcID != vpc {
 		return fmt.Sprintf("spec.vpcID %q is not the cluster's VPC %s (fix spec.vpcID or remove it)", b.Spec.VpcID, vpc)
-	}
-	for _, k := range []string{naming.ServiceStackTag, naming.IngressStackTag} {
-		if v, ok := tg.Tags[k]; ok {
-			return fmt.Sprintf("target group %s is tagged %s=%s: it belongs to a load balancer stack that lbsg (or upstream) manages, whose targets follow its Service or Ingress; bind a target group made outside Kubernetes instead", tg.ARN, k, v)
-		}
 	}
 	switch tg.TargetType {
 	case elbv2api.TargetTypeInstance, elbv2api.TargetTypeIP:
@@ -113,24 +119,9 @@ func (r *TargetGroupBindingReconciler) checkTargetGroup(b *elbv2api.TargetGroupB
 }
 
 func (r *TargetGroupBindingReconciler) reconcileNormal(ctx context.Context, b *elbv2api.TargetGroupBinding) (ctrl.Result, error) {
-	tracked, err := decodeTracked(b.Annotations[TGBTargetsAnnotation])
-	if err != nil {
-		// Deregistering from an unreadable record could remove someone else's targets.
-		r.refuse(b, "%s; lbsg will deregister none of the targets it registered before (remove the annotation)", err.Error())
-		tracked = trackedTargets{}
-	}
+	e := r.Engine
 	arn := b.Spec.TargetGroupARN
-	if tracked.ARN != "" && tracked.ARN != arn {
-		// The binding moved to another target group: take lbsg's targets out of the old one.
-		if err := r.deregisterTracked(ctx, tracked); err != nil {
-			return ctrl.Result{}, err
-		}
-		if err := r.record(ctx, b, trackedTargets{}); err != nil {
-			return ctrl.Result{}, err
-		}
-		tracked = trackedTargets{}
-	}
-	tg, err := r.Engine.ELB.BoundTargetGroup(ctx, arn)
+	tg, err := e.ELB.BoundTargetGroup(ctx, arn)
 	if errors.Is(err, elb.ErrTargetGroupNotFound) {
 		r.refuse(b, "target group %s does not exist (fix spec.targetGroupARN)", arn)
 		return ctrl.Result{RequeueAfter: r.Resync}, nil
@@ -141,6 +132,36 @@ func (r *TargetGroupBindingReconciler) reconcileNormal(ctx context.Context, b *e
 	if why := r.checkTargetGroup(b, tg); why != "" {
 		r.refuse(b, "%s", why)
 		return ctrl.Result{}, nil
+	}
+	// Whose the target group is comes first: nothing of it, and nothing the binding's
+	// record names, is touched before the reference authorizer says it is the binding's.
+	tags, err := e.ownerTags(ctx, r.Client, b, tg)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if d := e.authorizeTargetGroup(b, arn, tags); d != nil {
+		r.refuse(b, "%s; lbsg registers and deregisters nothing for this binding", d.Error())
+		return ctrl.Result{}, nil
+	}
+	rec, err := decodeTracked(b.Annotations[TGBTargetsAnnotation])
+	if err != nil {
+		r.ignoreRecord(b, "%s; lbsg will deregister none of the targets it lists (remove the annotation)", err.Error())
+		rec = trackedTargets{}
+	}
+	if rec.ARN != "" && rec.ARN != arn {
+		// The record is of another target group (spec.targetGroupARN changed, where the
+		// CRD does not forbid it): take lbsg's targets out of it, if it was this binding's.
+		if err := r.release(ctx, b, rec.ARN, rec); err != nil {
+			return ctrl.Result{}, err
+		}
+		if err := r.record(ctx, b, trackedTargets{}); err != nil {
+			return ctrl.Result{}, err
+		}
+		rec = trackedTargets{}
+	}
+	var untrusted []state.Target
+	if !e.vouched(b, tg, rec) {
+		untrusted, rec = rec.Targets, trackedTargets{}
 	}
 	if !controllerutil.ContainsFinalizer(b, TGBFinalizer) {
 		patch := client.MergeFrom(b.DeepCopy())
@@ -155,7 +176,7 @@ func (r *TargetGroupBindingReconciler) reconcileNormal(ctx context.Context, b *e
 			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, EventTGBInvalidNetworking, "Reconcile", "%s; this entry is not applied, the others are", p)
 		}
 	}
-	want, problem, err := r.desiredTargets(ctx, b, tg.TargetType)
+	want, objs, problem, err := r.desiredTargets(ctx, b, tg.TargetType)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -164,30 +185,27 @@ func (r *TargetGroupBindingReconciler) reconcileNormal(ctx context.Context, b *e
 		r.refuse(b, "%s", problem)
 		return ctrl.Result{RequeueAfter: r.Resync}, nil
 	}
-	have, err := r.Engine.ELB.Targets(ctx, arn)
+	have, err := e.ELB.Targets(ctx, arn)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	register, deregister := targetsDiff(want, have, tracked.Targets)
+	if _, kept := targetsDiff(want, have, untrusted); len(kept) > 0 {
+		r.ignoreRecord(b, "annotation %s lists %d registered target(s) that are no longer targets (%s), but lbsg did not record them for this binding in %s (the annotation was copied, edited or written by an older lbsg): lbsg deregisters none of them (deregister them by hand if they are yours), and keeps its own record from now on",
+			TGBTargetsAnnotation, len(kept), targetList(kept, 3), arn)
+	}
+	register, deregister := targetsDiff(want, have, rec.Targets)
+	pre := trackedTargets{ARN: arn, Targets: stillTracked(want, have, rec.Targets)}
+	next := trackedTargets{ARN: arn, Targets: want}
+	if err := r.write(ctx, b, tg, tags, objs, rec, pre, next, register, deregister); err != nil {
+		if errors.Is(err, errDenied) {
+			r.refuse(b, "%s; nothing was changed", err.Error())
+			return ctrl.Result{RequeueAfter: r.Resync}, nil
+		}
+		return ctrl.Result{}, r.failed(ctx, b, err)
+	}
 	if len(register)+len(deregister) > 0 {
-		if err := r.record(ctx, b, trackedTargets{ARN: arn, Targets: stillTracked(want, have, tracked.Targets)}); err != nil {
-			return ctrl.Result{}, err
-		}
-		if len(register) > 0 {
-			if err := r.Engine.ELB.RegisterTargets(ctx, arn, register); err != nil {
-				return ctrl.Result{}, r.failed(ctx, b, err)
-			}
-		}
-		if len(deregister) > 0 {
-			if err := r.Engine.ELB.DeregisterTargets(ctx, arn, deregister); err != nil {
-				return ctrl.Result{}, r.failed(ctx, b, err)
-			}
-		}
 		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, EventSuccessfullyDeploy, "Reconcile",
 			"registered %d and deregistered %d targets in %s", len(register), len(deregister), arn)
-	}
-	if err := r.record(ctx, b, trackedTargets{ARN: arn, Targets: want}); err != nil {
-		return ctrl.Result{}, err
 	}
 	if g := b.Generation; b.Status.ObservedGeneration == nil || *b.Status.ObservedGeneration != g {
 		patch := client.MergeFrom(b.DeepCopy())
@@ -200,7 +218,53 @@ func (r *TargetGroupBindingReconciler) reconcileNormal(ctx context.Context, b *e
 	if tg.TargetType == elbv2api.TargetTypeIP {
 		gates = []gatedGroup{{gate: b.Name, namespace: b.Namespace, arn: arn}}
 	}
-	return r.Engine.afterGates(ctx, r.Client, gates, r.Resync)
+	return e.afterGates(ctx, r.Client, gates, r.Resync)
+}
+
+// write makes a binding's target group hold want: one plan, checked as a whole, then
+// applied in steps. The claim and the seal of the records to come are written first (one
+// AddTags, only when they change); then the record of what is or may be registered (pre),
+// the registrations and deregistrations, and the record of what is (next). Whatever step
+// fails, the record on the binding is one the seal vouches for.
+func (r *TargetGroupBindingReconciler) write(ctx context.Context, b *elbv2api.TargetGroupBinding, tg elb.BoundTargetGroup, tags map[string]string,
+	objs ClusterObjects, rec, pre, next trackedTargets, register, deregister []state.Target) error {
+	e := r.Engine
+	cluster := e.Settings.Cluster
+	self, sealKey := e.claimOf(b), naming.RegisteredTagKey(cluster)
+	digest := func(t trackedTargets) string { return recordDigest(cluster, b.Namespace, b.Name, t) }
+	changes := len(register)+len(deregister) > 0
+	ref := plan.Ref{Kind: plan.KindTargetGroup, ID: tg.ARN}
+	var claim, targets []plan.Change
+	if tg.Tags[self.Key] != self.Value || !sealed(tg.Tags[sealKey], digest(next)) || (changes && !sealed(tg.Tags[sealKey], digest(pre))) {
+		var keep string
+		if len(rec.Targets) > 0 {
+			keep = digest(rec)
+		}
+		claim = append(claim, plan.Change{Op: plan.OpTag, Phase: plan.PhaseTargetGroups, Target: ref,
+			Tags:   map[string]string{self.Key: self.Value, sealKey: sealValue(keep, digest(pre), digest(next))},
+			Reason: "claim the target group for TargetGroupBinding " + self.Value + " and seal its registered-targets record"})
+	}
+	if len(register) > 0 {
+		targets = append(targets, plan.Change{Op: plan.OpRegister, Phase: plan.PhaseTargets, Target: ref, Targets: register,
+			Reason: fmt.Sprintf("register %d target(s) of TargetGroupBinding %s", len(register), self.Value)})
+	}
+	if len(deregister) > 0 {
+		targets = append(targets, plan.Change{Op: plan.OpDeregister, Phase: plan.PhaseTargets, Target: ref, Targets: deregister,
+			Reason: fmt.Sprintf("deregister %d target(s) TargetGroupBinding %s registered and no longer has", len(deregister), self.Value)})
+	}
+	if len(claim)+len(targets) == 0 {
+		return r.record(ctx, b, next)
+	}
+	err := e.applyChecked(ctx, b, tg.ARN, tags, objs, [][]plan.Change{claim, targets}, func(int) error {
+		if !changes {
+			return nil
+		}
+		return r.record(ctx, b, pre)
+	})
+	if err != nil {
+		return err
+	}
+	return r.record(ctx, b, next)
 }
 
 func (r *TargetGroupBindingReconciler) failed(ctx context.Context, b *elbv2api.TargetGroupBinding, err error) error {
@@ -231,24 +295,57 @@ func (r *TargetGroupBindingReconciler) record(ctx context.Context, b *elbv2api.T
 	return nil
 }
 
-// deregisterTracked takes the targets lbsg registered out of their target group, those
-// still there; a target group deleted meanwhile has nothing left to take out.
-func (r *TargetGroupBindingReconciler) deregisterTracked(ctx context.Context, t trackedTargets) error {
-	if t.ARN == "" || len(t.Targets) == 0 {
-		return nil
-	}
-	have, err := r.Engine.ELB.Targets(ctx, t.ARN)
+// release lets go of target group arn for b: it deregisters the targets of rec that are
+// still there when the target group's seal vouches for rec, and removes b's claim and
+// seal, after the same checks as a registration. A target group that is not b's (another
+// binding's or stack's) is left as it is, and so is one that no longer exists.
+func (r *TargetGroupBindingReconciler) release(ctx context.Context, b *elbv2api.TargetGroupBinding, arn string, rec trackedTargets) error {
+	e := r.Engine
+	tg, err := e.ELB.BoundTargetGroup(ctx, arn)
 	if elb.IsTargetGroupNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	_, gone := targetsDiff(nil, have, t.Targets)
-	if len(gone) == 0 {
+	tags, err := e.ownerTags(ctx, r.Client, b, tg)
+	if err != nil {
+		return err
+	}
+	if d := e.authorizeTargetGroup(b, arn, tags); d != nil {
+		if len(rec.Targets) > 0 {
+			r.ignoreRecord(b, "%s; lbsg deregisters none of the %d target(s) annotation %s lists there", d.Error(), len(rec.Targets), TGBTargetsAnnotation)
+		}
 		return nil
 	}
-	err = r.Engine.ELB.DeregisterTargets(ctx, t.ARN, gone)
+	var gone []state.Target
+	switch {
+	case len(rec.Targets) == 0:
+	case e.vouched(b, tg, rec):
+		have, err := e.ELB.Targets(ctx, arn)
+		if elb.IsTargetGroupNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, gone = targetsDiff(nil, have, rec.Targets)
+	default:
+		r.ignoreRecord(b, "annotation %s lists %d target(s) that lbsg did not record for this binding in %s (the annotation was copied, edited or written by an older lbsg): lbsg deregisters none of them",
+			TGBTargetsAnnotation, len(rec.Targets), arn)
+	}
+	self, sealKey := e.claimOf(b), naming.RegisteredTagKey(e.Settings.Cluster)
+	ref := plan.Ref{Kind: plan.KindTargetGroup, ID: arn}
+	var changes []plan.Change
+	if len(gone) > 0 {
+		changes = append(changes, plan.Change{Op: plan.OpDeregister, Phase: plan.PhaseTargets, Target: ref, Targets: gone,
+			Reason: fmt.Sprintf("deregister the %d target(s) TargetGroupBinding %s registered", len(gone), self.Value)})
+	}
+	if tg.Tags[self.Key] == self.Value {
+		changes = append(changes, plan.Change{Op: plan.OpTag, Phase: plan.PhaseDeleteTGs, Target: ref, Untag: []string{self.Key, sealKey},
+			Reason: "release the target group's claim by TargetGroupBinding " + self.Value})
+	}
+	err = e.applyChecked(ctx, b, arn, tags, ClusterObjects{}, [][]plan.Change{changes}, nil)
 	if elb.IsTargetGroupNotFound(err) {
 		return nil
 	}
@@ -256,19 +353,33 @@ func (r *TargetGroupBindingReconciler) deregisterTracked(ctx context.Context, t 
 }
 
 // finalize deregisters the targets lbsg registered, and nothing else of the target
-// group, then releases the binding.
+// group, releases the target group, then the binding.
 func (r *TargetGroupBindingReconciler) finalize(ctx context.Context, b *elbv2api.TargetGroupBinding) error {
 	if !controllerutil.ContainsFinalizer(b, TGBFinalizer) {
 		return nil
 	}
-	tracked, err := decodeTracked(b.Annotations[TGBTargetsAnnotation])
+	rec, err := decodeTracked(b.Annotations[TGBTargetsAnnotation])
 	if err != nil {
-		r.refuse(b, "%s; no target is deregistered", err.Error())
-		tracked = trackedTargets{}
+		r.ignoreRecord(b, "%s; no target is deregistered", err.Error())
+		rec = trackedTargets{}
 	}
-	if err := r.deregisterTracked(ctx, tracked); err != nil {
-		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, EventFailedCleanup, "Cleanup", "%s", err.Error())
-		return err
+	arns := []string{b.Spec.TargetGroupARN}
+	if rec.ARN != "" && rec.ARN != b.Spec.TargetGroupARN {
+		arns = append([]string{rec.ARN}, arns...)
+	}
+	for _, arn := range arns {
+		t := rec
+		if arn != rec.ARN {
+			t = trackedTargets{}
+		}
+		if err := r.release(ctx, b, arn, t); err != nil {
+			if errors.Is(err, errDenied) {
+				r.refuse(b, "%s; the finalizer is kept", err.Error())
+			} else {
+				r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, EventFailedCleanup, "Cleanup", "%s", err.Error())
+			}
+			return err
+		}
 	}
 	patch := client.MergeFrom(b.DeepCopy())
 	controllerutil.RemoveFinalizer(b, TGBFinalizer)
@@ -292,70 +403,92 @@ func bindingPort(svc *corev1.Service, ref intstr.IntOrString) *corev1.ServicePor
 	return nil
 }
 
+// bindingNodes are the nodes a binding of an instance target group has: the eligible ones
+// its spec.nodeSelector selects. problem says why the selector cannot be used.
+func bindingNodes(b *elbv2api.TargetGroupBinding, nodes []corev1.Node) (out []corev1.Node, problem string) {
+	candidates := nodes
+	if sel := b.Spec.NodeSelector; sel != nil {
+		s, err := metav1.LabelSelectorAsSelector(sel)
+		if err != nil {
+			return nil, fmt.Sprintf("spec.nodeSelector: %v; targets are left as they are (fix the selector)", err)
+		}
+		candidates = nil
+		for _, n := range nodes {
+			if s.Matches(labels.Set(n.Labels)) {
+				candidates = append(candidates, n)
+			}
+		}
+	}
+	return eligibleNodes(candidates, nil), ""
+}
+
+// bindingTargetGroup is the ip target group a binding fills from its Service's port, as
+// podTargets reads it.
+func bindingTargetGroup(b *elbv2api.TargetGroupBinding, svc *corev1.Service, port *corev1.ServicePort) spec.TargetGroup {
+	return spec.TargetGroup{Name: b.Name, TargetType: spec.TargetIP, ServiceNamespace: svc.Namespace, ServiceName: svc.Name, ServicePortName: port.Name}
+}
+
 // desiredTargets computes the binding's targets with the code the load balancers' own
-// target groups use. A problem (Service or port missing, no NodePort, bad node selector)
-// is returned as a message, and then nothing changes in AWS.
-func (r *TargetGroupBindingReconciler) desiredTargets(ctx context.Context, b *elbv2api.TargetGroupBinding, targetType string) ([]state.Target, string, error) {
+// target groups use, and returns the objects they were computed from. A problem (Service
+// or port missing, no NodePort, bad node selector) is returned as a message, and then
+// nothing changes in AWS.
+func (r *TargetGroupBindingReconciler) desiredTargets(ctx context.Context, b *elbv2api.TargetGroupBinding, targetType string) ([]state.Target, ClusterObjects, string, error) {
+	var objs ClusterObjects
 	ref := b.Spec.ServiceRef
 	svc := &corev1.Service{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: ref.Name}, svc); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, fmt.Sprintf("spec.serviceRef.name: Service %s/%s does not exist; targets are left as they are (create the Service or fix the name)", b.Namespace, ref.Name), nil
+			return nil, objs, fmt.Sprintf("spec.serviceRef.name: Service %s/%s does not exist; targets are left as they are (create the Service or fix the name)", b.Namespace, ref.Name), nil
 		}
-		return nil, "", fmt.Errorf("get service: %w", err)
+		return nil, objs, "", fmt.Errorf("get service: %w", err)
 	}
 	port := bindingPort(svc, ref.Port)
 	if port == nil {
-		return nil, fmt.Sprintf("spec.serviceRef.port: Service %s/%s has no port %s; targets are left as they are (name one of its ports)", svc.Namespace, svc.Name, ref.Port.String()), nil
+		return nil, objs, fmt.Sprintf("spec.serviceRef.port: Service %s/%s has no port %s; targets are left as they are (name one of its ports)", svc.Namespace, svc.Name, ref.Port.String()), nil
 	}
 	nodes := &corev1.NodeList{}
 	if err := r.Client.List(ctx, nodes); err != nil {
-		return nil, "", fmt.Errorf("list nodes: %w", err)
+		return nil, objs, "", fmt.Errorf("list nodes: %w", err)
 	}
+	objs.Services, objs.Nodes = []corev1.Service{*svc}, nodes.Items
 	if targetType == elbv2api.TargetTypeInstance {
 		if port.NodePort == 0 {
-			return nil, fmt.Sprintf("Service %s/%s port %s has no NodePort, which instance targets need; targets are left as they are (make the Service NodePort or LoadBalancer, or bind an ip target group)", svc.Namespace, svc.Name, ref.Port.String()), nil
+			return nil, objs, fmt.Sprintf("Service %s/%s port %s has no NodePort, which instance targets need; targets are left as they are (make the Service NodePort or LoadBalancer, or bind an ip target group)", svc.Namespace, svc.Name, ref.Port.String()), nil
 		}
-		candidates := nodes.Items
-		if sel := b.Spec.NodeSelector; sel != nil {
-			s, err := metav1.LabelSelectorAsSelector(sel)
-			if err != nil {
-				return nil, fmt.Sprintf("spec.nodeSelector: %v; targets are left as they are (fix the selector)", err), nil
-			}
-			candidates = nil
-			for _, n := range nodes.Items {
-				if s.Matches(labels.Set(n.Labels)) {
-					candidates = append(candidates, n)
-				}
-			}
+		eligible, problem := bindingNodes(b, nodes.Items)
+		if problem != "" {
+			return nil, objs, problem, nil
 		}
 		var out []state.Target
-		for _, n := range eligibleNodes(candidates, nil) {
+		for _, n := range eligible {
 			id, err := targets.InstanceIDFromProviderID(n.Spec.ProviderID)
 			if err != nil {
 				continue
 			}
 			out = append(out, state.Target{ID: id, Port: port.NodePort})
 		}
-		return out, "", nil
+		return out, objs, "", nil
 	}
 	slices := &discoveryv1.EndpointSliceList{}
 	if err := r.Client.List(ctx, slices, client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}); err != nil {
-		return nil, "", fmt.Errorf("list endpoint slices: %w", err)
+		return nil, objs, "", fmt.Errorf("list endpoint slices: %w", err)
 	}
 	pods := &corev1.PodList{}
 	if err := r.Client.List(ctx, pods, client.InNamespace(svc.Namespace)); err != nil {
-		return nil, "", fmt.Errorf("list pods: %w", err)
+		return nil, objs, "", fmt.Errorf("list pods: %w", err)
 	}
-	objs := ClusterObjects{Services: []corev1.Service{*svc}, Slices: slices.Items, Pods: pods.Items, Nodes: nodes.Items}
-	tg := spec.TargetGroup{Name: b.Name, TargetType: spec.TargetIP, ServiceNamespace: svc.Namespace, ServiceName: svc.Name, ServicePortName: port.Name}
-	out, skipped := podTargets(tg, objs)
+	holders, err := podsWithIPs(ctx, r.Client, sliceAddresses(slices.Items))
+	if err != nil {
+		return nil, objs, "", err
+	}
+	objs.Slices, objs.Pods, objs.IPHolders = slices.Items, pods.Items, holders
+	out, skipped := podTargets(bindingTargetGroup(b, svc, port), objs)
 	for _, n := range skippedNotices(map[string][]targets.Skipped{svc.Namespace + "/" + svc.Name: skipped}) {
 		if len(skipped) > 0 {
 			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, n.Reason, "Reconcile", "%s", n.Message)
 		}
 	}
-	return out, "", nil
+	return out, objs, "", nil
 }
 
 // upstreamStack is the load balancer stack an upstream-made binding serves, from the

@@ -2,11 +2,11 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -14,8 +14,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
+	"github.com/lbsg/lbsg/internal/elb"
 	"github.com/lbsg/lbsg/internal/sgrules"
 	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/targets"
 )
 
 // OwnerKindTGB is the owner kind of the rules a TargetGroupBinding's spec.networking asks
@@ -140,50 +142,81 @@ type bindingContribution struct {
 	ips     []string
 }
 
-// bindingContributions are the rules of every binding whose target group lbsg accepted
-// (its registered-targets record names the binding's target group), on the targets lbsg
-// registered there. A binding being deleted, refused or without networking contributes
-// nothing, so its rules are revoked. Upstream's bindings of stacks lbsg adopted contribute
-// nothing either: their stack's own contribution covers them.
-func bindingContributions(objs ClusterObjects) []bindingContribution {
+// bindingContributions are the rules of every binding whose target group it owns (the
+// target group carries its claim, which only lbsg writes, after the reference authorizer
+// allowed it), on the targets the binding has now: the live Pods its Service selects behind
+// its port (the same podTargets as its registrations), or the eligible nodes its selector
+// selects. Nothing a tenant can write on the binding places a rule elsewhere. A binding
+// being deleted, refused, or without networking contributes nothing, so its rules are
+// revoked. Upstream's bindings of stacks lbsg adopted contribute nothing either: their
+// stack's own contribution covers them. The claims are read from the bound target groups'
+// cached descriptions.
+func (e *Engine) bindingContributions(ctx context.Context, objs ClusterObjects) ([]bindingContribution, error) {
 	var out []bindingContribution
 	for i := range objs.Bindings {
 		b := &objs.Bindings[i]
 		if b.DeletionTimestamp != nil || b.Spec.Networking == nil || len(b.Spec.Networking.Ingress) == 0 || upstreamStackOf(b) != nil {
 			continue
 		}
-		tracked, err := decodeTracked(b.Annotations[TGBTargetsAnnotation])
-		if err != nil || tracked.ARN != b.Spec.TargetGroupARN || len(tracked.Targets) == 0 {
+		tg, err := e.ELB.BoundTargetGroup(ctx, b.Spec.TargetGroupARN)
+		if errors.Is(err, elb.ErrTargetGroupNotFound) {
 			continue
 		}
-		var c bindingContribution
-		var ips []string
-		for _, t := range tracked.Targets {
-			if strings.HasPrefix(t.ID, "i-") {
-				c.instIDs = appendOnce(c.instIDs, t.ID)
-			} else {
-				ips = appendOnce(ips, t.ID)
-			}
+		if err != nil {
+			return nil, err
 		}
-		c.ips = ips
-		rs := bindingRules(b.Spec.Networking, func(name string) []int32 { return containerPorts(objs.Pods, b.Namespace, ips, name) })
-		owner := spec.Owner{Kind: OwnerKindTGB, Namespace: b.Namespace, Name: b.Name}
-		sources := make([]string, 0, len(rs.needs))
-		for s := range rs.needs {
-			sources = append(sources, s)
+		if self := e.claimOf(b); tg.Tags[self.Key] != self.Value {
+			continue
 		}
-		slices.Sort(sources)
-		for _, s := range sources {
-			c.sns = append(c.sns, stackNetworking{owner: owner, source: s, needs: rs.needs[s]})
-		}
-		if len(rs.cidr) > 0 {
-			c.sns = append(c.sns, stackNetworking{owner: owner, cidr: rs.cidr})
-		}
-		if len(c.sns) > 0 {
+		if c, ok := bindingContributionOf(b, tg.TargetType, objs); ok {
 			out = append(out, c)
 		}
 	}
-	return out
+	return out, nil
+}
+
+// bindingContributionOf is one owning binding's contribution, on its targets as objs show
+// them.
+func bindingContributionOf(b *elbv2api.TargetGroupBinding, targetType string, objs ClusterObjects) (bindingContribution, bool) {
+	var c bindingContribution
+	switch targetType {
+	case elbv2api.TargetTypeInstance:
+		nodes, _ := bindingNodes(b, objs.Nodes)
+		for _, n := range nodes {
+			if id, err := targets.InstanceIDFromProviderID(n.Spec.ProviderID); err == nil {
+				c.instIDs = appendOnce(c.instIDs, id)
+			}
+		}
+	case elbv2api.TargetTypeIP:
+		svc := findService(objs.Services, b.Namespace, b.Spec.ServiceRef.Name)
+		if svc == nil {
+			break
+		}
+		if port := bindingPort(svc, b.Spec.ServiceRef.Port); port != nil {
+			ts, _ := podTargets(bindingTargetGroup(b, svc, port), objs)
+			for _, t := range ts {
+				c.ips = appendOnce(c.ips, t.ID)
+			}
+		}
+	}
+	if len(c.instIDs)+len(c.ips) == 0 {
+		return c, false
+	}
+	ips := c.ips
+	rs := bindingRules(b.Spec.Networking, func(name string) []int32 { return containerPorts(objs.Pods, b.Namespace, ips, name) })
+	owner := spec.Owner{Kind: OwnerKindTGB, Namespace: b.Namespace, Name: b.Name}
+	sources := make([]string, 0, len(rs.needs))
+	for s := range rs.needs {
+		sources = append(sources, s)
+	}
+	slices.Sort(sources)
+	for _, s := range sources {
+		c.sns = append(c.sns, stackNetworking{owner: owner, source: s, needs: rs.needs[s]})
+	}
+	if len(rs.cidr) > 0 {
+		c.sns = append(c.sns, stackNetworking{owner: owner, cidr: rs.cidr})
+	}
+	return c, len(c.sns) > 0
 }
 
 // containerPorts are the container ports of that name of the namespace's Pods with one of

@@ -21,7 +21,10 @@ import (
 // setupTargetGroupBindings registers the TargetGroupBinding reconciler: a binding is
 // reconciled when it, its Service, the Service's endpoints or Pods, or the nodes change;
 // an upstream binding also when its Ingress changes (lbsg may have taken it over).
-func setupTargetGroupBindings(mgr ctrl.Manager, e *Engine, o Options, notify func(), nodeChanged, podChanged predicate.Predicate) error {
+func setupTargetGroupBindings(ctx context.Context, mgr ctrl.Manager, e *Engine, o Options, notify func(), nodeChanged, podChanged predicate.Predicate) error {
+	if err := IndexBindingARNs(ctx, mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
 	c := mgr.GetClient()
 	r := &TargetGroupBindingReconciler{Client: c, Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-targetgroupbinding")),
 		Resync: o.Resync, Notify: notify}
@@ -35,6 +38,31 @@ func setupTargetGroupBindings(mgr ctrl.Manager, e *Engine, o Options, notify fun
 	self := handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []TGBRequest {
 		return []TGBRequest{tgbRequestOf(o)}
 	})
+	// One binding per target group: when a binding comes or goes, the others of its
+	// target group may have to claim it or give way.
+	sameTargetGroup := handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []TGBRequest {
+		b, ok := o.(*elbv2api.TargetGroupBinding)
+		if !ok || b.Spec.TargetGroupARN == "" {
+			return nil
+		}
+		others, err := bindingsNaming(ctx, c, b.Spec.TargetGroupARN)
+		if err != nil {
+			return nil
+		}
+		var out []TGBRequest
+		for i := range others {
+			if others[i].Namespace != b.Namespace || others[i].Name != b.Name {
+				out = append(out, tgbRequestOf(&others[i]))
+			}
+		}
+		return out
+	})
+	comesOrGoes := predicate.Funcs{
+		UpdateFunc: func(ev event.UpdateEvent) bool {
+			return ev.ObjectOld.GetDeletionTimestamp() != ev.ObjectNew.GetDeletionTimestamp()
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
 	ofService := handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []TGBRequest {
 		return bindingsOfService(ctx, c, o.GetNamespace(), o.GetName())
 	})
@@ -63,6 +91,7 @@ func setupTargetGroupBindings(mgr ctrl.Manager, e *Engine, o Options, notify fun
 		WithOptions(crcontroller.TypedOptions[TGBRequest]{SkipNameValidation: &o.SkipNameValidation, RateLimiter: NewRateLimiter[TGBRequest](),
 			ReconciliationTimeout: o.ReconcileTimeout, MaxConcurrentReconciles: max(o.TGBWorkers, 1)}).
 		Watches(&elbv2api.TargetGroupBinding{}, self, builder.WithPredicates(bindingChanged)).
+		Watches(&elbv2api.TargetGroupBinding{}, sameTargetGroup, builder.WithPredicates(comesOrGoes)).
 		// Status too: an upstream binding is released once lbsg's Ready condition is set.
 		Watches(&corev1.Service{}, ofService).
 		Watches(&discoveryv1.EndpointSlice{}, ofSlice).

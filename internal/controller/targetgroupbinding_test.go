@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -23,6 +24,7 @@ import (
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/apply"
 	"github.com/lbsg/lbsg/internal/elb"
+	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/sgrules"
 	"github.com/lbsg/lbsg/internal/spec"
 	"github.com/lbsg/lbsg/internal/state"
@@ -191,6 +193,16 @@ func (w *tgbWorld) binding(name string) (*elbv2api.TargetGroupBinding, bool) {
 	return b, true
 }
 
+// tags reads a target group's tags from AWS.
+func (w *tgbWorld) tags(arn string) map[string]string {
+	w.t.Helper()
+	tg, err := elb.New(w.elbv).BoundTargetGroup(w.ctx, arn)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return tg.Tags
+}
+
 func (w *tgbWorld) targets(arn string) []string {
 	w.t.Helper()
 	ts, err := elb.New(w.elbv).Targets(w.ctx, arn)
@@ -263,13 +275,16 @@ func TestTGBFinalizerDeregistersOnlyLbsgTargetsAndKeepsTheTargetGroup(t *testing
 		t.Error("the binding's finalizer was not released")
 	}
 	calls := w.calls()
-	for _, action := range []string{"DeleteTargetGroup", "ModifyTargetGroup", "ModifyTargetGroupAttributes", "AddTags", "RemoveTags"} {
+	for _, action := range []string{"DeleteTargetGroup", "ModifyTargetGroup", "ModifyTargetGroupAttributes", "AddTags"} {
 		if calls[action] > 0 {
 			t.Errorf("%s called on the user's target group", action)
 		}
 	}
-	if calls["DeregisterTargets"] != 1 {
-		t.Errorf("deletion calls %v, want one DeregisterTargets", calls)
+	if calls["DeregisterTargets"] != 1 || calls["RemoveTags"] != 1 {
+		t.Errorf("deletion calls %v, want one DeregisterTargets and one RemoveTags (lbsg's claim)", calls)
+	}
+	if tags := w.tags(arn); len(tags) != 0 {
+		t.Errorf("tags %v left on the user's target group, want none", tags)
 	}
 }
 
@@ -284,8 +299,8 @@ func TestTGBRefusesTargetGroupsLbsgMustNotTouch(t *testing.T) {
 		want   string
 	}{
 		{name: "another VPC", vpc: "vpc-other", want: "not the cluster's VPC"},
-		{name: "a Service stack's", vpc: tgbVPC, tags: map[string]string{"service.k8s.aws/stack": "default/web"}, want: "service.k8s.aws/stack=default/web"},
-		{name: "an Ingress stack's", vpc: tgbVPC, tags: map[string]string{"ingress.k8s.aws/stack": "shop"}, want: "ingress.k8s.aws/stack=shop"},
+		{name: "a Service stack's", vpc: tgbVPC, tags: map[string]string{"service.k8s.aws/stack": "default/web"}, want: "belongs to Service default/web"},
+		{name: "an Ingress stack's", vpc: tgbVPC, tags: map[string]string{"ingress.k8s.aws/stack": "shop"}, want: "belongs to Ingress group shop"},
 		{name: "spec.vpcID of another VPC", vpc: tgbVPC, mutate: func(b *elbv2api.TargetGroupBinding) { b.Spec.VpcID = "vpc-other" }, want: `spec.vpcID "vpc-other"`},
 		{name: "target type mismatch", vpc: tgbVPC, mutate: func(b *elbv2api.TargetGroupBinding) { b.Spec.TargetType = &ip }, want: `spec.targetType "ip"`},
 		{name: "ipv6", vpc: tgbVPC, mutate: func(b *elbv2api.TargetGroupBinding) { b.Spec.IPAddressType = &ipv6 }, want: `spec.ipAddressType "ipv6"`},
@@ -334,7 +349,7 @@ func TestTGBReconcileCallsDoNotGrowWithOtherBindings(t *testing.T) {
 	if !reflect.DeepEqual(alone, crowded) {
 		t.Errorf("calls with 10 other bindings %v, alone %v", crowded, alone)
 	}
-	want := map[string]int{"DescribeTargetGroups": 1, "DescribeTags": 1, "DescribeTargetHealth": 1, "RegisterTargets": 1}
+	want := map[string]int{"DescribeTargetGroups": 1, "DescribeTags": 1, "DescribeTargetHealth": 1, "AddTags": 1, "RegisterTargets": 1}
 	if !reflect.DeepEqual(alone, want) {
 		t.Errorf("first reconcile calls %v, want %v", alone, want)
 	}
@@ -405,45 +420,80 @@ func TestTGBUpstreamBindingReleasedOnlyOnceLbsgServesItsStack(t *testing.T) {
 	}
 }
 
-// Only a binding lbsg accepted contributes rules, on the targets it registered; a binding
-// being deleted, one of another target group than recorded, and upstream's contribute
-// nothing, so the pass revokes their rules.
-func TestTGBNetworkingContributesOnlyForAcceptedBindings(t *testing.T) {
-	arn := "arn:aws:elasticloadbalancing:us-west-2:1:targetgroup/x/1"
+// Only a binding that owns its target group (the claim lbsg wrote on it) contributes rules,
+// on the targets it has now: its live selected Pods, or its eligible nodes. A binding being
+// deleted, one whose target group is unclaimed or claimed by another binding, and
+// upstream's contribute nothing, so the pass revokes their rules; what a binding's
+// annotation says places no rule anywhere.
+func TestTGBNetworkingContributesOnlyForOwningBindings(t *testing.T) {
+	w := newTGBWorld(t, 2)
+	key := naming.BoundByTagKey(testCluster)
 	net := &elbv2api.TargetGroupBindingNetworking{Ingress: []elbv2api.NetworkingIngressRule{{
 		From: []elbv2api.NetworkingPeer{{SecurityGroup: &elbv2api.SecurityGroup{GroupID: "sg-0123456789abcdef0"}}, {IPBlock: &elbv2api.IPBlock{CIDR: "10.9.0.0/16"}}}}}}
-	mk := func(name string, tracked string, mutate func(*elbv2api.TargetGroupBinding)) elbv2api.TargetGroupBinding {
-		b := elbv2api.TargetGroupBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Annotations: map[string]string{TGBTargetsAnnotation: tracked}},
-			Spec: elbv2api.TargetGroupBindingSpec{TargetGroupARN: arn, Networking: net}}
+	now := metav1.Now()
+	mk := func(name, arn string, mutate func(*elbv2api.TargetGroupBinding)) elbv2api.TargetGroupBinding {
+		b := elbv2api.TargetGroupBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+			Spec: elbv2api.TargetGroupBindingSpec{TargetGroupARN: arn, Networking: net, ServiceRef: elbv2api.ServiceReference{Name: "app", Port: intstr.FromInt32(80)}}}
 		if mutate != nil {
 			mutate(&b)
 		}
 		return b
 	}
-	now := metav1.Now()
-	objs := ClusterObjects{Bindings: []elbv2api.TargetGroupBinding{
-		mk("accepted", arn+" i-1:30080,10.0.0.5:8080", nil),
-		mk("deleting", arn+" i-2:30080", func(b *elbv2api.TargetGroupBinding) {
-			b.DeletionTimestamp = &now
-			b.Finalizers = []string{TGBFinalizer}
-		}),
-		mk("moved", "arn:other i-3:30080", nil),
-		mk("refused", "", nil),
-		mk("upstream", arn+" i-4:30080", func(b *elbv2api.TargetGroupBinding) { b.Labels = map[string]string{"ingress.k8s.aws/stack": "shop"} }),
-	}}
-	cs := bindingContributions(objs)
-	if len(cs) != 1 {
-		t.Fatalf("%d contributions, want only the accepted binding's", len(cs))
+	claimed := func(name, targetType, by string) string {
+		return w.targetGroup(name, tgbVPC, targetType, map[string]string{key: by})
+	}
+	forged := func(b *elbv2api.TargetGroupBinding) {
+		b.Annotations = map[string]string{TGBTargetsAnnotation: b.Spec.TargetGroupARN + " i-0000000000000009:30080,10.9.9.9:8080"}
+	}
+	app := corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "app"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "x"}, Ports: []corev1.ServicePort{{Name: "http", Port: 80, NodePort: 30080}}}}
+	pod := func(name, ip string, phase corev1.PodPhase) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: map[string]string{"app": "x"}},
+			Status: corev1.PodStatus{Phase: phase, PodIPs: []corev1.PodIP{{IP: ip}}}}
+	}
+	pods := []corev1.Pod{pod("web-1", "10.0.0.5", corev1.PodRunning), pod("job", "10.0.0.6", corev1.PodSucceeded)}
+	ready, port, portName := true, int32(8080), "http"
+	slice := discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "app-1", Labels: map[string]string{discoveryv1.LabelServiceName: "app"}},
+		AddressType: discoveryv1.AddressTypeIPv4, Ports: []discoveryv1.EndpointPort{{Name: &portName, Port: &port}}}
+	for _, p := range pods {
+		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{p.Status.PodIPs[0].IP}, Conditions: discoveryv1.EndpointConditions{Ready: &ready},
+			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: p.Name}})
+	}
+	nodes := &corev1.NodeList{}
+	if err := w.kube.List(w.ctx, nodes); err != nil {
+		t.Fatal(err)
+	}
+	objs := ClusterObjects{Nodes: nodes.Items, Services: []corev1.Service{app}, Slices: []discoveryv1.EndpointSlice{slice}, Pods: pods,
+		IPHolders: podsByIP(pods, nil), Bindings: []elbv2api.TargetGroupBinding{
+			mk("nodes", claimed("nodes", "instance", "default/nodes"), forged),
+			mk("pods", claimed("pods", "ip", "default/pods"), forged),
+			mk("unclaimed", w.targetGroup("unclaimed", tgbVPC, "instance", nil), forged),
+			mk("theirs", claimed("theirs", "instance", "team-b/theirs"), forged),
+			mk("deleting", claimed("deleting", "instance", "default/deleting"), func(b *elbv2api.TargetGroupBinding) {
+				b.DeletionTimestamp = &now
+				b.Finalizers = []string{TGBFinalizer}
+			}),
+			mk("upstream", claimed("upstream", "instance", "default/upstream"), func(b *elbv2api.TargetGroupBinding) { b.Labels = map[string]string{"ingress.k8s.aws/stack": "shop"} }),
+		}}
+	cs, err := w.r.Engine.bindingContributions(w.ctx, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 {
+		t.Fatalf("%d contributions, want the two owning bindings'", len(cs))
+	}
+	if got := cs[0]; !reflect.DeepEqual(got.instIDs, []string{"i-0000000000000001", "i-0000000000000002"}) || len(got.ips) > 0 {
+		t.Errorf("instance binding's targets %v %v, want the nodes only", got.instIDs, got.ips)
+	}
+	if got := cs[1]; !reflect.DeepEqual(got.ips, []string{"10.0.0.5"}) || len(got.instIDs) > 0 {
+		t.Errorf("ip binding's targets %v %v, want the live Pod only", got.instIDs, got.ips)
 	}
 	c := cs[0]
-	if !reflect.DeepEqual(c.instIDs, []string{"i-1"}) || !reflect.DeepEqual(c.ips, []string{"10.0.0.5"}) {
-		t.Errorf("targets %v %v, want i-1 and 10.0.0.5", c.instIDs, c.ips)
-	}
 	if len(c.sns) != 2 || c.sns[0].source != "sg-0123456789abcdef0" || !c.sns[0].needs[0].AllPorts ||
 		len(c.sns[1].cidr) != 1 || c.sns[1].cidr[0].Key.String() != "tcp 0-65535 from 10.9.0.0/16" {
 		t.Errorf("contributions %+v", c.sns)
 	}
-	if c.sns[0].owner != (spec.Owner{Kind: OwnerKindTGB, Namespace: "default", Name: "accepted"}) {
+	if c.sns[0].owner != (spec.Owner{Kind: OwnerKindTGB, Namespace: "default", Name: "nodes"}) {
 		t.Errorf("owner %v", c.sns[0].owner)
 	}
 }

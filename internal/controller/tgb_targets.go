@@ -1,7 +1,10 @@
 package controller
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,7 +15,9 @@ import (
 // TGBTargetsAnnotation records on a TargetGroupBinding the target group and the targets
 // lbsg registered in it, so that lbsg deregisters only those: the target group is the
 // user's, and targets someone else registered (another cluster, a script) are left alone.
-// A binding is written only by whoever may configure the cluster, never by a tenant.
+// The annotation is the tenant's to write (and kubectl exports it with the binding), so it
+// is trusted only when the target group's naming.RegisteredTagKey tag, which only lbsg
+// writes, holds its digest for this binding (recordDigest).
 const TGBTargetsAnnotation = "lbsg.k8s.aws/registered-targets"
 
 // trackedTargets is the decoded TGBTargetsAnnotation.
@@ -121,4 +126,48 @@ func sortedTargets(ts []state.Target) []state.Target {
 		}
 	}
 	return uniq
+}
+
+// recordDigest seals a registered-targets record for one binding of one cluster: the
+// digest of the cluster, the binding's namespace and name and the record. The same record
+// copied to another binding, or edited, has another digest.
+func recordDigest(cluster, namespace, name string, t trackedTargets) string {
+	h := sha256.New()
+	for _, part := range []string{"lbsg registered-targets", cluster, namespace, name, encodeTracked(t)} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
+}
+
+// sealValue is the value of the naming.RegisteredTagKey tag that vouches for each of
+// digests: a reconcile writes it once, before it writes the records those digests seal in
+// turn, so that whichever of them a failure leaves on the binding is still trusted.
+func sealValue(digests ...string) string {
+	var out []string
+	for _, d := range digests {
+		if d != "" && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// sealed reports whether a naming.RegisteredTagKey tag value vouches for digest.
+func sealed(tag, digest string) bool {
+	return digest != "" && slices.Contains(strings.Fields(tag), digest)
+}
+
+// targetList renders at most max targets as "id:port, …" and counts the rest, for a
+// message.
+func targetList(ts []state.Target, max int) string {
+	parts := make([]string, 0, min(len(ts), max)+1)
+	for i, t := range ts {
+		if i == max {
+			parts = append(parts, fmt.Sprintf("and %d more", len(ts)-max))
+			break
+		}
+		parts = append(parts, t.ID+":"+strconv.Itoa(int(t.Port)))
+	}
+	return strings.Join(parts, ", ")
 }

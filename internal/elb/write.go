@@ -639,21 +639,46 @@ func (c *Client) DeregisterTargets(ctx context.Context, tgARN string, targets []
 	return nil
 }
 
-// Tag sets and removes tags on a load balancer or target group.
+// Tag sets and removes tags on a load balancer or target group. The tags of a bound
+// target group (BoundTargetGroup) are written through; the inventory, which holds lbsg's
+// and upstream's load balancers and target groups only, is read again when it holds arn.
 func (c *Client) Tag(ctx context.Context, arn string, set map[string]string, remove []string) error {
-	defer c.InvalidateInventory()
+	if inInventory(arn) {
+		defer c.InvalidateInventory()
+	}
 	defer c.forgetTags(arn)
 	if len(set) > 0 {
 		if _, err := c.api.AddTags(ctx, &elbv2.AddTagsInput{ResourceArns: []string{arn}, Tags: sdkTags(set)}); err != nil {
+			c.bound.Invalidate(arn)
 			return fmt.Errorf("tag %s: %w", arn, err)
 		}
 	}
 	if len(remove) > 0 {
 		if _, err := c.api.RemoveTags(ctx, &elbv2.RemoveTagsInput{ResourceArns: []string{arn}, TagKeys: remove}); err != nil {
+			c.bound.Invalidate(arn)
 			return fmt.Errorf("untag %s: %w", arn, err)
 		}
 	}
+	c.bound.Update(arn, func(tg BoundTargetGroup) BoundTargetGroup {
+		if tg.Tags == nil {
+			tg.Tags = map[string]string{}
+		}
+		for k, v := range set {
+			tg.Tags[k] = v
+		}
+		for _, k := range remove {
+			delete(tg.Tags, k)
+		}
+		return tg
+	})
 	return nil
+}
+
+// inInventory reports whether arn can be in the inventory: a load balancer, or a target
+// group named k8s-….
+func inInventory(arn string) bool {
+	_, rest, ok := strings.Cut(arn, ":targetgroup/")
+	return !ok || strings.HasPrefix(rest, namePrefix)
 }
 
 func sdkTargets(ts []state.Target) []elbtypes.TargetDescription {

@@ -377,6 +377,20 @@ func Render(o Options) (Document, error) {
 			Condition: Condition{"Null": {resourceTag: {"true"}}},
 		},
 		{
+			// On a target group a TargetGroupBinding binds, lbsg keeps the claim of the
+			// binding that owns its targets and the seal of what it registered there, under
+			// keys that name the cluster: nothing else, and never the cluster tag. Null keeps
+			// every target group tagged for a cluster out.
+			Sid:      "TagBoundTargetGroups",
+			Action:   []string{"elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"},
+			Resource: tgs,
+			Condition: Condition{
+				"Null": {resourceTag: {"true"}},
+				"ForAllValues:StringEquals": {"aws:TagKeys": {naming.BoundByTagKey(o.ClusterName),
+					naming.RegisteredTagKey(o.ClusterName)}},
+			},
+		},
+		{
 			Sid:       "CreateELBServiceLinkedRole",
 			Action:    []string{"iam:CreateServiceLinkedRole"},
 			Resource:  []string{fmt.Sprintf("arn:%s:iam::%s:role/aws-service-role/%s/AWSServiceRoleForElasticLoadBalancing", a.partition, a.account, elbServiceName)},

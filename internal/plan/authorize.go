@@ -114,7 +114,8 @@ func (in ReferenceCheck) target(id string) (authz.Reference, bool) {
 		return r, in.Instances[id]
 	}
 	// One Pod holds an IP, or Pods on the host network share their Node's: then any of
-	// them is the target, and the IP belongs to their namespaces.
+	// them is the target, and the IP belongs to their namespaces. A Pod of its own and
+	// host-network Pods on one IP is a conflict, as two Pods of their own are.
 	var own, host []PodRef
 	for _, p := range in.PodIPs[id] {
 		if p.HostNetwork {
@@ -127,7 +128,7 @@ func (in ReferenceCheck) target(id string) (authz.Reference, bool) {
 	if len(own) == 0 {
 		holders = host
 	}
-	if len(own) > 1 || len(holders) == 0 {
+	if len(own) > 1 || (len(own) == 1 && len(host) > 0) || len(holders) == 0 {
 		return r, false
 	}
 	r.Owner = authz.Owner{Class: authz.Stack, Stack: "Pod " + holders[0].Namespace + "/" + holders[0].Name}

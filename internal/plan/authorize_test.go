@@ -58,6 +58,7 @@ func newPool() pool {
 		{"10.9.0.4", nil, false},
 		{"10.9.0.5", []PodRef{{Namespace: "shop", Name: "agent", HostNetwork: true}, {Namespace: "kube-system", Name: "proxy", HostNetwork: true}}, true},
 		{"10.9.0.6", []PodRef{{Namespace: "kube-system", Name: "proxy", HostNetwork: true}}, false},
+		{"10.9.0.7", []PodRef{{Namespace: "shop", Name: "web-2"}, {Namespace: "shop", Name: "agent", HostNetwork: true}}, false},
 	}
 	for _, pd := range pods {
 		if pd.refs != nil {
@@ -124,8 +125,8 @@ func TestCheckReferencesRefusesWhatThePolicyDenies(t *testing.T) {
 		{"default forward to another cluster's TG", Change{Op: OpModifyListener, Listener: &ListenerSpec{TargetGroup: Ref{Kind: KindTargetGroup, ID: arn("othercluster")}}}, []string{arn("othercluster")}},
 		{"register into another stack's TG", Change{Op: OpRegister, Target: Ref{Kind: KindTargetGroup, ID: arn("group")}, Targets: []state.Target{{ID: "10.9.0.1", Port: 80}}}, []string{arn("group")}},
 		{"register pods", Change{Op: OpRegister, Target: Ref{Kind: KindTargetGroup, ID: arn("own")}, Targets: []state.Target{
-			{ID: "10.9.0.1"}, {ID: "10.9.0.2"}, {ID: "10.9.0.3"}, {ID: "10.9.0.4"}, {ID: "10.9.0.5"}, {ID: "10.9.0.6"}, {ID: "i-0node1"}, {ID: "i-0stranger"}}},
-			[]string{"10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.6", "i-0stranger"}},
+			{ID: "10.9.0.1"}, {ID: "10.9.0.2"}, {ID: "10.9.0.3"}, {ID: "10.9.0.4"}, {ID: "10.9.0.5"}, {ID: "10.9.0.6"}, {ID: "10.9.0.7"}, {ID: "i-0node1"}, {ID: "i-0stranger"}}},
+			[]string{"10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.6", "10.9.0.7", "i-0stranger"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

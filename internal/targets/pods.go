@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Endpoint is one address of an EndpointSlice endpoint with what its targetRef names.
@@ -23,6 +24,17 @@ type Pod struct {
 	HostNetwork bool
 	// NodeIPs are the InternalIP addresses of the Pod's node, when the node is known.
 	NodeIPs []string
+	Live    Liveness
+}
+
+// Pods is what target selection knows of the cluster's Pods at one moment.
+type Pods struct {
+	// ByName are the Pods of the Service's namespace, by namespace/name.
+	ByName map[string]Pod
+	// ByIP are, for each endpoint address, every Pod of the cluster that reports it,
+	// whatever its namespace.
+	ByIP map[string][]Holder
+	Now  time.Time
 }
 
 // Skipped is an endpoint address lbsg does not register, with the reason.
@@ -36,7 +48,9 @@ type Skipped struct {
 // the Service selects, and whose status.podIPs include the address. A hostNetwork Pod's
 // IP is its node's: it is accepted only as one of the node's InternalIPs, so its target
 // ENI is the node's ENI, as with upstream, which registers the node IP of such a Pod.
-func PodEndpoint(namespace string, selector map[string]string, ep Endpoint, pods map[string]Pod) string {
+// The Pod must be live (NotLive) and the address its own: no other live Pod of the
+// cluster may report it (IPConflict).
+func PodEndpoint(namespace string, selector map[string]string, ep Endpoint, pods Pods) string {
 	if len(selector) == 0 {
 		return "the Service has no selector"
 	}
@@ -49,7 +63,7 @@ func PodEndpoint(namespace string, selector map[string]string, ep Endpoint, pods
 	if ep.RefNamespace != "" && ep.RefNamespace != namespace {
 		return "the Pod is in another namespace"
 	}
-	pod, ok := pods[namespace+"/"+ep.RefName]
+	pod, ok := pods.ByName[namespace+"/"+ep.RefName]
 	if !ok {
 		return "no such Pod"
 	}
@@ -62,7 +76,10 @@ func PodEndpoint(namespace string, selector map[string]string, ep Endpoint, pods
 	if pod.HostNetwork && !contains(pod.NodeIPs, ep.Address) {
 		return "hostNetwork Pod, and not an InternalIP of its node"
 	}
-	return ""
+	if why := NotLive(pod.Live, pods.Now); why != "" {
+		return why
+	}
+	return IPConflict(pod.Namespace, pod.Name, pods.ByIP[ep.Address], pods.Now)
 }
 
 // Selects reports whether a Service selector (every key equal) selects the labels.

@@ -363,7 +363,7 @@ func TestTargetGroupBindingToAStackOrForeignTargetGroupIsRefused(t *testing.T) {
 	h.create(svc)
 	h.binding("to-stack", "tgb-refused", intstr.FromInt32(80), owned, nil)
 	h.binding("to-other-vpc", "tgb-refused", intstr.FromInt32(80), foreign, nil)
-	h.waitEventOf("TargetGroupBinding", "to-stack", controller.EventTGBRefused, "service.k8s.aws/stack=default/web")
+	h.waitEventOf("TargetGroupBinding", "to-stack", controller.EventTGBRefused, "belongs to Service default/web")
 	h.waitEventOf("TargetGroupBinding", "to-other-vpc", controller.EventTGBRefused, "not the cluster's VPC")
 	h.quiesce()
 	for name, arn := range map[string]string{"to-stack": owned, "to-other-vpc": foreign} {
