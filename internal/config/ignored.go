@@ -24,10 +24,7 @@ var ignoredFlags = []struct {
 	{"allowed-certificate-authority-arns", slice()},
 	{"enable-acm-certificates", boolean(false)},
 	{"default-pca-arn", str("")},
-	// Ingress class handling.
-	{"ingress-class", str("alb")},
-	{"disable-ingress-class-annotation", boolean(false)},
-	{"disable-ingress-group-name-annotation", boolean(false)},
+	// Ingress backends.
 	{"tolerate-non-existent-backend-service", boolean(true)},
 	{"tolerate-non-existent-backend-action", boolean(true)},
 	// AWS client tuning and VPC discovery.
