@@ -54,6 +54,7 @@ require (
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/image v0.30.0 // indirect
 	k8s.io/apiserver v0.37.0 // indirect
+	sigs.k8s.io/gateway-api v1.5.1 // indirect
 )
 
 require (

@@ -36,6 +36,10 @@ type Engine struct {
 	ExternalManagedTags []string
 	// Policy decides which references an object may make to what it does not own.
 	Policy authz.Policy
+	// Classes are the platform's rules about Ingress classes and group names
+	// (--ingress-class, --disable-ingress-class-annotation,
+	// --disable-ingress-group-name-annotation).
+	Classes spec.ClassRules
 
 	EC2  *cloud.Observer
 	ELB  *elb.Client

@@ -40,6 +40,12 @@ type StackPlan struct {
 	LB       *state.LoadBalancer
 	// NeedsBackendSG reports that the plan refers to the backend SG.
 	NeedsBackendSG bool
+	// Excluded are the Ingresses of a group left out of its plan for their own input, each
+	// reported on itself (the group's own exclusions are in IngressGroup.Excluded).
+	Excluded []ExcludedIngress
+	// Held are the excluded Ingresses that hold a group none of whose Ingresses can be
+	// served: nothing of it changes in AWS (spec.GroupHolders).
+	Held []*networkingv1.Ingress
 }
 
 // ClusterObjects are the Kubernetes objects desired states depend on.
@@ -58,6 +64,9 @@ type ClusterObjects struct {
 	Namespaces []corev1.Namespace
 	// Bindings are the TargetGroupBindings (read by the target-SG pass only).
 	Bindings []elbv2api.TargetGroupBinding
+	// Grants are the ReferenceGrants, by which a namespace lets other namespaces'
+	// Ingresses join its Ingress groups.
+	Grants []authz.Grant
 }
 
 // observeStack finds what exists in AWS for a stack: the resources that carry its full

@@ -52,11 +52,11 @@ func (r *ServiceReconciler) Plan(ctx context.Context, svc *corev1.Service) (*Sta
 // group reads the cluster's Ingress objects and returns group id as the reconciler sees
 // it (nil when no Ingress is in it or holds its finalizer), with the objects read.
 func (r *IngressGroupReconciler) group(ctx context.Context, id spec.IngressGroupID) (*IngressGroup, ClusterObjects, error) {
-	objs, err := ListClusterObjects(ctx, r.Client, r.WithParams)
+	objs, err := ListClusterObjects(ctx, r.Client, r.CRDs)
 	if err != nil {
 		return nil, objs, err
 	}
-	return IngressGroups(objs)[id], objs, nil
+	return IngressGroups(objs, r.Engine.GroupRules())[id], objs, nil
 }
 
 // Plan is the plan a reconcile of group id applies; nil when there is no such group.
