@@ -53,14 +53,21 @@ func (r *IngressGroupReconciler) reportExcluded(ctx context.Context, g *IngressG
 	}
 }
 
-// releaseExcluded takes the group's finalizer off the excluded Ingresses: the reference
-// policy's denials at once (deniedOnly: they never were members), the others once the
-// load balancer no longer serves them. Their condition stays: it says why.
+// releaseExcluded takes the group's finalizer and load balancer status off the excluded
+// Ingresses: the reference policy's denials at once (deniedOnly: the group does not serve
+// them), the others once the load balancer no longer serves them. Their condition stays:
+// it says why.
 func (r *IngressGroupReconciler) releaseExcluded(ctx context.Context, id spec.IngressGroupID, excluded []ExcludedIngress, deniedOnly bool) error {
 	released := false
 	for _, x := range excluded {
 		if deniedOnly && !x.Denied {
 			continue
+		}
+		if len(x.Ingress.Status.LoadBalancer.Ingress) > 0 {
+			x.Ingress.Status.LoadBalancer = networkingv1.IngressLoadBalancerStatus{}
+			if err := r.Client.Status().Update(ctx, x.Ingress); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("clear the status of %s/%s: %w", x.Ingress.Namespace, x.Ingress.Name, err)
+			}
 		}
 		removed, err := removeFinalizer(ctx, r.Client, x.Ingress, id.Finalizer())
 		if err != nil && !apierrors.IsNotFound(err) {

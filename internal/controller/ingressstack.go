@@ -94,6 +94,8 @@ func (e *Engine) planIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 		return sp, nil
 	}
 	sp.Stack = b.Stack
+	// The stack speaks for the members it serves, not for those it left out.
+	sp.Subject = subjectOf(sp.Owner, namespacesOf(servedMembers(g, sp)))
 	return sp, e.planStack(ctx, sp, objs, sgs)
 }
 
@@ -142,9 +144,18 @@ func joinProblems(ps []*spec.Problem) *spec.Problem {
 
 // memberNamespaces are the namespaces of a group's members.
 func memberNamespaces(g *IngressGroup) []string {
+	ings := make([]*networkingv1.Ingress, len(g.Members))
+	for i, m := range g.Members {
+		ings[i] = m.Ingress
+	}
+	return namespacesOf(ings)
+}
+
+// namespacesOf are the namespaces of the Ingresses, sorted.
+func namespacesOf(ings []*networkingv1.Ingress) []string {
 	var out []string
-	for _, m := range g.Members {
-		out = appendOnce(out, m.Ingress.Namespace)
+	for _, ing := range ings {
+		out = appendOnce(out, ing.Namespace)
 	}
 	slices.Sort(out)
 	return out

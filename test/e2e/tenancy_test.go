@@ -132,6 +132,13 @@ func TestIngressGroupReferenceGrantLetsANamespaceIn(t *testing.T) {
 	h.waitShape(host, []string{"host-header=a.example.com"}, []string{"host-header=b.example.com"})
 	h.tenantWaitCondition(teamB, "partner", "False ReferenceDenied")
 	h.tenantWaitCondition(teamA, "shop", "True Reconciled")
+	h.eventually("team-b's Ingress no longer shows the group's hostname", 30*time.Second, func() string {
+		ing := h.tenantIngressGet(teamB, "partner")
+		if st := ing.Status.LoadBalancer.Ingress; len(st) > 0 || slices.Contains(ing.Finalizers, shopFinalizer) {
+			return fmt.Sprintf("status %v, finalizers %v", st, ing.Finalizers)
+		}
+		return ""
+	})
 }
 
 func ptrTo[T any](v T) *T { return &v }
