@@ -150,7 +150,15 @@ func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Repor
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
 	for _, id := range ids {
-		sp, err := e.PlanIngressGroup(ctx, groups[id], objs)
+		// As its reconciler sees it: the namespaces its load balancer serves keep it.
+		g, err := e.IngressGroup(ctx, objs, id)
+		if err != nil {
+			return nil, fmt.Errorf("plan Ingress group %s: %w", id.String(), err)
+		}
+		if g == nil {
+			continue
+		}
+		sp, err := e.PlanIngressGroup(ctx, g, objs)
 		if err != nil {
 			return nil, fmt.Errorf("plan Ingress group %s: %w", id.String(), err)
 		}

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -37,6 +38,24 @@ func GroupOwner(claims []GroupClaim) string {
 	return oldest.Ingress.Namespace
 }
 
+// GroupOwnerKeeping is GroupOwner for a group whose load balancer serves now the Ingresses
+// of the namespaces serving (read from what lbsg made in AWS, which no tenant writes): while
+// one of them still asks for the group, the group stays theirs, however old another
+// namespace's claim is. So an Ingress that asked early and was refused cannot take the
+// group over when the owner recreates its Ingresses.
+func GroupOwnerKeeping(claims []GroupClaim, serving []string) string {
+	var kept []GroupClaim
+	for _, c := range claims {
+		if slices.Contains(serving, c.Ingress.Namespace) {
+			kept = append(kept, c)
+		}
+	}
+	if len(kept) > 0 {
+		return GroupOwner(kept)
+	}
+	return GroupOwner(claims)
+}
+
 func olderThan(a, b *GroupClaim) bool {
 	if !a.Created.Equal(b.Created) {
 		return a.Created.Before(b.Created)
@@ -51,7 +70,11 @@ func olderThan(a, b *GroupClaim) bool {
 // whatever its namespace. Every other claim is a reference to the group, owned by the
 // namespace GroupOwner returns, that the Policy decides.
 func (p Policy) DecideGroup(group string, pinnedBy []string, claims []GroupClaim) []Decision {
-	owner := GroupOwner(claims)
+	return p.DecideGroupOwned(group, GroupOwner(claims), pinnedBy, claims)
+}
+
+// DecideGroupOwned is DecideGroup for a group whose owner namespace is known.
+func (p Policy) DecideGroupOwned(group, owner string, pinnedBy []string, claims []GroupClaim) []Decision {
 	out := make([]Decision, len(claims))
 	for i, c := range claims {
 		if len(pinnedBy) > 0 && !c.Pinned {

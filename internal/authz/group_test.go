@@ -31,6 +31,28 @@ func TestGroupOwner(t *testing.T) {
 	}
 }
 
+// The namespaces a group's load balancer serves keep it while they ask for it.
+func TestGroupOwnerKeeping(t *testing.T) {
+	early := claim("team-b", "evil", 1, false)
+	recreated := claim("team-a", "web", 9, false)
+	tests := []struct {
+		name    string
+		claims  []GroupClaim
+		serving []string
+		want    string
+	}{
+		{"nothing served: the oldest", []GroupClaim{early, recreated}, nil, "team-b"},
+		{"the served namespace keeps it", []GroupClaim{early, recreated}, []string{"team-a"}, "team-a"},
+		{"the served namespace no longer asks", []GroupClaim{early}, []string{"team-a"}, "team-b"},
+		{"several served: the oldest of them", []GroupClaim{early, recreated, claim("team-c", "x", 5, false)}, []string{"team-a", "team-c"}, "team-c"},
+	}
+	for _, tt := range tests {
+		if got := GroupOwnerKeeping(tt.claims, tt.serving); got != tt.want {
+			t.Errorf("%s: GroupOwnerKeeping = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
 // TestDecideGroup walks group membership over the policies: the owner's namespace joins;
 // another namespace joins only with --ingress-group-namespaces=any or a ReferenceGrant
 // from the owner; a group pinned by IngressClassParams takes only the Ingresses its

@@ -130,6 +130,9 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, id spec.IngressG
 	if err := r.releaseExcluded(ctx, g.ID, excluded, false); err != nil {
 		return ctrl.Result{}, err
 	}
+	if len(sp.Handover) > 0 {
+		return r.handedOver(ctx, g, sp.Handover)
+	}
 	if len(served) == 0 {
 		return ctrl.Result{}, nil
 	}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbsg/lbsg/internal/spec"
@@ -18,9 +21,13 @@ import (
 // platform's flags or the reference policy keep out of the group it asks for.
 const ReasonReferenceDenied = "ReferenceDenied"
 
-// servedMembers are the members of the group the plan serves: all but the excluded.
+// servedMembers are the members of the group the plan serves: all but the excluded, and
+// none while the previous owner's load balancer is deleted.
 func servedMembers(g *IngressGroup, sp *StackPlan) []*networkingv1.Ingress {
 	var out []*networkingv1.Ingress
+	if len(sp.Handover) > 0 {
+		return nil
+	}
 	for _, m := range g.Members {
 		if !slices.ContainsFunc(sp.Excluded, func(x ExcludedIngress) bool { return x.Ingress == m.Ingress }) {
 			out = append(out, m.Ingress)
@@ -28,6 +35,23 @@ func servedMembers(g *IngressGroup, sp *StackPlan) []*networkingv1.Ingress {
 	}
 	return out
 }
+
+// handedOver tells the members of a group whose previous owner's load balancer was just
+// deleted that theirs comes next, and reconciles the group again to make it.
+func (r *IngressGroupReconciler) handedOver(ctx context.Context, g *IngressGroup, previous []string) (ctrl.Result, error) {
+	msg := fmt.Sprintf("Ingress group %s now belongs to namespace %s; the load balancer it had served namespace %s, which no longer asks for the group, and is deleted rather than handed over; a new one follows",
+		g.ID.String(), g.Owner, strings.Join(previous, ", "))
+	for _, m := range g.Members {
+		if err := r.setCondition(ctx, m.Ingress, metav1.ConditionFalse, ReasonWaiting, msg, ""); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{RequeueAfter: handoverRequeue}, nil
+}
+
+// handoverRequeue is how soon a group handed over is reconciled again, to make its new
+// owner's load balancer once the old one is gone.
+const handoverRequeue = time.Second
 
 // reportExcluded tells each Ingress left out of the group why, with a Warning Event and a
 // False Ready condition that name the group, its owner namespace and the fix; nothing of

@@ -20,9 +20,13 @@ import (
 // IngressGroup is an Ingress group as Kubernetes shows it.
 type IngressGroup struct {
 	ID spec.IngressGroupID
-	// Owner is the namespace that owns an explicit group (authz.GroupOwner); "" for an
-	// implicit one.
+	// Owner is the namespace that owns an explicit group (authz.GroupOwnerKeeping); "" for
+	// an implicit one.
 	Owner string
+	// OwnedBySelection: the group takes members of any namespace its IngressClassParams
+	// select, or of every namespace (--ingress-group-namespaces=any), so its owner decides
+	// nothing.
+	OwnedBySelection bool
 	// Members are the live Ingresses lbsg owns in the group and that may be in it.
 	Members []spec.IngressMember
 	// Leaving are Ingresses that carry the group's finalizer but no longer belong to it:
@@ -75,6 +79,10 @@ func (g *IngressGroup) live() []*networkingv1.Ingress {
 type GroupRules struct {
 	Classes spec.ClassRules
 	Policy  authz.Policy
+	// Serving are, per explicit group, the namespaces whose Ingresses its load balancer
+	// serves now (ServingNamespaces): they keep the group while they ask for it
+	// (authz.GroupOwnerKeeping). Without it, the oldest claim decides.
+	Serving map[spec.IngressGroupID][]string
 }
 
 // GroupRules are the engine's.
@@ -252,7 +260,7 @@ func IngressGroups(objs ClusterObjects, r GroupRules) map[spec.IngressGroupID]*I
 	policy := r.Policy
 	policy.Grants = append(append([]authz.Grant(nil), policy.Grants...), objs.Grants...)
 	for id, cs := range claims {
-		decideClaims(get(id), cs, policy, pinnedBy(id.Name, objs.Params))
+		decideClaims(get(id), cs, policy, pinnedBy(id.Name, objs.Params), r.Serving[id])
 	}
 	for _, g := range groups {
 		sortGroup(g)
@@ -261,13 +269,14 @@ func IngressGroups(objs ClusterObjects, r GroupRules) map[spec.IngressGroupID]*I
 }
 
 // decideClaims asks the reference policy about every claim on an explicit group.
-func decideClaims(g *IngressGroup, cs []claim, policy authz.Policy, pinned []string) {
+func decideClaims(g *IngressGroup, cs []claim, policy authz.Policy, pinned, serving []string) {
 	ac := make([]authz.GroupClaim, len(cs))
 	for i, c := range cs {
 		ac[i] = c.authz
 	}
-	g.Owner = authz.GroupOwner(ac)
-	for i, d := range policy.DecideGroup(g.ID.Name, pinned, ac) {
+	g.Owner = authz.GroupOwnerKeeping(ac, serving)
+	g.OwnedBySelection = len(pinned) > 0 || policy.Groups == authz.GroupAnyNamespace
+	for i, d := range policy.DecideGroupOwned(g.ID.Name, g.Owner, pinned, ac) {
 		c := cs[i]
 		switch {
 		case d.Allowed && c.unresolved != nil:

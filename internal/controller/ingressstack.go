@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -28,6 +29,15 @@ func (e *Engine) planIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 	sp.Subject = subjectOf(sp.Owner, memberNamespaces(g))
 	exists := len(obs.LoadBalancers)+len(obs.TargetGroups)+len(obs.ManagedSGs) > 0
 	served := servedTargetGroups(obs)
+	if ns := servingNamespaces(served); g.ID.Explicit() && !g.OwnedBySelection && g.Owner != "" && len(ns) > 0 && !slices.Contains(ns, g.Owner) {
+		// The load balancer serves namespaces that no longer ask for the group, which now
+		// belongs to another: it is not handed over (its DNS name would then send the old
+		// owner's clients to the new one). It is deleted; the new owner's Ingresses get a
+		// load balancer of their own at the next reconcile.
+		sp.Handover = ns
+		sp.Plan = plan.Stack(plan.StackInput{Observed: obs, KeepTag: e.keepTag}, sp.Owner.String())
+		return sp, nil
+	}
 	if len(g.Unresolved) > 0 {
 		// The group's load balancer is kept exactly as it is while an Ingress it serves
 		// has no class: without it, lbsg does not know what the group should be, and a
@@ -97,6 +107,36 @@ func (e *Engine) planIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 	// The stack speaks for the members it serves, not for those it left out.
 	sp.Subject = subjectOf(sp.Owner, namespacesOf(servedMembers(g, sp)))
 	return sp, e.planStack(ctx, sp, objs, sgs)
+}
+
+// ServingNamespaces returns the namespaces whose Ingresses an explicit group's load balancer
+// serves now: those its target groups were made for, read from the cached target group
+// inventory (lbsg writes these tags; no tenant can).
+func (e *Engine) ServingNamespaces(ctx context.Context, id spec.IngressGroupID) ([]string, error) {
+	tgs, err := e.ELB.TargetGroups(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, tg := range plan.RecogniseTargetGroups(e.ingressIdentity(id), tgs) {
+		if v := tg.Tags[naming.IngressResourceTag]; v != "" {
+			ids = append(ids, v)
+		}
+	}
+	return servingNamespaces(ids), nil
+}
+
+// servingNamespaces are the namespaces of target groups' resource IDs
+// ("<namespace>/<ingress>-<service>:<port>"), sorted.
+func servingNamespaces(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		if ns, _, ok := strings.Cut(id, "/"); ok && ns != "" {
+			out = appendOnce(out, ns)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // servedTargetGroups are the resource IDs of a stack's observed target groups.

@@ -46,6 +46,9 @@ type StackPlan struct {
 	// Held are the excluded Ingresses that hold a group none of whose Ingresses can be
 	// served: nothing of it changes in AWS (spec.GroupHolders).
 	Held []*networkingv1.Ingress
+	// Handover names the namespaces a group's load balancer served before the group changed
+	// owner: the plan deletes it, and the members wait for a new one.
+	Handover []string
 }
 
 // ClusterObjects are the Kubernetes objects desired states depend on.

@@ -427,3 +427,54 @@ func (h *harness) pokeTenant(ns, name string, rounds int) {
 		time.Sleep(2500 * time.Millisecond)
 	}
 }
+
+// TestIngressGroupOwnerKeepsItsGroupAcrossRecreation: ownership goes by age, and an
+// Ingress of team-b that asked for team-a's group early (and was refused) is older than
+// team-a's recreated Ingresses. The group stays team-a's while its ALB serves team-a and
+// team-a still asks for it; once team-a leaves, team-b gets a new ALB, never team-a's (whose
+// DNS name team-a's clients may still use).
+func TestIngressGroupOwnerKeepsItsGroupAcrossRecreation(t *testing.T) {
+	h := newHarness(t, localenv.WorldOptions{})
+	h.tenants(nil)
+	h.startController()
+	h.ensureIngressClass(albClass, "")
+	h.create(tenantService(teamA, "shop", 30195))
+	h.create(tenantIngress(teamA, "shop", aws.String(albClass), "a.example.com", "/", "shop", map[string]string{ingGroup: "shop"}))
+	host := h.tenantHostname(teamA, "shop")
+	arn := aws.ToString(h.albByHostname(host).LoadBalancerArn)
+	h.create(tenantService(teamB, "evil", 30196))
+	h.create(tenantIngress(teamB, "evil", aws.String(albClass), "b.example.com", "/", "evil", map[string]string{ingGroup: "shop"}))
+	h.tenantWaitCondition(teamB, "evil", "False ReferenceDenied", "owner namespace team-a")
+
+	// Team-a replaces its Ingress: the new one is younger than team-b's.
+	time.Sleep(1100 * time.Millisecond) // creationTimestamp has a resolution of one second
+	h.create(tenantIngress(teamA, "shop2", aws.String(albClass), "a.example.com", "/", "shop", map[string]string{ingGroup: "shop"}))
+	h.waitShape(host, nil, nil)
+	if err := h.k8s.Delete(h.ctx, h.tenantIngressGet(teamA, "shop")); err != nil {
+		t.Fatalf("delete shop: %v", err)
+	}
+	h.tenantWaitCondition(teamA, "shop2", "True Reconciled")
+	h.pokeTenant(teamA, "shop2", 2)
+	h.tenantWaitCondition(teamB, "evil", "False ReferenceDenied", "owner namespace team-a")
+	h.waitShape(host, []string{"host-header=a.example.com"}, []string{"host-header=b.example.com"})
+	if got := h.tenantHostname(teamA, "shop2"); got != host {
+		t.Errorf("team-a's new Ingress is on %s, want the group's ALB %s", got, host)
+	}
+
+	// Team-a leaves: team-b's Ingress gets a load balancer of its own, not team-a's.
+	if err := h.k8s.Delete(h.ctx, h.tenantIngressGet(teamA, "shop2")); err != nil {
+		t.Fatalf("delete shop2: %v", err)
+	}
+	// (AWS gives a new ALB a new DNS name; the emulator derives it from the name alone, so
+	// the ARN tells the ALBs apart here.)
+	newARN := aws.ToString(h.albByHostname(h.tenantHostname(teamB, "evil")).LoadBalancerArn)
+	if newARN == arn {
+		t.Fatalf("team-b's Ingress took over team-a's ALB %s", arn)
+	}
+	for _, lb := range h.loadBalancers() {
+		if aws.ToString(lb.LoadBalancerArn) == arn {
+			t.Errorf("team-a's ALB %s still exists after team-a left", arn)
+		}
+	}
+	h.tenantWaitCondition(teamB, "evil", "True Reconciled")
+}
