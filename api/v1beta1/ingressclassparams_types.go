@@ -100,6 +100,22 @@ type IngressClassParamsSpec struct {
 	// load-balancer-attributes annotation, key by key.
 	// +optional
 	LoadBalancerAttributes []Attribute `json:"loadBalancerAttributes,omitempty"`
+
+	// SSLRedirectPort is the HTTPS port the HTTP listeners of the class redirect to; it wins
+	// over the ssl-redirect annotation.
+	// +optional
+	SSLRedirectPort string `json:"sslRedirectPort,omitempty"`
+
+	// WAFv2ACLArn is the ARN of the AWS WAFv2 web ACL of the load balancers of the class.
+	// lbsg does not associate web ACLs yet: the Ingresses of a class that sets it are not
+	// served (a protection lbsg cannot apply fails closed).
+	// +optional
+	WAFv2ACLArn string `json:"wafv2AclArn,omitempty"`
+
+	// WAFv2ACLName is the name of the AWS WAFv2 web ACL of the load balancers of the class;
+	// like wafv2AclArn, lbsg does not apply it and does not serve the class's Ingresses.
+	// +optional
+	WAFv2ACLName string `json:"wafv2AclName,omitempty"`
 }
 
 // Attribute is a load balancer attribute.

@@ -13,7 +13,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/annotations"
 	"github.com/lbsg/lbsg/internal/app"
 	"github.com/lbsg/lbsg/internal/config"
@@ -120,8 +119,7 @@ func splitName(arg string) (namespace, name string, err error) {
 // registered targets, fresh, in batched reads. Nothing is written.
 func explainInput(ctx context.Context, c client.Client, e *controller.Engine, kind, namespace, name string) (explain.Input, error) {
 	in := explain.Input{Cluster: e.Settings.Cluster, Object: explain.Object{Kind: kind, Namespace: namespace, Name: name}}
-	_, noCRD := c.RESTMapper().RESTMapping(elbv2api.GroupVersion.WithKind("IngressClassParams").GroupKind(), elbv2api.GroupVersion.Version)
-	objs, err := controller.ListClusterObjects(ctx, c, noCRD == nil)
+	objs, err := controller.ListClusterObjects(ctx, c, controller.InstalledCRDs(c.RESTMapper()))
 	if err != nil {
 		return in, err
 	}
@@ -148,7 +146,7 @@ func explainInput(ctx context.Context, c client.Client, e *controller.Engine, ki
 	case "Ingress":
 		var g *controller.IngressGroup
 		var ing *networkingv1.Ingress
-		if g, ing, err = ingressGroupOf(objs, namespace, name); err != nil {
+		if g, ing, err = ingressGroupOf(objs, e.GroupRules(), namespace, name); err != nil {
 			return in, err
 		}
 		in.ObjectTargetGroups = ingressTargetGroups(ing)
@@ -384,17 +382,17 @@ func ingressTargetGroups(ing *networkingv1.Ingress) map[string]bool {
 }
 
 // ingressGroupOf returns the Ingress and the group lbsg serves it in.
-func ingressGroupOf(objs controller.ClusterObjects, namespace, name string) (*controller.IngressGroup, *networkingv1.Ingress, error) {
+func ingressGroupOf(objs controller.ClusterObjects, rules controller.GroupRules, namespace, name string) (*controller.IngressGroup, *networkingv1.Ingress, error) {
 	for i := range objs.Ingresses {
 		ing := &objs.Ingresses[i]
 		if ing.Namespace != namespace || ing.Name != name {
 			continue
 		}
-		ids := controller.GroupsOfIngress(ing, objs)
+		ids := controller.GroupsOfIngress(ing, objs, rules)
 		if len(ids) == 0 {
 			return nil, nil, fmt.Errorf("Ingress %s/%s is not served by lbsg: its IngressClass is not one whose controller is ingress.k8s.aws/alb", namespace, name)
 		}
-		g := controller.IngressGroups(objs)[ids[0]]
+		g := controller.IngressGroups(objs, rules)[ids[0]]
 		if g == nil {
 			return nil, nil, fmt.Errorf("Ingress %s/%s: group %s not found", namespace, name, ids[0].String())
 		}

@@ -12,7 +12,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/app"
 	"github.com/lbsg/lbsg/internal/config"
 	"github.com/lbsg/lbsg/internal/controller"
@@ -121,8 +120,7 @@ type StackReport struct {
 }
 
 func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Report, error) {
-	_, noCRD := c.RESTMapper().RESTMapping(elbv2api.GroupVersion.WithKind("IngressClassParams").GroupKind(), elbv2api.GroupVersion.Version)
-	objs, err := controller.ListClusterObjects(ctx, c, noCRD == nil)
+	objs, err := controller.ListClusterObjects(ctx, c, controller.InstalledCRDs(c.RESTMapper()))
 	if err != nil {
 		return nil, err
 	}
@@ -153,14 +151,22 @@ func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Repor
 		}
 		add(sp)
 	}
-	groups := controller.IngressGroups(objs)
+	groups := controller.IngressGroups(objs, e.GroupRules())
 	ids := make([]spec.IngressGroupID, 0, len(groups))
 	for id := range groups {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
 	for _, id := range ids {
-		sp, err := e.PlanIngressGroup(ctx, groups[id], objs)
+		// As its reconciler sees it: the namespaces its load balancer serves keep it.
+		g, err := e.IngressGroup(ctx, objs, id)
+		if err != nil {
+			return nil, fmt.Errorf("plan Ingress group %s: %w", id.String(), err)
+		}
+		if g == nil {
+			continue
+		}
+		sp, err := e.PlanIngressGroup(ctx, g, objs)
 		if err != nil {
 			return nil, fmt.Errorf("plan Ingress group %s: %w", id.String(), err)
 		}

@@ -73,7 +73,7 @@ func TestPlanCommandPrintsWhatTheReconcilersApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	svcs := &controller.ServiceReconciler{Client: c, Engine: engine}
-	groups := &controller.IngressGroupReconciler{Client: c, Engine: engine, WithParams: true}
+	groups := &controller.IngressGroupReconciler{Client: c, Engine: engine, CRDs: controller.CRDs{Params: true}}
 	svcPlan, err := svcs.Plan(ctx, nlb)
 	if err != nil {
 		t.Fatal(err)

@@ -21,9 +21,12 @@ import (
 
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/app"
+	"github.com/lbsg/lbsg/internal/authz"
 	"github.com/lbsg/lbsg/internal/config"
+	"github.com/lbsg/lbsg/internal/controller"
 	"github.com/lbsg/lbsg/internal/helmrelease"
 	"github.com/lbsg/lbsg/internal/preflight"
+	"github.com/lbsg/lbsg/internal/spec"
 )
 
 // tgbGVK is upstream's TargetGroupBinding, read as unstructured: lbsg does not model it.
@@ -61,6 +64,12 @@ lbsg's RBAC and the controller flags. It changes nothing. It exits 1 when any ch
 				return err
 			}
 			cl.FlagsErr = cfg.Validate()
+			if cl.FlagsErr == nil {
+				if cl.Exclusions, err = groupExclusions(ctx, c, cfg); err != nil {
+					return err
+				}
+				cl.GroupsChecked = true
+			}
 			if cl.FlagsErr == nil && !skipAWS {
 				cl.AWSChecked, cl.AWSErr = true, checkAWS(ctx, cfg)
 			}
@@ -142,6 +151,24 @@ func readCluster(ctx context.Context, c client.Client) (preflight.Cluster, error
 		}
 	}
 	return cl, nil
+}
+
+// groupExclusions sorts the cluster's Ingresses into groups with the controller's rules, and
+// returns those kept out of the group they ask for.
+func groupExclusions(ctx context.Context, c client.Client, cfg *config.Config) ([]preflight.Exclusion, error) {
+	objs, err := controller.ListClusterObjects(ctx, c, controller.InstalledCRDs(c.RESTMapper()))
+	if err != nil {
+		return nil, err
+	}
+	rules := controller.GroupRules{Policy: authz.Policy{Groups: cfg.IngressGroupScope()},
+		Classes: spec.ClassRulesOf(cfg.IngressClass, cfg.DisableIngressClassAnnotation, cfg.DisableIngressGroupNameAnnotation)}
+	var out []preflight.Exclusion
+	for id, g := range controller.IngressGroups(objs, rules) {
+		for _, x := range g.Excluded {
+			out = append(out, preflight.Exclusion{Ingress: x.Ingress.Namespace + "/" + x.Ingress.Name, Group: id.String(), Reason: x.Problem.Error()})
+		}
+	}
+	return out, nil
 }
 
 // reviewAccess asks the API server, per verb and resource lbsg needs, whether the identity

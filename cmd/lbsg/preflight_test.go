@@ -138,6 +138,29 @@ func TestPreflightFindsUpstreamHazards(t *testing.T) {
 		t.Errorf("a user's TargetGroupBinding: exit status %d (%v), want 0 and an OK naming default/legacy:\n%s", code, err, out)
 	}
 
+	// Two namespaces share an Ingress group, as upstream allows: lbsg would serve only the
+	// group's owner, and says so before the switch (a warning: the exit status stays 0).
+	for i, ns := range []string{"team-a", "team-b"} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+		ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web",
+			Annotations: map[string]string{"alb.ingress.kubernetes.io/group.name": "shop"}},
+			Spec: networkingv1.IngressSpec{IngressClassName: &class.Name, DefaultBackend: &networkingv1.IngressBackend{
+				Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}
+		if err := c.Create(ctx, ing); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			time.Sleep(1100 * time.Millisecond) // creationTimestamp has a resolution of one second
+		}
+	}
+	out, code, err = runLbsg(ctx, args...)
+	if code != 0 || !strings.Contains(out, "WARN  Ingress groups: 1 Ingress(es) would not be served: team-b/web (group shop)") ||
+		!strings.Contains(out, "belongs to namespace team-a") {
+		t.Errorf("a group shared by two namespaces: exit status %d (%v), want 0 and a WARN naming team-b/web:\n%s", code, err, out)
+	}
+
 	// An unprivileged identity lacks lbsg's RBAC.
 	out, _, _ = runLbsg(ctx, append(args, "--rbac-as=system:serviceaccount:default:nobody", "--skip-aws")...)
 	if !strings.Contains(out, "FAIL  RBAC: the identity may not: list services") {

@@ -69,6 +69,8 @@ func UnsupportedServiceKeys(ann map[string]string) []string {
 // ann that lbsg does not implement.
 func UnsupportedIngressKeys(ann map[string]string) []string {
 	implemented := append(append([]string(nil), IngressKeys...), BackendKeys...)
+	// The protective keys lbsg refuses are not merely unsupported (protective.go).
+	implemented = append(implemented, ProtectiveIngressKeys(ann)...)
 	return unsupported(ann, IngressPrefix, upstreamIngressKeys, upstreamIngressPrefixes, implemented)
 }
 

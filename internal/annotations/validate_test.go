@@ -71,7 +71,8 @@ func TestUnsupportedUpstreamKeysAreListed(t *testing.T) {
 	}
 	ing := map[string]string{IngScheme: "internal", IngHealthCheckPath: "/", IngressPrefix + "wafv2-acl-arn": "p",
 		IngressPrefix + "actions.x": "{}", IngressPrefix + "transforms.svc": "[]", IngressPrefix + "auth-type": "oidc"}
-	want = []string{IngressPrefix + "auth-type", IngressPrefix + "transforms.svc", IngressPrefix + "wafv2-acl-arn"}
+	// Protective keys are refused, not merely unsupported (ProtectiveIngressKeys).
+	want = []string{IngressPrefix + "transforms.svc"}
 	if diff := cmp.Diff(want, UnsupportedIngressKeys(ing)); diff != "" {
 		t.Errorf("Ingress (-want +got):\n%s", diff)
 	}

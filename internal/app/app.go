@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -28,6 +29,7 @@ import (
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/acmcerts"
 	"github.com/lbsg/lbsg/internal/apply"
+	"github.com/lbsg/lbsg/internal/authz"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/config"
 	"github.com/lbsg/lbsg/internal/controller"
@@ -103,6 +105,8 @@ func NewEngine(ctx context.Context, cfg *config.Config, reg prometheus.Registere
 		Exec:                            &apply.Executor{EC2: obs, ELB: lbs, VPCID: clients.VPCID, ChangeTimeout: cfg.AWSAPI(), Changes: apply.NewChangeCounter(reg)},
 		Metrics:                         controller.NewNetworkingMetrics(reg),
 		Certificates:                    acmcerts.New(clients.ACM),
+		Policy:                          authz.Policy{Groups: cfg.IngressGroupScope()},
+		Classes:                         spec.ClassRulesOf(cfg.IngressClass, cfg.DisableIngressClassAnnotation, cfg.DisableIngressGroupNameAnnotation),
 	}
 	return e, clients, nil
 }
@@ -152,11 +156,13 @@ type RunOptions struct {
 	WebhookHost string
 }
 
-// Scheme holds the Kubernetes types lbsg reads: the built-in ones and IngressClassParams.
+// Scheme holds the Kubernetes types lbsg reads: the built-in ones, its CRDs and Gateway
+// API's ReferenceGrant.
 func Scheme() *runtime.Scheme {
 	s := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
 	utilruntime.Must(elbv2api.AddToScheme(s))
+	utilruntime.Must(gatewayv1beta1.Install(s))
 	return s
 }
 
@@ -233,23 +239,26 @@ func Run(ctx context.Context, cfg *config.Config, o RunOptions) error {
 	if o.Started != nil {
 		o.Started(engine, clients)
 	}
-	_, paramsErr := mgr.GetRESTMapper().RESTMapping(elbv2api.GroupVersion.WithKind("IngressClassParams").GroupKind(), elbv2api.GroupVersion.Version)
-	if paramsErr != nil {
-		logger.Info("the IngressClassParams CRD is not installed: IngressClasses that refer to parameters are reported as misconfigured", "error", paramsErr.Error())
+	crds := controller.InstalledCRDs(mgr.GetRESTMapper())
+	if !crds.Params {
+		logger.Info("the IngressClassParams CRD is not installed: IngressClasses that refer to parameters are reported as misconfigured")
+	}
+	if !crds.Grants {
+		logger.Info("Gateway API's ReferenceGrant CRD is not installed: no namespace can let another join its Ingress groups")
 	}
 	_, tgbErr := mgr.GetRESTMapper().RESTMapping(elbv2api.GroupVersion.WithKind("TargetGroupBinding").GroupKind(), elbv2api.GroupVersion.Version)
 	if tgbErr != nil {
 		logger.Info("the TargetGroupBinding CRD is not installed: TargetGroupBindings are not served", "error", tgbErr.Error())
 	}
 	if err := controller.Setup(ctx, mgr, engine, controller.Options{Resync: cfg.SyncPeriod, DriftCheck: cfg.DriftCheckInterval,
-		SkipNameValidation: o.SkipNameValidation, WatchIngressClassParams: paramsErr == nil,
+		SkipNameValidation: o.SkipNameValidation, WatchIngressClassParams: crds.Params, WatchReferenceGrants: crds.Grants,
 		ReconcileTimeout: cfg.Reconcile(), SyncPeriod: cfg.SyncPeriod,
 		ServiceWorkers: cfg.ServiceMaxConcurrentReconciles, IngressWorkers: cfg.IngressMaxConcurrentReconciles,
 		WatchTargetGroupBindings: tgbErr == nil, TGBWorkers: cfg.TGBMaxConcurrentReconciles, OrphanGrace: cfg.OrphanGracePeriod}); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)
 	}
 	if hooks != nil {
-		registerPodGateWebhook(mgr, engine, paramsErr == nil, tgbErr == nil)
+		registerPodGateWebhook(mgr, engine, crds, tgbErr == nil)
 	}
 	if err := addReadyzChecks(mgr, clients.EC2, engine.Exec.VPCID); err != nil {
 		return err

@@ -78,15 +78,15 @@ func TestCacheTrimKeepsTheDesiredState(t *testing.T) {
 	}
 
 	ingValid := tenantAnnotations(map[string]string{
-		"alb.ingress.kubernetes.io/scheme":           "internet-facing",
-		"alb.ingress.kubernetes.io/listen-ports":     `[{"HTTP":80},{"HTTPS":443}]`,
-		"alb.ingress.kubernetes.io/certificate-arn":  "arn:aws:acm:eu-west-1:111122223333:certificate/1",
-		"alb.ingress.kubernetes.io/target-type":      "ip",
-		"alb.ingress.kubernetes.io/group.name":       "shop",
-		"alb.ingress.kubernetes.io/inbound-cidrs":    "198.51.100.0/24",
-		"alb.ingress.kubernetes.io/tags":             "team=shop",
-		"alb.ingress.kubernetes.io/actions.redirect": `{"type":"redirect","redirectConfig":{"protocol":"HTTPS","port":"443","statusCode":"HTTP_301"}}`,
-		"alb.ingress.kubernetes.io/wafv2-acl-arn":    "arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/x/1",
+		"alb.ingress.kubernetes.io/scheme":                   "internet-facing",
+		"alb.ingress.kubernetes.io/listen-ports":             `[{"HTTP":80},{"HTTPS":443}]`,
+		"alb.ingress.kubernetes.io/certificate-arn":          "arn:aws:acm:eu-west-1:111122223333:certificate/1",
+		"alb.ingress.kubernetes.io/target-type":              "ip",
+		"alb.ingress.kubernetes.io/group.name":               "shop",
+		"alb.ingress.kubernetes.io/inbound-cidrs":            "198.51.100.0/24",
+		"alb.ingress.kubernetes.io/tags":                     "team=shop",
+		"alb.ingress.kubernetes.io/actions.redirect":         `{"type":"redirect","redirectConfig":{"protocol":"HTTPS","port":"443","statusCode":"HTTP_301"}}`,
+		"alb.ingress.kubernetes.io/customer-owned-ipv4-pool": "ipv4pool-coip-0123456789abcdef0",
 	})
 	backend := corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web",
 		Annotations: tenantAnnotations(map[string]string{"alb.ingress.kubernetes.io/healthcheck-path": "/ready"})},
@@ -113,7 +113,7 @@ func TestCacheTrimKeepsTheDesiredState(t *testing.T) {
 		build := func(ing networkingv1.Ingress, backend corev1.Service) (*spec.Stack, []*spec.Problem) {
 			objs := controller.ClusterObjects{Ingresses: []networkingv1.Ingress{ing}, Services: []corev1.Service{backend},
 				Classes: []networkingv1.IngressClass{albClass}}
-			groups := controller.IngressGroups(objs)
+			groups := controller.IngressGroups(objs, controller.GroupRules{})
 			if len(groups) != 1 {
 				t.Fatalf("Ingress %s: %d groups, want 1", name, len(groups))
 			}

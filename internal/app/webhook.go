@@ -31,7 +31,7 @@ func webhookServer(w config.Webhook, host string, logger logr.Logger) webhook.Se
 
 // registerPodGateWebhook serves the Pod mutating webhook on every replica, leader or not:
 // it reads only the informer cache.
-func registerPodGateWebhook(mgr ctrl.Manager, e *controller.Engine, withParams, withBindings bool) {
+func registerPodGateWebhook(mgr ctrl.Manager, e *controller.Engine, crds controller.CRDs, withBindings bool) {
 	mgr.GetWebhookServer().Register(controller.PodGatePath, &webhook.Admission{
-		Handler: controller.NewPodGateInjector(mgr.GetClient(), e, mgr.GetScheme(), withParams, withBindings)})
+		Handler: controller.NewPodGateInjector(mgr.GetClient(), e, mgr.GetScheme(), crds, withBindings)})
 }

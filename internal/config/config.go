@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/lbsg/lbsg/internal/annotations"
+	"github.com/lbsg/lbsg/internal/authz"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/sgrules"
@@ -49,6 +50,9 @@ const (
 	FlagServiceMaxConcurrent       = "service-max-concurrent-reconciles"
 	FlagIngressMaxConcurrent       = "ingress-max-concurrent-reconciles"
 	FlagTGBMaxConcurrent           = "targetgroupbinding-max-concurrent-reconciles"
+	FlagIngressClass               = "ingress-class"
+	FlagDisableIngressClassAnnot   = "disable-ingress-class-annotation"
+	FlagDisableIngressGroupAnnot   = "disable-ingress-group-name-annotation"
 
 	// lbsg's own flags.
 	FlagTargetSGRuleBudget = "target-sg-rule-budget"
@@ -56,6 +60,7 @@ const (
 	FlagDriftCheckInterval = "drift-check-interval"
 	FlagOrphanGracePeriod  = "orphan-grace-period"
 	FlagTargetSGSelection  = "target-sg-selection"
+	FlagIngressGroupNS     = "ingress-group-namespaces"
 )
 
 // Defaults.
@@ -73,6 +78,7 @@ const (
 	// DefaultMaxConcurrentReconciles is upstream's default worker count per controller.
 	DefaultMaxConcurrentReconciles = 3
 	DefaultTargetSGRuleBudget      = 1
+	DefaultIngressClass            = "alb"
 )
 
 // Config is the controller configuration, filled by the flags AddFlags registers.
@@ -134,9 +140,24 @@ type Config struct {
 	// TGBMaxConcurrentReconciles (--targetgroupbinding-max-concurrent-reconciles, default
 	// 3) is how many TargetGroupBindings are reconciled at once.
 	TGBMaxConcurrentReconciles int
-	Timeouts                   // --reconcile-timeout, --aws-api-timeout (lbsg's own)
-	TargetSGLimits             // --service-node-port-range, --sg-rules-namespace-share, … (lbsg's own)
-	Webhook                    // --enable-pod-readiness-gate-inject, --webhook-*
+	// IngressClass (--ingress-class, default alb) is the kubernetes.io/ingress.class value
+	// lbsg serves; "" also serves the Ingresses that name no class when there is no default
+	// IngressClass, as upstream.
+	IngressClass string
+	// DisableIngressClassAnnotation (--disable-ingress-class-annotation) refuses the
+	// kubernetes.io/ingress.class annotation; DisableIngressGroupNameAnnotation
+	// (--disable-ingress-group-name-annotation) refuses group.name, so that only
+	// IngressClassParams set groups.
+	DisableIngressClassAnnotation     bool
+	DisableIngressGroupNameAnnotation bool
+	// IngressGroupNamespaces (--ingress-group-namespaces, lbsg's own, default same) says
+	// which namespaces an explicit Ingress group that no IngressClassParams pin takes
+	// members from: same (its owner's, plus those it consents to with a ReferenceGrant) or
+	// any (upstream's behaviour).
+	IngressGroupNamespaces string
+	Timeouts               // --reconcile-timeout, --aws-api-timeout (lbsg's own)
+	TargetSGLimits         // --service-node-port-range, --sg-rules-namespace-share, … (lbsg's own)
+	Webhook                // --enable-pod-readiness-gate-inject, --webhook-*
 
 	// AWSAPIThrottle is --aws-api-throttle: client-side rate limits per AWS API bucket,
 	// cloud.DefaultThrottle() with the services the flag names replaced.
@@ -214,11 +235,25 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 		"Maximum number of Ingress groups reconciled at once")
 	fs.IntVar(&c.TGBMaxConcurrentReconciles, FlagTGBMaxConcurrent, DefaultMaxConcurrentReconciles,
 		"Maximum number of TargetGroupBindings reconciled at once")
+	fs.StringVar(&c.IngressClass, FlagIngressClass, DefaultIngressClass,
+		`The kubernetes.io/ingress.class annotation value lbsg serves; "" also serves Ingresses with no class when the cluster has no default IngressClass`)
+	fs.BoolVar(&c.DisableIngressClassAnnotation, FlagDisableIngressClassAnnot, false,
+		"Refuse the kubernetes.io/ingress.class annotation: Ingresses name lbsg's class with spec.ingressClassName")
+	fs.BoolVar(&c.DisableIngressGroupNameAnnotation, FlagDisableIngressGroupAnnot, false,
+		"Refuse the alb.ingress.kubernetes.io/group.name annotation: only IngressClassParams spec.group.name sets Ingress groups")
+	fs.StringVar(&c.IngressGroupNamespaces, FlagIngressGroupNS, string(authz.GroupSameNamespace),
+		"Which namespaces an explicit Ingress group takes members from: same (the namespace of its oldest member, and those it allows with a ReferenceGrant) or any")
 
 	c.Timeouts.addFlags(fs)
 	c.TargetSGLimits.addFlags(fs)
 	c.Webhook.addFlags(fs)
 	c.addIgnoredFlags(fs)
+}
+
+// IngressGroupScope is --ingress-group-namespaces, once Validate has checked it.
+func (c *Config) IngressGroupScope() authz.GroupScope {
+	s, _ := authz.ParseGroupScope(c.IngressGroupNamespaces)
+	return s
 }
 
 // NLBSecurityGroup reports whether the NLBSecurityGroup feature gate is on (default true).
@@ -311,6 +346,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TGBMaxConcurrentReconciles < 1 {
 		add("invalid value %d for --%s: must be at least 1", c.TGBMaxConcurrentReconciles, FlagTGBMaxConcurrent)
+	}
+	if _, err := authz.ParseGroupScope(c.IngressGroupNamespaces); err != nil {
+		add("invalid value for --%s: %v", FlagIngressGroupNS, err)
 	}
 	if c.SyncPeriod <= 0 {
 		add("invalid value %v for --%s: must be positive", c.SyncPeriod, FlagSyncPeriod)

@@ -62,6 +62,8 @@ func TestDefaults(t *testing.T) {
 		ServiceMaxConcurrentReconciles: 3,
 		IngressMaxConcurrentReconciles: 3,
 		TGBMaxConcurrentReconciles:     3,
+		IngressClass:                   "alb",
+		IngressGroupNamespaces:         "same",
 		Webhook: Webhook{EnablePodReadinessGateInject: true, BindPort: 9443,
 			CertDir: "/tmp/k8s-webhook-server/serving-certs", CertFile: "tls.crt", KeyFile: "tls.key"},
 	}
@@ -198,6 +200,8 @@ func TestValidateErrors(t *testing.T) {
 		{"webhook key file", []string{"--webhook-key-file="}, "--webhook-key-file is empty"},
 		{"sync period", []string{"--sync-period=-1h"}, "invalid value -1h0m0s for --sync-period: must be positive"},
 		{"retries", []string{"--aws-max-retries=-1"}, "invalid value -1 for --aws-max-retries: must not be negative"},
+		{"group namespaces", []string{"--ingress-group-namespaces=all"}, `invalid value for --ingress-group-namespaces: "all" is not a group scope: use "same" or "any"`},
+		{"empty group namespaces", []string{"--ingress-group-namespaces="}, `invalid value for --ingress-group-namespaces: "" is not a group scope`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -290,7 +294,7 @@ func TestIgnoredFlags(t *testing.T) {
 	}
 	want := []string{
 		"aws-vpc-tag-key", "aws-vpc-tags", "enable-endpoint-slices",
-		"enable-shield", "enable-waf", "enable-wafv2", "ingress-class",
+		"enable-shield", "enable-waf", "enable-wafv2",
 		"targetgroupbinding-max-exponential-backoff-delay",
 	}
 	if diff := cmp.Diff(want, c.IgnoredFlags); diff != "" {
@@ -388,5 +392,21 @@ func TestMaxConcurrentReconcilesFlagsAreImplemented(t *testing.T) {
 	c = mustParse(t, "--cluster-name=prod", "--service-max-concurrent-reconciles=0")
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--service-max-concurrent-reconciles") {
 		t.Errorf("Validate() = %v, want an error naming --service-max-concurrent-reconciles", err)
+	}
+}
+
+// The Ingress class flags are upstream's and now read: they are no longer reported as
+// ignored, and --ingress-group-namespaces picks the group scope.
+func TestIngressClassFlags(t *testing.T) {
+	c := mustParse(t, "--cluster-name=c", "--ingress-class=", "--disable-ingress-class-annotation",
+		"--disable-ingress-group-name-annotation=true", "--ingress-group-namespaces=any")
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate() = %v", err)
+	}
+	if c.IngressClass != "" || !c.DisableIngressClassAnnotation || !c.DisableIngressGroupNameAnnotation || c.IngressGroupScope() != "any" {
+		t.Errorf("config %+v", c)
+	}
+	if len(c.IgnoredFlags) != 0 {
+		t.Errorf("IgnoredFlags = %v, want none", c.IgnoredFlags)
 	}
 }

@@ -29,10 +29,7 @@ var ignoredFlags = []struct {
 	{"quic-environment-variable-name", str("AWS_LBC_QUIC_SERVER_ID")},
 	// lbsg reads no Secret, so there is nothing for a label to narrow.
 	{"required-secrets-label", str("")},
-	// Ingress class handling.
-	{"ingress-class", str("alb")},
-	{"disable-ingress-class-annotation", boolean(false)},
-	{"disable-ingress-group-name-annotation", boolean(false)},
+	// Ingress backends.
 	{"tolerate-non-existent-backend-service", boolean(true)},
 	{"tolerate-non-existent-backend-action", boolean(true)},
 	// AWS client tuning and VPC discovery.

@@ -175,7 +175,7 @@ func (r *NetworkingReconciler) reportPodENI(objs ClusterObjects, notices map[spe
 			if r.podENINoticed[key] {
 				continue
 			}
-			for _, o := range ownerObjects(objs, owner) {
+			for _, o := range r.ownerObjects(objs, owner) {
 				r.Recorder.Eventf(o, nil, corev1.EventTypeWarning, EventPodENIIgnored, "Reconcile", "%s", m)
 			}
 		}

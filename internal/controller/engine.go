@@ -46,6 +46,10 @@ type Engine struct {
 	Policy authz.Policy
 	// WatchNamespace is --watch-namespace: lbsg sees only that namespace's objects ("" all).
 	WatchNamespace string
+	// Classes are the platform's rules about Ingress classes and group names
+	// (--ingress-class, --disable-ingress-class-annotation,
+	// --disable-ingress-group-name-annotation).
+	Classes spec.ClassRules
 
 	EC2  *cloud.Observer
 	ELB  *elb.Client

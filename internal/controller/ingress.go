@@ -38,8 +38,8 @@ type IngressGroupReconciler struct {
 	Resync time.Duration
 	// Notify asks the target-SG reconciler for a pass.
 	Notify func()
-	// WithParams is set when the IngressClassParams CRD is installed.
-	WithParams bool
+	// CRDs are the optional CRDs the cluster has.
+	CRDs CRDs
 }
 
 // Reconcile observes, plans and applies one Ingress group.
@@ -52,35 +52,46 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, id spec.IngressG
 	if g == nil {
 		return ctrl.Result{}, nil
 	}
-	// The finalizer goes on before anything is created in AWS, so nothing can leak.
-	for _, m := range g.Members {
-		if _, err := addFinalizer(ctx, r.Client, m.Ingress, id.Finalizer()); err != nil {
-			return ctrl.Result{}, fmt.Errorf("add finalizer to %s/%s: %w", m.Ingress.Namespace, m.Ingress.Name, err)
-		}
-	}
 	sp, err := r.Engine.PlanIngressGroup(ctx, g, objs)
 	if err != nil {
 		return ctrl.Result{}, r.fail(ctx, g, EventFailedDeploy, err)
 	}
+	// Ingresses left out of the group are told why, on themselves only; what another
+	// namespace was refused never holds the group, and its finalizer goes at once.
+	excluded := append(append([]ExcludedIngress(nil), g.Excluded...), sp.Excluded...)
+	r.reportExcluded(ctx, g, excluded, len(sp.Held) > 0)
+	if err := r.releaseExcluded(ctx, g.ID, excluded, true); err != nil {
+		return ctrl.Result{}, err
+	}
+	if len(sp.Held) > 0 {
+		return ctrl.Result{}, r.release(ctx, g)
+	}
+	served := servedMembers(g, sp)
+	// The finalizer goes on before anything is created in AWS, so nothing can leak.
+	for _, ing := range served {
+		if _, err := addFinalizer(ctx, r.Client, ing, id.Finalizer()); err != nil {
+			return ctrl.Result{}, fmt.Errorf("add finalizer to %s/%s: %w", ing.Namespace, ing.Name, err)
+		}
+	}
 	if len(sp.Problems) > 0 {
-		r.reportProblems(ctx, g, sp.Problems)
+		r.reportProblems(ctx, g, served, sp.Problems)
 		// A group in conflict changes nothing in AWS, but Ingresses leaving it are let go
 		// at once (upstream blocks their deletion: #3357); the group's next good build
 		// removes what they used.
 		return ctrl.Result{}, r.release(ctx, g)
 	}
 	for _, n := range stackNotices(sp) {
-		for _, m := range g.Members {
-			if n.Ingress == "" || n.Ingress == m.Ingress.Namespace+"/"+m.Ingress.Name {
-				r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeWarning, n.Reason, "Reconcile", "%s", n.Message)
+		for _, ing := range served {
+			if n.Ingress == "" || n.Ingress == ing.Namespace+"/"+ing.Name {
+				r.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, n.Reason, "Reconcile", "%s", n.Message)
 			}
 		}
 	}
 	// One Event for all notices: Events of one reason on one object are merged into a
 	// series that keeps the first message.
 	if len(sp.Plan.Notices) > 0 {
-		for _, m := range g.Members {
-			r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeWarning, EventSettingLeftAsIs, "Reconcile", "%s", strings.Join(sp.Plan.Notices, "; "))
+		for _, ing := range served {
+			r.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, EventSettingLeftAsIs, "Reconcile", "%s", strings.Join(sp.Plan.Notices, "; "))
 		}
 	}
 	res, err := r.Engine.Exec.Apply(ctx, sp.Plan)
@@ -89,11 +100,11 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, id spec.IngressG
 		if errors.As(err, &retry) {
 			// Returned, so that the work queue retries with backoff; reported from the
 			// first failure on.
-			for _, ing := range g.Objects() {
+			for _, ing := range append(served, g.Leaving...) {
 				r.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, EventFailedDeploy, "Reconcile", "%s", err.Error())
 			}
-			for _, m := range g.Members {
-				_ = r.setCondition(ctx, m.Ingress, metav1.ConditionFalse, ReasonWaiting, err.Error(), "")
+			for _, ing := range served {
+				_ = r.setCondition(ctx, ing, metav1.ConditionFalse, ReasonWaiting, err.Error(), "")
 			}
 			return ctrl.Result{}, err
 		}
@@ -102,8 +113,8 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, id spec.IngressG
 	if !sp.Plan.Empty() {
 		r.notify()
 		log.FromContext(ctx).Info("applied plan", "group", id.String(), "changes", res.Applied)
-		for _, m := range g.Members {
-			r.Recorder.Eventf(m.Ingress, nil, corev1.EventTypeNormal, EventSuccessfullyDeploy, "Reconcile",
+		for _, ing := range served {
+			r.Recorder.Eventf(ing, nil, corev1.EventTypeNormal, EventSuccessfullyDeploy, "Reconcile",
 				"Successfully reconciled: %d change(s) applied", res.Applied)
 		}
 	} else {
@@ -112,7 +123,14 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, id spec.IngressG
 	if err := r.release(ctx, g); err != nil {
 		return ctrl.Result{}, err
 	}
-	if len(g.Members) == 0 {
+	// The load balancer no longer serves the excluded Ingresses: their finalizer goes.
+	if err := r.releaseExcluded(ctx, g.ID, excluded, false); err != nil {
+		return ctrl.Result{}, err
+	}
+	if len(sp.Handover) > 0 {
+		return r.handedOver(ctx, g, sp.Handover)
+	}
+	if len(served) == 0 {
 		return ctrl.Result{}, nil
 	}
 	hostname := ""
@@ -126,8 +144,8 @@ func (r *IngressGroupReconciler) Reconcile(ctx context.Context, id spec.IngressG
 		}
 	}
 	msg := "load balancer " + sp.Stack.LoadBalancer.Name + " is provisioned"
-	for _, m := range g.Members {
-		if err := r.setCondition(ctx, m.Ingress, metav1.ConditionTrue, ReasonReconciled, msg, hostname); err != nil {
+	for _, ing := range served {
+		if err := r.setCondition(ctx, ing, metav1.ConditionTrue, ReasonReconciled, msg, hostname); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -178,20 +196,22 @@ func (r *IngressGroupReconciler) inOtherGroup(ing *networkingv1.Ingress, g spec.
 	return false
 }
 
-// reportProblems puts every problem on every member as an Event and in its condition, so
-// each owner of an Ingress in the group sees why the group is not reconciled.
-func (r *IngressGroupReconciler) reportProblems(ctx context.Context, g *IngressGroup, problems []*spec.Problem) {
+// reportProblems puts every problem on every member the group would serve (and its
+// unresolved and leaving Ingresses) as an Event and in its condition, so each owner of an
+// Ingress in the group sees why the group is not reconciled.
+func (r *IngressGroupReconciler) reportProblems(ctx context.Context, g *IngressGroup, served []*networkingv1.Ingress, problems []*spec.Problem) {
 	msgs := make([]string, len(problems))
 	for i, p := range problems {
 		msgs[i] = p.Error()
 	}
 	msg := fmt.Sprintf("Ingress group %s is not reconciled: %s", g.ID.String(), strings.Join(msgs, "; "))
-	for _, ing := range g.Objects() {
+	live := append(served, unresolvedIngresses(g)...)
+	for _, ing := range append(live, g.Leaving...) {
 		for _, p := range problems {
 			r.Recorder.Eventf(ing, nil, corev1.EventTypeWarning, EventFailedBuildModel, "Reconcile", "%s", p.Error())
 		}
 	}
-	for _, ing := range g.live() {
+	for _, ing := range live {
 		if err := r.setCondition(ctx, ing, metav1.ConditionFalse, ReasonInvalidConfig, msg, ""); err != nil {
 			log.FromContext(ctx).Error(err, "update condition")
 		}

@@ -3,218 +3,16 @@ package controller
 import (
 	"context"
 	"slices"
-	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
-	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
-	"github.com/lbsg/lbsg/internal/annotations"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/plan"
 	"github.com/lbsg/lbsg/internal/spec"
 )
-
-// IngressGroup is an Ingress group as Kubernetes shows it.
-type IngressGroup struct {
-	ID spec.IngressGroupID
-	// Members are the live Ingresses lbsg owns in the group.
-	Members []spec.IngressMember
-	// Leaving are Ingresses that carry the group's finalizer but no longer belong to it:
-	// deleted, moved to another group or class, or no longer lbsg's. Their finalizer is
-	// removed once the group's load balancer no longer serves them.
-	Leaving []*networkingv1.Ingress
-	// Unresolved are live Ingresses that hold the group's finalizer but whose IngressClass
-	// or IngressClassParams lbsg cannot find. They stay in the group, which changes nothing
-	// in AWS while it has any: missing configuration never deletes a load balancer.
-	Unresolved []UnresolvedIngress
-}
-
-// Objects returns every Ingress of the group: members, unresolved, then leaving.
-func (g *IngressGroup) Objects() []*networkingv1.Ingress {
-	out := g.live()
-	return append(out, g.Leaving...)
-}
-
-// live returns the Ingresses lbsg still holds in the group: members and unresolved. Each
-// carries lbsg's condition.
-func (g *IngressGroup) live() []*networkingv1.Ingress {
-	out := make([]*networkingv1.Ingress, 0, len(g.Members)+len(g.Unresolved)+len(g.Leaving))
-	for _, m := range g.Members {
-		out = append(out, m.Ingress)
-	}
-	for _, u := range g.Unresolved {
-		out = append(out, u.Ingress)
-	}
-	return out
-}
-
-// ingressParamsGroup is the API group of IngressClassParams.
-const ingressParamsGroup = "elbv2.k8s.aws"
-
-// classParams converts an IngressClassParams into the fields lbsg applies.
-func classParams(p *elbv2api.IngressClassParams) *spec.ClassParams {
-	cp := &spec.ClassParams{Name: p.Name, InboundCIDRs: p.Spec.InboundCIDRs, PrefixLists: p.Spec.PrefixLists(),
-		CertificateARNs: p.Spec.CertificateArn, SSLPolicy: p.Spec.SSLPolicy}
-	if p.Spec.Group != nil {
-		cp.Group = p.Spec.Group.Name
-	}
-	if p.Spec.Scheme != nil {
-		cp.Scheme = string(*p.Spec.Scheme)
-	}
-	if p.Spec.IPAddressType != nil {
-		cp.IPAddressType = string(*p.Spec.IPAddressType)
-	}
-	classParamsAttrs(cp, p)
-	if len(p.Spec.Tags) > 0 {
-		cp.Tags = map[string]string{}
-		for _, t := range p.Spec.Tags {
-			cp.Tags[t.Key] = t.Value
-		}
-	}
-	return cp
-}
-
-// ingressMember returns how lbsg sees one Ingress: whether it owns it, and the member with
-// its class and parameters. When the class cannot be resolved (classUnresolved, or
-// classOurs with MissingParams), the problem says why.
-func ingressMember(ing *networkingv1.Ingress, objs ClusterObjects) (spec.IngressMember, classStatus, *spec.Problem) {
-	m := spec.IngressMember{Ingress: ing}
-	class, ours := spec.IngressClassOf(ing, objs.Classes)
-	if !ours {
-		if p := unresolvedClass(ing, class); p != nil {
-			return m, classUnresolved, p
-		}
-		return m, classForeign, nil
-	}
-	if class == nil {
-		return m, classOurs, nil
-	}
-	m.ClassName = class.Name
-	ref := class.Spec.Parameters
-	if ref == nil || ref.APIGroup == nil || *ref.APIGroup != ingressParamsGroup || ref.Kind != "IngressClassParams" {
-		return m, classOurs, nil
-	}
-	m.MissingParams = ref.Name
-	for i := range objs.Params {
-		p := &objs.Params[i]
-		if p.Name != ref.Name {
-			continue
-		}
-		m.Params, m.MissingParams = classParams(p), ""
-		if p.Spec.NamespaceSelector != nil {
-			m.NamespaceNotSelected = !namespaceSelected(p.Spec.NamespaceSelector, ing.Namespace, objs.Namespaces)
-		}
-	}
-	if m.MissingParams != "" {
-		return m, classOurs, missingParams(m)
-	}
-	return m, classOurs, nil
-}
-
-// namespaceSelected reports whether the namespace's labels match an IngressClassParams
-// namespaceSelector; an invalid selector selects nothing.
-func namespaceSelected(sel *metav1.LabelSelector, namespace string, namespaces []corev1.Namespace) bool {
-	s, err := metav1.LabelSelectorAsSelector(sel)
-	if err != nil {
-		return false
-	}
-	for _, ns := range namespaces {
-		if ns.Name == namespace {
-			return s.Matches(labels.Set(ns.Labels))
-		}
-	}
-	return false
-}
-
-// groupsOfFinalizers returns the groups an Ingress's lbsg finalizers name.
-func groupsOfFinalizers(ing *networkingv1.Ingress) []spec.IngressGroupID {
-	var out []spec.IngressGroupID
-	for _, f := range ing.Finalizers {
-		switch {
-		case f == naming.IngressFinalizer:
-			out = append(out, spec.IngressGroupID{Namespace: ing.Namespace, Name: ing.Name})
-		case strings.HasPrefix(f, naming.IngressGroupFinalizer("")):
-			out = append(out, spec.IngressGroupID{Name: strings.TrimPrefix(f, naming.IngressGroupFinalizer(""))})
-		}
-	}
-	return out
-}
-
-// IngressGroups sorts every Ingress into the groups lbsg serves: live members by their
-// current group, Ingresses still holding a group's finalizer as leaving that group, and
-// live Ingresses holding a group's finalizer whose class lbsg cannot resolve as unresolved
-// in that group (without the IngressClassParams, even the group they belong to now is
-// unknown, so they stay where their finalizers say).
-func IngressGroups(objs ClusterObjects) map[spec.IngressGroupID]*IngressGroup {
-	groups := map[spec.IngressGroupID]*IngressGroup{}
-	get := func(id spec.IngressGroupID) *IngressGroup {
-		g := groups[id]
-		if g == nil {
-			g = &IngressGroup{ID: id}
-			groups[id] = g
-		}
-		return g
-	}
-	for i := range objs.Ingresses {
-		ing := &objs.Ingresses[i]
-		m, status, problem := ingressMember(ing, objs)
-		held := groupsOfFinalizers(ing)
-		if ing.DeletionTimestamp == nil && len(held) > 0 && problem != nil {
-			for _, id := range held {
-				g := get(id)
-				g.Unresolved = append(g.Unresolved, UnresolvedIngress{Ingress: ing, Problem: problem})
-			}
-			continue
-		}
-		var current spec.IngressGroupID
-		live := status == classOurs && ing.DeletionTimestamp == nil
-		if live {
-			current = spec.IngressGroupOf(ing, m.Params)
-			g := get(current)
-			g.Members = append(g.Members, m)
-		}
-		for _, id := range held {
-			if !live || id != current {
-				g := get(id)
-				g.Leaving = append(g.Leaving, ing)
-			}
-		}
-	}
-	for _, g := range groups {
-		spec.SortMembers(g.Members)
-		sort.Slice(g.Leaving, func(i, j int) bool {
-			return g.Leaving[i].Namespace+"/"+g.Leaving[i].Name < g.Leaving[j].Namespace+"/"+g.Leaving[j].Name
-		})
-		sort.Slice(g.Unresolved, func(i, j int) bool {
-			a, b := g.Unresolved[i].Ingress, g.Unresolved[j].Ingress
-			return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
-		})
-	}
-	return groups
-}
-
-// GroupsOfIngress returns the groups whose reconcile an event on the Ingress concerns: its
-// current group and every group it still holds a finalizer of.
-func GroupsOfIngress(ing *networkingv1.Ingress, objs ClusterObjects) []spec.IngressGroupID {
-	var out []spec.IngressGroupID
-	held := groupsOfFinalizers(ing)
-	// An unresolved Ingress holding finalizers concerns only the groups they name; a new
-	// one whose IngressClassParams are missing joins a group, which reports it.
-	if m, status, problem := ingressMember(ing, objs); status == classOurs && (problem == nil || len(held) == 0) {
-		out = append(out, spec.IngressGroupOf(ing, m.Params))
-	}
-	for _, id := range held {
-		if len(out) == 0 || out[0] != id {
-			out = append(out, id)
-		}
-	}
-	return out
-}
 
 // PlanIngressGroup plans one Ingress group: what the Ingress-group reconciler applies and
 // `lbsg plan` prints. It writes nothing (see PlanService).
@@ -229,15 +27,37 @@ func (e *Engine) PlanIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 func (e *Engine) planIngressGroup(ctx context.Context, g *IngressGroup, objs ClusterObjects, obs plan.Observed, sgs []cloud.SecurityGroup) (*StackPlan, error) {
 	sp := &StackPlan{Owner: g.ID.Owner(), Observed: obs}
 	sp.Subject = subjectOf(sp.Owner, memberNamespaces(g))
-	if len(g.Unresolved) > 0 {
-		// The group's load balancer is kept exactly as it is: without the class, lbsg
-		// does not know what the group should be, and a guess could delete it.
-		for _, u := range g.Unresolved {
-			sp.Problems = append(sp.Problems, u.Problem)
-		}
+	exists := len(obs.LoadBalancers)+len(obs.TargetGroups)+len(obs.ManagedSGs) > 0
+	served := servedTargetGroups(obs)
+	if ns := servingNamespaces(served); g.ID.Explicit() && !g.OwnedBySelection && g.Owner != "" && len(ns) > 0 && !slices.Contains(ns, g.Owner) {
+		// The load balancer serves namespaces that no longer ask for the group, which now
+		// belongs to another: it is not handed over (its DNS name would then send the old
+		// owner's clients to the new one). It is deleted; the new owner's Ingresses get a
+		// load balancer of their own at the next reconcile.
+		sp.Handover = ns
+		sp.Plan = plan.Stack(plan.StackInput{Observed: obs, KeepTag: e.keepTag}, sp.Owner.String())
 		return sp, nil
 	}
+	if len(g.Unresolved) > 0 {
+		// The group's load balancer is kept exactly as it is while an Ingress it serves
+		// has no class: without it, lbsg does not know what the group should be, and a
+		// guess could delete it. One it does not serve is reported on itself only.
+		holders := spec.GroupHolders(g.ID, unresolvedIngresses(g), exists, served)
+		for _, u := range g.Unresolved {
+			if slices.Contains(holders, u.Ingress) {
+				sp.Problems = append(sp.Problems, u.Problem)
+			} else {
+				sp.Excluded = append(sp.Excluded, ExcludedIngress{Ingress: u.Ingress, Problem: u.Problem, Reason: EventFailedBuildModel})
+			}
+		}
+		if len(sp.Problems) > 0 {
+			return sp, nil
+		}
+	}
 	if len(g.Members) == 0 {
+		if sp.Held = spec.GroupHolders(g.ID, refusedIngresses(g.Excluded), exists, served); len(sp.Held) > 0 {
+			return sp, nil
+		}
 		sp.Plan = plan.Stack(plan.StackInput{Observed: obs, KeepTag: e.keepTag}, sp.Owner.String())
 		return sp, nil
 	}
@@ -247,7 +67,7 @@ func (e *Engine) planIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 	}
 	backends := map[string]bool{}
 	for _, m := range g.Members {
-		for _, name := range backendServices(m.Ingress) {
+		for _, name := range spec.BackendServices(m.Ingress) {
 			backends[m.Ingress.Namespace+"/"+name] = true
 		}
 	}
@@ -267,42 +87,121 @@ func (e *Engine) planIngressGroup(ctx context.Context, g *IngressGroup, objs Clu
 	if facts.ForwardTargetGroups, sp.forwardTGTags, err = e.forwardTargetGroups(ctx, g, obs); err != nil {
 		return nil, err
 	}
-	stack, problems := spec.BuildIngressGroup(g.ID, g.Members, e.Settings, facts)
-	if len(problems) > 0 {
-		sp.Problems = problems
+	b := spec.BuildIngressGroupMembers(g.ID, g.Members, e.Settings, facts)
+	var candidates []*networkingv1.Ingress
+	for _, x := range b.Excluded {
+		sp.Excluded = append(sp.Excluded, ExcludedIngress{Ingress: x.Ingress, Problem: joinProblems(x.Problems), Reason: EventFailedBuildModel})
+		candidates = append(candidates, x.Ingress)
+	}
+	if len(b.Problems) > 0 {
+		sp.Problems = b.Problems
 		return sp, nil
 	}
-	sp.Stack = stack
+	if b.Stack == nil {
+		// Every member is excluded: the group is held as it is rather than deleted for
+		// want of members (absence of configuration never deletes).
+		candidates = append(candidates, refusedIngresses(g.Excluded)...)
+		if sp.Held = spec.GroupHolders(g.ID, candidates, exists, served); len(sp.Held) > 0 {
+			return sp, nil
+		}
+		sp.Plan = plan.Stack(plan.StackInput{Observed: obs, KeepTag: e.keepTag}, sp.Owner.String())
+		return sp, nil
+	}
+	sp.Stack = b.Stack
+	// The stack speaks for the members it serves, not for those it left out.
+	sp.Subject = subjectOf(sp.Owner, namespacesOf(servedMembers(g, sp)))
 	return sp, e.planStack(ctx, sp, objs, sgs)
 }
 
-// memberNamespaces are the namespaces of a group's members.
-func memberNamespaces(g *IngressGroup) []string {
+// ServingNamespaces returns the namespaces whose Ingresses an explicit group's load balancer
+// serves now: those its target groups were made for, read from the cached target group
+// inventory (lbsg writes these tags; no tenant can).
+func (e *Engine) ServingNamespaces(ctx context.Context, id spec.IngressGroupID) ([]string, error) {
+	tgs, err := e.ELB.TargetGroups(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, tg := range plan.RecogniseTargetGroups(e.ingressIdentity(id), tgs) {
+		if v := tg.Tags[naming.IngressResourceTag]; v != "" {
+			ids = append(ids, v)
+		}
+	}
+	return servingNamespaces(ids), nil
+}
+
+// servingNamespaces are the namespaces of target groups' resource IDs
+// ("<namespace>/<ingress>-<service>:<port>"), sorted.
+func servingNamespaces(ids []string) []string {
 	var out []string
-	for _, m := range g.Members {
-		out = appendOnce(out, m.Ingress.Namespace)
+	for _, id := range ids {
+		if ns, _, ok := strings.Cut(id, "/"); ok && ns != "" {
+			out = appendOnce(out, ns)
+		}
 	}
 	slices.Sort(out)
 	return out
 }
 
-// backendServices returns the names of the Services an Ingress routes to, in its namespace:
-// its backends and the Services its actions.* annotations forward to.
-func backendServices(ing *networkingv1.Ingress) []string {
-	out := annotations.ActionServiceNames(ing.Annotations)
-	if b := ing.Spec.DefaultBackend; b != nil && b.Service != nil {
-		out = append(out, b.Service.Name)
-	}
-	for _, rule := range ing.Spec.Rules {
-		if rule.HTTP == nil {
-			continue
-		}
-		for _, p := range rule.HTTP.Paths {
-			if p.Backend.Service != nil {
-				out = append(out, p.Backend.Service.Name)
-			}
+// servedTargetGroups are the resource IDs of a stack's observed target groups.
+func servedTargetGroups(obs plan.Observed) []string {
+	var out []string
+	for _, tg := range obs.TargetGroups {
+		if id := tg.Tags[naming.IngressResourceTag]; id != "" {
+			out = append(out, id)
 		}
 	}
+	return out
+}
+
+func unresolvedIngresses(g *IngressGroup) []*networkingv1.Ingress {
+	out := make([]*networkingv1.Ingress, len(g.Unresolved))
+	for i, u := range g.Unresolved {
+		out[i] = u.Ingress
+	}
+	return out
+}
+
+// refusedIngresses are the excluded Ingresses their class refuses; the reference policy's
+// denials never hold a group.
+func refusedIngresses(excluded []ExcludedIngress) []*networkingv1.Ingress {
+	var out []*networkingv1.Ingress
+	for _, x := range excluded {
+		if !x.Denied {
+			out = append(out, x.Ingress)
+		}
+	}
+	return out
+}
+
+// joinProblems makes one problem of a member's problems, for its condition.
+func joinProblems(ps []*spec.Problem) *spec.Problem {
+	if len(ps) == 1 {
+		return ps[0]
+	}
+	first := *ps[0]
+	for _, p := range ps[1:] {
+		first.Reason += "; and " + p.Error()
+	}
+	return &first
+}
+
+// memberNamespaces are the namespaces of a group's members.
+func memberNamespaces(g *IngressGroup) []string {
+	ings := make([]*networkingv1.Ingress, len(g.Members))
+	for i, m := range g.Members {
+		ings[i] = m.Ingress
+	}
+	return namespacesOf(ings)
+}
+
+// namespacesOf are the namespaces of the Ingresses, sorted.
+func namespacesOf(ings []*networkingv1.Ingress) []string {
+	var out []string
+	for _, ing := range ings {
+		out = appendOnce(out, ing.Namespace)
+	}
+	slices.Sort(out)
 	return out
 }
 

@@ -426,7 +426,7 @@ func TestFailedTargetLookupFailsOnlyTheStacksItLeftUnresolved(t *testing.T) {
 	}
 	w.now = w.now.Add(time.Second)
 	w.r.Engine.ELB.InvalidateInventory() // as the Service reconciler's create would have
-	objs, err := ListClusterObjects(w.ctx, w.kube, false)
+	objs, err := ListClusterObjects(w.ctx, w.kube, CRDs{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,8 +46,8 @@ type NetworkingReconciler struct {
 	DriftCheck time.Duration
 	// Resync is how long discovery and resolved target ENIs are trusted (--sync-period).
 	Resync time.Duration
-	// WithParams is set when the IngressClassParams CRD is installed.
-	WithParams bool
+	// CRDs are the optional CRDs the cluster has.
+	CRDs CRDs
 	// WithBindings is set when the TargetGroupBinding CRD is installed.
 	WithBindings bool
 	// LBChanged is told of each stack whose load balancer changed between two drift
@@ -109,7 +109,7 @@ const (
 func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ TargetSGPass) (ctrl.Result, error) {
 	logger := log.FromContext(ctx)
 	now := r.now()
-	objs, err := ListClusterObjects(ctx, r.Client, r.WithParams)
+	objs, err := ListClusterObjects(ctx, r.Client, r.CRDs)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -368,12 +368,12 @@ func (r *NetworkingReconciler) report(ctx context.Context, objs ClusterObjects, 
 			if prev[m.text] {
 				continue
 			}
-			for _, o := range ownerObjects(objs, owner) {
+			for _, o := range r.ownerObjects(objs, owner) {
 				r.Recorder.Eventf(o, nil, corev1.EventTypeWarning, m.event, "Reconcile", "%s", m.text)
 			}
 		}
 		r.reported.Store(owner, now)
-		for _, o := range ownerObjects(objs, owner) {
+		for _, o := range r.ownerObjects(objs, owner) {
 			failing[objectKey(o)] = true
 			if err := r.setTargetRulesCondition(ctx, o, joinMessages(texts)); err != nil {
 				log.FromContext(ctx).Error(err, "update condition")
@@ -391,7 +391,7 @@ func (r *NetworkingReconciler) report(ctx context.Context, objs ClusterObjects, 
 }
 
 // ownerObjects returns the Kubernetes objects of a stack's owner.
-func ownerObjects(objs ClusterObjects, owner spec.Owner) []runtime.Object {
+func (r *NetworkingReconciler) ownerObjects(objs ClusterObjects, owner spec.Owner) []runtime.Object {
 	var out []runtime.Object
 	switch owner.Kind {
 	case OwnerKindTGB:
@@ -408,7 +408,7 @@ func ownerObjects(objs ClusterObjects, owner spec.Owner) []runtime.Object {
 			}
 		}
 	default:
-		if g := IngressGroups(objs)[groupIDOf(owner)]; g != nil {
+		if g := IngressGroups(objs, r.Engine.GroupRules())[groupIDOf(owner)]; g != nil {
 			for _, ing := range g.Objects() {
 				out = append(out, ing)
 			}

@@ -39,7 +39,7 @@ func (r *NetworkingReconciler) reportRefused(objs ClusterObjects, np *Networking
 		if r.recommended[k.owner] {
 			continue
 		}
-		for _, obj := range ownerObjects(objs, o) {
+		for _, obj := range r.ownerObjects(objs, o) {
 			r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventNLBSGRecommended, "Reconcile", "%s", recommendNLBSG(o))
 		}
 	}

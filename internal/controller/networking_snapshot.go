@@ -148,7 +148,7 @@ func (e *Engine) netStacks(objs ClusterObjects, lbs []state.LoadBalancer) (stack
 		}
 		stacks = append(stacks, ns)
 	}
-	groups := IngressGroups(objs)
+	groups := IngressGroups(objs, e.GroupRules())
 	ids := make([]spec.IngressGroupID, 0, len(groups))
 	for id := range groups {
 		ids = append(ids, id)
@@ -160,21 +160,34 @@ func (e *Engine) netStacks(objs ClusterObjects, lbs []state.LoadBalancer) (stack
 			// Until the group's reconciler removed what they used, keep the backend SG.
 			backendNeeded = true
 		}
-		if len(g.Members) == 0 && len(g.Unresolved) == 0 {
+		refused := refusedProblems(g)
+		if len(g.Members) == 0 && len(g.Unresolved) == 0 && len(refused) == 0 {
 			continue
 		}
 		ns := e.recognise(id.Owner(), e.ingressIdentity(id), lbs)
 		if ns.err == nil {
-			if len(g.Unresolved) > 0 {
+			switch {
+			case len(g.Unresolved) > 0:
 				// Without the class, lbsg does not know what the group should be.
 				problems := make([]*spec.Problem, len(g.Unresolved))
 				for i, u := range g.Unresolved {
 					problems[i] = u.Problem
 				}
 				ns.setStack(nil, problems)
-			} else {
-				st, problems := spec.BuildIngressGroup(id, g.Members, e.Settings, ingressFactsOf(g, objs, ns.lb))
-				ns.setStack(st, problems)
+			case len(g.Members) == 0:
+				// Its Ingresses are refused by their class: the group may be held as it is.
+				ns.setStack(nil, refused)
+			default:
+				// The members the group's reconciler serves; with none left, the group's
+				// rules are held while its load balancer is.
+				b := spec.BuildIngressGroupMembers(id, g.Members, e.Settings, ingressFactsOf(g, objs, ns.lb))
+				for _, x := range b.Excluded {
+					b.Problems = append(b.Problems, x.Problems...)
+				}
+				if b.Stack != nil {
+					b.Problems = nil
+				}
+				ns.setStack(b.Stack, b.Problems)
 			}
 		}
 		stacks = append(stacks, ns)
@@ -183,6 +196,18 @@ func (e *Engine) netStacks(objs ClusterObjects, lbs []state.LoadBalancer) (stack
 	// depend on it.
 	slices.SortStableFunc(stacks, func(a, b *netStack) int { return compareStrings(a.owner.String(), b.owner.String()) })
 	return stacks, backendNeeded
+}
+
+// refusedProblems are the problems of the Ingresses a group's classes refuse, which may
+// hold the group (spec.GroupHolders); the reference policy's denials never do.
+func refusedProblems(g *IngressGroup) []*spec.Problem {
+	var out []*spec.Problem
+	for _, x := range g.Excluded {
+		if !x.Denied {
+			out = append(out, x.Problem)
+		}
+	}
+	return out
 }
 
 // recognise finds a stack's load balancer in the inventory.
@@ -224,7 +249,7 @@ func ingressFactsOf(g *IngressGroup, objs ClusterObjects, lb *state.LoadBalancer
 	}
 	backends := map[string]bool{}
 	for _, m := range g.Members {
-		for _, name := range backendServices(m.Ingress) {
+		for _, name := range spec.BackendServices(m.Ingress) {
 			backends[m.Ingress.Namespace+"/"+name] = true
 		}
 	}

@@ -9,14 +9,33 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
+	"github.com/lbsg/lbsg/internal/authz"
 )
 
-// ListClusterObjects reads every object the desired states depend on. IngressClassParams
-// are read only withParams, when their CRD is installed (a cluster without it has none).
-func ListClusterObjects(ctx context.Context, c client.Reader, withParams bool) (ClusterObjects, error) {
-	objs, err := listIngressObjects(ctx, c, withParams)
+// CRDs says which optional CRDs the cluster has, as found at start-up: objects of a kind
+// whose CRD is missing are not read (the cluster has none).
+type CRDs struct {
+	// Params: upstream's IngressClassParams.
+	Params bool
+	// Grants: Gateway API's ReferenceGrant, through which a namespace consents to other
+	// namespaces' Ingresses joining its Ingress groups.
+	Grants bool
+}
+
+// InstalledCRDs asks the API server which optional CRDs are installed.
+func InstalledCRDs(m meta.RESTMapper) CRDs {
+	_, paramsErr := m.RESTMapping(elbv2api.GroupVersion.WithKind("IngressClassParams").GroupKind(), elbv2api.GroupVersion.Version)
+	_, grantsErr := m.RESTMapping(gatewayv1beta1.SchemeGroupVersion.WithKind("ReferenceGrant").GroupKind(), gatewayv1beta1.SchemeGroupVersion.Version)
+	return CRDs{Params: paramsErr == nil, Grants: grantsErr == nil}
+}
+
+// ListClusterObjects reads every object the desired states depend on. The objects of an
+// optional CRD are read only when it is installed.
+func ListClusterObjects(ctx context.Context, c client.Reader, crds CRDs) (ClusterObjects, error) {
+	objs, err := listIngressObjects(ctx, c, crds)
 	if err != nil {
 		return objs, err
 	}
@@ -42,9 +61,10 @@ func ListClusterObjects(ctx context.Context, c client.Reader, withParams bool) (
 }
 
 // listIngressObjects reads only what sorts Ingresses into groups: Ingresses, classes,
-// their parameters and, for namespaceSelectors, namespaces. Event mapping, which runs on
-// every EndpointSlice change, needs no more.
-func listIngressObjects(ctx context.Context, c client.Reader, withParams bool) (ClusterObjects, error) {
+// their parameters and, for namespaceSelectors, namespaces, and the ReferenceGrants that
+// let namespaces into groups. Event mapping, which runs on every EndpointSlice change,
+// needs no more.
+func listIngressObjects(ctx context.Context, c client.Reader, crds CRDs) (ClusterObjects, error) {
 	var objs ClusterObjects
 	ingresses := &networkingv1.IngressList{}
 	if err := c.List(ctx, ingresses); err != nil {
@@ -55,7 +75,7 @@ func listIngressObjects(ctx context.Context, c client.Reader, withParams bool) (
 		return objs, fmt.Errorf("list ingress classes: %w", err)
 	}
 	params := &elbv2api.IngressClassParamsList{}
-	if withParams {
+	if crds.Params {
 		if err := c.List(ctx, params); err != nil && !meta.IsNoMatchError(err) {
 			return objs, fmt.Errorf("list ingress class params: %w", err)
 		}
@@ -71,5 +91,32 @@ func listIngressObjects(ctx context.Context, c client.Reader, withParams bool) (
 			break
 		}
 	}
+	if crds.Grants {
+		grants := &gatewayv1beta1.ReferenceGrantList{}
+		if err := c.List(ctx, grants); err != nil && !meta.IsNoMatchError(err) {
+			return objs, fmt.Errorf("list reference grants: %w", err)
+		}
+		objs.Grants = grantsOf(grants.Items)
+	}
 	return objs, nil
+}
+
+// grantsOf converts ReferenceGrants into what the reference authorizer reads.
+func grantsOf(list []gatewayv1beta1.ReferenceGrant) []authz.Grant {
+	out := make([]authz.Grant, 0, len(list))
+	for _, rg := range list {
+		g := authz.Grant{Namespace: rg.Namespace}
+		for _, f := range rg.Spec.From {
+			g.From = append(g.From, authz.GrantFrom{Group: string(f.Group), Kind: string(f.Kind), Namespace: string(f.Namespace)})
+		}
+		for _, t := range rg.Spec.To {
+			to := authz.GrantTo{Group: string(t.Group), Kind: string(t.Kind)}
+			if t.Name != nil {
+				to.Name = string(*t.Name)
+			}
+			g.To = append(g.To, to)
+		}
+		out = append(out, g)
+	}
+	return out
 }

@@ -51,7 +51,7 @@ type OrphanCollector struct {
 	// Grace is how long a stack must stay an orphan before it is deleted.
 	Grace time.Duration
 	// WithParams and WithBindings say which CRDs are installed.
-	WithParams, WithBindings bool
+	WithParams, WithGrants, WithBindings bool
 
 	mu        sync.Mutex
 	firstSeen map[plan.StackRef]time.Time
@@ -138,7 +138,7 @@ func (c *OrphanCollector) confirm(ctx context.Context, inv orphanInventory, due 
 		}
 	}
 	if ingresses {
-		objs, err := listIngressObjects(ctx, c.Reader, c.WithParams)
+		objs, err := listIngressObjects(ctx, c.Reader, CRDs{Params: c.WithParams, Grants: c.WithGrants})
 		if err != nil {
 			return nil, err
 		}

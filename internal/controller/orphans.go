@@ -24,14 +24,14 @@ import (
 // orphanClaims reads what the cluster's objects say of the stacks they may name. Only an
 // object that is gone, or that explicitly moved away from lbsg, lets its stack go: an
 // object whose configuration lbsg cannot resolve holds every stack it may belong to.
-func orphanClaims(objs ClusterObjects, s spec.Settings) plan.Claims {
+func orphanClaims(objs ClusterObjects, s spec.Settings, rules GroupRules) plan.Claims {
 	c := plan.Claims{Services: map[string]plan.Claim{}, Groups: map[string]plan.Claim{}, DNSNames: map[string]string{},
 		BoundTargetGroups: map[string]bool{}}
 	for i := range objs.Services {
 		svc := &objs.Services[i]
 		c.Services[naming.ServiceStackID(svc.Namespace, svc.Name)] = serviceClaim(svc, s)
 	}
-	for id, g := range IngressGroups(objs) {
+	for id, g := range IngressGroups(objs, rules) {
 		switch {
 		case len(g.Members) > 0:
 			c.Groups[id.String()] = plan.Claim{Held: true, Why: fmt.Sprintf("Ingress %s/%s is a member", g.Members[0].Ingress.Namespace, g.Members[0].Ingress.Name)}
@@ -39,6 +39,16 @@ func orphanClaims(objs ClusterObjects, s spec.Settings) plan.Claims {
 			c.Groups[id.String()] = plan.Claim{Held: true, Why: g.Unresolved[0].Problem.Error()}
 		case len(g.Leaving) > 0:
 			c.Groups[id.String()] = plan.Claim{Held: true, Why: fmt.Sprintf("Ingress %s/%s holds its finalizer %s", g.Leaving[0].Namespace, g.Leaving[0].Name, id.Finalizer())}
+		default:
+			// An Ingress its class or the platform's flags refuse is configuration the group
+			// reconciler holds the group for (spec.GroupHolders); one the reference policy
+			// denies never holds another namespace's group.
+			for _, x := range g.Excluded {
+				if !x.Denied {
+					c.Groups[id.String()] = plan.Claim{Held: true, Why: x.Problem.Error()}
+					break
+				}
+			}
 		}
 	}
 	// An Ingress whose class (or its IngressClassParams) lbsg cannot find, and that holds no
@@ -51,7 +61,7 @@ func orphanClaims(objs ClusterObjects, s spec.Settings) plan.Claims {
 			released = append(released, ing)
 			continue
 		}
-		_, status, problem := ingressMember(ing, objs)
+		_, status, problem := ingressMember(ing, objs, rules.Classes)
 		if problem == nil {
 			if status == classForeign {
 				released = append(released, ing)
@@ -143,7 +153,7 @@ type orphanInventory struct {
 // objects say.
 func (e *Engine) orphans(objs ClusterObjects, inv orphanInventory) ([]plan.Orphan, []string) {
 	return plan.Orphans(plan.OrphanInput{Cluster: e.Settings.Cluster, VPCID: e.EC2.VPCID(), Namespace: e.WatchNamespace, LoadBalancers: inv.lbs,
-		TargetGroups: inv.tgs, SecurityGroups: statesOf(inv.sgs), Claims: orphanClaims(objs, e.Settings)})
+		TargetGroups: inv.tgs, SecurityGroups: statesOf(inv.sgs), Claims: orphanClaims(objs, e.Settings, e.GroupRules())})
 }
 
 // PlanOrphan plans the deletion of an orphaned stack: the plan of a deleted owner, with

@@ -33,6 +33,10 @@ const (
 	classOurs
 	// classUnresolved: lbsg cannot tell, because what the Ingress refers to is missing.
 	classUnresolved
+	// classRefused: the Ingress is lbsg's, but its class does not admit it (the
+	// namespaceSelector of its IngressClassParams), or it names its class in a way the
+	// platform turned off (--disable-ingress-class-annotation). It is served by no group.
+	classRefused
 )
 
 // UnresolvedIngress is an Ingress that holds a group's finalizer but whose class lbsg

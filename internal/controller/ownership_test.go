@@ -77,7 +77,7 @@ func TestIngressGroupsNeverReleaseOnMissingClass(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			objs := ClusterObjects{Ingresses: []networkingv1.Ingress{tc.ing}, Classes: tc.classes, Params: tc.params,
 				Namespaces: []corev1.Namespace{{ObjectMeta: metav1.ObjectMeta{Name: "default"}}}}
-			groups := IngressGroups(objs)
+			groups := IngressGroups(objs, GroupRules{})
 			got := "none"
 			var problem string
 			if g := groups[tc.group]; g != nil {

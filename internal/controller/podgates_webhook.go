@@ -24,15 +24,16 @@ const PodGatePath = "/mutate-v1-pod"
 // once the load balancer sends it traffic, and a rolling update never runs ahead of it.
 // It only ever adds gates; any error lets the Pod through unchanged, with the reason.
 type PodGateInjector struct {
-	Client                   client.Reader
-	Engine                   *Engine
-	WithParams, WithBindings bool
-	decoder                  admission.Decoder
+	Client       client.Reader
+	Engine       *Engine
+	CRDs         CRDs
+	WithBindings bool
+	decoder      admission.Decoder
 }
 
 // NewPodGateInjector returns the webhook's handler.
-func NewPodGateInjector(c client.Reader, e *Engine, scheme *runtime.Scheme, withParams, withBindings bool) *PodGateInjector {
-	return &PodGateInjector{Client: c, Engine: e, WithParams: withParams, WithBindings: withBindings, decoder: admission.NewDecoder(scheme)}
+func NewPodGateInjector(c client.Reader, e *Engine, scheme *runtime.Scheme, crds CRDs, withBindings bool) *PodGateInjector {
+	return &PodGateInjector{Client: c, Engine: e, CRDs: crds, WithBindings: withBindings, decoder: admission.NewDecoder(scheme)}
 }
 
 // Handle answers one admission review.
@@ -56,7 +57,7 @@ func (w *PodGateInjector) Handle(ctx context.Context, req admission.Request) adm
 	if ns.Labels[readiness.InjectLabel] != readiness.InjectEnabled {
 		return admission.Allowed("namespace " + pod.Namespace + " is not labelled " + readiness.InjectLabel + "=" + readiness.InjectEnabled)
 	}
-	names, err := w.Engine.GateNames(ctx, w.Client, pod, w.WithParams, w.WithBindings)
+	names, err := w.Engine.GateNames(ctx, w.Client, pod, w.CRDs, w.WithBindings)
 	if err != nil {
 		return w.allow(ctx, pod, err.Error())
 	}

@@ -14,6 +14,10 @@ package controller
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingressclasses,verbs=list;watch
 // +kubebuilder:rbac:groups=elbv2.k8s.aws,resources=ingressclassparams,verbs=list;watch
 
+// Gateway API's ReferenceGrants: a namespace's consent to other namespaces' Ingresses
+// joining its Ingress groups.
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=referencegrants,verbs=list;watch
+
 // TargetGroupBindings: users' bindings of their own target groups (finalizer, status) and
 // upstream's bindings of stacks lbsg adopted (released and deleted).
 // +kubebuilder:rbac:groups=elbv2.k8s.aws,resources=targetgroupbindings,verbs=get;list;watch;update;patch;delete

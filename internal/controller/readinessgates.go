@@ -210,8 +210,8 @@ func writeGate(ctx context.Context, c client.Client, p *corev1.Pod, want corev1.
 // TargetGroupBinding of target type ip whose Service selects it, named after the binding.
 // Only Kubernetes objects are read (from the cache), never AWS: a Pod is gated from the
 // moment its Service asks for ip targets, even before the load balancer exists.
-func (e *Engine) GateNames(ctx context.Context, c client.Reader, pod *corev1.Pod, withParams, withBindings bool) ([]string, error) {
-	objs, err := listIngressObjects(ctx, c, withParams)
+func (e *Engine) GateNames(ctx context.Context, c client.Reader, pod *corev1.Pod, crds CRDs, withBindings bool) ([]string, error) {
+	objs, err := listIngressObjects(ctx, c, crds)
 	if err != nil {
 		return nil, err
 	}
@@ -252,16 +252,15 @@ func (e *Engine) GateNames(ctx context.Context, c client.Reader, pod *corev1.Pod
 		st, _ := spec.BuildService(svc, e.Settings, spec.ServiceFacts{EndpointPorts: endpointPorts(svc, objs.Slices)})
 		ipGroups(st)
 	}
-	for id, g := range IngressGroups(objs) {
+	for id, g := range IngressGroups(objs, e.GroupRules()) {
 		routes := false
 		for _, m := range g.Members {
-			for _, name := range backendServices(m.Ingress) {
+			for _, name := range spec.BackendServices(m.Ingress) {
 				routes = routes || m.Ingress.Namespace == pod.Namespace && selected[name]
 			}
 		}
 		if routes && len(g.Unresolved) == 0 {
-			st, _ := spec.BuildIngressGroup(id, g.Members, e.Settings, ingressFactsOf(g, objs, nil))
-			ipGroups(st)
+			ipGroups(spec.BuildIngressGroupMembers(id, g.Members, e.Settings, ingressFactsOf(g, objs, nil)).Stack)
 		}
 	}
 	if withBindings {

@@ -79,7 +79,7 @@ func TestGateNamesAreTheIPTargetGroupsThatSelectThePod(t *testing.T) {
 		binding("tgb-ip", &ip), binding("tgb-instance", &instance), binding("tgb-untyped", nil)).Build()
 
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-1", Labels: app}}
-	got, err := w.eng.GateNames(w.ctx, kube, pod, false, true)
+	got, err := w.eng.GateNames(w.ctx, kube, pod, CRDs{}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,11 +100,11 @@ func TestGateNamesAreTheIPTargetGroupsThatSelectThePod(t *testing.T) {
 	}
 
 	lonely := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "batch", Labels: map[string]string{"app": "batch"}}}
-	if got, err := w.eng.GateNames(w.ctx, kube, lonely, false, true); err != nil || len(got) != 0 {
+	if got, err := w.eng.GateNames(w.ctx, kube, lonely, CRDs{}, true); err != nil || len(got) != 0 {
 		t.Errorf("a Pod no Service selects: gates %v, %v", got, err)
 	}
 	elsewhere := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "web-1", Labels: app}}
-	if got, err := w.eng.GateNames(w.ctx, kube, elsewhere, false, true); err != nil || len(got) != 0 {
+	if got, err := w.eng.GateNames(w.ctx, kube, elsewhere, CRDs{}, true); err != nil || len(got) != 0 {
 		t.Errorf("a Pod of another namespace: gates %v, %v", got, err)
 	}
 }
@@ -233,7 +233,7 @@ func TestPodGateInjectorPatchesOnlyNewPodsOfLabelledNamespaces(t *testing.T) {
 	plainSvc := ipService("web", map[string]string{"app": "web"})
 	plainSvc.Namespace = "plain"
 	kube := fakeclient.NewClientBuilder().WithScheme(sch).WithObjects(svc, plainSvc, labelled, plain).Build()
-	hook := NewPodGateInjector(kube, w.eng, sch, false, false)
+	hook := NewPodGateInjector(kube, w.eng, sch, CRDs{}, false)
 	gate := string(readiness.ConditionType(tgNames(t, w.eng, svc)[0]))
 
 	review := func(ns string, op admissionv1.Operation) admission.Response {

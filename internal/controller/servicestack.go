@@ -43,6 +43,15 @@ type StackPlan struct {
 	// forwardTGTags are the tags of the target groups the stack's forward actions name by
 	// ARN, as they were judged (see Engine.forwardTargetGroups).
 	forwardTGTags map[string]map[string]string
+	// Excluded are the Ingresses of a group left out of its plan for their own input, each
+	// reported on itself (the group's own exclusions are in IngressGroup.Excluded).
+	Excluded []ExcludedIngress
+	// Held are the excluded Ingresses that hold a group none of whose Ingresses can be
+	// served: nothing of it changes in AWS (spec.GroupHolders).
+	Held []*networkingv1.Ingress
+	// Handover names the namespaces a group's load balancer served before the group changed
+	// owner: the plan deletes it, and the members wait for a new one.
+	Handover []string
 }
 
 // ClusterObjects are the Kubernetes objects desired states depend on.
@@ -65,6 +74,9 @@ type ClusterObjects struct {
 	Namespaces []corev1.Namespace
 	// Bindings are the TargetGroupBindings (read by the target-SG pass only).
 	Bindings []elbv2api.TargetGroupBinding
+	// Grants are the ReferenceGrants, by which a namespace lets other namespaces'
+	// Ingresses join its Ingress groups.
+	Grants []authz.Grant
 }
 
 // observeStack finds what exists in AWS for a stack: the resources that carry its full

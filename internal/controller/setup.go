@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/source"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
 	"github.com/lbsg/lbsg/internal/naming"
@@ -34,6 +35,8 @@ type Options struct {
 	SkipNameValidation bool
 	// WatchIngressClassParams is false when the IngressClassParams CRD is not installed.
 	WatchIngressClassParams bool
+	// WatchReferenceGrants is false when Gateway API's ReferenceGrant CRD is not installed.
+	WatchReferenceGrants bool
 	// ReconcileTimeout is the deadline of each reconcile; 0 means none.
 	ReconcileTimeout time.Duration
 	// SyncPeriod (--sync-period) is how long the target-SG pass trusts its discovery
@@ -153,24 +156,25 @@ func Setup(ctx context.Context, mgr ctrl.Manager, e *Engine, o Options) error {
 				!reflect.DeepEqual(ev.ObjectOld.GetFinalizers(), ev.ObjectNew.GetFinalizers()) ||
 				ev.ObjectOld.GetDeletionTimestamp() != ev.ObjectNew.GetDeletionTimestamp()
 		}})
+	crds := CRDs{Params: o.WatchIngressClassParams, Grants: o.WatchReferenceGrants}
 	ingR := &IngressGroupReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-ingress")),
-		Resync: o.Resync, Notify: svcR.Notify, WithParams: o.WatchIngressClassParams}
+		Resync: o.Resync, Notify: svcR.Notify, CRDs: crds}
 	groupsOf := func(ctx context.Context, obj client.Object) []spec.IngressGroupID {
-		objs, err := listIngressObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
+		objs, err := listIngressObjects(ctx, mgr.GetClient(), crds)
 		if err != nil {
 			return nil
 		}
-		return GroupsOfIngress(obj.(*networkingv1.Ingress), objs)
+		return GroupsOfIngress(obj.(*networkingv1.Ingress), objs, e.GroupRules())
 	}
 	// A Service (or its endpoints) concerns the groups with an Ingress in its namespace
 	// that routes to it.
 	groupsUsing := func(ctx context.Context, namespace, service string) []spec.IngressGroupID {
-		objs, err := listIngressObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
+		objs, err := listIngressObjects(ctx, mgr.GetClient(), crds)
 		if err != nil {
 			return nil
 		}
 		var ids []spec.IngressGroupID
-		for id, g := range IngressGroups(objs) {
+		for id, g := range IngressGroups(objs, e.GroupRules()) {
 			for _, ing := range g.Objects() {
 				if ing.Namespace == namespace && routesTo(ing, service) {
 					ids = append(ids, id)
@@ -181,12 +185,20 @@ func Setup(ctx context.Context, mgr ctrl.Manager, e *Engine, o Options) error {
 		return ids
 	}
 	allGroups := func(ctx context.Context, _ client.Object) []spec.IngressGroupID {
-		objs, err := listIngressObjects(ctx, mgr.GetClient(), o.WatchIngressClassParams)
+		objs, err := listIngressObjects(ctx, mgr.GetClient(), crds)
 		if err != nil {
 			return nil
 		}
-		return slices.Collect(maps.Keys(IngressGroups(objs)))
+		return slices.Collect(maps.Keys(IngressGroups(objs, e.GroupRules())))
 	}
+	// A ReferenceGrant or a namespace's labels (a namespaceSelector's input) change which
+	// Ingresses explicit groups admit.
+	explicitGroups := func(ctx context.Context, obj client.Object) []spec.IngressGroupID {
+		return slices.DeleteFunc(allGroups(ctx, obj), func(id spec.IngressGroupID) bool { return !id.Explicit() })
+	}
+	labelsChanged := predicate.Funcs{UpdateFunc: func(ev event.UpdateEvent) bool {
+		return !reflect.DeepEqual(ev.ObjectOld.GetLabels(), ev.ObjectNew.GetLabels())
+	}}
 	ib := builder.TypedControllerManagedBy[spec.IngressGroupID](mgr).Named("ingress").
 		WithOptions(typedOptions[spec.IngressGroupID](o, mgr.GetLogger(), "ingress", o.IngressWorkers)).
 		WatchesRawSource(source.TypedChannel(ingLB, itself[spec.IngressGroupID]())).
@@ -205,9 +217,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, e *Engine, o Options) error {
 			return ids
 		}), builder.WithPredicates(podChanged)).
 		Watches(&corev1.Node{}, handler.TypedEnqueueRequestsFromMapFunc(allGroups), builder.WithPredicates(nodeChanged)).
-		Watches(&networkingv1.IngressClass{}, handler.TypedEnqueueRequestsFromMapFunc(allGroups))
+		Watches(&networkingv1.IngressClass{}, handler.TypedEnqueueRequestsFromMapFunc(allGroups)).
+		Watches(&corev1.Namespace{}, handler.TypedEnqueueRequestsFromMapFunc(allGroups), builder.WithPredicates(labelsChanged))
 	if o.WatchIngressClassParams {
 		ib = ib.Watches(&elbv2api.IngressClassParams{}, handler.TypedEnqueueRequestsFromMapFunc(allGroups))
+	}
+	if o.WatchReferenceGrants {
+		ib = ib.Watches(&gatewayv1beta1.ReferenceGrant{}, handler.TypedEnqueueRequestsFromMapFunc(explicitGroups))
 	}
 	if err := ib.Complete(ingR); err != nil {
 		return err
@@ -222,14 +238,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, e *Engine, o Options) error {
 		resync = o.Resync
 	}
 	netR := &NetworkingReconciler{Client: mgr.GetClient(), Engine: e, Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-networking")),
-		DriftCheck: o.DriftCheck, Resync: resync, WithParams: o.WatchIngressClassParams, LBChanged: lbChanged,
+		DriftCheck: o.DriftCheck, Resync: resync, CRDs: crds, LBChanged: lbChanged,
 		WithBindings: o.WatchTargetGroupBindings}
 	grace := o.OrphanGrace
 	if grace <= 0 {
 		grace = DefaultOrphanGrace
 	}
 	netR.Orphans = &OrphanCollector{Engine: e, Reader: mgr.GetAPIReader(), Recorder: ShortRecorder(mgr.GetEventRecorder("lbsg-orphans")),
-		Grace: grace, WithParams: o.WatchIngressClassParams, WithBindings: o.WatchTargetGroupBindings}
+		Grace: grace, WithParams: o.WatchIngressClassParams, WithGrants: o.WatchReferenceGrants, WithBindings: o.WatchTargetGroupBindings}
 	toPass := handler.TypedEnqueueRequestsFromMapFunc(func(context.Context, client.Object) []TargetSGPass { return targetSGPass })
 	// Endpoints and Pods matter only to the Services lbsg serves, directly or behind an
 	// Ingress; a pass whose inputs did not change then reads nothing from AWS.
@@ -279,7 +295,7 @@ func withoutCondition(ann map[string]string) map[string]string {
 
 // routesTo reports whether an Ingress has a backend on the Service.
 func routesTo(ing *networkingv1.Ingress, service string) bool {
-	for _, name := range backendServices(ing) {
+	for _, name := range spec.BackendServices(ing) {
 		if name == service {
 			return true
 		}

@@ -58,11 +58,27 @@ func (r *ServiceReconciler) Plan(ctx context.Context, svc *corev1.Service) (*Sta
 // group reads the cluster's Ingress objects and returns group id as the reconciler sees
 // it (nil when no Ingress is in it or holds its finalizer), with the objects read.
 func (r *IngressGroupReconciler) group(ctx context.Context, id spec.IngressGroupID) (*IngressGroup, ClusterObjects, error) {
-	objs, err := ListClusterObjects(ctx, r.Client, r.WithParams)
+	objs, err := ListClusterObjects(ctx, r.Client, r.CRDs)
 	if err != nil {
 		return nil, objs, err
 	}
-	return IngressGroups(objs)[id], objs, nil
+	g, err := r.Engine.IngressGroup(ctx, objs, id)
+	return g, objs, err
+}
+
+// IngressGroup returns group id as its reconciler sees it (nil when no Ingress is in it or
+// holds its finalizer): an explicit group's owner is kept by the namespaces its load
+// balancer serves now (GroupRules.Serving).
+func (e *Engine) IngressGroup(ctx context.Context, objs ClusterObjects, id spec.IngressGroupID) (*IngressGroup, error) {
+	rules := e.GroupRules()
+	if id.Explicit() {
+		serving, err := e.ServingNamespaces(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		rules.Serving = map[spec.IngressGroupID][]string{id: serving}
+	}
+	return IngressGroups(objs, rules)[id], nil
 }
 
 // Plan is the plan a reconcile of group id applies; nil when there is no such group.

@@ -89,6 +89,17 @@ type Cluster struct {
 	// false means it was not made.
 	AWSChecked bool
 	AWSErr     error
+	// GroupsChecked says whether the Ingresses were sorted into groups with the controller's
+	// rules; Exclusions are the Ingresses those rules keep out of the group they ask for.
+	GroupsChecked bool
+	Exclusions    []Exclusion
+}
+
+// Exclusion is an Ingress lbsg would not serve in the group it asks for, and why.
+type Exclusion struct {
+	Ingress string `json:"ingress"`
+	Group   string `json:"group"`
+	Reason  string `json:"reason"`
 }
 
 // Run runs every check, in the order the runbook takes them.
@@ -96,6 +107,9 @@ func Run(c Cluster) []Result {
 	rs := []Result{Webhooks(c), UpstreamDeployment(c.Deployments), TargetGroupBindings(c.TGBCRD, c.TargetGroupBindings)}
 	rs = append(rs, IngressClass(c.IngressClasses, c.HelmReleases, c.HelmErr, c.LbsgRelease))
 	rs = append(rs, ClassParams(c.IngressClasses, c.ParamsCRD, c.Params))
+	if c.GroupsChecked {
+		rs = append(rs, IngressGroups(c.Exclusions))
+	}
 	if c.Access != nil {
 		rs = append(rs, RBAC(c.Access))
 	}
@@ -438,6 +452,27 @@ func helmOwner(labels, annotations map[string]string) string {
 	return annotations[helmReleaseNamespace] + "/" + annotations[helmReleaseName]
 }
 
+// IngressGroups lists the Ingresses lbsg's tenancy and class rules would keep out of the
+// group they ask for (another namespace's group, a class whose namespaceSelector refuses
+// them, a refused annotation): upstream serves them, lbsg will not, so a migration is never
+// surprised.
+func IngressGroups(ex []Exclusion) Result {
+	r := Result{Check: "Ingress groups"}
+	if len(ex) == 0 {
+		r.Status, r.Message = OK, "every Ingress may be in the group it asks for"
+		return r
+	}
+	sort.Slice(ex, func(i, j int) bool { return ex[i].Ingress < ex[j].Ingress })
+	parts := make([]string, len(ex))
+	for i, e := range ex {
+		parts[i] = fmt.Sprintf("%s (group %s): %s", e.Ingress, e.Group, e.Reason)
+	}
+	r.Status = Warn
+	r.Message = fmt.Sprintf("%d Ingress(es) would not be served: %s", len(ex), strings.Join(parts, "; "))
+	r.Fix = "let the namespace in (a ReferenceGrant in the group's namespace, or IngressClassParams that pin the group and select it), or run lbsg with --ingress-group-namespaces=any; see docs/ingress.md"
+	return r
+}
+
 // ClassParams checks that the IngressClassParams an IngressClass references can be read.
 func ClassParams(classes []networkingv1.IngressClass, crd bool, params []string) Result {
 	r := Result{Check: "IngressClassParams"}
@@ -482,6 +517,7 @@ var Required = []Access{
 	{Verb: "patch", Group: "networking.k8s.io", Resource: "ingresses/status"},
 	{Verb: "list", Group: "networking.k8s.io", Resource: "ingressclasses"},
 	{Verb: "list", Group: ParamsGroup, Resource: "ingressclassparams"},
+	{Verb: "list", Group: "gateway.networking.k8s.io", Resource: "referencegrants"},
 	{Verb: "list", Resource: "nodes"}, {Verb: "list", Resource: "namespaces"}, {Verb: "list", Resource: "pods"},
 	{Verb: "list", Group: "discovery.k8s.io", Resource: "endpointslices"},
 	{Verb: "create", Group: "events.k8s.io", Resource: "events"},

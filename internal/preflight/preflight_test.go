@@ -3,6 +3,7 @@ package preflight
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -238,5 +239,18 @@ func TestRunFlagsAWSAndExit(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestIngressGroups(t *testing.T) {
+	if r := IngressGroups(nil); r.Status != OK {
+		t.Errorf("no exclusion: %+v", r)
+	}
+	r := IngressGroups([]Exclusion{{Ingress: "team-b/evil", Group: "shop", Reason: "Ingress group shop belongs to namespace team-a"}})
+	if r.Status != Warn || !strings.Contains(r.Message, "team-b/evil (group shop): Ingress group shop belongs to namespace team-a") || !strings.Contains(r.Fix, "ReferenceGrant") {
+		t.Errorf("exclusion: %+v", r)
+	}
+	if rs := Run(Cluster{GroupsChecked: true}); !slices.ContainsFunc(rs, func(r Result) bool { return r.Check == "Ingress groups" }) {
+		t.Errorf("Run does not check the groups: %v", rs)
 	}
 }

@@ -26,11 +26,11 @@ func (b *ingressBuilder) checkActionAnnotations(m *member) {
 		switch {
 		case strings.HasPrefix(k, annotations.IngActionsPrefix):
 			if _, err := annotations.ParseAction(k, v); err != nil {
-				b.problems = append(b.problems, onIngress(err, m.key))
+				b.addOn(err, m.key)
 			}
 		case strings.HasPrefix(k, annotations.IngConditionsPrefix):
 			if _, err := annotations.ParseConditions(k, v); err != nil {
-				b.problems = append(b.problems, onIngress(err, m.key))
+				b.addOn(err, m.key)
 			}
 		}
 	}
@@ -77,9 +77,9 @@ func (b *ingressBuilder) backendAction(m *member, tgs *tgSet, name, where string
 	key := annotations.IngActionsPrefix + name
 	v, ok := m.Ingress.Annotations[key]
 	if !ok {
-		b.problems = append(b.problems, onIngress(&Problem{Key: where + ".service.name", Value: name,
+		b.addOn(&Problem{Key: where + ".service.name", Value: name,
 			Reason: fmt.Sprintf("the backend uses port %s but the Ingress has no annotation %s", annotations.UseAnnotation, key),
-			Fix:    "add the annotation " + key + " with the action, or point the backend at a Service port"}, m.key))
+			Fix:    "add the annotation " + key + " with the action, or point the backend at a Service port"}, m.key)
 		return "", nil
 	}
 	a, err := annotations.ParseAction(key, v)

@@ -32,7 +32,7 @@ func (b *ingressBuilder) keepManagedSG() bool {
 	for i, m := range b.members {
 		keep, err := annotations.ManageFrontendSG(m.Ingress.Annotations, annotations.IngManageFrontendSG)
 		if err != nil {
-			b.fail(err.Key, err.Value, m.key+": "+err.Reason, err.Fix)
+			b.fail(err.Key, err.Value, m.key+": "+err.Reason, err.Fix, m.key)
 			continue
 		}
 		if _, set := m.Ingress.Annotations[annotations.IngManageFrontendSG]; set {

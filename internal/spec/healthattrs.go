@@ -90,7 +90,7 @@ const grpcHealthCheckPath = "/AWS.ALB/healthcheck"
 func (b *ingressBuilder) backendAttrs(tg *TargetGroup, ing *networkingv1.Ingress, svcAnn map[string]string, memberKey string) {
 	a, problems := annotations.ParseBackendAttrs(ing.Annotations, svcAnn)
 	for _, p := range problems {
-		b.problems = append(b.problems, onIngress(p, memberKey))
+		b.addOn(p, memberKey)
 	}
 	if a.ProtocolVersion != "" {
 		tg.ProtocolVersion = a.ProtocolVersion
@@ -112,15 +112,16 @@ func (b *ingressBuilder) groupAttrs(st *Stack) {
 	var lb map[string]string
 	lbFrom := map[string]string{}
 	listeners := map[string]map[string]string{}
+	listenerFrom := map[string]string{} // "<listener> <attribute>" -> the member that set it
 	for _, m := range b.members {
 		a, problems := annotations.ParseIngressAttrs(m.Ingress.Annotations)
 		for _, p := range problems {
-			b.problems = append(b.problems, onIngress(p, m.key))
+			b.addOn(p, m.key)
 		}
 		if p := m.Params; p != nil && len(p.LoadBalancerAttributes) > 0 {
 			field := "IngressClassParams " + p.Name + " spec.loadBalancerAttributes"
 			if reason, fix := annotations.CheckAttributes(p.LoadBalancerAttributes); reason != "" {
-				b.fail(field, annotations.FormatAttributes(p.LoadBalancerAttributes), reason, fix)
+				b.fail(field, annotations.FormatAttributes(p.LoadBalancerAttributes), reason, fix, m.key)
 			} else {
 				if a.LoadBalancer == nil {
 					a.LoadBalancer = map[string]string{}
@@ -133,7 +134,7 @@ func (b *ingressBuilder) groupAttrs(st *Stack) {
 			if old, ok := lb[k]; ok && old != v {
 				b.conflict(annotations.IngLoadBalancerAttributes, fmt.Sprintf("%s: %s=%s, %s: %s=%s", lbFrom[k], k, old, m.key, k, v),
 					fmt.Sprintf("the Ingresses of the group give the load balancer attribute %s different values", k),
-					"give it the same value on every Ingress of the group, or set it on one only")
+					"give it the same value on every Ingress of the group, or set it on one only", lbFrom[k], m.key)
 				continue
 			}
 			if lb == nil {
@@ -151,10 +152,10 @@ func (b *ingressBuilder) groupAttrs(st *Stack) {
 				if old, ok := cur[k]; ok && old != v {
 					b.conflict(annotations.IngListenerAttrsPrefix+lk, strings.Join([]string{k + "=" + old, k + "=" + v}, " vs "),
 						fmt.Sprintf("the Ingresses of the group give the listener attribute %s different values", k),
-						"give it the same value on every Ingress of the group, or set it on one only")
+						"give it the same value on every Ingress of the group, or set it on one only", listenerFrom[lk+" "+k], m.key)
 					continue
 				}
-				cur[k] = v
+				cur[k], listenerFrom[lk+" "+k] = v, m.key
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package spec
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,6 +85,12 @@ type ClassParams struct {
 	// certificate-arn and ssl-policy annotations.
 	CertificateARNs []string `json:"certificateARNs,omitempty"`
 	SSLPolicy       string   `json:"sslPolicy,omitempty"`
+	// SSLRedirectPort (spec.sslRedirectPort) overrides the ssl-redirect annotation.
+	SSLRedirectPort string `json:"sslRedirectPort,omitempty"`
+	// WAFv2ACLArn and WAFv2ACLName (spec.wafv2AclArn, spec.wafv2AclName) ask for a web ACL,
+	// which lbsg does not associate yet: the class's Ingresses are not served.
+	WAFv2ACLArn  string `json:"wafv2AclArn,omitempty"`
+	WAFv2ACLName string `json:"wafv2AclName,omitempty"`
 }
 
 // IngressMember is one Ingress of a group with what its IngressClass says.
@@ -95,9 +102,6 @@ type IngressMember struct {
 	Params *ClassParams
 	// MissingParams names an IngressClassParams the class refers to that does not exist.
 	MissingParams string
-	// NamespaceNotSelected is set when the class's IngressClassParams has a
-	// namespaceSelector that the Ingress's namespace does not match.
-	NamespaceNotSelected bool
 }
 
 // IngressFacts are the observed facts the desired state of a group depends on.
@@ -129,31 +133,6 @@ type IngressFacts struct {
 	// and that is no problem. The stack's own plan judges them, and plan.CheckReferences
 	// again.
 	TargetGroupsUnknown bool
-}
-
-// IngressClassOf returns the IngressClass an Ingress uses and whether lbsg owns the
-// Ingress: the legacy kubernetes.io/ingress.class: alb annotation (which, when present,
-// decides alone, as upstream); else spec.ingressClassName naming a class whose controller
-// is ingress.k8s.aws/alb; else the cluster's default IngressClass when it is lbsg's.
-func IngressClassOf(ing *networkingv1.Ingress, classes []networkingv1.IngressClass) (*networkingv1.IngressClass, bool) {
-	// Upstream reads the legacy annotation first: when present it alone decides.
-	if v, ok := ing.Annotations[annotations.IngressClassAnnotation]; ok {
-		return nil, v == IngressClassLegacyName
-	}
-	if ing.Spec.IngressClassName != nil {
-		for i := range classes {
-			if classes[i].Name == *ing.Spec.IngressClassName {
-				return &classes[i], classes[i].Spec.Controller == IngressController
-			}
-		}
-		return nil, false
-	}
-	for i := range classes {
-		if classes[i].Annotations[isDefaultClass] == "true" {
-			return &classes[i], classes[i].Spec.Controller == IngressController
-		}
-	}
-	return nil, false
 }
 
 // IngressGroupOf returns the group an Ingress belongs to: the class's IngressClassParams
@@ -231,16 +210,51 @@ type ingressBuilder struct {
 	// forwardsJudged are the "<member>\x00<key>\x00<ARN>" forwards already judged: an
 	// action several rules use is reported once.
 	forwardsJudged map[string]bool
+	// owners are the members ("<namespace>/<name>") each problem belongs to: one for a
+	// member's own bad input, two for a conflict between members, none for the group's.
+	owners map[*Problem][]string
 }
 
-func (b *ingressBuilder) fail(key, value, reason, fix string) {
-	b.problems = append(b.problems, &Problem{Key: key, Value: value, Reason: reason, Fix: fix})
+// fail records a problem of the group as a whole, or of the members named.
+func (b *ingressBuilder) fail(key, value, reason, fix string, members ...string) {
+	b.own(&Problem{Key: key, Value: value, Reason: reason, Fix: fix}, members...)
 }
 
 // conflict records members that disagree; value names each side, whose own values the
-// caller shortens with short.
-func (b *ingressBuilder) conflict(key, value, reason, fix string) {
-	b.problems = append(b.problems, &Problem{Key: key, Value: value, Reason: reason, Fix: fix, Composite: true})
+// caller shortens with short; members are the two sides.
+func (b *ingressBuilder) conflict(key, value, reason, fix string, members ...string) {
+	b.own(&Problem{Key: key, Value: value, Reason: reason, Fix: fix, Composite: true}, members...)
+}
+
+// addOn records a problem of one member's own, tagged with the member.
+func (b *ingressBuilder) addOn(p *Problem, member string) {
+	b.own(onIngress(p, member), member)
+}
+
+// own records a problem and the members it belongs to.
+func (b *ingressBuilder) own(p *Problem, members ...string) {
+	b.problems = append(b.problems, p)
+	b.setOwners(p, members)
+}
+
+func (b *ingressBuilder) setOwners(p *Problem, members []string) {
+	if len(members) == 0 {
+		return
+	}
+	if b.owners == nil {
+		b.owners = map[*Problem][]string{}
+	}
+	b.owners[p] = members
+}
+
+// ownSince gives the problems recorded since index from and not yet owned to member: what
+// resolving one member finds is that member's (its IngressClassParams included).
+func (b *ingressBuilder) ownSince(from int, member string) {
+	for _, p := range b.problems[from:] {
+		if _, ok := b.owners[p]; !ok {
+			b.setOwners(p, []string{member})
+		}
+	}
 }
 
 // short shortens one member's value inside a conflict message.
@@ -248,13 +262,24 @@ func short(v string) string { return annotations.Shorten(v) }
 
 // BuildIngressGroup returns the desired stack of an Ingress group's ALB, or the problems
 // that keep it from being built (then nothing in AWS changes for the group). members are
-// the group's live Ingresses, in any order.
+// the group's live Ingresses, in any order. BuildIngressGroupMembers excludes the members
+// at fault instead.
 func BuildIngressGroup(g IngressGroupID, members []IngressMember, s Settings, facts IngressFacts) (*Stack, []*Problem) {
+	st, problems, _ := buildGroup(g, members, s, facts)
+	return st, problems
+}
+
+// buildGroup builds the group from members, and says which members each problem belongs
+// to.
+func buildGroup(g IngressGroupID, members []IngressMember, s Settings, facts IngressFacts) (*Stack, []*Problem, map[*Problem][]string) {
 	sorted := append([]IngressMember(nil), members...)
 	SortMembers(sorted)
 	b := &ingressBuilder{g: g, s: s, facts: facts}
 	for _, m := range sorted {
-		b.members = append(b.members, b.resolveMember(m))
+		from := len(b.problems)
+		rm := b.resolveMember(m)
+		b.ownSince(from, rm.key)
+		b.members = append(b.members, rm)
 	}
 	st := b.build()
 	if len(b.problems) == 0 {
@@ -270,10 +295,105 @@ func BuildIngressGroup(g IngressGroupID, members []IngressMember, s Settings, fa
 			}
 		}
 		sortProblems(problems)
-		return nil, problems
+		return nil, problems, b.owners
 	}
 	st.Notices = append(st.Notices, b.notices...)
-	return st, nil
+	return st, nil, nil
+}
+
+// GroupBuild is an Ingress group built member by member (BuildIngressGroupMembers).
+type GroupBuild struct {
+	// Stack is built from the members that were not excluded; nil when none is left, or
+	// when the group has Problems.
+	Stack *Stack
+	// Excluded are the members left out, each with the problems that exclude it.
+	Excluded []ExcludedMember
+	// Problems are the group's own: no one member causes them (a limit of the whole group,
+	// a flag). Nothing of the group is applied while it has any.
+	Problems []*Problem
+}
+
+// ExcludedMember is a member left out of its group's load balancer.
+type ExcludedMember struct {
+	Ingress  *networkingv1.Ingress
+	Problems []*Problem
+}
+
+// BuildIngressGroupMembers builds a group from the members that can be served: a member
+// whose own input is bad (a malformed annotation, a missing backend, a protection lbsg
+// cannot apply...) is excluded, and so is, of two members whose settings must agree across
+// the group and do not, the newer one (by creationTimestamp, then namespace/name): the
+// oldest member's setting wins. The rest of the group converges. A member's own problems
+// are dealt with first, since excluding it may settle a conflict too; each round excludes
+// at least one member, so at most len(members)+1 builds are made.
+func BuildIngressGroupMembers(g IngressGroupID, members []IngressMember, s Settings, facts IngressFacts) GroupBuild {
+	var out GroupBuild
+	remaining := append([]IngressMember(nil), members...)
+	for len(remaining) > 0 {
+		st, problems, owners := buildGroup(g, remaining, s, facts)
+		if len(problems) == 0 {
+			out.Stack = st
+			return out
+		}
+		excluded := map[string][]*Problem{}
+		for _, p := range problems {
+			if o := owners[p]; len(o) == 1 {
+				excluded[o[0]] = append(excluded[o[0]], p)
+			}
+		}
+		if len(excluded) == 0 {
+			for _, p := range problems {
+				if o := owners[p]; len(o) > 1 {
+					newest := newestOf(remaining, o)
+					if _, done := excluded[newest]; !done {
+						excluded[newest] = append(excluded[newest], asExcludedBy(p, newest))
+					}
+				}
+			}
+		}
+		if len(excluded) == 0 {
+			out.Problems = problems
+			return out
+		}
+		kept := remaining[:0]
+		for _, m := range remaining {
+			if ps, ok := excluded[memberKey(m)]; ok {
+				out.Excluded = append(out.Excluded, ExcludedMember{Ingress: m.Ingress, Problems: ps})
+			} else {
+				kept = append(kept, m)
+			}
+		}
+		remaining = kept
+	}
+	return out
+}
+
+func memberKey(m IngressMember) string { return m.Ingress.Namespace + "/" + m.Ingress.Name }
+
+// newestOf returns which of the members named by keys was created last (ties: the greatest
+// namespace/name).
+func newestOf(members []IngressMember, keys []string) string {
+	var newest *networkingv1.Ingress
+	for _, m := range members {
+		if !slices.Contains(keys, memberKey(m)) {
+			continue
+		}
+		if newest == nil || newest.CreationTimestamp.Before(&m.Ingress.CreationTimestamp) ||
+			(newest.CreationTimestamp.Equal(&m.Ingress.CreationTimestamp) && memberKey(m) > newest.Namespace+"/"+newest.Name) {
+			newest = m.Ingress
+		}
+	}
+	if newest == nil {
+		return keys[len(keys)-1]
+	}
+	return newest.Namespace + "/" + newest.Name
+}
+
+// asExcludedBy says, on a conflict, which side is left out.
+func asExcludedBy(p *Problem, key string) *Problem {
+	c := *p
+	c.Reason += fmt.Sprintf("; the oldest member's setting wins, so Ingress %s, the newer, is excluded from the group", key)
+	return &c
 }
 
 // tagSources names where the group's tags came from, for limit errors: the first member
@@ -303,7 +423,7 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 	m := &member{IngressMember: im, key: ing.Namespace + "/" + ing.Name}
 	ann, problems := annotations.ParseIngress(ing.Annotations)
 	for _, p := range problems {
-		b.problems = append(b.problems, onIngress(p, m.key))
+		b.addOn(p, m.key)
 	}
 	m.ann = ann
 	for _, c := range ann.CIDRChanges {
@@ -312,12 +432,10 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 	if keys := annotations.UnsupportedIngressKeys(ing.Annotations); len(keys) > 0 {
 		b.notices = append(b.notices, Notice{Reason: NoticeUnsupportedAnnotations, Message: annotations.UnsupportedMessage(keys), Ingress: m.key})
 	}
-	b.checkActionAnnotations(m)
-	if im.NamespaceNotSelected && im.Params != nil {
-		b.fail("spec.ingressClassName", im.ClassName,
-			fmt.Sprintf("namespace %s is not selected by the namespaceSelector of IngressClassParams %s (Ingress %s)", ing.Namespace, im.Params.Name, m.key),
-			"use an IngressClass whose parameters allow this namespace, or label the namespace to match")
+	for _, k := range annotations.ProtectiveIngressKeys(ing.Annotations) {
+		b.addOn(annotations.ProtectiveError(k, ing.Annotations[k], "the Ingress"), m.key)
 	}
+	b.checkActionAnnotations(m)
 	if p := im.Params; p != nil && p.Group != "" {
 		if _, problems := annotations.ParseIngress(map[string]string{annotations.IngGroupName: p.Group}); len(problems) > 0 {
 			b.fail("IngressClassParams "+p.Name+" spec.group.name", p.Group, problems[0].Reason, problems[0].Fix)
@@ -340,6 +458,7 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 	m.tagsFrom, m.tagsValue = annotations.IngTags, ing.Annotations[annotations.IngTags]
 	if p := im.Params; p != nil {
 		field := "IngressClassParams " + p.Name + " spec."
+		b.classProtection(m, field)
 		if p.Scheme != "" {
 			m.scheme = p.Scheme
 		}
@@ -388,6 +507,28 @@ func (b *ingressBuilder) resolveMember(im IngressMember) *member {
 	return m
 }
 
+// classProtection refuses the protective fields of a member's IngressClassParams that lbsg
+// does not implement (annotations.ProtectiveError), and applies spec.sslRedirectPort.
+func (b *ingressBuilder) classProtection(m *member, field string) {
+	p := m.Params
+	for _, f := range []struct{ name, value string }{{"wafv2AclArn", p.WAFv2ACLArn}, {"wafv2AclName", p.WAFv2ACLName}} {
+		if f.value != "" {
+			b.addOn(annotations.ProtectiveError(field+f.name, f.value, "the Ingresses of the class"), m.key)
+		}
+	}
+	if p.SSLRedirectPort == "" {
+		return
+	}
+	t, errs := annotations.ParseIngressTLS(map[string]string{annotations.IngSSLRedirect: p.SSLRedirectPort})
+	for _, err := range errs {
+		err.Key = field + "sslRedirectPort"
+		b.problems = append(b.problems, err)
+	}
+	if len(errs) == 0 {
+		m.ann.TLS.RedirectTo = t.RedirectTo
+	}
+}
+
 // exclusive merges a setting that members either leave unset or must agree on. values
 // holds each member's rendered value ("" = unset); it returns the agreed value.
 func (b *ingressBuilder) exclusive(key, what string, values []string) string {
@@ -403,7 +544,7 @@ func (b *ingressBuilder) exclusive(key, what string, values []string) string {
 		if v != agreed {
 			b.conflict(key, from+": "+short(agreed)+" | "+b.members[i].key+": "+short(v),
 				fmt.Sprintf("conflicting %s across the members of Ingress group %s", what, b.g.String()),
-				"give every member that sets it the same value, or move one of these Ingresses to another group")
+				"give every member that sets it the same value, or move one of these Ingresses to another group", from, b.members[i].key)
 			return agreed
 		}
 	}
@@ -481,9 +622,11 @@ func (b *ingressBuilder) build() *Stack {
 	st := &Stack{Owner: g.Owner(), StackID: g.String(), StackTag: naming.IngressStackTag, ResourceTag: naming.IngressResourceTag}
 	frontend := FrontendManaged
 	var customRefs []string
+	sgFrom, sgValue := "", "" // the member whose security-groups the group uses
 	for _, m := range b.members {
 		if len(m.ann.SecurityGroups) > 0 {
 			frontend, customRefs = FrontendCustom, m.ann.SecurityGroups
+			sgFrom, sgValue = m.key, m.Ingress.Annotations[annotations.IngSecurityGroups]
 			break
 		}
 	}
@@ -512,30 +655,18 @@ func (b *ingressBuilder) build() *Stack {
 			}
 			b.fail(annotations.IngManageBackendRules, v,
 				"backendSG feature is required to manage worker node SG rules when frontendSG manually specified",
-				"run the controller with --enable-backend-security-group=true, or set the annotation to false")
+				"run the controller with --enable-backend-security-group=true, or set the annotation to false", sgFrom)
 		}
 	}
 	useBackend := s.EnableBackendSG && (frontend == FrontendManaged || manageRules)
 	if keepManaged && len(customRefs) > 0 {
-		value := ""
-		for _, m := range b.members {
-			if len(m.ann.SecurityGroups) > 0 {
-				value = m.Ingress.Annotations[annotations.IngSecurityGroups]
-				break
-			}
+		for _, p := range managedPlusCustomCount(annotations.IngSecurityGroups, sgValue, customRefs, useBackend, annotations.IngManageFrontendSG) {
+			b.own(p, sgFrom)
 		}
-		b.problems = append(b.problems, managedPlusCustomCount(annotations.IngSecurityGroups, value, customRefs, useBackend, annotations.IngManageFrontendSG)...)
 	}
 	if frontend == FrontendCustom {
-		value := ""
-		for _, m := range b.members {
-			if len(m.ann.SecurityGroups) > 0 {
-				value = m.Ingress.Annotations[annotations.IngSecurityGroups]
-				break
-			}
-		}
-		if p := sgCountProblem(annotations.IngSecurityGroups, value, customRefs, useBackend, annotations.IngManageBackendRules); p != nil {
-			b.problems = append(b.problems, p)
+		if p := sgCountProblem(annotations.IngSecurityGroups, sgValue, customRefs, useBackend, annotations.IngManageBackendRules); p != nil {
+			b.own(p, sgFrom)
 		}
 	}
 	if lbName == "" {
@@ -604,7 +735,7 @@ func (b *ingressBuilder) mergeTags() map[string]string {
 			if old, ok := out[k]; ok && old != v {
 				b.conflict(annotations.IngTags, from[k]+": "+short(k+"="+old)+" | "+m.key+": "+short(k+"="+v),
 					fmt.Sprintf("conflicting tag %s: %s | %s across the members of Ingress group %s", short(k), short(old), short(v), b.g.String()),
-					"give the tag the same value on every member, or set it once on one member")
+					"give the tag the same value on every member, or set it once on one member", from[k], m.key)
 				continue
 			}
 			out[k], from[k] = v, m.key
@@ -626,7 +757,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 			} else if pc.protocol != lp.Protocol {
 				b.conflict(annotations.IngListenPorts, fmt.Sprintf("%s: %s:%d | %s: %s:%d", pc.protoFrom, pc.protocol, lp.Port, m.key, lp.Protocol, lp.Port),
 					fmt.Sprintf("conflicting protocol for port %d across the members of Ingress group %s", lp.Port, b.g.String()),
-					"use one protocol per port in every member's listen-ports")
+					"use one protocol per port in every member's listen-ports", pc.protoFrom, m.key)
 				continue
 			}
 			if len(m.cidrs) > 0 {
@@ -635,7 +766,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 				} else if setString(pc.cidrs) != setString(m.cidrs) {
 					b.conflict(annotations.IngInboundCIDRs, pc.cidrOwner+": "+short(setString(pc.cidrs))+" | "+m.key+": "+short(setString(m.cidrs)),
 						fmt.Sprintf("conflicting inbound-cidrs for port %d across the members of Ingress group %s", lp.Port, b.g.String()),
-						"give every member that listens on the port the same inbound-cidrs, or leave them unset on all but one")
+						"give every member that listens on the port the same inbound-cidrs, or leave them unset on all but one", pc.cidrOwner, m.key)
 				}
 			}
 			if len(m.prefixes) > 0 {
@@ -644,7 +775,7 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 				} else if setString(pc.prefixes) != setString(m.prefixes) {
 					b.conflict(annotations.IngPrefixLists, pc.prefixFrom+": "+short(setString(pc.prefixes))+" | "+m.key+": "+short(setString(m.prefixes)),
 						fmt.Sprintf("conflicting inbound-prefix-lists for port %d across the members of Ingress group %s", lp.Port, b.g.String()),
-						"give every member that listens on the port the same prefix lists, or leave them unset on all but one")
+						"give every member that listens on the port the same prefix lists, or leave them unset on all but one", pc.prefixFrom, m.key)
 				}
 			}
 			if lp.Protocol == protocolHTTPS {
@@ -669,13 +800,13 @@ func (b *ingressBuilder) mergePorts(dual bool) []*portConfig {
 			}
 			b.fail(annotations.IngListenPorts, value,
 				fmt.Sprintf("HTTPS listener on port %d has no certificate (Ingress %s)", pc.port, pc.protoFrom),
-				"set "+annotations.IngCertificateARN+" to the ARN of an ACM certificate, list the hosts in spec.tls (or in the rules) so that ACM discovery finds their certificate, or listen on HTTP")
+				"set "+annotations.IngCertificateARN+" to the ARN of an ACM certificate, list the hosts in spec.tls (or in the rules) so that ACM discovery finds their certificate, or listen on HTTP", pc.protoFrom)
 		}
 		for _, c := range pc.cidrs {
 			if isV6(c) && !dual {
 				b.fail(pc.cidrsFrom, c,
 					fmt.Sprintf("IPv6 CIDR %s on an ipv4 load balancer (upstream drops it silently; lbsg refuses) (Ingress %s)", c, pc.cidrOwner),
-					"remove the IPv6 CIDR, or set "+annotations.IngIPAddressType+" to dualstack")
+					"remove the IPv6 CIDR, or set "+annotations.IngIPAddressType+" to dualstack", pc.cidrOwner)
 			}
 		}
 	}
@@ -740,7 +871,7 @@ func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgS
 			if from, taken := defaultFrom[lp.Port]; taken {
 				b.conflict("spec.defaultBackend", from+" | "+m.key,
 					fmt.Sprintf("more than one member of Ingress group %s sets a default backend for port %d", b.g.String(), lp.Port),
-					"set spec.defaultBackend on one member only, or give the members different listen-ports")
+					"set spec.defaultBackend on one member only, or give the members different listen-ports", from, m.key)
 				continue
 			}
 			defaults[lp.Port], defaultActs[lp.Port], defaultFrom[lp.Port] = id, act, m.key
@@ -778,8 +909,8 @@ func (b *ingressBuilder) buildListeners(st *Stack, ports []*portConfig, tgs *tgS
 					where := fmt.Sprintf("spec.rules[%d].http.paths[%d]", ri, pi)
 					patterns, err := pathPatterns(path)
 					if err != nil {
-						b.problems = append(b.problems, onIngress(&Problem{Key: where + ".path", Value: path.Path, Reason: err.Error(),
-							Fix: "use a path without * and ? for pathType Exact and Prefix, or use ImplementationSpecific"}, m.key))
+						b.addOn(&Problem{Key: where + ".path", Value: path.Path, Reason: err.Error(),
+							Fix: "use a path without * and ? for pathType Exact and Prefix, or use ImplementationSpecific"}, m.key)
 						continue
 					}
 					prio++
@@ -854,8 +985,8 @@ func (t *tgSet) forBackend(m *member, be *networkingv1.IngressBackend, where str
 	b := t.b
 	ing := m.Ingress
 	if be.Service == nil {
-		b.problems = append(b.problems, onIngress(&Problem{Key: where, Value: "resource",
-			Reason: "only Service backends are supported", Fix: "point the backend at a Service"}, m.key))
+		b.addOn(&Problem{Key: where, Value: "resource",
+			Reason: "only Service backends are supported", Fix: "point the backend at a Service"}, m.key)
 		return ""
 	}
 	svcName := be.Service.Name
@@ -865,8 +996,8 @@ func (t *tgSet) forBackend(m *member, be *networkingv1.IngressBackend, where str
 	}
 	if portStr == annotations.UseAnnotation {
 		// Callers resolve use-annotation backends (backendAction) before this.
-		b.problems = append(b.problems, onIngress(&Problem{Key: where + ".service.port.name", Value: portStr,
-			Reason: "use-annotation names an action, not a Service port", Fix: "name a port the Service defines"}, m.key))
+		b.addOn(&Problem{Key: where + ".service.port.name", Value: portStr,
+			Reason: "use-annotation names an action, not a Service port", Fix: "name a port the Service defines"}, m.key)
 		return ""
 	}
 	id := naming.IngressTargetGroupResourceID(ing.Namespace, ing.Name, svcName, portStr)
@@ -876,8 +1007,8 @@ func (t *tgSet) forBackend(m *member, be *networkingv1.IngressBackend, where str
 	svcKey := ing.Namespace + "/" + svcName
 	svc := b.facts.Services[svcKey]
 	if svc == nil {
-		b.problems = append(b.problems, onIngress(&Problem{Key: where + ".service.name", Value: svcName,
-			Reason: fmt.Sprintf("Service %s not found", svcKey), Fix: "create the Service, or point the backend at an existing one"}, m.key))
+		b.addOn(&Problem{Key: where + ".service.name", Value: svcName,
+			Reason: fmt.Sprintf("Service %s not found", svcKey), Fix: "create the Service, or point the backend at an existing one"}, m.key)
 		return ""
 	}
 	var sp *corev1.ServicePort
@@ -888,13 +1019,13 @@ func (t *tgSet) forBackend(m *member, be *networkingv1.IngressBackend, where str
 		}
 	}
 	if sp == nil {
-		b.problems = append(b.problems, onIngress(&Problem{Key: where + ".service.port", Value: portStr,
-			Reason: fmt.Sprintf("Service %s has no port %s", svcKey, portStr), Fix: "name a port the Service defines"}, m.key))
+		b.addOn(&Problem{Key: where + ".service.port", Value: portStr,
+			Reason: fmt.Sprintf("Service %s has no port %s", svcKey, portStr), Fix: "name a port the Service defines"}, m.key)
 		return ""
 	}
 	backend, problems := annotations.ParseBackend(ing.Annotations, svc.Annotations)
 	for _, p := range problems {
-		b.problems = append(b.problems, onIngress(p, m.key))
+		b.addOn(p, m.key)
 	}
 	tt := backend.TargetType
 	if tt == "" {
@@ -921,9 +1052,9 @@ func (t *tgSet) forBackend(m *member, be *networkingv1.IngressBackend, where str
 	switch {
 	case tt == TargetInstance:
 		if svc.Spec.Type != corev1.ServiceTypeNodePort && svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
-			b.problems = append(b.problems, onIngress(&Problem{Key: annotations.IngTargetType, Value: tt,
+			b.addOn(&Problem{Key: annotations.IngTargetType, Value: tt,
 				Reason: fmt.Sprintf("Service %s is of type %s; instance targets need type NodePort or LoadBalancer", svcKey, svc.Spec.Type),
-				Fix:    "make the Service type NodePort, or set " + annotations.IngTargetType + ": ip"}, m.key))
+				Fix:    "make the Service type NodePort, or set " + annotations.IngTargetType + ": ip"}, m.key)
 			return ""
 		}
 		tg.TrafficPort = sp.NodePort
@@ -946,8 +1077,8 @@ func (t *tgSet) forBackend(m *member, be *networkingv1.IngressBackend, where str
 		if _, ok := numericPort(hp); ok {
 			tg.HealthCheck.Port = hp
 		} else if port, err := namedHealthCheckPort(svc, hp, tt); err != nil {
-			b.problems = append(b.problems, onIngress(&Problem{Key: annotations.IngHealthCheckPort, Value: hp, Reason: err.Error(),
-				Fix: "use traffic-port, a port number, or the name of a Service port with a numeric target port"}, m.key))
+			b.addOn(&Problem{Key: annotations.IngHealthCheckPort, Value: hp, Reason: err.Error(),
+				Fix: "use traffic-port, a port number, or the name of a Service port with a numeric target port"}, m.key)
 		} else {
 			tg.HealthCheck.Port = strconv.Itoa(int(port))
 		}

@@ -863,13 +863,23 @@ func TestBuildIngressGroupProblems(t *testing.T) {
 				Fix:    "create the IngressClassParams"}},
 		},
 		{
-			name: "namespace not selected by IngressClassParams",
+			name: "WAF in IngressClassParams fails closed",
 			args: args{ing: testIngress("web"), member: func(m *IngressMember) {
-				m.Params, m.NamespaceNotSelected = &ClassParams{Name: "team-only"}, true
+				m.Params = &ClassParams{Name: "p", WAFv2ACLArn: "arn:aws:wafv2:us-west-2:1:regional/webacl/corp/1"}
 			}},
-			want: []wantProblem{{Key: "spec.ingressClassName", Value: albClassName,
-				Reason: "namespace shop is not selected by the namespaceSelector of IngressClassParams team-only (Ingress shop/web)",
-				Fix:    "label the namespace"}},
+			want: []wantProblem{{Key: "IngressClassParams p spec.wafv2AclArn", Value: "arn:aws:wafv2:us-west-2:1:regional/webacl/corp/1",
+				Reason: "lbsg does not implement this security setting yet", Fix: "remove the setting"}},
+		},
+		{
+			name: "authentication annotation fails closed",
+			args: args{ing: testIngress("web", ingAnn("alb.ingress.kubernetes.io/auth-type", "cognito"))},
+			want: []wantProblem{{Key: "alb.ingress.kubernetes.io/auth-type", Value: "cognito",
+				Reason: "serving the Ingress without it would fail open", Fix: "protect the traffic another way"}},
+		},
+		{
+			name: "bad sslRedirectPort in IngressClassParams",
+			args: args{ing: testIngress("web"), member: func(m *IngressMember) { m.Params = &ClassParams{Name: "p", SSLRedirectPort: "https"} }},
+			want: []wantProblem{{Key: "IngressClassParams p spec.sslRedirectPort", Value: "https", Reason: "ssl-redirect must be the port number"}},
 		},
 		{
 			name: "invalid group name in IngressClassParams",
@@ -1625,12 +1635,15 @@ func TestIngressClassOf(t *testing.T) {
 	}
 	noClass := func(ing *networkingv1.Ingress) { ing.Spec.IngressClassName = nil }
 	legacy := func(v string) ingOpt { return ingAnn(annotations.IngressClassAnnotation, v) }
+	namedAlbOther := class("alb", "k8s.io/ingress-nginx", false)
 	tests := []struct {
 		name        string
 		ing         *networkingv1.Ingress
 		classes     []networkingv1.IngressClass
+		rules       ClassRules
 		wantClass   string // "" for nil
 		wantOurs    bool
+		wantRefused bool
 		legacyFirst bool
 	}{
 		{name: "ingressClassName with our controller", ing: testIngress("web"), classes: []networkingv1.IngressClass{nginx, ours}, wantClass: "alb", wantOurs: true},
@@ -1638,16 +1651,33 @@ func TestIngressClassOf(t *testing.T) {
 		{name: "ingressClassName naming a missing class", ing: testIngress("web", withClass("gone")), classes: []networkingv1.IngressClass{nginx, ours}},
 		{name: "ingressClassName wins over the default class", ing: testIngress("web", withClass("nginx")), classes: []networkingv1.IngressClass{nginx, oursDefault}, wantClass: "nginx"},
 		{name: "legacy annotation alb", ing: testIngress("web", noClass, legacy("alb")), classes: []networkingv1.IngressClass{nginx}, wantOurs: true},
+		// The IngressClass the annotation's value names applies, with its parameters.
+		{name: "legacy annotation alb resolves to IngressClass alb", ing: testIngress("web", noClass, legacy("alb")), classes: []networkingv1.IngressClass{nginx, ours}, wantClass: "alb", wantOurs: true},
+		{name: "legacy annotation alb, IngressClass alb of another controller", ing: testIngress("web", noClass, legacy("alb")), classes: []networkingv1.IngressClass{namedAlbOther}, wantOurs: true},
 		{name: "legacy annotation of another controller", ing: testIngress("web", noClass, legacy("nginx")), classes: []networkingv1.IngressClass{ours}},
 		{name: "legacy annotation wins over the default class", ing: testIngress("web", noClass, legacy("nginx")), classes: []networkingv1.IngressClass{oursDefault}},
 		{name: "legacy annotation is exact: ALB is not alb", ing: testIngress("web", noClass, legacy("ALB")), classes: nil},
 		{name: "no class: our default class", ing: testIngress("web", noClass), classes: []networkingv1.IngressClass{nginx, oursDefault}, wantClass: "alb-default", wantOurs: true},
 		{name: "no class: another controller's default class", ing: testIngress("web", noClass), classes: []networkingv1.IngressClass{ours, nginxDefault}, wantClass: "nginx"},
 		{name: "no class and no default class", ing: testIngress("web", noClass), classes: []networkingv1.IngressClass{ours, nginx}},
+		// --ingress-class: the annotation's value lbsg serves; "" serves classless Ingresses too.
+		{name: "--ingress-class=internal: legacy alb is not ours", ing: testIngress("web", noClass, legacy("alb")), classes: []networkingv1.IngressClass{ours},
+			rules: ClassRules{LegacyClass: "internal"}},
+		{name: "--ingress-class=internal: legacy internal is ours", ing: testIngress("web", noClass, legacy("internal")), classes: []networkingv1.IngressClass{ours},
+			rules: ClassRules{LegacyClass: "internal"}, wantOurs: true},
+		{name: "--ingress-class=internal: ingressClassName of any class of ours", ing: testIngress("web"), classes: []networkingv1.IngressClass{ours},
+			rules: ClassRules{LegacyClass: "internal"}, wantClass: "alb", wantOurs: true},
+		{name: "--ingress-class='': legacy alb is ours", ing: testIngress("web", noClass, legacy("alb")), rules: ClassRulesOf("", false, false), wantOurs: true},
+		{name: "--ingress-class='': no class and no default class is ours", ing: testIngress("web", noClass), classes: []networkingv1.IngressClass{nginx},
+			rules: ClassRulesOf("", false, false), wantOurs: true},
+		{name: "--disable-ingress-class-annotation refuses legacy alb", ing: testIngress("web", noClass, legacy("alb")), classes: []networkingv1.IngressClass{ours},
+			rules: ClassRules{DisableClassAnnotation: true}, wantOurs: true, wantRefused: true},
+		{name: "--disable-ingress-class-annotation leaves other controllers' annotation alone", ing: testIngress("web", noClass, legacy("nginx")),
+			rules: ClassRules{DisableClassAnnotation: true}},
 		// The three rows below: the kubernetes.io/ingress.class annotation takes priority
 		// over spec.ingressClassName, as upstream (classifyIngress).
 		{name: "legacy annotation alb wins over ingressClassName of another controller",
-			ing: testIngress("web", withClass("nginx"), legacy("alb")), classes: []networkingv1.IngressClass{nginx, ours}, wantOurs: true, legacyFirst: true},
+			ing: testIngress("web", withClass("nginx"), legacy("alb")), classes: []networkingv1.IngressClass{nginx, ours}, wantClass: "alb", wantOurs: true, legacyFirst: true},
 		{name: "legacy annotation of another controller wins over ingressClassName alb",
 			ing: testIngress("web", legacy("nginx")), classes: []networkingv1.IngressClass{nginx, ours}, legacyFirst: true},
 		{name: "both alb (the API server allows equal values), no IngressClass named alb",
@@ -1655,21 +1685,40 @@ func TestIngressClassOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, owned := IngressClassOf(tt.ing, tt.classes)
+			got, owned, refused := IngressClassOf(tt.ing, tt.classes, tt.rules)
 			gotName := ""
 			if got != nil {
 				gotName = got.Name
 			}
-			// Rows marked legacyFirst check that the annotation, when set, decides alone
-			// and no IngressClass is used.
-			if gotName != tt.wantClass || owned != tt.wantOurs {
+			// Rows marked legacyFirst check that the annotation, when set, decides alone.
+			if gotName != tt.wantClass || owned != tt.wantOurs || (refused != nil) != tt.wantRefused {
 				prefix := ""
 				if tt.legacyFirst {
 					prefix = "legacy annotation first: "
 				}
-				t.Errorf("%sIngressClassOf() = (%q, %v), want (%q, %v)", prefix, gotName, owned, tt.wantClass, tt.wantOurs)
+				t.Errorf("%sIngressClassOf() = (%q, %v, %v), want (%q, %v, refused %v)", prefix, gotName, owned, refused, tt.wantClass, tt.wantOurs, tt.wantRefused)
+			}
+			if refused != nil && (refused.Key != annotations.IngressClassAnnotation || !strings.Contains(refused.Error(), "--disable-ingress-class-annotation")) {
+				t.Errorf("refusal %q must name the annotation and the flag", refused.Error())
 			}
 		})
+	}
+}
+
+func TestGroupNameRefused(t *testing.T) {
+	ing := testIngress("web", ingAnn(annotations.IngGroupName, "shop"))
+	off := ClassRules{DisableGroupNameAnnotation: true}
+	if p := GroupNameRefused(ing, nil, ClassRules{}); p != nil {
+		t.Errorf("refused without the flag: %v", p)
+	}
+	if p := GroupNameRefused(ing, nil, off); p == nil || p.Key != annotations.IngGroupName || p.Value != "shop" {
+		t.Errorf("GroupNameRefused = %v, want the annotation refused", p)
+	}
+	if p := GroupNameRefused(ing, &ClassParams{Name: "p", Group: "team"}, off); p != nil {
+		t.Errorf("the class's group decides, the annotation is moot: %v", p)
+	}
+	if p := GroupNameRefused(testIngress("web"), nil, off); p != nil {
+		t.Errorf("no annotation: %v", p)
 	}
 }
 

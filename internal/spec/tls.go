@@ -153,17 +153,17 @@ func (b *ingressBuilder) discoverCertificates(m *member) {
 		matches := b.facts.CertificatesByHost[h]
 		switch len(matches) {
 		case 0:
-			b.problems = append(b.problems, onIngress(&Problem{Key: where[h], Value: h,
+			b.addOn(&Problem{Key: where[h], Value: h,
 				Reason: fmt.Sprintf("no issued ACM certificate matches host %s (certificate discovery)", h),
-				Fix:    "request or import an ACM certificate for " + h + ", or set " + annotations.IngCertificateARN}, m.key))
+				Fix:    "request or import an ACM certificate for " + h + ", or set " + annotations.IngCertificateARN}, m.key)
 		case 1:
 			if !contains(certs, matches[0]) {
 				certs = append(certs, matches[0])
 			}
 		default:
-			b.problems = append(b.problems, onIngress(&Problem{Key: where[h], Value: h,
+			b.addOn(&Problem{Key: where[h], Value: h,
 				Reason: fmt.Sprintf("%d ACM certificates match host %s: %s (certificate discovery)", len(matches), h, strings.Join(matches, ", ")),
-				Fix:    "set " + annotations.IngCertificateARN + " to the one to use, or delete the others"}, m.key))
+				Fix:    "set " + annotations.IngCertificateARN + " to the one to use, or delete the others"}, m.key)
 		}
 	}
 	sort.Strings(certs)
@@ -188,7 +188,7 @@ func (b *ingressBuilder) mergePortTLS(pc *portConfig, m *member) {
 	case pc.sslPolicy != m.tls.sslPolicy:
 		b.conflict(m.tls.policyFrom, pc.policyFrom+": "+short(pc.sslPolicy)+" | "+m.key+": "+short(m.tls.sslPolicy),
 			fmt.Sprintf("conflicting sslPolicy for port %d across the members of Ingress group %s", pc.port, b.g.String()),
-			"give every member that listens on the port the same ssl-policy, or leave it unset on all but one")
+			"give every member that listens on the port the same ssl-policy, or leave it unset on all but one", pc.policyFrom, m.key)
 	}
 }
 
@@ -197,9 +197,13 @@ func (b *ingressBuilder) mergePortTLS(pc *portConfig, m *member) {
 // listeners (upstream leaves a redirect to nowhere; lbsg refuses it).
 func (b *ingressBuilder) sslRedirect(ports []*portConfig) int32 {
 	values := make([]string, len(b.members))
+	from := ""
 	for i, m := range b.members {
 		if m.ann.TLS.RedirectTo != 0 {
 			values[i] = strconv.Itoa(int(m.ann.TLS.RedirectTo))
+			if from == "" {
+				from = m.key
+			}
 		}
 	}
 	v := b.exclusive(annotations.IngSSLRedirect, "sslRedirect port", values)
@@ -217,7 +221,7 @@ func (b *ingressBuilder) sslRedirect(ports []*portConfig) int32 {
 	}
 	b.fail(annotations.IngSSLRedirect, v,
 		fmt.Sprintf("ssl-redirect names port %d, which is not an HTTPS listener of Ingress group %s", port, b.g.String()),
-		`add {"HTTPS":`+v+`} to listen-ports, or set ssl-redirect to the HTTPS port`)
+		`add {"HTTPS":`+v+`} to listen-ports, or set ssl-redirect to the HTTPS port`, from)
 	return 0
 }
 

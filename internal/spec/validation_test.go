@@ -417,11 +417,13 @@ func TestUnsupportedUpstreamAnnotationsGiveOneNotice(t *testing.T) {
 		t.Errorf("notices (-want +got):\n%s", diff)
 	}
 
-	ing := testIngress("web", ingAnn(annotations.IngressPrefix+"waf-acl-id", "443", annotations.IngressPrefix+"wafv2-acl-arn", "arn",
+	// Protective keys (WAF, authentication...) are refused, not noticed
+	// (TestProtectiveAnnotationsFailClosed); those that ask for no protection are noticed.
+	ing := testIngress("web", ingAnn(annotations.IngressPrefix+"waf-acl-id", "none",
 		annotations.IngressPrefix+"frontend-nlb-scheme", "internal"))
 	ist := mustBuildOne(t, ing)
 	if len(ist.Notices) != 1 || ist.Notices[0].Ingress != "shop/web" || ist.Notices[0].Reason != NoticeUnsupportedAnnotations ||
-		!strings.Contains(ist.Notices[0].Message, "alb.ingress.kubernetes.io/frontend-nlb-scheme, alb.ingress.kubernetes.io/waf-acl-id, alb.ingress.kubernetes.io/wafv2-acl-arn;") {
+		!strings.Contains(ist.Notices[0].Message, "alb.ingress.kubernetes.io/frontend-nlb-scheme, alb.ingress.kubernetes.io/waf-acl-id;") {
 		t.Errorf("notices %v", ist.Notices)
 	}
 	if st := mustBuildOne(t, testIngress("web")); len(st.Notices) != 0 {

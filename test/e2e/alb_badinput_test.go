@@ -216,7 +216,6 @@ func TestALBBadInput(t *testing.T) {
 	})
 	h.quiesce()
 	goodState := h.albState(goodARN)
-	goodNode := lbsgRules(h.securityGroups()[h.world.NodeSGID])
 	if !strings.Contains(goodState, "listener HTTP:80") || !strings.Contains(goodState, "path-pattern=/*") {
 		t.Fatalf("good ALB is not as expected:\n%s", goodState)
 	}
@@ -267,7 +266,7 @@ func TestALBBadInput(t *testing.T) {
 			[]string{"10.0.0.0/8", "192.168.0.0/16", "conflicting inbound-cidrs for port 80"}},
 		{"conflict-iptype", two("conflict-iptype", map[string]string{ingIPType: "ipv4"}, map[string]string{ingIPType: "dualstack"}), ingIPType,
 			[]string{"ipv4", "dualstack", "conflicting IPAddressType"}},
-		{"conflict-scheme", two("conflict-scheme", map[string]string{ingScheme: "internal"}, map[string]string{ingScheme: "internet-facing"}), ingScheme,
+		{"conflict-scheme", two("conflict-scheme", map[string]string{ingScheme: "internet-facing"}, map[string]string{ingScheme: "internal"}), ingScheme,
 			[]string{"internal", "internet-facing", "conflicting scheme"}},
 		{"conflict-tags", two("conflict-tags", map[string]string{ingTags: "team=red,env=prod"}, map[string]string{ingTags: "team=blue"}), ingTags,
 			[]string{"team=red", "team=blue", "conflicting tag team"}},
@@ -291,6 +290,7 @@ func TestALBBadInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			inventory := h.albAWSInventory()
+			nodeBefore := lbsgRules(h.securityGroups()[h.world.NodeSGID])
 			before := h.counts()
 			if len(c.members) > 1 {
 				// Members of a group arrive one by one; the first alone is valid and would
@@ -305,27 +305,37 @@ func TestALBBadInput(t *testing.T) {
 			} else {
 				h.create(ingressWith(c.name+c.members[0].name, "bad-svc", c.members[0].class, c.members[0].ann))
 			}
-			for _, name := range names(c) {
+			bad, want := names(c), c.want
+			if len(c.members) > 1 {
+				// Two members in conflict: the newer is excluded (the oldest member's
+				// setting wins), and the group serves the other.
+				bad, want = bad[1:], append(append([]string(nil), c.want...), "the newer, is excluded")
+			}
+			for _, name := range bad {
 				h.eventually("FailedBuildModel event on "+name, 30*time.Second, func() string {
 					for _, m := range h.ingressEvents(name)["FailedBuildModel"] {
-						if strings.Contains(m, c.key) && strings.Contains(m, "fix:") && mentionsAll(m, c.want) {
+						if strings.Contains(m, c.key) && strings.Contains(m, "fix:") && mentionsAll(m, want) {
 							t.Logf("%s: %s", name, m)
 							return ""
 						}
 					}
-					return fmt.Sprintf("events %v, want %s and %q", h.ingressEvents(name), c.key, c.want)
+					return fmt.Sprintf("events %v, want %s and %q", h.ingressEvents(name), c.key, want)
 				})
 				h.eventually("condition of "+name, 30*time.Second, func() string {
 					msg := ingressCondition(h.getIngress(name))
 					if !strings.HasPrefix(msg, "False InvalidConfiguration") || !strings.Contains(msg, c.key) ||
-						!strings.Contains(msg, "fix:") || !mentionsAll(msg, c.want) {
-						return fmt.Sprintf("condition %q, want False InvalidConfiguration naming %s, %q and a fix", msg, c.key, c.want)
+						!strings.Contains(msg, "fix:") || !mentionsAll(msg, want) {
+						return fmt.Sprintf("condition %q, want False InvalidConfiguration naming %s, %q and a fix", msg, c.key, want)
 					}
 					return ""
 				})
 				if st := h.getIngress(name).Status.LoadBalancer.Ingress; len(st) != 0 {
 					t.Errorf("%s has a load balancer status %v", name, st)
 				}
+			}
+			if len(c.members) > 1 {
+				h.waitIngressHostname(names(c)[0])
+				return
 			}
 			h.quiesce()
 			if w := h.counts().Sub(before).Mutating(); len(w) != 0 {
@@ -337,8 +347,8 @@ func TestALBBadInput(t *testing.T) {
 			if got := h.albState(goodARN); got != goodState {
 				t.Errorf("good ALB changed:\n%s\nwas\n%s", got, goodState)
 			}
-			if got := lbsgRules(h.securityGroups()[h.world.NodeSGID]); fmt.Sprint(got) != fmt.Sprint(goodNode) {
-				t.Errorf("node rules changed: %v, were %v", got, goodNode)
+			if got := lbsgRules(h.securityGroups()[h.world.NodeSGID]); fmt.Sprint(got) != fmt.Sprint(nodeBefore) {
+				t.Errorf("node rules changed: %v, were %v", got, nodeBefore)
 			}
 			if msg := ingressCondition(h.getIngress("good")); !strings.HasPrefix(msg, "True") {
 				t.Errorf("good condition = %q", msg)
@@ -354,6 +364,7 @@ func TestALBBadInput(t *testing.T) {
 		if !ok {
 			t.Fatal("no backend SG")
 		}
+		lbsBefore, nodeBefore := len(h.loadBalancers()), lbsgRules(h.securityGroups()[h.world.NodeSGID])
 		h.create(backendService("other-svc", 30085, nil))
 		h.create(ingress("other", "other-svc", map[string]string{ingScheme: "internet-facing"}))
 		h.waitIngressHostname("other")
@@ -367,11 +378,11 @@ func TestALBBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.within(t, "other's ALB gone and the node rule narrowed", 30*time.Second, func() string {
-			if len(h.loadBalancers()) != 1 {
-				return fmt.Sprintf("%d load balancers", len(h.loadBalancers()))
+			if len(h.loadBalancers()) != lbsBefore {
+				return fmt.Sprintf("%d load balancers, want %d", len(h.loadBalancers()), lbsBefore)
 			}
-			if got := lbsgRules(h.securityGroups()[h.world.NodeSGID]); fmt.Sprint(got) != fmt.Sprint(goodNode) {
-				return fmt.Sprintf("node rules %v, want %v as before", got, goodNode)
+			if got := lbsgRules(h.securityGroups()[h.world.NodeSGID]); fmt.Sprint(got) != fmt.Sprint(nodeBefore) {
+				return fmt.Sprintf("node rules %v, want %v as before", got, nodeBefore)
 			}
 			return ""
 		})
@@ -380,11 +391,13 @@ func TestALBBadInput(t *testing.T) {
 		}
 	})
 
-	// A conflict introduced into a running group freezes that group's ALB as it is.
+	// A conflict introduced into a running group excludes the newer member: its routes and
+	// its listen port leave the ALB, and the older member converges.
 	t.Run("conflict-on-live-group", func(t *testing.T) {
 		h.create(ingressWith("live-a", "bad-svc", "", map[string]string{ingGroup: "live", ingScheme: "internet-facing", ingTags: "team=red"}))
-		h.create(ingressWith("live-b", "good-svc", "", map[string]string{ingGroup: "live"}))
 		host := h.waitIngressHostname("live-a")
+		time.Sleep(1100 * time.Millisecond) // creationTimestamp has a resolution of one second
+		h.create(ingressWith("live-b", "good-svc", "", map[string]string{ingGroup: "live"}))
 		h.eventually("both members on one ALB", 30*time.Second, func() string {
 			if got := h.getIngress("live-b").Status.LoadBalancer.Ingress; len(got) != 1 || got[0].Hostname != host {
 				return fmt.Sprintf("live-b status %v, want %s", got, host)
@@ -392,42 +405,38 @@ func TestALBBadInput(t *testing.T) {
 			return ""
 		})
 		arn := aws.ToString(h.albByHostname(host).LoadBalancerArn)
-		h.quiesce()
-		live, inventory, before := h.albState(arn), h.albAWSInventory(), h.counts()
 		h.patchIngressAnnotations("live-b", map[string]string{ingTags: "team=blue", ingListenPorts: `[{"HTTP":80},{"HTTP":8080}]`})
-		for _, name := range []string{"live-a", "live-b"} {
-			h.waitIngressEvent(name, "FailedBuildModel", "team=blue")
-			h.eventually("condition of "+name, 30*time.Second, func() string {
-				msg := ingressCondition(h.getIngress(name))
-				if !strings.HasPrefix(msg, "False InvalidConfiguration") || !containsAll(msg, []string{ingTags, "team=red", "team=blue", "fix:"}) {
-					return msg
-				}
-				return ""
-			})
-		}
-		h.quiesce()
-		if w := h.counts().Sub(before).Mutating(); len(w) != 0 {
-			t.Errorf("AWS writes after a conflict in a running group: %v", w)
-		}
-		if got := h.albState(arn); got != live {
-			t.Errorf("group ALB changed during the conflict:\n%s\nwas\n%s", got, live)
-		}
-		if got := h.albAWSInventory(); got != inventory {
-			t.Errorf("AWS inventory changed:\n%s\nwas\n%s", got, inventory)
-		}
-		if got := h.albState(goodARN); got != goodState {
-			t.Errorf("good ALB changed:\n%s\nwas\n%s", got, goodState)
-		}
-		// Resolving the conflict applies the pending listen port.
-		h.patchIngressAnnotations("live-b", map[string]string{ingTags: ""})
-		h.eventually("listener 8080 after the fix", 30*time.Second, func() string {
+		h.waitIngressEvent("live-b", "FailedBuildModel", "team=blue")
+		h.eventually("condition of live-b", 30*time.Second, func() string {
+			msg := ingressCondition(h.getIngress("live-b"))
+			if !strings.HasPrefix(msg, "False InvalidConfiguration") || !containsAll(msg, []string{ingTags, "team=red", "team=blue", "fix:", "live-b, the newer, is excluded"}) {
+				return msg
+			}
+			return ""
+		})
+		listenerPorts := func() string {
 			var ports []int32
 			for _, l := range h.listenersOf(arn) {
 				ports = append(ports, aws.ToInt32(l.Port))
 			}
 			sort.Slice(ports, func(i, j int) bool { return ports[i] < ports[j] })
-			if fmt.Sprint(ports) != "[80 8080]" {
-				return fmt.Sprintf("listener ports %v", ports)
+			return fmt.Sprint(ports)
+		}
+		h.quiesce()
+		if got := listenerPorts(); got != "[80]" {
+			t.Errorf("listener ports %s: the excluded member's port was added", got)
+		}
+		if msg := ingressCondition(h.getIngress("live-a")); !strings.HasPrefix(msg, "True") {
+			t.Errorf("live-a condition = %q", msg)
+		}
+		if got := h.albState(goodARN); got != goodState {
+			t.Errorf("good ALB changed:\n%s\nwas\n%s", got, goodState)
+		}
+		// Resolving the conflict applies the member's listen port.
+		h.patchIngressAnnotations("live-b", map[string]string{ingTags: ""})
+		h.eventually("listener 8080 after the fix", 30*time.Second, func() string {
+			if got := listenerPorts(); got != "[80 8080]" {
+				return "listener ports " + got
 			}
 			if msg := ingressCondition(h.getIngress("live-b")); !strings.HasPrefix(msg, "True") {
 				return msg
@@ -452,7 +461,7 @@ func TestALBBadInput(t *testing.T) {
 		})
 	})
 	t.Run("fix-group-conflict", func(t *testing.T) {
-		h.patchIngressAnnotations("conflict-scheme-a", map[string]string{ingScheme: "internet-facing"})
+		h.patchIngressAnnotations("conflict-scheme-b", map[string]string{ingScheme: "internet-facing"})
 		hostA, hostB := h.waitIngressHostname("conflict-scheme-a"), h.waitIngressHostname("conflict-scheme-b")
 		if hostA != hostB {
 			t.Errorf("group members on two load balancers: %s and %s", hostA, hostB)

@@ -396,10 +396,10 @@ func (h *harness) grpState(lbName, sgName string) string {
 	return b.String()
 }
 
-// A conflict in one group blocks that group only: an Event on every member naming both
-// values, no AWS change for the group, the other group keeps working, and deleting
-// members of the group in conflict still works.
-func TestALBConflictBlocksOnlyItsGroup(t *testing.T) {
+// A conflict in a group excludes its newer member only (the oldest member's setting wins):
+// an Event on it naming both values, no AWS change for the group, whose other members stay
+// Ready, the other group keeps working, and deleting members still works.
+func TestALBConflictExcludesOnlyTheNewerMember(t *testing.T) {
 	h := newHarness(t, localenv.WorldOptions{})
 	h.startController()
 	h.ensureIngressClass(albClass, "")
@@ -445,15 +445,21 @@ func TestALBConflictBlocksOnlyItsGroup(t *testing.T) {
 		t.Fatalf("group a has no managed SG %s:\n%s", sgA, stateA)
 	}
 
-	// a3 sets another scheme: group a is in conflict.
+	// a3 sets another scheme: it conflicts with a1, the oldest, and is excluded.
 	nodeRules := lbsgRules(h.securityGroups()[h.world.NodeSGID])
 	before := h.counts()
 	h.create(grpIngress("a3", "svc-a3", "/a3", map[string]string{ingGroup: "a", ingScheme: "internal"}))
-	for _, n := range []string{"a1", "a2", "a3"} {
-		h.grpWaitBuildEvent(n, ingScheme, "internet-facing", "internal", "a1", "a3")
-		h.grpWaitCondition(n, "False InvalidConfiguration", ingScheme, "internet-facing", "internal")
-	}
+	h.grpWaitBuildEvent("a3", ingScheme, "internet-facing", "internal", "a1", "a3", "the newer, is excluded")
+	h.grpWaitCondition("a3", "False InvalidConfiguration", ingScheme, "internet-facing", "internal", "not a member of Ingress group a")
 	h.quiesce()
+	for _, n := range []string{"a1", "a2"} {
+		if c := ingressCondition(h.getIngress(n)); !strings.HasPrefix(c, "True") {
+			t.Errorf("%s condition = %s, want True: the older members are served", n, c)
+		}
+		if ev := h.ingressEvents(n)["FailedBuildModel"]; len(ev) != 0 {
+			t.Errorf("%s got FailedBuildModel events: %v", n, ev)
+		}
+	}
 	if w := h.counts().Sub(before).Mutating(); len(w) != 0 {
 		t.Errorf("AWS writes while group a is in conflict: %v", w)
 	}
@@ -485,11 +491,9 @@ func TestALBConflictBlocksOnlyItsGroup(t *testing.T) {
 		t.Errorf("group a changed in AWS while group b was updated:\n got  %s\n was  %s", got, stateA)
 	}
 
-	// A member that does not conflict can be deleted while the group is in conflict.
+	// A member can be deleted while another is excluded; the group drops what a2 used.
 	h.grpDeleteIngress("a2")
-	h.grpWaitCondition("a1", "False InvalidConfiguration", ingScheme)
-	// The conflicting member can be deleted too; then the group reconciles again and
-	// drops what a2 used.
+	// The excluded member can be deleted too.
 	h.grpDeleteIngress("a3")
 	h.grpWaitCondition("a1", "True")
 	h.grpWaitEq("group a's listeners after the conflict", sorted(

@@ -57,7 +57,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "FAIL: the AWS emulator is required:", err)
 		os.Exit(1)
 	}
-	if plane, err = localenv.StartControlPlane(ctx, localenv.ControlPlaneOptions{}); err != nil {
+	grants, err := referenceGrantCRD()
+	if err != nil {
+		moto.Close()
+		fmt.Fprintln(os.Stderr, "FAIL: Gateway API's ReferenceGrant CRD is required:", err)
+		os.Exit(1)
+	}
+	if plane, err = localenv.StartControlPlane(ctx, localenv.ControlPlaneOptions{CRDDirectoryPaths: []string{grants}, Scheme: app.Scheme()}); err != nil {
 		moto.Close()
 		fmt.Fprintln(os.Stderr, "FAIL: kube-apiserver and etcd are required:", err)
 		os.Exit(1)

@@ -315,7 +315,7 @@ func TestTargetGroupBindingNetworkingRulesOnNodeSG(t *testing.T) {
 	})
 	// lbsg plan reads the bindings too: converged, it plans nothing on target SGs.
 	h.quiesce()
-	objs, err := controller.ListClusterObjects(h.ctx, h.k8s, true)
+	objs, err := controller.ListClusterObjects(h.ctx, h.k8s, controller.CRDs{Params: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,9 +122,11 @@ func TestUnsupportedUpstreamAnnotationsGetOneWarning(t *testing.T) {
 
 	h.ensureIngressClass(albClass, "")
 	h.create(backendService("waf-be", 30082, nil))
+	// Settings that protect traffic fail closed instead (TestSecurityAnnotationsFailClosed);
+	// one that turns a protection off leaves AWS as it is, which is merely unsupported.
 	h.create(ingress("waf", "waf-be", map[string]string{ingScheme: internetFacing,
-		"alb.ingress.kubernetes.io/shield-advanced-protection": "true", "alb.ingress.kubernetes.io/wafv2-acl-arn": "arn:aws:wafv2:x"}))
+		"alb.ingress.kubernetes.io/frontend-nlb-scheme": "internal", "alb.ingress.kubernetes.io/wafv2-acl-arn": "none"}))
 	h.waitIngressHostname("waf")
 	h.waitIngressEvent("waf", "UnsupportedAnnotations",
-		"annotations not implemented by lbsg: alb.ingress.kubernetes.io/shield-advanced-protection, alb.ingress.kubernetes.io/wafv2-acl-arn; lbsg neither applies nor reverts these settings")
+		"annotations not implemented by lbsg: alb.ingress.kubernetes.io/frontend-nlb-scheme, alb.ingress.kubernetes.io/wafv2-acl-arn; lbsg neither applies nor reverts these settings")
 }

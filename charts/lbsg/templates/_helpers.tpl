@@ -190,6 +190,15 @@ default. */}}
 {{- with .Values.targetSGSelection }}
 --target-sg-selection={{ . }}
 {{- end }}
+{{- with .Values.ingressGroupNamespaces }}
+--ingress-group-namespaces={{ . }}
+{{- end }}
+{{- range $flag, $key := dict "disable-ingress-class-annotation" "disableIngressClassAnnotation" "disable-ingress-group-name-annotation" "disableIngressGroupNameAnnotation" }}
+{{- $v := index $.Values $key }}
+{{- if kindIs "bool" $v }}
+--{{ $flag }}={{ $v }}
+{{- end }}
+{{- end }}
 {{- with .Values.sgRulesQuota }}
 --sg-rules-quota={{ . }}
 {{- end }}
@@ -221,7 +230,7 @@ default. */}}
 --webhook-bind-port={{ . }}
 {{- end }}
 {{- /* Upstream flags lbsg accepts and ignores (it logs them at start). */}}
-{{- range $flag, $key := dict "enable-shield" "enableShield" "enable-waf" "enableWaf" "enable-wafv2" "enableWafv2" "enable-endpoint-slices" "enableEndpointSlices" "disable-ingress-class-annotation" "disableIngressClassAnnotation" "disable-ingress-group-name-annotation" "disableIngressGroupNameAnnotation" "tolerate-non-existent-backend-service" "tolerateNonExistentBackendService" "tolerate-non-existent-backend-action" "tolerateNonExistentBackendAction" }}
+{{- range $flag, $key := dict "enable-shield" "enableShield" "enable-waf" "enableWaf" "enable-wafv2" "enableWafv2" "enable-endpoint-slices" "enableEndpointSlices" "tolerate-non-existent-backend-service" "tolerateNonExistentBackendService" "tolerate-non-existent-backend-action" "tolerateNonExistentBackendAction" }}
 {{- $v := index $.Values $key }}
 {{- if kindIs "bool" $v }}
 --{{ $flag }}={{ $v }}
