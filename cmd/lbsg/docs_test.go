@@ -387,3 +387,42 @@ func TestDocsAnchorsExist(t *testing.T) {
 		t.Fatalf("only %d anchors checked: the scan is broken", checked)
 	}
 }
+
+// securityTestName finds the Go tests docs/security.md cites as proof of its guarantees.
+var securityTestName = regexp.MustCompile("`((?:Test|Fuzz)[A-Za-z0-9_]+)(?:/[^`]*)?`")
+
+// TestSecurityGuaranteesCiteTestsThatExist: every test docs/security.md names as the proof
+// of a guarantee is a test function of the repository, so a guarantee never rests on a test
+// that was renamed or removed.
+func TestSecurityGuaranteesCiteTestsThatExist(t *testing.T) {
+	text := docFiles(t)["security.md"]
+	defined := map[string]bool{}
+	decl := regexp.MustCompile(`(?m)^func ((?:Test|Fuzz)[A-Za-z0-9_]+)\(`)
+	for _, root := range []string{"../../internal", "../../cmd", "../../test", "../../api", "../../hack"} {
+		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, m := range decl.FindAllStringSubmatch(string(b), -1) {
+				defined[m[1]] = true
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cited := securityTestName.FindAllStringSubmatch(text, -1)
+	if len(cited) < 100 {
+		t.Fatalf("security.md cites %d tests; the pattern no longer finds them", len(cited))
+	}
+	for _, m := range cited {
+		if !defined[m[1]] {
+			t.Errorf("security.md cites %s, which no test file defines", m[1])
+		}
+	}
+}
