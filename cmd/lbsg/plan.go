@@ -17,6 +17,7 @@ import (
 	"github.com/lbsg/lbsg/internal/controller"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/plan"
+	"github.com/lbsg/lbsg/internal/preflight"
 	"github.com/lbsg/lbsg/internal/spec"
 )
 
@@ -108,6 +109,12 @@ type Report struct {
 	Refused []plan.Refused `json:"refused,omitempty"`
 }
 
+// Exclusion is an Ingress left out of its group's plan, and why.
+type Exclusion struct {
+	Ingress string        `json:"ingress"`
+	Problem *spec.Problem `json:"problem"`
+}
+
 // StackReport is one object's plan, or the problems that keep it from being planned.
 type StackReport struct {
 	Owner spec.Owner `json:"owner"`
@@ -115,8 +122,10 @@ type StackReport struct {
 	// controller deletes it once it stayed so for --orphan-grace-period.
 	Orphaned string          `json:"orphaned,omitempty"`
 	Problems []*spec.Problem `json:"problems,omitempty"`
-	Notices  []spec.Notice   `json:"notices,omitempty"`
-	Plan     plan.Plan       `json:"plan"`
+	// Excluded are the members of an Ingress group left out of its plan, each with why.
+	Excluded []Exclusion   `json:"excluded,omitempty"`
+	Notices  []spec.Notice `json:"notices,omitempty"`
+	Plan     plan.Plan     `json:"plan"`
 }
 
 func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Report, error) {
@@ -135,6 +144,9 @@ func planAll(ctx context.Context, c client.Client, e *controller.Engine) (*Repor
 	r := &Report{}
 	add := func(sp *controller.StackPlan) {
 		sr := StackReport{Owner: sp.Owner, Problems: sp.Problems, Plan: sp.Plan}
+		for _, x := range sp.Excluded {
+			sr.Excluded = append(sr.Excluded, Exclusion{Ingress: x.Ingress.Namespace + "/" + x.Ingress.Name, Problem: x.Problem})
+		}
 		if sp.Stack != nil {
 			sr.Notices = sp.Stack.Notices
 		}
@@ -207,6 +219,9 @@ func (r *Report) write(w io.Writer) error {
 		for _, p := range s.Problems {
 			fmt.Fprintf(w, "  invalid: %s\n", p.Error())
 		}
+		for _, x := range s.Excluded {
+			fmt.Fprintf(w, "  excluded: Ingress %s: %s\n", x.Ingress, x.Problem.Error())
+		}
 		for _, n := range s.Notices {
 			fmt.Fprintf(w, "  notice (%s): %s\n", n.Reason, n.Message)
 		}
@@ -224,6 +239,25 @@ func (r *Report) write(w io.Writer) error {
 		fmt.Fprintf(w, "  refused: %s on %s for %s: outside the NodePort range\n", x.Rule.String(), x.SG, x.Owner)
 	}
 	return plan.Write(w, r.Networking)
+}
+
+// refusals are what a report's plans refuse: objects with problems, group members left out,
+// client CIDR rules outside the NodePort range.
+func (r *Report) refusals() []preflight.Refusal {
+	var out []preflight.Refusal
+	for _, s := range r.Stacks {
+		for _, p := range s.Problems {
+			out = append(out, preflight.Refusal{Object: s.Owner.String(), Reason: p.Error()})
+		}
+		for _, x := range s.Excluded {
+			out = append(out, preflight.Refusal{Object: "Ingress " + x.Ingress, Reason: x.Problem.Error()})
+		}
+	}
+	for _, x := range r.Refused {
+		out = append(out, preflight.Refusal{Object: x.Owner,
+			Reason: fmt.Sprintf("client CIDR rule %s on %s is outside the NodePort range", x.Rule.String(), x.SG)})
+	}
+	return out
 }
 
 // kubeClient connects to the cluster of --kubeconfig (or KUBECONFIG, or in-cluster) with

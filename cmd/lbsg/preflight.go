@@ -44,7 +44,10 @@ prints OK, WARN or FAIL for each hazard of replacing the upstream AWS Load Balan
 Controller with lbsg, with what to do: upstream's webhook configurations, its Deployment,
 TargetGroupBinding finalizers, the IngressClass (read with the manifests Helm stores of
 its deployed releases, which decide what an uninstall deletes), IngressClassParams,
-lbsg's RBAC and the controller flags. It changes nothing. It exits 1 when any check fails. See docs/migrate.md.`,
+lbsg's RBAC, the controller flags, the Ingresses lbsg's group rules keep out of their
+group, and, planning every object as the controller would, what lbsg would refuse (a
+reference its tenant-isolation policy denies, a security setting it fails closed on, bad
+input). It changes nothing. It exits 1 when any check fails. See docs/migrate.md.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			c, restCfg, err := kubeClient()
@@ -72,6 +75,18 @@ lbsg's RBAC and the controller flags. It changes nothing. It exits 1 when any ch
 			}
 			if cl.FlagsErr == nil && !skipAWS {
 				cl.AWSChecked, cl.AWSErr = true, checkAWS(ctx, cfg)
+			}
+			if cl.AWSChecked && cl.AWSErr == nil {
+				// What the controller's own plans would refuse, object by object.
+				cl.Planned = true
+				engine, _, err := app.NewEngine(ctx, cfg, nil)
+				if err == nil {
+					var report *Report
+					if report, err = planAll(ctx, c, engine); err == nil {
+						cl.Refusals = report.refusals()
+					}
+				}
+				cl.PlanErr = err
 			}
 			rs := preflight.Run(cl)
 			if output == "json" {

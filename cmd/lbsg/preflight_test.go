@@ -116,6 +116,9 @@ func TestPreflightFindsUpstreamHazards(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("after the fixes: exit status %d (%v), want 0:\n%s", code, err, out)
 	}
+	if !strings.Contains(out, "OK    Objects lbsg would refuse: lbsg would serve every") {
+		t.Errorf("an empty cluster has refusals:\n%s", out)
+	}
 
 	// A TargetGroupBinding a user wrote, with upstream's finalizer: lbsg serves it.
 	tgb := &unstructured.Unstructured{}
@@ -159,6 +162,21 @@ func TestPreflightFindsUpstreamHazards(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "WARN  Ingress groups: 1 Ingress(es) would not be served: team-b/web (group shop)") ||
 		!strings.Contains(out, "belongs to namespace team-a") {
 		t.Errorf("a group shared by two namespaces: exit status %d (%v), want 0 and a WARN naming team-b/web:\n%s", code, err, out)
+	}
+
+	// An Ingress that asks for authentication lbsg does not implement yet would not be served
+	// (fail closed): preflight names it and the key, from the controller's own plan.
+	secure := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "secure",
+		Annotations: map[string]string{"alb.ingress.kubernetes.io/auth-type": "cognito"}},
+		Spec: networkingv1.IngressSpec{IngressClassName: &class.Name, DefaultBackend: &networkingv1.IngressBackend{
+			Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}
+	if err := c.Create(ctx, secure); err != nil {
+		t.Fatal(err)
+	}
+	out, code, err = runLbsg(ctx, args...)
+	if code != 0 || !strings.Contains(out, "WARN  Objects lbsg would refuse:") || !strings.Contains(out, "team-a/secure") ||
+		!strings.Contains(out, "alb.ingress.kubernetes.io/auth-type") {
+		t.Errorf("an Ingress lbsg fails closed on: exit status %d (%v), want 0 and a WARN naming team-a/secure and auth-type:\n%s", code, err, out)
 	}
 
 	// An unprivileged identity lacks lbsg's RBAC.

@@ -93,6 +93,20 @@ type Cluster struct {
 	// rules; Exclusions are the Ingresses those rules keep out of the group they ask for.
 	GroupsChecked bool
 	Exclusions    []Exclusion
+	// Planned says whether every object was planned against AWS with the controller's
+	// flags (as `lbsg plan` does); Refusals are what those plans refuse, and PlanErr why
+	// planning failed.
+	Planned  bool
+	Refusals []Refusal
+	PlanErr  error
+}
+
+// Refusal is an object, or one of its rules, that lbsg would not serve as it is, and why: a
+// reference its policy denies, a setting it fails closed on, bad input, a client CIDR rule
+// outside the NodePort range.
+type Refusal struct {
+	Object string `json:"object"`
+	Reason string `json:"reason"`
 }
 
 // Exclusion is an Ingress lbsg would not serve in the group it asks for, and why.
@@ -116,6 +130,9 @@ func Run(c Cluster) []Result {
 	rs = append(rs, Flags(c.FlagsErr))
 	if c.AWSChecked {
 		rs = append(rs, AWS(c.AWSErr))
+	}
+	if c.Planned {
+		rs = append(rs, Refusals(c.Refusals, c.PlanErr))
 	}
 	return rs
 }
@@ -470,6 +487,43 @@ func IngressGroups(ex []Exclusion) Result {
 	r.Status = Warn
 	r.Message = fmt.Sprintf("%d Ingress(es) would not be served: %s", len(ex), strings.Join(parts, "; "))
 	r.Fix = "let the namespace in (a ReferenceGrant in the group's namespace, or IngressClassParams that pin the group and select it), or run lbsg with --ingress-group-namespaces=any; see docs/ingress.md"
+	return r
+}
+
+// maxRefusalsShown bounds the refusals one line lists; the rest are counted (`lbsg plan`
+// lists them all).
+const maxRefusalsShown = 20
+
+// Refusals lists what lbsg's plans of the cluster refuse that upstream serves or writes: a
+// security group, target group, group or Pod the reference policy denies, a security setting
+// lbsg fails closed on, a reserved tag, a client CIDR rule outside the NodePort range, bad
+// input. Each would keep its object, or that rule, from being served after the switch.
+func Refusals(rs []Refusal, err error) Result {
+	r := Result{Check: "Objects lbsg would refuse"}
+	if err != nil {
+		r.Status, r.Message = Warn, "could not plan the cluster's objects: "+err.Error()
+		r.Fix = "run `lbsg plan` with the controller's flags to see what lbsg would do"
+		return r
+	}
+	if len(rs) == 0 {
+		r.Status, r.Message = OK, "lbsg would serve every Service, Ingress and TargetGroupBinding as it is"
+		return r
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Object+rs[i].Reason < rs[j].Object+rs[j].Reason })
+	shown := rs
+	if len(shown) > maxRefusalsShown {
+		shown = shown[:maxRefusalsShown]
+	}
+	parts := make([]string, len(shown))
+	for i, x := range shown {
+		parts[i] = x.Object + ": " + x.Reason
+	}
+	r.Status = Warn
+	r.Message = fmt.Sprintf("%d refusal(s): %s", len(rs), strings.Join(parts, "; "))
+	if len(rs) > len(shown) {
+		r.Message += fmt.Sprintf("; and %d more (`lbsg plan` lists them all)", len(rs)-len(shown))
+	}
+	r.Fix = "fix each object as its message says before the switch, or accept that lbsg leaves it (or that rule) as it is; docs/security.md says why each is refused"
 	return r
 }
 

@@ -3,6 +3,7 @@ package preflight
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -252,5 +253,24 @@ func TestIngressGroups(t *testing.T) {
 	}
 	if rs := Run(Cluster{GroupsChecked: true}); !slices.ContainsFunc(rs, func(r Result) bool { return r.Check == "Ingress groups" }) {
 		t.Errorf("Run does not check the groups: %v", rs)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	if r := Refusals(nil, nil); r.Status != OK {
+		t.Errorf("no refusal: %+v", r)
+	}
+	if r := Refusals(nil, errors.New("throttled")); r.Status != Warn || !strings.Contains(r.Message, "throttled") || r.Fix == "" {
+		t.Errorf("a plan that failed: %+v", r)
+	}
+	var many []Refusal
+	for i := range maxRefusalsShown + 3 {
+		many = append(many, Refusal{Object: fmt.Sprintf("Service team-b/web-%02d", i), Reason: "annotation x: denied"})
+	}
+	r := Refusals(many, nil)
+	if r.Status != Warn || !strings.Contains(r.Message, fmt.Sprintf("%d refusal(s)", len(many))) ||
+		!strings.Contains(r.Message, "Service team-b/web-00: annotation x: denied") || !strings.Contains(r.Message, "and 3 more") ||
+		strings.Contains(r.Message, fmt.Sprintf("web-%02d", maxRefusalsShown)) {
+		t.Errorf("refusals: %+v", r)
 	}
 }
