@@ -374,31 +374,19 @@ func ParseConditions(key, v string) ([]Condition, *Error) {
 // ActionServiceNames returns, sorted and once each, the Services that the well-formed
 // actions.* annotations forward to: the Ingress depends on them as on its backends.
 func ActionServiceNames(ann map[string]string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for k, v := range ann {
-		if !strings.HasPrefix(k, IngActionsPrefix) {
-			continue
-		}
-		a, err := ParseAction(k, v)
-		if err != nil {
-			continue
-		}
-		for _, t := range a.Targets {
-			if t.ServiceName != "" && !seen[t.ServiceName] {
-				seen[t.ServiceName] = true
-				out = append(out, t.ServiceName)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
+	return actionTargets(ann, func(t ActionTarget) string { return t.ServiceName })
 }
 
 // ActionTargetGroupARNs returns, sorted and once each, the target groups that the
 // well-formed actions.* annotations forward to by ARN: whose they are decides whether the
 // Ingress may forward to them (authz).
 func ActionTargetGroupARNs(ann map[string]string) []string {
+	return actionTargets(ann, func(t ActionTarget) string { return t.TargetGroupARN })
+}
+
+// actionTargets returns, sorted and once each, what of its forward targets the well-formed
+// actions.* annotations name.
+func actionTargets(ann map[string]string, of func(ActionTarget) string) []string {
 	var out []string
 	for k, v := range ann {
 		if !strings.HasPrefix(k, IngActionsPrefix) {
@@ -409,8 +397,8 @@ func ActionTargetGroupARNs(ann map[string]string) []string {
 			continue
 		}
 		for _, t := range a.Targets {
-			if t.TargetGroupARN != "" && !slices.Contains(out, t.TargetGroupARN) {
-				out = append(out, t.TargetGroupARN)
+			if x := of(t); x != "" && !slices.Contains(out, x) {
+				out = append(out, x)
 			}
 		}
 	}

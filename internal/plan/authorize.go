@@ -7,6 +7,7 @@ import (
 
 	"github.com/lbsg/lbsg/internal/authz"
 	"github.com/lbsg/lbsg/internal/sgrules"
+	"github.com/lbsg/lbsg/internal/state"
 )
 
 // ReferenceCheck is what CheckReferences judges a plan's references against: who makes
@@ -160,32 +161,27 @@ func TargetGroupsNamed(p Plan) []string {
 // forwardTargets are the existing target groups a change's listener or rule forwards to.
 func forwardTargets(c Change) []string {
 	var arns []string
-	add := func(arn string) {
-		if arn != "" && !slices.Contains(arns, arn) {
-			arns = append(arns, arn)
+	add := func(tg Ref, refs []Ref, action *state.RuleAction) {
+		ids := []string{tg.ID}
+		for _, r := range refs {
+			ids = append(ids, r.ID)
+		}
+		if action != nil {
+			for _, f := range action.Forward {
+				ids = append(ids, f.TargetGroupARN)
+			}
+		}
+		for _, id := range ids {
+			if id != "" && !slices.Contains(arns, id) {
+				arns = append(arns, id)
+			}
 		}
 	}
 	if l := c.Listener; l != nil {
-		add(l.TargetGroup.ID)
-		for _, r := range l.DefaultForwardRefs {
-			add(r.ID)
-		}
-		if l.DefaultAction != nil {
-			for _, f := range l.DefaultAction.Forward {
-				add(f.TargetGroupARN)
-			}
-		}
+		add(l.TargetGroup, l.DefaultForwardRefs, l.DefaultAction)
 	}
 	if r := c.Rule; r != nil {
-		add(r.TargetGroup.ID)
-		for _, f := range r.ForwardRefs {
-			add(f.ID)
-		}
-		if r.Action != nil {
-			for _, f := range r.Action.Forward {
-				add(f.TargetGroupARN)
-			}
-		}
+		add(r.TargetGroup, r.ForwardRefs, r.Action)
 	}
 	return arns
 }
