@@ -160,7 +160,7 @@ func (r *NetworkingReconciler) Reconcile(ctx context.Context, _ TargetSGPass) (c
 	collected := 0
 	if drift {
 		// From what the drift check read: no call while no stack is suspected.
-		collected = r.Orphans.Collect(ctx, objs, orphanInventory{lbs: np.LoadBalancers, sgs: np.ClusterSGs}, np.Rediscovered, now)
+		collected = r.Orphans.Collect(ctx, objs, orphanInventory{lbs: np.LoadBalancers, sgs: np.ClusterSGs, tgsUnread: true}, np.Rediscovered, now)
 	}
 	// After a collection the pass plans again soon: the backend SG may be unused now.
 	r.snap.settle(np.fingerprint, settled && collected == 0)

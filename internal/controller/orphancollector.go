@@ -35,8 +35,9 @@ const DefaultOrphanGrace = 5 * time.Minute
 // OrphanCollector deletes the stacks whose object no longer exists (plan.Orphans). It
 // runs at each drift check of the target-SG pass, from what that check read anyway (the
 // load balancers and the cluster's SGs, fresh), so a cluster without orphans costs it no
-// AWS call; the target group inventory (cached) is read only while a stack is suspected,
-// and every --sync-period for target groups left without a load balancer. A stack is
+// AWS call; the target group inventory (cached) is read only while a stack is suspected
+// (also one that only Ingresses whose hold its target groups decide may hold,
+// plan.Holder), and every --sync-period for target groups left without a load balancer. A stack is
 // collected once it has been an orphan for Grace and a read of its objects without the
 // cache confirms it: a stack whose object is created, restored or re-labelled within the
 // grace period is left alone. The deletion is the plan of a deleted owner, applied by the
@@ -71,18 +72,21 @@ func (c *OrphanCollector) Collect(ctx context.Context, objs ClusterObjects, inv 
 		c.firstSeen = map[plan.StackRef]time.Time{}
 	}
 	found, _ := c.Engine.orphans(objs, inv)
-	if inv.tgs == nil && (readTGs || len(found) > 0 || len(c.firstSeen) > 0) {
+	if inv.tgsUnread && (readTGs || len(found) > 0 || len(c.firstSeen) > 0) {
 		tgs, err := c.Engine.ELB.TargetGroups(ctx, false)
 		if err != nil {
 			logger.Error(err, "orphaned stacks: read target groups")
 			return 0
 		}
-		inv.tgs = tgs
+		inv.tgs, inv.tgsUnread = tgs, false
 		found, _ = c.Engine.orphans(objs, inv)
 	}
 	seen := map[plan.StackRef]bool{}
 	var due []plan.Orphan
 	for _, o := range found {
+		if o.Suspected {
+			continue // undecided without its target groups
+		}
 		seen[o.Stack] = true
 		first, ok := c.firstSeen[o.Stack]
 		if !ok {

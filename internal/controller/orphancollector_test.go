@@ -9,12 +9,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
+	"github.com/lbsg/lbsg/internal/annotations"
 	"github.com/lbsg/lbsg/internal/naming"
 )
 
@@ -149,5 +151,53 @@ func TestOrphanCollectorLeavesHeldStacks(t *testing.T) {
 	}
 	if n := len(w.elbAPI.LoadBalancerNames()); n != 2 {
 		t.Errorf("%d load balancers, want 2", n)
+	}
+}
+
+// addLeakedGroup adds the ALB and target group of explicit group shop, whose Ingresses are
+// gone; the target group was made for team-a's Ingress front.
+func (w *netWorld) addLeakedGroup() {
+	tags := func(resource string) map[string]string {
+		return map[string]string{naming.TagCluster: netCluster, naming.IngressStackTag: "shop", naming.IngressResourceTag: resource}
+	}
+	lb := "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/k8s-shop/1"
+	w.elbAPI.PutLoadBalancer(elbtypes.LoadBalancer{LoadBalancerArn: aws.String(lb), LoadBalancerName: aws.String("k8s-shop"),
+		Type: elbtypes.LoadBalancerTypeEnumApplication, DNSName: aws.String("k8s-shop.elb"), VpcId: aws.String("vpc-1")}, tags(naming.LoadBalancerResourceID))
+	w.elbAPI.PutTargetGroup(elbtypes.TargetGroup{TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/k8s-team-a-front/1"),
+		TargetGroupName: aws.String("k8s-team-a-front"), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(30000), TargetType: elbtypes.TargetTypeEnumInstance,
+		VpcId: aws.String("vpc-1"), LoadBalancerArns: []string{lb}}, tags(naming.IngressTargetGroupResourceID("team-a", "front", "web", "80")))
+}
+
+// TestOrphanCollectorReadsTheEvidenceOfAskedForGroups: a leaked explicit group that an
+// Ingress asks for while its IngressClass is missing is decided by its target groups, which
+// the drift check reads (from the cache) for it: team-b's Ingress does not keep team-a's
+// load balancer past the grace period; team-a's keeps it however long the checks run.
+func TestOrphanCollectorReadsTheEvidenceOfAskedForGroups(t *testing.T) {
+	for _, ns := range []string{"team-b", "team-a"} {
+		t.Run(ns, func(t *testing.T) {
+			w := newNetWorld(t)
+			w.addLeakedGroup()
+			class := "alb"
+			w.create(&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "squat", Annotations: map[string]string{annotations.IngGroupName: "shop"}},
+				Spec: networkingv1.IngressSpec{IngressClassName: &class}})
+			w.pass()
+			for range 3 {
+				w.r.Engine.ELB.InvalidateInventory()
+				if got := w.driftPass(); got["DescribeTargetGroups"] != 1 || got["DeleteLoadBalancer"] != 0 {
+					t.Fatalf("drift check within the grace period made %v, want one DescribeTargetGroups and no deletion", got)
+				}
+			}
+			w.now = w.now.Add(w.r.Orphans.Grace)
+			got := w.driftPass()
+			if ns == "team-a" {
+				if got["DeleteLoadBalancer"]+got["DeleteTargetGroup"] != 0 || len(w.elbAPI.LoadBalancerNames()) != 1 {
+					t.Errorf("drift check past the grace period made %v; team-a's Ingress holds its load balancer", got)
+				}
+				return
+			}
+			if got["DeleteLoadBalancer"] != 1 || got["DeleteTargetGroup"] != 1 || len(w.elbAPI.LoadBalancerNames()) != 0 {
+				t.Errorf("drift check past the grace period made %v, want team-a's load balancer and target group deleted", got)
+			}
+		})
 	}
 }

@@ -23,37 +23,46 @@ import (
 
 // orphanClaims reads what the cluster's objects say of the stacks they may name. Only an
 // object that is gone, or that explicitly moved away from lbsg, lets its stack go: an
-// object whose configuration lbsg cannot resolve holds every stack it may belong to.
+// object whose configuration lbsg cannot resolve holds every stack it may belong to. What
+// a tenant writes (a finalizer, a group name, a class that refuses it, its status) holds a
+// stack only as a plan.Holder, which AWS's evidence decides: it never keeps another
+// namespace's load balancer.
 func orphanClaims(objs ClusterObjects, s spec.Settings, rules GroupRules) plan.Claims {
-	c := plan.Claims{Services: map[string]plan.Claim{}, Groups: map[string]plan.Claim{}, DNSNames: map[string]string{},
+	c := plan.Claims{Services: map[string]plan.Claim{}, Groups: map[string]plan.Claim{}, DNSNames: map[string][]plan.Holder{},
 		BoundTargetGroups: map[string]bool{}}
 	for i := range objs.Services {
 		svc := &objs.Services[i]
 		c.Services[naming.ServiceStackID(svc.Namespace, svc.Name)] = serviceClaim(svc, s)
 	}
+	hold := func(id spec.IngressGroupID, h plan.Holder) {
+		claim := c.Groups[id.String()]
+		claim.Holders = append(claim.Holders, h)
+		c.Groups[id.String()] = claim
+	}
 	for id, g := range IngressGroups(objs, rules) {
-		switch {
-		case len(g.Members) > 0:
+		if len(g.Members) > 0 {
+			// Its reconciler decides: it hands the load balancer of a group that changed
+			// owner over by deleting it.
 			c.Groups[id.String()] = plan.Claim{Held: true, Why: fmt.Sprintf("Ingress %s/%s is a member", g.Members[0].Ingress.Namespace, g.Members[0].Ingress.Name)}
-		case len(g.Unresolved) > 0:
-			c.Groups[id.String()] = plan.Claim{Held: true, Why: g.Unresolved[0].Problem.Error()}
-		case len(g.Leaving) > 0:
-			c.Groups[id.String()] = plan.Claim{Held: true, Why: fmt.Sprintf("Ingress %s/%s holds its finalizer %s", g.Leaving[0].Namespace, g.Leaving[0].Name, id.Finalizer())}
-		default:
-			// An Ingress its class or the platform's flags refuse is configuration the group
-			// reconciler holds the group for (spec.GroupHolders); one the reference policy
-			// denies never holds another namespace's group.
-			for _, x := range g.Excluded {
-				if !x.Denied {
-					c.Groups[id.String()] = plan.Claim{Held: true, Why: x.Problem.Error()}
-					break
-				}
-			}
+		}
+		for _, u := range g.Unresolved {
+			hold(id, holder(u.Ingress, u.Problem.Error()))
+		}
+		for _, ing := range g.Leaving {
+			hold(id, holder(ing, fmt.Sprintf("Ingress %s/%s holds its finalizer %s", ing.Namespace, ing.Name, id.Finalizer())))
+		}
+		// An Ingress its class or the platform's flags refuse is configuration the group
+		// reconciler holds the group for (spec.GroupHolders). One the reference policy
+		// denies holds it only where the evidence makes it the group's owner: the owner is
+		// decided here without the namespaces the load balancer serves (only the evidence
+		// knows them), so an older claim of another namespace may have been preferred.
+		for _, x := range g.Excluded {
+			hold(id, holder(x.Ingress, x.Problem.Error()))
 		}
 	}
 	// An Ingress whose class (or its IngressClassParams) lbsg cannot find, and that holds no
 	// lbsg finalizer, is in no group; it may still belong to its own group, to the one it
-	// names, or to one whose load balancer its status shows (only lbsg writes that).
+	// names, or to one whose load balancer its status shows.
 	var released []*networkingv1.Ingress
 	for i := range objs.Ingresses {
 		ing := &objs.Ingresses[i]
@@ -68,24 +77,19 @@ func orphanClaims(objs ClusterObjects, s spec.Settings, rules GroupRules) plan.C
 			}
 			continue
 		}
-		why := fmt.Sprintf("Ingress %s/%s may belong to it: %s", ing.Namespace, ing.Name, problem.Error())
-		hold := func(id spec.IngressGroupID) {
-			if _, ok := c.Groups[id.String()]; !ok {
-				c.Groups[id.String()] = plan.Claim{Held: true, Why: why}
-			}
-		}
-		hold(spec.IngressGroupID{Namespace: ing.Namespace, Name: ing.Name})
+		h := holder(ing, fmt.Sprintf("Ingress %s/%s may belong to it: %s", ing.Namespace, ing.Name, problem.Error()))
+		hold(spec.IngressGroupID{Namespace: ing.Namespace, Name: ing.Name}, h)
 		if name := ing.Annotations[annotations.IngGroupName]; name != "" {
-			hold(spec.IngressGroupID{Name: name})
+			hold(spec.IngressGroupID{Name: name}, h)
 		}
-		if status == classOurs && c.ExplicitGroups == "" {
+		if status == classOurs {
 			// Its class is lbsg's but the IngressClassParams are missing: they may name
 			// any group.
-			c.ExplicitGroups = why
+			c.AnyExplicitGroup = append(c.AnyExplicitGroup, h)
 		}
 		for _, lb := range ing.Status.LoadBalancer.Ingress {
 			if lb.Hostname != "" {
-				c.DNSNames[lb.Hostname] = why
+				c.DNSNames[lb.Hostname] = append(c.DNSNames[lb.Hostname], h)
 			}
 		}
 	}
@@ -108,6 +112,11 @@ func orphanClaims(objs ClusterObjects, s spec.Settings, rules GroupRules) plan.C
 		}
 	}
 	return c
+}
+
+// holder is an Ingress that holds a stack on the stack's evidence only (plan.Holder).
+func holder(ing *networkingv1.Ingress, why string) plan.Holder {
+	return plan.Holder{Namespace: ing.Namespace, Name: ing.Name, Why: why}
 }
 
 // serviceClaim is what a Service that exists says of its stack: held while it is lbsg's,
@@ -142,18 +151,21 @@ func serviceReleased(svc *corev1.Service) string {
 }
 
 // orphanInventory is what the orphan decision reads from AWS: every load balancer, the
-// target groups (nil when not read), and the cluster's SGs.
+// target groups, and the cluster's SGs.
 type orphanInventory struct {
 	lbs []state.LoadBalancer
 	tgs []state.TargetGroup
 	sgs []cloud.SecurityGroup
+	// tgsUnread: the target groups were not read (a drift check reads them only while a
+	// stack is suspected).
+	tgsUnread bool
 }
 
 // orphans decides which stacks are orphans (plan.Orphans) from the inventory and what the
 // objects say.
 func (e *Engine) orphans(objs ClusterObjects, inv orphanInventory) ([]plan.Orphan, []string) {
 	return plan.Orphans(plan.OrphanInput{Cluster: e.Settings.Cluster, VPCID: e.EC2.VPCID(), Namespace: e.WatchNamespace, LoadBalancers: inv.lbs,
-		TargetGroups: inv.tgs, SecurityGroups: statesOf(inv.sgs), Claims: orphanClaims(objs, e.Settings, e.GroupRules())})
+		TargetGroups: inv.tgs, TargetGroupsUnread: inv.tgsUnread, SecurityGroups: statesOf(inv.sgs), Claims: orphanClaims(objs, e.Settings, e.GroupRules())})
 }
 
 // PlanOrphan plans the deletion of an orphaned stack: the plan of a deleted owner, with

@@ -4,12 +4,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
+	"github.com/lbsg/lbsg/internal/annotations"
 	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/naming"
 	"github.com/lbsg/lbsg/internal/spec"
@@ -179,5 +181,122 @@ func TestOrphanStacks(t *testing.T) {
 				t.Errorf("collects %d resources (%+v), want %d", n, o, want)
 			}
 		})
+	}
+}
+
+// TestOrphanClaimsOfAnotherNamespace guards case 8 across tenants. Team-a's explicit
+// group shop leaked: its load balancer serves team-a (its target groups were made for
+// team-a's Ingresses) and no Ingress is a member. Everything a tenant writes, and
+// configuration lbsg cannot find, holds the stack when it is team-a's (absence of
+// configuration never deletes), and never when it is team-b's: an Ingress that names the
+// group while its IngressClass is missing, one its class or the flags refuse, one that
+// carries the group's finalizer, one whose status shows the load balancer, one whose
+// IngressClassParams are missing.
+func TestOrphanClaimsOfAnotherNamespace(t *testing.T) {
+	str := func(s string) *string { return &s }
+	now := metav1.Now()
+	alb := networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "alb"}, Spec: networkingv1.IngressClassSpec{Controller: "ingress.k8s.aws/alb"}}
+	nginx := networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "nginx"}, Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"}}
+	pinned := networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "alb-shop"}, Spec: networkingv1.IngressClassSpec{Controller: "ingress.k8s.aws/alb",
+		Parameters: &networkingv1.IngressClassParametersReference{APIGroup: str("elbv2.k8s.aws"), Kind: "IngressClassParams", Name: "shop"}}}
+	selective := elbv2api.IngressClassParams{ObjectMeta: metav1.ObjectMeta{Name: "shop"}, Spec: elbv2api.IngressClassParamsSpec{
+		Group: &elbv2api.IngressGroup{Name: "shop"}, NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"shop": "yes"}}}}
+	namespaces := []corev1.Namespace{{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}}, {ObjectMeta: metav1.ObjectMeta{Name: "team-b"}}}
+	ing := func(ns string, f func(*networkingv1.Ingress)) networkingv1.Ingress {
+		i := networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "squat"}, Spec: networkingv1.IngressSpec{IngressClassName: str("alb")}}
+		f(&i)
+		return i
+	}
+	namesShop := func(i *networkingv1.Ingress) { i.Annotations = map[string]string{annotations.IngGroupName: "shop"} }
+	tests := []struct {
+		name  string
+		rules spec.ClassRules
+		objs  func(ns string) ClusterObjects
+	}{
+		{name: "names the group while its IngressClass is missing", objs: func(ns string) ClusterObjects {
+			return ClusterObjects{Ingresses: []networkingv1.Ingress{ing(ns, namesShop)}}
+		}},
+		{name: "names the group, refused by the namespaceSelector of its class", objs: func(ns string) ClusterObjects {
+			return ClusterObjects{Ingresses: []networkingv1.Ingress{ing(ns, func(i *networkingv1.Ingress) { i.Spec.IngressClassName = str("alb-shop") })},
+				Classes: []networkingv1.IngressClass{pinned}, Params: []elbv2api.IngressClassParams{selective}, Namespaces: namespaces}
+		}},
+		{name: "names the group, refused by --disable-ingress-group-name-annotation", rules: spec.ClassRules{DisableGroupNameAnnotation: true},
+			objs: func(ns string) ClusterObjects {
+				return ClusterObjects{Ingresses: []networkingv1.Ingress{ing(ns, namesShop)}, Classes: []networkingv1.IngressClass{alb}}
+			}},
+		{name: "holds the group's finalizer while its IngressClass is missing", objs: func(ns string) ClusterObjects {
+			return ClusterObjects{Ingresses: []networkingv1.Ingress{ing(ns, func(i *networkingv1.Ingress) {
+				i.Finalizers = []string{naming.IngressGroupFinalizer("shop")}
+			})}}
+		}},
+		{name: "holds the group's finalizer under another controller's class", objs: func(ns string) ClusterObjects {
+			return ClusterObjects{Ingresses: []networkingv1.Ingress{ing(ns, func(i *networkingv1.Ingress) {
+				i.Spec.IngressClassName, i.Finalizers = str("nginx"), []string{naming.IngressGroupFinalizer("shop")}
+			})}, Classes: []networkingv1.IngressClass{alb, nginx}}
+		}},
+		{name: "holds the group's finalizer while being deleted", objs: func(ns string) ClusterObjects {
+			return ClusterObjects{Ingresses: []networkingv1.Ingress{ing(ns, func(i *networkingv1.Ingress) {
+				i.DeletionTimestamp, i.Finalizers = &now, []string{naming.IngressGroupFinalizer("shop")}
+			})}, Classes: []networkingv1.IngressClass{alb}}
+		}},
+		{name: "shows the load balancer in its status while its IngressClass is missing", objs: func(ns string) ClusterObjects {
+			return ClusterObjects{Ingresses: []networkingv1.Ingress{ing(ns, func(i *networkingv1.Ingress) {
+				i.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{Hostname: "shop.alb"}}
+			})}}
+		}},
+		{name: "its IngressClassParams are missing", objs: func(ns string) ClusterObjects {
+			return ClusterObjects{Ingresses: []networkingv1.Ingress{ing(ns, func(i *networkingv1.Ingress) { i.Spec.IngressClassName = str("alb-shop") })},
+				Classes: []networkingv1.IngressClass{pinned}}
+		}},
+	}
+	for _, tc := range tests {
+		for _, ns := range []string{"team-b", "team-a"} {
+			t.Run(tc.name+"/"+ns, func(t *testing.T) {
+				e := &Engine{Settings: spec.Settings{Cluster: netCluster}, Classes: tc.rules, EC2: cloud.NewObserverFromAPI(cloud.NewFakeEC2(), "", nil)}
+				aws := groupStackInAWS("", "shop")
+				got, _ := e.orphans(tc.objs(ns), aws.inv)
+				if ns == "team-a" {
+					if len(got) != 0 {
+						t.Fatalf("orphans = %+v; the load balancer serves team-a, whose Ingress holds it", got)
+					}
+					return
+				}
+				if len(got) != 1 || got[0].Stack.ID != "shop" || got[0].Suspected {
+					t.Fatalf("orphans = %+v, want stack shop", got)
+				}
+				if want := "Ingress team-b/squat asks for it but does not hold it"; !strings.Contains(got[0].Reason, want) {
+					t.Errorf("reason %q lacks %q", got[0].Reason, want)
+				}
+				if o := got[0].Observed; len(o.LoadBalancers) != 1 || len(o.TargetGroups) != 1 || len(o.ManagedSGs) != 1 {
+					t.Errorf("collects %+v, want the load balancer, its target group and its SG", o)
+				}
+			})
+		}
+	}
+}
+
+// TestOrphanClaimOfTheServedNamespaceDenied: the owner of a group is decided here without
+// the namespaces its load balancer serves, so team-b's older claim (a forged finalizer on
+// an Ingress whose class is missing) is preferred and team-a's live member is denied;
+// team-a's Ingress, which the load balancer serves, still holds the stack, as its
+// reconciler (which knows whom the load balancer serves) keeps it a member.
+func TestOrphanClaimOfTheServedNamespaceDenied(t *testing.T) {
+	old := metav1.NewTime(time.Now().Add(-time.Hour))
+	str := func(s string) *string { return &s }
+	squat := networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "team-b", Name: "squat", CreationTimestamp: old,
+		Annotations: map[string]string{annotations.IngGroupName: "shop"}, Finalizers: []string{naming.IngressGroupFinalizer("shop")}},
+		Spec: networkingv1.IngressSpec{IngressClassName: str("gone")}}
+	front := networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "front", CreationTimestamp: metav1.Now(),
+		Annotations: map[string]string{annotations.IngGroupName: "shop"}, Finalizers: []string{naming.IngressGroupFinalizer("shop")}},
+		Spec: networkingv1.IngressSpec{IngressClassName: str("alb")}}
+	alb := networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "alb"}, Spec: networkingv1.IngressClassSpec{Controller: "ingress.k8s.aws/alb"}}
+	objs := ClusterObjects{Ingresses: []networkingv1.Ingress{squat, front}, Classes: []networkingv1.IngressClass{alb}}
+	g := IngressGroups(objs, GroupRules{})[spec.IngressGroupID{Name: "shop"}]
+	if g == nil || len(g.Members) != 0 || len(g.Excluded) != 1 || g.Excluded[0].Ingress.Namespace != "team-a" || !g.Excluded[0].Denied {
+		t.Fatalf("group = %+v, want team-a's Ingress denied", g)
+	}
+	e := &Engine{Settings: spec.Settings{Cluster: netCluster}, EC2: cloud.NewObserverFromAPI(cloud.NewFakeEC2(), "", nil)}
+	if got, _ := e.orphans(objs, groupStackInAWS("", "shop").inv); len(got) != 0 {
+		t.Errorf("orphans = %+v; team-a's Ingress, which the load balancer serves, holds it", got)
 	}
 }

@@ -55,10 +55,30 @@ func (s StackRef) Identity(cluster string) Identity {
 
 // Claim is what Kubernetes says of a stack whose object exists.
 type Claim struct {
-	// Held: an object still holds the stack (a member, a finalizer, configuration lbsg
-	// cannot resolve); its own reconciler decides, and the stack is never an orphan.
+	// Held: an object lbsg trusts to speak for the stack holds it (a Service that is
+	// lbsg's or holds its finalizer, a member of an Ingress group); its own reconciler
+	// decides, and the stack is never an orphan.
 	Held bool `json:"held"`
 	// Why names what holds the stack, or (not held) why the object no longer wants it.
+	Why string `json:"why"`
+	// Holders may hold the stack on its evidence only (Holder).
+	Holders []Holder `json:"holders,omitempty"`
+}
+
+// Holder is an Ingress that is no member of an Ingress group and yet may hold the
+// group's stack: it holds the group's finalizer, asks for the group but its class or the
+// platform's flags refuse it, names the group while its IngressClass is missing, may be
+// placed in any group by IngressClassParams that are missing, or shows the group's load
+// balancer in its status. Each of those is something its tenant may write, or
+// configuration lbsg cannot find; so a Holder holds only a stack that may be its own:
+// its own implicit group, or an explicit group whose target groups were made for an
+// Ingress of its namespace (ingress.k8s.aws/resource "<namespace>/<ingress>-...", which
+// lbsg alone writes). Absence of configuration keeps a stack for its own Ingresses, never
+// for another namespace's.
+type Holder struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Why says how it asks for the stack.
 	Why string `json:"why"`
 }
 
@@ -67,17 +87,18 @@ type Claim struct {
 type Claims struct {
 	// Services by "<namespace>/<name>": every Service that exists.
 	Services map[string]Claim `json:"services,omitempty"`
-	// Groups by stack ID: every Ingress group that some Ingress names, is a member of,
+	// Groups by stack ID: every Ingress group that some Ingress is a member of, asks for,
 	// holds the finalizer of, or may belong to.
 	Groups map[string]Claim `json:"groups,omitempty"`
-	// ExplicitGroups, when set, holds every explicit Ingress group and says why: an
-	// Ingress of lbsg's class whose IngressClassParams are missing may belong to any group
-	// those parameters name.
-	ExplicitGroups string `json:"explicitGroups,omitempty"`
-	// DNSNames are load balancer DNS names that an Ingress whose class lbsg cannot resolve
-	// still shows in its status (which only lbsg writes): it was a member of that load
-	// balancer's group, and holds it. By DNS name, what holds it.
-	DNSNames map[string]string `json:"dnsNames,omitempty"`
+	// AnyExplicitGroup are Ingresses of lbsg's class whose IngressClassParams are
+	// missing: those parameters may name any explicit group, so each may hold every
+	// explicit group (as a Holder).
+	AnyExplicitGroup []Holder `json:"anyExplicitGroup,omitempty"`
+	// DNSNames are load balancer DNS names that an Ingress lbsg cannot resolve or whose
+	// class refuses it shows in its status: it may have been a member of that load
+	// balancer's group, and may hold it (as a Holder). Only lbsg writes the status of its
+	// Ingresses, but a tenant allowed to write ingresses/status could write anything there.
+	DNSNames map[string][]Holder `json:"dnsNames,omitempty"`
 	// BoundTargetGroups are target group ARNs that TargetGroupBindings name: never
 	// collected, whatever their tags.
 	BoundTargetGroups map[string]bool `json:"boundTargetGroups,omitempty"`
@@ -98,7 +119,10 @@ type OrphanInput struct {
 	LoadBalancers  []state.LoadBalancer  `json:"loadBalancers,omitempty"`
 	TargetGroups   []state.TargetGroup   `json:"targetGroups,omitempty"`
 	SecurityGroups []state.SecurityGroup `json:"securityGroups,omitempty"`
-	Claims         Claims                `json:"claims"`
+	// TargetGroupsUnread: TargetGroups were not read. A stack that only Holders hold
+	// cannot be decided without them: it is returned as a Suspected orphan.
+	TargetGroupsUnread bool   `json:"targetGroupsUnread,omitempty"`
+	Claims             Claims `json:"claims"`
 }
 
 // Orphan is a stack whose object no longer exists, or explicitly no longer wants it, with
@@ -109,6 +133,10 @@ type Orphan struct {
 	Owner    spec.Owner `json:"owner"`
 	Reason   string     `json:"reason"`
 	Observed Observed   `json:"observed"`
+	// Suspected: the stack is held by Holders only and the target groups, its evidence,
+	// were not read (OrphanInput.TargetGroupsUnread). Read them and decide again; a
+	// suspected orphan is never collected.
+	Suspected bool `json:"suspected,omitempty"`
 }
 
 // Orphans finds the stacks of this cluster that no Kubernetes object holds. A stack is
@@ -116,8 +144,9 @@ type Orphan struct {
 // exactly one stack tag; what it has is what carries its full identity (Identity), so a
 // resource with a copied tag is never taken for a stack's. Stacks whose load balancers or
 // managed SGs are ambiguous are left alone (returned in skipped, with why), as the
-// reconcilers leave them. Absence of configuration never makes an orphan: only a missing
-// object, or one that explicitly moved away.
+// reconcilers leave them. Absence of configuration never makes an orphan of a stack that
+// may be its object's own (Holder): only a missing object, or one that explicitly moved
+// away.
 func Orphans(in OrphanInput) (orphans []Orphan, skipped []string) {
 	refs := map[StackRef]bool{}
 	inVPC := func(vpc string) bool { return in.VPCID == "" || vpc == "" || vpc == in.VPCID }
@@ -153,49 +182,138 @@ func Orphans(in OrphanInput) (orphans []Orphan, skipped []string) {
 			skipped = append(skipped, err.Error())
 			continue
 		}
+		ev := evidence{read: !in.TargetGroupsUnread}
 		for _, tg := range RecogniseTargetGroups(id, in.TargetGroups) {
-			if inVPC(tg.VPCID) && !in.Claims.BoundTargetGroups[tg.ARN] {
+			if !inVPC(tg.VPCID) {
+				continue
+			}
+			// A bound target group is not collected, but lbsg made it for the stack: it
+			// says whom the stack serves.
+			ev.targetGroups = append(ev.targetGroups, tg.Tags[id.ResourceTag])
+			if !in.Claims.BoundTargetGroups[tg.ARN] {
 				o.Observed.TargetGroups = append(o.Observed.TargetGroups, tg)
 			}
 		}
 		if len(o.Observed.LoadBalancers)+len(o.Observed.TargetGroups)+len(o.Observed.ManagedSGs) == 0 {
 			continue
 		}
-		if o.Reason, ok = in.Claims.orphaned(ref, owner, o.Observed.LoadBalancers); ok {
+		if v := in.Claims.decide(ref, owner, o.Observed.LoadBalancers, ev); v.orphan {
+			o.Reason, o.Suspected = v.reason, v.suspected
 			orphans = append(orphans, o)
 		}
 	}
 	return orphans, skipped
 }
 
-// orphaned says why the stack is an orphan, or false when an object holds it.
-func (c Claims) orphaned(ref StackRef, owner spec.Owner, lbs []state.LoadBalancer) (string, bool) {
-	var claim Claim
-	var exists bool
-	if ref.Tag == naming.ServiceStackTag {
-		claim, exists = c.Services[ref.ID]
-	} else {
-		claim, exists = c.Groups[ref.ID]
-		if owner.Kind == "IngressGroup" && c.ExplicitGroups != "" {
-			return "", false
+// evidence is what AWS says of whom a stack serves: the resource IDs of its target
+// groups (ingress.k8s.aws/resource), which lbsg alone writes.
+type evidence struct {
+	read         bool // the target groups were read
+	targetGroups []string
+}
+
+// namespaces are the namespaces the stack's target groups were made for, sorted.
+func (e evidence) namespaces() []string {
+	var out []string
+	for _, id := range e.targetGroups {
+		if ns, _, ok := strings.Cut(id, "/"); ok && ns != "" && !slices.Contains(out, ns) {
+			out = append(out, ns)
 		}
-		for _, lb := range lbs {
-			if _, held := c.DNSNames[lb.DNSName]; held && lb.DNSName != "" {
-				return "", false
+	}
+	slices.Sort(out)
+	return out
+}
+
+// verdict is the decision on one stack.
+type verdict struct {
+	orphan, suspected bool
+	reason            string
+}
+
+// decide says whether the stack is an orphan, and why.
+func (c Claims) decide(ref StackRef, owner spec.Owner, lbs []state.LoadBalancer, ev evidence) verdict {
+	if ref.Tag == naming.ServiceStackTag {
+		claim, exists := c.Services[ref.ID]
+		switch {
+		case exists && claim.Held:
+			return verdict{}
+		case exists:
+			return verdict{orphan: true, reason: claim.Why}
+		}
+		return verdict{orphan: true, reason: fmt.Sprintf("Service %s/%s no longer exists", owner.Namespace, owner.Name)}
+	}
+	claim, exists := c.Groups[ref.ID]
+	if exists && claim.Held {
+		return verdict{}
+	}
+	holders := slices.Clone(claim.Holders)
+	if owner.Kind == "IngressGroup" {
+		holders = append(holders, c.AnyExplicitGroup...)
+	}
+	for _, lb := range lbs {
+		if lb.DNSName != "" {
+			holders = append(holders, c.DNSNames[lb.DNSName]...)
+		}
+	}
+	reason := fmt.Sprintf("Ingress %s/%s no longer exists", owner.Namespace, owner.Name)
+	switch {
+	case exists && claim.Why != "":
+		reason = claim.Why
+	case owner.Kind == "IngressGroup":
+		reason = fmt.Sprintf("no Ingress is a member of Ingress group %s or holds its finalizer %s", owner.Name, naming.IngressGroupFinalizer(owner.Name))
+	}
+	if len(holders) == 0 {
+		return verdict{orphan: true, reason: reason}
+	}
+	if owner.Kind == "Ingress" {
+		// An implicit group is its one Ingress's.
+		for _, h := range holders {
+			if h.Namespace == owner.Namespace && h.Name == owner.Name {
+				return verdict{}
 			}
 		}
+		return verdict{orphan: true, reason: reason + refusedHolders(holders, fmt.Sprintf("the load balancer is Ingress %s/%s's", owner.Namespace, owner.Name))}
 	}
-	switch {
-	case exists && claim.Held:
-		return "", false
-	case exists:
-		return claim.Why, true
-	case owner.Kind == "Service":
-		return fmt.Sprintf("Service %s/%s no longer exists", owner.Namespace, owner.Name), true
-	case owner.Kind == "Ingress":
-		return fmt.Sprintf("Ingress %s/%s no longer exists", owner.Namespace, owner.Name), true
+	if !ev.read {
+		return verdict{orphan: true, suspected: true, reason: reason + "; its target groups decide whether " + holderNames(holders) + " may hold it"}
 	}
-	return fmt.Sprintf("no Ingress is a member of Ingress group %s or holds its finalizer %s", owner.Name, naming.IngressGroupFinalizer(owner.Name)), true
+	served := ev.namespaces()
+	if len(ev.targetGroups) == 0 {
+		// Fixed responses and redirects only: no target group says whom the load balancer
+		// serves, and it sends traffic to no backend. Those that ask for the group hold it,
+		// as they do for its reconciler (spec.GroupHolders), which is never undone here.
+		return verdict{}
+	}
+	for _, h := range holders {
+		if slices.Contains(served, h.Namespace) {
+			return verdict{}
+		}
+	}
+	return verdict{orphan: true, reason: reason + refusedHolders(holders, "its target groups were made for Ingresses of namespace "+strings.Join(served, ", ")+" only")}
+}
+
+// refusedHolders says why holders that ask for a stack do not hold it.
+func refusedHolders(holders []Holder, because string) string {
+	names := holderNames(holders)
+	verbs := "asks for it but does"
+	if strings.Contains(names, ", ") {
+		verbs = "ask for it but do"
+	}
+	return fmt.Sprintf("; %s %s not hold it (%s): %s", names, verbs, because, holders[0].Why)
+}
+
+// holderNames names the holders, each once.
+func holderNames(holders []Holder) string {
+	var names []string
+	for _, h := range holders {
+		if n := "Ingress " + h.Namespace + "/" + h.Name; !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) > 3 {
+		names = append(names[:3], fmt.Sprintf("and %d more", len(names)-3))
+	}
+	return strings.Join(names, ", ")
 }
 
 // stackRefOf returns the stack a resource's tags name: the cluster tag with this

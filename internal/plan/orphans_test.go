@@ -164,10 +164,10 @@ func TestOrphans(t *testing.T) {
 		{name: "missing IngressClassParams hold every explicit group, not implicit ones", world: func(w *orphanWorld) {
 			w.group("", "shop")
 			w.group("team-a", "blog")
-		}, claims: Claims{ExplicitGroups: "IngressClassParams p of class alb are missing"},
+		}, claims: Claims{AnyExplicitGroup: []Holder{{Namespace: "x", Name: "front", Why: "IngressClassParams p of class alb are missing"}}},
 			want: []string{"team-a/blog: lb/team-a/blog,tg/team-a/blog,sg-blog (Ingress team-a/blog no longer exists)"}},
 		{name: "an Ingress whose class is missing still shows the group's load balancer", world: func(w *orphanWorld) { w.group("", "shop") },
-			claims: Claims{DNSNames: map[string]string{"shop.alb": "Ingress team-a/front"}}},
+			claims: Claims{DNSNames: map[string][]Holder{"shop.alb": {{Namespace: "x", Name: "front", Why: "its class is missing"}}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,6 +179,93 @@ func TestOrphans(t *testing.T) {
 			}
 			if len(skipped) != tc.skipped {
 				t.Errorf("skipped = %v, want %d", skipped, tc.skipped)
+			}
+		})
+	}
+}
+
+// TestOrphansHeldOnlyOnEvidence guards case 8 across tenants: what a tenant writes (a
+// finalizer, a group name, a class that refuses it, its status) or configuration lbsg
+// cannot find holds a stack only when the stack may be the tenant's own. An explicit
+// group's load balancer that serves team-a (its target groups were made for team-a's
+// Ingresses) is held by team-a's Ingresses whatever their state, never by team-b's; an
+// implicit group only by its own Ingress; a group without target groups by any Ingress that
+// asks for it, as its reconciler holds it. Without the target groups, such a stack is only
+// suspected; a member or a Service decides without them.
+func TestOrphansHeldOnlyOnEvidence(t *testing.T) {
+	teamA := Holder{Namespace: "team-a", Name: "front", Why: "IngressClass alb does not exist"}
+	teamB := Holder{Namespace: "team-b", Name: "squat", Why: "IngressClass alb does not exist"}
+	served := func(w *orphanWorld) {
+		w.group("", "shop")
+		w.tgs[0].Tags[naming.IngressResourceTag] = "team-a/front-web:80"
+	}
+	held := func(hs ...Holder) Claims { return Claims{Groups: map[string]Claim{"shop": {Holders: hs}}} }
+	shopOrphan := "shop: lb/shop,tg/shop,sg-shop (no Ingress is a member of Ingress group shop or holds its finalizer group.ingress.k8s.aws/shop; " +
+		"Ingress team-b/squat asks for it but does not hold it (its target groups were made for Ingresses of namespace team-a only): IngressClass alb does not exist)"
+	tests := []struct {
+		name   string
+		world  func(w *orphanWorld)
+		claims Claims
+		unread bool
+		want   []string
+	}{
+		{name: "another namespace's Ingress that asks for the group", world: served, claims: held(teamB), want: []string{shopOrphan}},
+		{name: "an Ingress of the namespace the group serves", world: served, claims: held(teamA)},
+		{name: "both", world: served, claims: held(teamB, teamA)},
+		{name: "another namespace's Ingress whose IngressClassParams are missing", world: served,
+			claims: Claims{AnyExplicitGroup: []Holder{teamB}}, want: []string{"shop: lb/shop,tg/shop,sg-shop (no Ingress is a member of Ingress group shop or holds its finalizer group.ingress.k8s.aws/shop; " +
+				"Ingress team-b/squat asks for it but does not hold it (its target groups were made for Ingresses of namespace team-a only): IngressClass alb does not exist)"}},
+		{name: "an Ingress of the served namespace whose IngressClassParams are missing", world: served, claims: Claims{AnyExplicitGroup: []Holder{teamA}}},
+		{name: "another namespace's Ingress that shows the load balancer in its status", world: served,
+			claims: Claims{DNSNames: map[string][]Holder{"shop.alb": {teamB}}}, want: []string{shopOrphan}},
+		{name: "an Ingress of the served namespace that shows the load balancer in its status", world: served,
+			claims: Claims{DNSNames: map[string][]Holder{"shop.alb": {teamA}}}},
+		{name: "a member of another namespace: its reconciler decides", world: served,
+			claims: Claims{Groups: map[string]Claim{"shop": {Held: true, Why: "Ingress team-b/squat is a member"}}}},
+		{name: "a target group a TargetGroupBinding names is evidence, and kept", world: func(w *orphanWorld) {
+			served(w)
+			w.tgs[0].ARN = "tg/bound"
+		}, claims: Claims{Groups: map[string]Claim{"shop": {Holders: []Holder{teamB}}}, BoundTargetGroups: map[string]bool{"tg/bound": true}},
+			want: []string{strings.Replace(shopOrphan, "lb/shop,tg/shop,sg-shop", "lb/shop,sg-shop", 1)}},
+		{name: "a target group of another stack is no evidence", world: func(w *orphanWorld) {
+			served(w)
+			w.group("", "blog")
+			w.tgs[1].Tags[naming.IngressResourceTag] = "team-b/squat-web:80"
+		}, claims: Claims{Groups: map[string]Claim{"shop": {Holders: []Holder{teamB}}, "blog": {Held: true}}}, want: []string{shopOrphan}},
+		{name: "a group without target groups: whoever asks for it holds it", world: func(w *orphanWorld) {
+			w.group("", "shop")
+			w.tgs = nil
+		}, claims: held(teamB)},
+		{name: "the target groups were not read: suspected", world: served, claims: held(teamB), unread: true,
+			want: []string{"shop: lb/shop,sg-shop (no Ingress is a member of Ingress group shop or holds its finalizer group.ingress.k8s.aws/shop; its target groups decide whether Ingress team-b/squat may hold it) suspected"}},
+		{name: "the target groups were not read: nothing asks, an orphan", world: served, unread: true,
+			want: []string{"shop: lb/shop,sg-shop (no Ingress is a member of Ingress group shop or holds its finalizer group.ingress.k8s.aws/shop)"}},
+		{name: "the target groups were not read: a member decides", world: served, unread: true,
+			claims: Claims{Groups: map[string]Claim{"shop": {Held: true}}}},
+		{name: "an implicit group is held by its own Ingress only", world: func(w *orphanWorld) { w.group("team-a", "blog") },
+			claims: Claims{DNSNames: map[string][]Holder{"blog.alb": {{Namespace: "team-b", Name: "blog", Why: "its class is missing"}, {Namespace: "team-a", Name: "other", Why: "its class is missing"}}}},
+			want:   []string{"team-a/blog: lb/team-a/blog,tg/team-a/blog,sg-blog (Ingress team-a/blog no longer exists; Ingress team-b/blog, Ingress team-a/other ask for it but do not hold it (the load balancer is Ingress team-a/blog's): its class is missing)"}},
+		{name: "an implicit group's own Ingress", world: func(w *orphanWorld) { w.group("team-a", "blog") }, unread: true,
+			claims: Claims{DNSNames: map[string][]Holder{"blog.alb": {{Namespace: "team-a", Name: "blog", Why: "its class is missing"}}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &orphanWorld{}
+			tc.world(w)
+			in := w.input(tc.claims)
+			if tc.unread {
+				in.TargetGroups, in.TargetGroupsUnread = nil, true
+			}
+			got, _ := Orphans(in)
+			var sum []string
+			for i, s := range summarise(got) {
+				if got[i].Suspected {
+					s += " suspected"
+				}
+				sum = append(sum, s)
+			}
+			if diff := cmp.Diff(tc.want, sum); diff != "" {
+				t.Errorf("orphans (-want +got):\n%s", diff)
 			}
 		})
 	}

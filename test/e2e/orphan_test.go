@@ -382,3 +382,63 @@ func TestMissingClassNeverMakesAnOrphan(t *testing.T) {
 		}
 	}
 }
+
+// TestLeakedGroupIsNotHeldByAnotherTenant guards case 8 across tenants: team-a's explicit
+// group lost its Ingresses while lbsg was down (finalizers removed, then deleted), and
+// team-b then named the group from Ingresses lbsg cannot resolve: one whose IngressClass is
+// missing and that names the group, one (also without a class lbsg knows) whose status
+// shows the group's DNS name. Neither may keep team-a's internet-facing ALB, whose target
+// groups still send traffic to team-a's NodePort: it is collected after the grace period
+// as if team-b had not asked. Team-b's Ingresses are left as they are.
+func TestLeakedGroupIsNotHeldByAnotherTenant(t *testing.T) {
+	h := newHarness(t, localenv.WorldOptions{})
+	h.orphanTenants()
+	flags := []string{"--orphan-grace-period=3s"}
+	h.startController(flags...)
+	h.ensureIngressClass(albClass, "")
+	h.create(orphanBackend())
+	const group = "orphan-tenant-shop"
+	front := orphanIngress("front", map[string]string{ingScheme: internetFacing, ingGroup: group})
+	h.create(front)
+	h.eventually("ALB of "+group, 60*time.Second, func() string {
+		if s := h.stackOf(naming.IngressStackTag, group); s.lbARN == "" || s.sgID == "" || len(s.tgARNs) == 0 {
+			return s.String()
+		}
+		return ""
+	})
+	h.quiesce()
+	before := h.stackOf(naming.IngressStackTag, group)
+	lb := h.loadBalancer(before.lbName)
+	if lb == nil {
+		t.Fatalf("load balancer %s not found", before.lbName)
+	}
+	h.stopController()
+	h.mergePatch(front, `{"metadata":{"finalizers":null}}`)
+	h.deleteObject(&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: orphanTenantA, Name: "front"}})
+	// Team-b's Ingresses, each of a class that does not exist.
+	squat := ingress("squat", "shop", map[string]string{ingGroup: group})
+	squat.Namespace, squat.Spec.IngressClassName = orphanTenantB, aws.String("no-such-class")
+	h.create(squat)
+	shows := ingress("shows", "shop", nil)
+	shows.Namespace, shows.Spec.IngressClassName = orphanTenantB, aws.String("no-such-class")
+	h.create(shows)
+	shows.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{Hostname: aws.ToString(lb.DNSName)}}
+	if err := h.k8s.Status().Update(h.ctx, shows); err != nil {
+		t.Fatalf("write the status of %s/shows: %v", orphanTenantB, err)
+	}
+	h.startController(flags...)
+	h.eventually("team-a's stack deleted", 60*time.Second, func() string {
+		if s := h.stackOf(naming.IngressStackTag, group); !s.empty() {
+			return "left: " + s.String()
+		}
+		return ""
+	})
+	for _, name := range []string{"squat", "shows"} {
+		got := &networkingv1.Ingress{}
+		if err := h.k8s.Get(h.ctx, client.ObjectKey{Namespace: orphanTenantB, Name: name}, got); err != nil {
+			t.Errorf("team-b's Ingress %s: %v", name, err)
+		} else if len(got.Finalizers) != 0 {
+			t.Errorf("team-b's Ingress %s got finalizers %v", name, got.Finalizers)
+		}
+	}
+}
