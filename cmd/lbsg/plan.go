@@ -221,9 +221,23 @@ func (r *Report) write(w io.Writer) error {
 		fmt.Fprintln(w, "  (some stacks could not be computed: the rules they may rely on are kept)")
 	}
 	for _, x := range r.Refused {
-		fmt.Fprintf(w, "  refused: %s on %s for %s: outside the NodePort range\n", x.Rule.String(), x.SG, x.Owner)
+		fmt.Fprintf(w, "  refused: %s on %s for %s: %s\n", x.Rule.String(), x.SG, x.Owner, refusedWhy(x))
 	}
 	return plan.Write(w, r.Networking)
+}
+
+// refusedWhy says in a few words why a rule was refused.
+func refusedWhy(x plan.Refused) string {
+	switch x.Why {
+	case plan.RefusedNotTrafficPort:
+		return "not a port its targets receive traffic on"
+	case plan.RefusedSource:
+		if x.Denial != nil {
+			return x.Denial.Decision.Reason
+		}
+		return "a source it may not name"
+	}
+	return "outside the NodePort range"
 }
 
 // kubeClient connects to the cluster of --kubeconfig (or KUBECONFIG, or in-cluster) with

@@ -77,6 +77,8 @@ type stackNetworking struct {
 	keepsSGs bool // the stack still refers to the backend SG (even when deleting)
 	// clientCIDR: cidr are the client rules of an NLB without SGs (not a binding's).
 	clientCIDR bool
+	// restrict limits the rules of an owner a tenant writes rule by rule (a binding's).
+	restrict *plan.Restriction
 }
 
 // MarshalJSON makes a contribution part of the pass's fingerprint.
@@ -87,8 +89,9 @@ func (sn stackNetworking) MarshalJSON() ([]byte, error) {
 		CIDR          []sgrules.Rule
 		ENIs          []targets.ENI
 		KeepsSGs      bool
-		ClientCIDR    bool `json:",omitempty"`
-	}{sn.owner.String(), sn.source, sn.needs, sn.cidr, sn.enis, sn.keepsSGs, sn.clientCIDR})
+		ClientCIDR    bool              `json:",omitempty"`
+		Restrict      *plan.Restriction `json:",omitempty"`
+	}{sn.owner.String(), sn.source, sn.needs, sn.cidr, sn.enis, sn.keepsSGs, sn.clientCIDR, sn.restrict})
 }
 
 // PlanNetworking computes the rules every target SG needs from every Service and Ingress
@@ -214,9 +217,16 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	if err != nil {
 		return nil, err
 	}
+	var bindingSources []string
 	for _, bc := range bcs {
 		for _, sn := range bc.sns {
 			todo = append(todo, pending{sn: sn, instIDs: bc.instIDs, ips: bc.ips})
+			if sn.source != "" {
+				bindingSources = appendOnce(bindingSources, sn.source)
+				// A binding that admits the backend SG keeps it: a deleted SG would
+				// fail that rule, and the authorizes of every rule on its SG with it.
+				backendNeeded = backendNeeded || sn.source == backendID
+			}
 		}
 		allIDs, allIPs = append(allIDs, bc.instIDs...), append(allIPs, bc.ips...)
 	}
@@ -303,7 +313,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	// check; otherwise cached (lbsg's own writes keep the cache current), and a plan that
 	// would revoke or delete is made again from a fresh read of those SGs alone: a revoke
 	// never rests on a cached read.
-	read := slices.Concat(idsOf(snap.owned), snap.tagged, snap.referencing, slices.Collect(maps.Keys(snap.planned)))
+	read := slices.Concat(idsOf(snap.owned), snap.tagged, snap.referencing, slices.Collect(maps.Keys(snap.planned)), bindingSources)
 	if backendID != "" {
 		read = append(read, backendID)
 	}
@@ -335,6 +345,9 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		NeedsByOwner:                    map[string]map[string]map[string][]sgrules.Need{},
 		OwnerNamespaces:                 map[string]string{},
 		LastFor:                         snap.lastFor,
+		Restricted:                      map[string]plan.Restriction{},
+		Sources:                         e.classifySources(bindingSources, sgs, objs),
+		Policy:                          e.Policy,
 	}
 	for _, c := range contributions {
 		for _, eni := range c.enis {
