@@ -154,6 +154,19 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		failing[ns.owner] = ns
 		backendNeeded = true
 	}
+	// A binding whose targets cannot be placed holds only its own traffic ports (its
+	// Restriction), not every rule as a stack that could not even be read does.
+	bindingHolds := map[spec.Owner][]plan.Hold{}
+	failContribution := func(sn stackNetworking, err error) {
+		fail(stackOf(stacks, sn.owner), err)
+		if sn.restrict != nil {
+			source := sn.source
+			if len(sn.cidr) > 0 {
+				source = plan.HoldCIDR
+			}
+			bindingHolds[sn.owner] = append(bindingHolds[sn.owner], plan.HoldsOfRestricted(sn.owner.String(), *sn.restrict, source)...)
+		}
+	}
 	var todo []pending
 	var allIDs, allIPs []string
 	var allClaims []podENIClaim
@@ -256,7 +269,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 			p.sn.enis = append(p.sn.enis, eniOf(eni))
 		}
 		if len(missing) > 0 {
-			fail(stackOf(stacks, p.sn.owner), unresolved("node ENI for instances", missing))
+			failContribution(p.sn, unresolved("node ENI for instances", missing))
 			continue
 		}
 		seen := map[string]bool{}
@@ -287,7 +300,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 			}
 		}
 		if len(missing) > 0 {
-			fail(stackOf(stacks, p.sn.owner), unresolved("pod ENI for pod IPs", missing))
+			failContribution(p.sn, unresolved("pod ENI for pod IPs", missing))
 			continue
 		}
 		contributions = append(contributions, p.sn)
@@ -353,7 +366,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		for _, eni := range c.enis {
 			chosen, err := e.SelectTargetSGs(eni, sgTags)
 			if err != nil {
-				fail(stackOf(stacks, c.owner), err)
+				failContribution(c, err)
 				continue
 			}
 			for _, sg := range chosen {
@@ -423,9 +436,14 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	}
 	held := map[spec.Owner]*StackPlan{}
 	for o, ns := range failing {
-		held[o] = e.heldStack(ctx, ns)
+		if _, binding := bindingHolds[o]; !binding {
+			held[o] = e.heldStack(ctx, ns)
+		}
 	}
 	e.holdFailing(ctx, &in, held, owned, backendID)
+	for _, o := range slices.SortedFunc(maps.Keys(bindingHolds), func(a, b spec.Owner) int { return compareStrings(a.String(), b.String()) }) {
+		in.Holds = append(in.Holds, bindingHolds[o]...)
+	}
 	res := plan.PlanNetworking(in)
 	// A deletion needs the rules that refer to the doomed SG, read fresh: one search that
 	// also reads fresh the target SGs those rules are on, which the plan revokes them from.

@@ -166,6 +166,26 @@ func (in NetworkingInput) restricted() (NetworkingInput, map[string][]sgrules.Ru
 	return out, exact, refused
 }
 
+// HoldsOfRestricted returns what a restricted owner whose targets could not be placed
+// (their ENIs not resolved) may rely on: lbsg rules on its traffic ports from source (an SG
+// it names, or HoldCIDR for its CIDR rules), on every target SG. Its traffic ports are what
+// lbsg derived, not what its rules ask for, so it holds nothing on a port its targets do not
+// use, and every other revoke on a shared SG goes ahead.
+func HoldsOfRestricted(owner string, r Restriction, source string) []Hold {
+	if source == "" {
+		return nil
+	}
+	out := make([]Hold, 0, len(r.Ports))
+	for _, p := range r.Ports {
+		proto := sgrules.NormalizeProtocol(p.Protocol)
+		if proto == "" {
+			proto = sgrules.ProtoTCP
+		}
+		out = append(out, Hold{Owner: owner, Source: source, Protocol: proto, Port: p.Port})
+	}
+	return out
+}
+
 // decideSource asks the reference authorizer whether a restricted owner may admit traffic
 // from src; nil when it may.
 func (in NetworkingInput) decideSource(r Restriction, src string) *authz.Denial {

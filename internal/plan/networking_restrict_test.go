@@ -135,6 +135,16 @@ func restrictedCases(backend string) []networkingCase {
 		},
 		want:    []string{"authorize sg-node tcp 8080 from 10.0.0.0/16"},
 		refused: []Refused{{SG: "sg-node", Owner: tgbB, Rule: cidr(22, "10.0.0.0/16").Key, Why: RefusedNotTrafficPort}},
+	}, {
+		name: "a binding whose targets cannot be placed holds only its traffic ports, from its sources",
+		in: NetworkingInput{
+			Holds: append(HoldsOfRestricted(tgbB, restrictB(tcpPorts(30080)...)[tgbB], HoldCIDR),
+				HoldsOfRestricted(tgbB, restrictB(tcpPorts(30080)...)[tgbB], lb)...),
+			Observed: map[string]state.SecurityGroup{"sg-node": sg("sg-node",
+				owned(cidr(30080, "0.0.0.0/0")), owned(fromSG(30080, lb)), owned(cidr(30099, "0.0.0.0/0")), owned(fromSG(22, lb)))},
+		},
+		want: []string{"revoke sg-node tcp 22 from sg-0lb", "revoke sg-node tcp 30099 from 0.0.0.0/0"},
+		held: map[string][]string{"sg-node": {tgbB}},
 	}}
 }
 
