@@ -232,3 +232,42 @@ func TestTargetGroupBindingCIDRRuleOnAPodPortIsRefusedOutsideTheNodePortRange(t 
 		return ""
 	})
 }
+
+// Failure isolation per rule (issue 15 §2), for TargetGroupBindings: tenant B's ip binding
+// has a Pod whose IP is on no network interface, so its rules cannot be placed. Before, that
+// held every CIDR rule and every rule from the backend SG on every target SG: tenant A's
+// 0.0.0.0/0 NodePort rule stayed after A narrowed its source ranges. Now B holds only its
+// traffic port, and A's stale rule is revoked.
+func TestUnplaceableBindingOfOneTenantHoldsOnlyItsTrafficPort(t *testing.T) {
+	h := newHarness(t, localenv.WorldOptions{Nodes: 1})
+	h.startController()
+	a, b := h.tenant("tgb-tenant-a"), h.tenant("tgb-tenant-b")
+	a.create(webserver("edge", map[string]string{annDisableNLBSG: "true"}))
+	a.waitHostname("edge")
+	aPort := a.nodePort("edge")
+	aOpen := fmt.Sprintf("tcp %d from 0.0.0.0/0", aPort)
+	h.eventually("tenant A's rule on the node SG", 30*time.Second, func() string {
+		if got := h.nodeRules(); !slices.Contains(got, aOpen) {
+			return fmt.Sprint(got)
+		}
+		return ""
+	})
+
+	b.create(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "api"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"role": "api"},
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(30555)}}}})
+	b.endpoints("api", "http", 30555, []string{"10.0.250.250"}) // on no network interface
+	b.binding("api", "api", 80, h.userTargetGroup("team-b-unplaced", h.world.VPCID, elbtypes.TargetTypeEnumIp, nil),
+		fromCIDR("192.0.2.0/24", 30555))
+	b.bindingEvent("api", controller.EventFailedNetwork, "10.0.250.250")
+
+	a.patch("edge", map[string]string{annSourceRanges: "198.51.100.0/24"})
+	aNarrow := fmt.Sprintf("tcp %d from 198.51.100.0/24", aPort)
+	h.eventually("tenant A's 0.0.0.0/0 rule revoked once it narrowed its source ranges", 30*time.Second, func() string {
+		got := h.nodeRules()
+		if slices.Contains(got, aOpen) || !slices.Contains(got, aNarrow) {
+			return fmt.Sprintf("%v, want %q and not %q", got, aNarrow, aOpen)
+		}
+		return ""
+	})
+}
