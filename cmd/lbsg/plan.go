@@ -236,13 +236,13 @@ func (r *Report) write(w io.Writer) error {
 		fmt.Fprintln(w, "  (some stacks could not be computed: the rules they may rely on are kept)")
 	}
 	for _, x := range r.Refused {
-		fmt.Fprintf(w, "  refused: %s on %s for %s: outside the NodePort range\n", x.Rule.String(), x.SG, x.Owner)
+		fmt.Fprintf(w, "  refused: %s on %s for %s: %s\n", x.Rule.String(), x.SG, x.Owner, refusedWhy(x))
 	}
 	return plan.Write(w, r.Networking)
 }
 
 // refusals are what a report's plans refuse: objects with problems, group members left out,
-// client CIDR rules outside the NodePort range.
+// target-SG rules refused (outside the NodePort range, not a traffic port, a denied source).
 func (r *Report) refusals() []preflight.Refusal {
 	var out []preflight.Refusal
 	for _, s := range r.Stacks {
@@ -255,9 +255,23 @@ func (r *Report) refusals() []preflight.Refusal {
 	}
 	for _, x := range r.Refused {
 		out = append(out, preflight.Refusal{Object: x.Owner,
-			Reason: fmt.Sprintf("client CIDR rule %s on %s is outside the NodePort range", x.Rule.String(), x.SG)})
+			Reason: fmt.Sprintf("rule %s on %s is refused: %s", x.Rule.String(), x.SG, refusedWhy(x))})
 	}
 	return out
+}
+
+// refusedWhy says in a few words why a rule was refused.
+func refusedWhy(x plan.Refused) string {
+	switch x.Why {
+	case plan.RefusedNotTrafficPort:
+		return "not a port its targets receive traffic on"
+	case plan.RefusedSource:
+		if x.Denial != nil {
+			return x.Denial.Decision.Reason
+		}
+		return "a source it may not name"
+	}
+	return "outside the NodePort range"
 }
 
 // kubeClient connects to the cluster of --kubeconfig (or KUBECONFIG, or in-cluster) with

@@ -1,11 +1,12 @@
 // Package authz is lbsg's reference authorizer: it decides whether a Kubernetes object may
 // use something it does not own. Every reference an object makes — an Ingress group it
-// joins, a security group it names by ID or Name tag, a target group it binds or forwards
-// to, a prefix list, a Pod or IP it would send traffic to — is first classified against what
-// lbsg observed (whose is it: this object's own stack, another stack and its namespaces, the
-// cluster's shared backend SG, another cluster's, or nothing Kubernetes owns), then decided
-// by one Policy. The default denies every use across namespaces and every use of another
-// stack's resources; consent follows Kubernetes' own model (ReferenceGrant).
+// joins, a security group it names by ID or Name tag or admits traffic from, a target group
+// it binds or forwards to, a prefix list, a Pod or IP it would send traffic to — is first
+// classified against what lbsg observed (whose is it: this object's own stack, another
+// stack and its namespaces, the cluster's shared backend SG, another cluster's, or nothing
+// Kubernetes owns), then decided by one Policy. The default denies every use across
+// namespaces and every use of another stack's resources; consent follows Kubernetes' own
+// model (ReferenceGrant).
 //
 // The package is pure: values in, decisions out. The resolvers of spec and the controller
 // ask it before a reference becomes part of a desired state, and plan.CheckReferences asks
@@ -72,6 +73,9 @@ const (
 	IngressGroup Kind = "IngressGroup"
 	// SecurityGroup: a security group named by ID or Name tag (security-groups).
 	SecurityGroup Kind = "SecurityGroup"
+	// SourceSecurityGroup: a security group whose members a rule on the targets' security
+	// groups admits (a TargetGroupBinding's spec.networking securityGroup peer).
+	SourceSecurityGroup Kind = "SourceSecurityGroup"
 	// TargetGroup: a target group named by ARN (TargetGroupBinding, forward actions).
 	TargetGroup Kind = "TargetGroup"
 	// PrefixList: a managed prefix list a load balancer admits clients from.

@@ -133,6 +133,23 @@ func TestDecideEveryKindOwnerAndPolicy(t *testing.T) {
 			}
 		}
 	}
+	// A binding's source security group: its own namespace's load balancers, the backend
+	// SG and what no stack made; nothing of another namespace or cluster.
+	tgbA := Subject{Kind: "TargetGroupBinding", Namespace: "team-a", Name: "web"}
+	for class, owner := range owners {
+		allow := class == Own || class == External || class == BackendSG
+		for pname, p := range map[string]Policy{"same": same, "any": anyNS, "grant": grant} {
+			tests = append(tests, tc{"source/" + string(class) + "/" + pname, p,
+				Reference{From: tgbA, Kind: SourceSecurityGroup, Value: "sg-1", ID: "sg-1", Owner: owner}, allow})
+		}
+	}
+	tests = append(tests,
+		tc{"source: a Service of the same namespace", same, Reference{From: tgbA, Kind: SourceSecurityGroup, ID: "sg-1",
+			Owner: Owner{Class: Stack, Stack: "Service team-a/api", Namespaces: []string{"team-a"}}}, true},
+		tc{"source: a group the namespace is a member of", same, Reference{From: tgbA, Kind: SourceSecurityGroup, ID: "sg-1",
+			Owner: Owner{Class: Stack, Stack: "Ingress group shop", Namespaces: []string{"team-b", "team-a"}}}, true},
+		tc{"source: a group of no known member", same, Reference{From: tgbA, Kind: SourceSecurityGroup, ID: "sg-1",
+			Owner: Owner{Class: Stack, Stack: "Ingress group shop"}}, false})
 	// Prefix lists are AWS's.
 	tests = append(tests, tc{"prefix list", same, Reference{From: svcA, Kind: PrefixList, Value: "pl-1", Owner: owners[External]}, true})
 	// Pods: the subject's namespace only, whatever the policy.
@@ -177,6 +194,18 @@ func TestDenialMessageNamesKeyValueOwnerAndFix(t *testing.T) {
 		Owner: Owner{Class: Stack, Stack: "Service team-a/web", Namespaces: []string{"team-a"}}}
 	msg := Denial{Reference: r, Decision: Policy{}.Decide(r)}.Error()
 	for _, want := range []string{r.Key, `"corp-only"`, "sg-1", "Service team-a/web", "namespace team-a", "name a security group of your own"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
+		}
+	}
+}
+
+func TestSourceDenialNamesTheSGItsOwnerAndTheFix(t *testing.T) {
+	r := Reference{From: Subject{Kind: "TargetGroupBinding", Namespace: "team-b", Name: "x"}, Kind: SourceSecurityGroup,
+		Key: "spec.networking.ingress[0].from[0].securityGroup.groupID", Value: "sg-1", ID: "sg-1",
+		Owner: Owner{Class: Stack, Stack: "Service team-a/web", Namespaces: []string{"team-a"}}}
+	msg := Denial{Reference: r, Decision: Policy{}.Decide(r)}.Error()
+	for _, want := range []string{r.Key, `"sg-1"`, "Service team-a/web", "namespace team-a", "name the security group of the load balancer"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message %q lacks %q", msg, want)
 		}

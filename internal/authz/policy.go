@@ -70,6 +70,8 @@ func (p Policy) Decide(r Reference) Decision {
 	case SecurityGroup:
 		return decideShared(r, "security group",
 			"name a security group of your own (by ID or Name tag) that no load balancer stack of lbsg owns, or remove it: lbsg attaches the backend security group by itself")
+	case SourceSecurityGroup:
+		return decideSource(r)
 	case TargetGroup:
 		return decideShared(r, "target group",
 			"bind or forward to a target group of your own, made outside lbsg and bound by no other TargetGroupBinding; lbsg's target groups belong to the Service or Ingress that made them")
@@ -106,6 +108,34 @@ func decideShared(r Reference, what, fix string) Decision {
 		return Decision{Reason: fmt.Sprintf("%s %s belongs to %s", what, r.ID, r.Owner), Fix: fix}
 	}
 	return Decision{Reason: fmt.Sprintf("%s %s carries lbsg's tracking tags but no stack: lbsg cannot tell whose it is", what, r.ID), Fix: fix}
+}
+
+// decideSource decides a security group a rule on the targets' security groups admits
+// traffic from. The rule admits the group's members to the subject's own targets, on their
+// own ports (the planner keeps it there), so what it may name is wider than what a load
+// balancer may carry: an SG made outside Kubernetes (the user's load balancer), the shared
+// backend SG (lbsg's load balancers send only to the targets their own objects chose, and
+// a forward action to a bound target group is the usual way to reach it), and the managed
+// SG of a load balancer of the subject's own namespace. The managed SG of another
+// namespace's load balancer is refused: the rule would tie that stack's SG to this object
+// (its deletion would wait on the rule, which lbsg puts back) and admit a load balancer
+// another tenant steers; so is anything another cluster made or that no stack explains.
+func decideSource(r Reference) Decision {
+	fix := "name the security group of the load balancer that sends to these targets: one made outside Kubernetes, the cluster's backend security group, or the managed security group of a Service or Ingress of this namespace"
+	switch r.Owner.Class {
+	case Own, External, BackendSG:
+		return Decision{Allowed: true}
+	case Stack:
+		for _, ns := range r.Owner.Namespaces {
+			if r.From.spans(ns) {
+				return Decision{Allowed: true}
+			}
+		}
+		return Decision{Reason: fmt.Sprintf("security group %s belongs to %s: a rule from it would admit a load balancer of another namespace, and that security group's deletion would wait on this object", r.ID, r.Owner), Fix: fix}
+	case OtherCluster:
+		return Decision{Reason: fmt.Sprintf("security group %s belongs to %s", r.ID, r.Owner), Fix: fix}
+	}
+	return Decision{Reason: fmt.Sprintf("security group %s carries lbsg's tracking tags but no stack: lbsg cannot tell whose it is", r.ID), Fix: fix}
 }
 
 // decideGroup decides whether an Ingress may join an explicit group: a group pinned by the

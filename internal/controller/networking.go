@@ -77,6 +77,8 @@ type stackNetworking struct {
 	keepsSGs bool // the stack still refers to the backend SG (even when deleting)
 	// clientCIDR: cidr are the client rules of an NLB without SGs (not a binding's).
 	clientCIDR bool
+	// restrict limits the rules of an owner a tenant writes rule by rule (a binding's).
+	restrict *plan.Restriction
 }
 
 // MarshalJSON makes a contribution part of the pass's fingerprint.
@@ -87,8 +89,9 @@ func (sn stackNetworking) MarshalJSON() ([]byte, error) {
 		CIDR          []sgrules.Rule
 		ENIs          []targets.ENI
 		KeepsSGs      bool
-		ClientCIDR    bool `json:",omitempty"`
-	}{sn.owner.String(), sn.source, sn.needs, sn.cidr, sn.enis, sn.keepsSGs, sn.clientCIDR})
+		ClientCIDR    bool              `json:",omitempty"`
+		Restrict      *plan.Restriction `json:",omitempty"`
+	}{sn.owner.String(), sn.source, sn.needs, sn.cidr, sn.enis, sn.keepsSGs, sn.clientCIDR, sn.restrict})
 }
 
 // PlanNetworking computes the rules every target SG needs from every Service and Ingress
@@ -150,6 +153,19 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		np.owners[ns.owner.String()] = ns.owner
 		failing[ns.owner] = ns
 		backendNeeded = true
+	}
+	// A binding whose targets cannot be placed holds only its own traffic ports (its
+	// Restriction), not every rule as a stack that could not even be read does.
+	bindingHolds := map[spec.Owner][]plan.Hold{}
+	failContribution := func(sn stackNetworking, err error) {
+		fail(stackOf(stacks, sn.owner), err)
+		if sn.restrict != nil {
+			source := sn.source
+			if len(sn.cidr) > 0 {
+				source = plan.HoldCIDR
+			}
+			bindingHolds[sn.owner] = append(bindingHolds[sn.owner], plan.HoldsOfRestricted(sn.owner.String(), *sn.restrict, source)...)
+		}
 	}
 	var todo []pending
 	var allIDs, allIPs []string
@@ -214,9 +230,16 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	if err != nil {
 		return nil, err
 	}
+	var bindingSources []string
 	for _, bc := range bcs {
 		for _, sn := range bc.sns {
 			todo = append(todo, pending{sn: sn, instIDs: bc.instIDs, ips: bc.ips})
+			if sn.source != "" {
+				bindingSources = appendOnce(bindingSources, sn.source)
+				// A binding that admits the backend SG keeps it: a deleted SG would
+				// fail that rule, and the authorizes of every rule on its SG with it.
+				backendNeeded = backendNeeded || sn.source == backendID
+			}
 		}
 		allIDs, allIPs = append(allIDs, bc.instIDs...), append(allIPs, bc.ips...)
 	}
@@ -246,7 +269,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 			p.sn.enis = append(p.sn.enis, eniOf(eni))
 		}
 		if len(missing) > 0 {
-			fail(stackOf(stacks, p.sn.owner), unresolved("node ENI for instances", missing))
+			failContribution(p.sn, unresolved("node ENI for instances", missing))
 			continue
 		}
 		seen := map[string]bool{}
@@ -277,7 +300,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 			}
 		}
 		if len(missing) > 0 {
-			fail(stackOf(stacks, p.sn.owner), unresolved("pod ENI for pod IPs", missing))
+			failContribution(p.sn, unresolved("pod ENI for pod IPs", missing))
 			continue
 		}
 		contributions = append(contributions, p.sn)
@@ -303,7 +326,7 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	// check; otherwise cached (lbsg's own writes keep the cache current), and a plan that
 	// would revoke or delete is made again from a fresh read of those SGs alone: a revoke
 	// never rests on a cached read.
-	read := slices.Concat(idsOf(snap.owned), snap.tagged, snap.referencing, slices.Collect(maps.Keys(snap.planned)))
+	read := slices.Concat(idsOf(snap.owned), snap.tagged, snap.referencing, slices.Collect(maps.Keys(snap.planned)), bindingSources)
 	if backendID != "" {
 		read = append(read, backendID)
 	}
@@ -335,12 +358,15 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 		NeedsByOwner:                    map[string]map[string]map[string][]sgrules.Need{},
 		OwnerNamespaces:                 map[string]string{},
 		LastFor:                         snap.lastFor,
+		Restricted:                      map[string]plan.Restriction{},
+		Sources:                         e.classifySources(bindingSources, sgs, objs),
+		Policy:                          e.Policy,
 	}
 	for _, c := range contributions {
 		for _, eni := range c.enis {
 			chosen, err := e.SelectTargetSGs(eni, sgTags)
 			if err != nil {
-				fail(stackOf(stacks, c.owner), err)
+				failContribution(c, err)
 				continue
 			}
 			for _, sg := range chosen {
@@ -410,9 +436,14 @@ func (e *Engine) planNetworking(ctx context.Context, objs ClusterObjects, snap *
 	}
 	held := map[spec.Owner]*StackPlan{}
 	for o, ns := range failing {
-		held[o] = e.heldStack(ctx, ns)
+		if _, binding := bindingHolds[o]; !binding {
+			held[o] = e.heldStack(ctx, ns)
+		}
 	}
 	e.holdFailing(ctx, &in, held, owned, backendID)
+	for _, o := range slices.SortedFunc(maps.Keys(bindingHolds), func(a, b spec.Owner) int { return compareStrings(a.String(), b.String()) }) {
+		in.Holds = append(in.Holds, bindingHolds[o]...)
+	}
 	res := plan.PlanNetworking(in)
 	// A deletion needs the rules that refer to the doomed SG, read fresh: one search that
 	// also reads fresh the target SGs those rules are on, which the plan revokes them from.

@@ -142,6 +142,9 @@ func contribute(in *plan.NetworkingInput, np *NetworkingPlan, sg string, c stack
 			in.ClientCIDROwners = append(in.ClientCIDROwners, name)
 		}
 	}
+	if c.restrict != nil {
+		in.Restricted[name] = *c.restrict
+	}
 	if c.owner.Namespace != "" {
 		in.OwnerNamespaces[name] = c.owner.Namespace
 	}

@@ -17,6 +17,12 @@ const (
 	failureOverShare = "over_namespace_share"
 	// failureRefused: client CIDR rules outside the NodePort range were not added.
 	failureRefused = "outside_node_port_range"
+	// failureNotTrafficPort: a binding's rules on ports its targets receive no traffic on
+	// were not added.
+	failureNotTrafficPort = "not_a_traffic_port"
+	// failureSourceDenied: a binding's rules from a security group it may not name were
+	// not added.
+	failureSourceDenied = "source_denied"
 )
 
 // NetworkingMetrics are the target-SG reconciler's gauges. They describe the last pass,
@@ -40,7 +46,7 @@ func NewNetworkingMetrics(reg prometheus.Registerer) *NetworkingMetrics {
 		}, []string{"sg", "reason"})),
 		ownerFailures: registerCollector(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lbsg_target_rules_owner_failures",
-			Help: "Services and Ingress groups whose target security group rules were not fully applied in the last pass, by owner and reason (invalid, over_quota, over_namespace_share, outside_node_port_range, apply_error); 1 while failing.",
+			Help: "Services, Ingress groups and TargetGroupBindings whose target security group rules were not fully applied in the last pass, by owner and reason (invalid, over_quota, over_namespace_share, outside_node_port_range, not_a_traffic_port, source_denied, apply_error); 1 while failing.",
 		}, []string{"owner", "reason"})),
 		authorizeOnly: registerCollector(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "lbsg_authorize_only_sgs",

@@ -97,9 +97,13 @@ const (
 	// EventRuleShare: the load balancers of one namespace ask for more rules on a shared
 	// target SG than the namespace's share of its quota (--sg-rules-namespace-share).
 	EventRuleShare = "SecurityGroupRuleShareExceeded"
-	// EventClientCIDRRefused: a client CIDR rule of an NLB without SGs is not added to a
-	// target SG because its port is outside the NodePort range.
+	// EventClientCIDRRefused: a client CIDR rule of an NLB without SGs, or a CIDR rule of
+	// a TargetGroupBinding, is not added to a target SG because its port is outside the
+	// NodePort range.
 	EventClientCIDRRefused = "ClientCIDRRuleRefused"
+	// EventNetworkingRefused: a TargetGroupBinding's spec.networking rule is not added to
+	// a target SG because its port is not one its targets receive traffic on.
+	EventNetworkingRefused = "NetworkingRuleRefused"
 	// EventNLBSGRecommended (Normal) recommends an NLB with security groups to a Service
 	// whose client CIDR rules were refused.
 	EventNLBSGRecommended = "NLBSecurityGroupRecommended"

@@ -14,9 +14,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	elbv2api "github.com/lbsg/lbsg/api/v1beta1"
+	"github.com/lbsg/lbsg/internal/authz"
+	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/elb"
+	"github.com/lbsg/lbsg/internal/plan"
 	"github.com/lbsg/lbsg/internal/sgrules"
 	"github.com/lbsg/lbsg/internal/spec"
+	"github.com/lbsg/lbsg/internal/state"
 	"github.com/lbsg/lbsg/internal/targets"
 )
 
@@ -142,6 +146,9 @@ type bindingContribution struct {
 	ips     []string
 }
 
+// bindingSourceField is where a binding names the security groups it admits traffic from.
+const bindingSourceField = "spec.networking.ingress[].from[].securityGroup.groupID"
+
 // bindingContributions are the rules of every binding whose target group it owns (the
 // target group carries its claim, which only lbsg writes, after the reference authorizer
 // allowed it), on the targets the binding has now: the live Pods its Service selects behind
@@ -151,6 +158,10 @@ type bindingContribution struct {
 // revoked. Upstream's bindings of stacks lbsg adopted contribute nothing either: their
 // stack's own contribution covers them. The claims are read from the bound target groups'
 // cached descriptions.
+//
+// The rules themselves are the tenant's: each binding is a restricted owner
+// (plan.Restriction), whose rules the planner keeps to the ports its targets receive
+// traffic on, from sources the reference authorizer allows.
 func (e *Engine) bindingContributions(ctx context.Context, objs ClusterObjects) ([]bindingContribution, error) {
 	var out []bindingContribution
 	for i := range objs.Bindings {
@@ -168,7 +179,7 @@ func (e *Engine) bindingContributions(ctx context.Context, objs ClusterObjects) 
 		if self := e.claimOf(b); tg.Tags[self.Key] != self.Value {
 			continue
 		}
-		if c, ok := bindingContributionOf(b, tg.TargetType, objs); ok {
+		if c, ok := bindingContributionOf(b, tg, objs); ok {
 			out = append(out, c)
 		}
 	}
@@ -176,11 +187,27 @@ func (e *Engine) bindingContributions(ctx context.Context, objs ClusterObjects) 
 }
 
 // bindingContributionOf is one owning binding's contribution, on its targets as objs show
-// them.
-func bindingContributionOf(b *elbv2api.TargetGroupBinding, targetType string, objs ClusterObjects) (bindingContribution, bool) {
+// them, restricted to the ports they receive traffic on: the Service port's NodePort on
+// instance targets, the ports of its Pods on ip targets, and the target group's
+// health-check port. A binding whose Service or port is missing has no traffic ports and
+// contributes nothing.
+func bindingContributionOf(b *elbv2api.TargetGroupBinding, tg elb.BoundTargetGroup, objs ClusterObjects) (bindingContribution, bool) {
 	var c bindingContribution
-	switch targetType {
+	svc := findService(objs.Services, b.Namespace, b.Spec.ServiceRef.Name)
+	if svc == nil {
+		return c, false
+	}
+	port := bindingPort(svc, b.Spec.ServiceRef.Port)
+	if port == nil {
+		return c, false
+	}
+	var ports []int32
+	switch tg.TargetType {
 	case elbv2api.TargetTypeInstance:
+		if port.NodePort == 0 {
+			return c, false
+		}
+		ports = []int32{port.NodePort}
 		nodes, _ := bindingNodes(b, objs.Nodes)
 		for _, n := range nodes {
 			if id, err := targets.InstanceIDFromProviderID(n.Spec.ProviderID); err == nil {
@@ -188,14 +215,11 @@ func bindingContributionOf(b *elbv2api.TargetGroupBinding, targetType string, ob
 			}
 		}
 	case elbv2api.TargetTypeIP:
-		svc := findService(objs.Services, b.Namespace, b.Spec.ServiceRef.Name)
-		if svc == nil {
-			break
-		}
-		if port := bindingPort(svc, b.Spec.ServiceRef.Port); port != nil {
-			ts, _ := podTargets(bindingTargetGroup(b, svc, port), objs)
-			for _, t := range ts {
-				c.ips = appendOnce(c.ips, t.ID)
+		ts, _ := podTargets(bindingTargetGroup(b, svc, port), objs)
+		for _, t := range ts {
+			c.ips = appendOnce(c.ips, t.ID)
+			if !slices.Contains(ports, t.Port) {
+				ports = append(ports, t.Port)
 			}
 		}
 	}
@@ -205,18 +229,55 @@ func bindingContributionOf(b *elbv2api.TargetGroupBinding, targetType string, ob
 	ips := c.ips
 	rs := bindingRules(b.Spec.Networking, func(name string) []int32 { return containerPorts(objs.Pods, b.Namespace, ips, name) })
 	owner := spec.Owner{Kind: OwnerKindTGB, Namespace: b.Namespace, Name: b.Name}
+	restrict := &plan.Restriction{Subject: bindingSubject(b), SourceField: bindingSourceField,
+		Ports: plan.TrafficPorts(state.TargetGroup{Protocol: tg.Protocol, HealthCheck: state.HealthCheck{Port: tg.HealthCheckPort}}, ports)}
 	sources := make([]string, 0, len(rs.needs))
 	for s := range rs.needs {
 		sources = append(sources, s)
 	}
 	slices.Sort(sources)
 	for _, s := range sources {
-		c.sns = append(c.sns, stackNetworking{owner: owner, source: s, needs: rs.needs[s]})
+		c.sns = append(c.sns, stackNetworking{owner: owner, source: s, needs: rs.needs[s], restrict: restrict})
 	}
 	if len(rs.cidr) > 0 {
-		c.sns = append(c.sns, stackNetworking{owner: owner, cidr: rs.cidr})
+		c.sns = append(c.sns, stackNetworking{owner: owner, cidr: rs.cidr, restrict: restrict})
 	}
 	return c, len(c.sns) > 0
+}
+
+// classifySources says whose each security group is that bindings admit traffic from, as
+// the pass read them (sgs), for the reference authorizer: by tracking tags, which no tenant
+// writes. One that was not found, or is of another VPC, is left out, and the planner
+// refuses its rules: a rule naming it would fail the authorize of every rule on its SG.
+func (e *Engine) classifySources(ids []string, sgs map[string]cloud.SecurityGroup, objs ClusterObjects) map[string]authz.Owner {
+	if len(ids) == 0 {
+		return nil
+	}
+	c := authz.Classifier{Cluster: e.Settings.Cluster, GroupNamespaces: explicitGroupNamespaces(objs, e.GroupRules())}
+	out := make(map[string]authz.Owner, len(ids))
+	for _, id := range ids {
+		sg, ok := sgs[id]
+		if !ok || (sg.VPCID != "" && e.EC2.VPCID() != "" && sg.VPCID != e.EC2.VPCID()) {
+			continue
+		}
+		out[id] = c.Classify(sg.Tags)
+	}
+	return out
+}
+
+// explicitGroupNamespaces are the namespaces of each explicit Ingress group's members, by
+// group name: the tags of a group's SGs name no namespace.
+func explicitGroupNamespaces(objs ClusterObjects, rules GroupRules) map[string][]string {
+	out := map[string][]string{}
+	for id, g := range IngressGroups(objs, rules) {
+		if !id.Explicit() {
+			continue
+		}
+		for _, m := range g.Members {
+			out[id.Name] = appendOnce(out[id.Name], m.Ingress.Namespace)
+		}
+	}
+	return out
 }
 
 // containerPorts are the container ports of that name of the namespace's Pods with one of

@@ -496,6 +496,15 @@ func TestTGBNetworkingContributesOnlyForOwningBindings(t *testing.T) {
 	if c.sns[0].owner != (spec.Owner{Kind: OwnerKindTGB, Namespace: "default", Name: "nodes"}) {
 		t.Errorf("owner %v", c.sns[0].owner)
 	}
+	// Their rules are kept to the ports their targets receive traffic on: the NodePort,
+	// the live Pod's port.
+	for i, want := range []int32{30080, 8080} {
+		for _, sn := range cs[i].sns {
+			if sn.restrict == nil || !reflect.DeepEqual(sn.restrict.Ports, []sgrules.Need{{Protocol: "tcp", Port: want}}) {
+				t.Errorf("binding %d: restriction %+v, want tcp %d", i, sn.restrict, want)
+			}
+		}
+	}
 }
 
 // Upstream's binding of an explicit Ingress group is released once an Ingress of the group

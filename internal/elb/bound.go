@@ -20,7 +20,11 @@ type BoundTargetGroup struct {
 	TargetType string
 	VPCID      string
 	Port       int32
-	Tags       map[string]string
+	// Protocol and HealthCheckPort (a number, or "traffic-port") say which ports its
+	// targets receive traffic on, with their registered ports.
+	Protocol        string
+	HealthCheckPort string
+	Tags            map[string]string
 }
 
 // ErrTargetGroupNotFound is returned by BoundTargetGroup when AWS has no target group of
@@ -54,7 +58,8 @@ func (c *Client) BoundTargetGroup(ctx context.Context, arn string) (BoundTargetG
 			return BoundTargetGroup{}, false, err
 		}
 		return BoundTargetGroup{ARN: arn, Name: aws.ToString(sdk.TargetGroupName), TargetType: string(sdk.TargetType),
-			VPCID: aws.ToString(sdk.VpcId), Port: aws.ToInt32(sdk.Port), Tags: tags[arn]}, true, nil
+			VPCID: aws.ToString(sdk.VpcId), Port: aws.ToInt32(sdk.Port), Protocol: string(sdk.Protocol),
+			HealthCheckPort: aws.ToString(sdk.HealthCheckPort), Tags: tags[arn]}, true, nil
 	})
 	return tg, err
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/lbsg/lbsg/internal/authz"
 	"github.com/lbsg/lbsg/internal/sgrules"
 	"github.com/lbsg/lbsg/internal/state"
 )
@@ -65,6 +66,17 @@ type NetworkingInput struct {
 	NodePorts                       sgrules.PortRange `json:",omitempty"`
 	ClientCIDROwners                []string          `json:",omitempty"`
 	AllowClientCIDROutsideNodePorts bool              `json:",omitempty"`
+	// Restricted: owner → the limits of its rules (TargetGroupBindings, whose rules a
+	// tenant writes one by one). A restricted owner's rules (NeedsByOwner, CIDROwners) land
+	// only on its traffic ports, from source SGs Policy allows (as Sources classify them),
+	// and its CIDR rules only inside NodePorts unless AllowClientCIDROutsideNodePorts; the
+	// rest is Refused. Needs holds its needs as asked: the planner takes out what it refuses.
+	Restricted map[string]Restriction `json:",omitempty"`
+	// Sources are the source SGs restricted owners name, classified from their observed
+	// tags; one that is absent was not found in the cluster's VPC.
+	Sources map[string]authz.Owner `json:",omitempty"`
+	// Policy is the reference policy restricted owners' source SGs are decided by.
+	Policy authz.Policy `json:",omitempty"`
 	// LastFor: target SG → rule → the owners that asked for it in the previous pass
 	// (NetworkingResult.For): a revoke names them on its audit line. Only a name: no
 	// decision depends on it.
@@ -113,21 +125,27 @@ type NetworkingResult struct {
 	// Held maps each target SG where lbsg rules are kept that nothing asks for (revokes
 	// held back because a stack could not be computed) to the owners that hold them.
 	Held map[string][]string
-	// Refused are the client CIDR rules not added because their port is outside the
-	// NodePort range, sorted by SG, owner and rule.
+	// Refused are the rules not added: client CIDR rules outside the NodePort range, and
+	// restricted owners' rules refused (see NetworkingInput.Restricted); sorted by SG,
+	// owner and rule.
 	Refused []Refused
 	// For: target SG → each rule the owners ask for there → those owners (the next pass's
 	// LastFor).
 	For map[string]map[sgrules.Key][]string
 }
 
-// Refused is a client CIDR rule of an NLB without security groups that is not added to a
-// target SG: its port is outside the NodePort range, and the SG is shared by every ENI
-// that carries it (with the VPC CNI, every node).
+// Refused is a rule an owner asks for that is not added to a target SG, which every ENI
+// that carries it shares (with the VPC CNI, every node): a client CIDR rule of an NLB
+// without security groups outside the NodePort range, or a restricted owner's rule on a
+// port its targets receive no traffic on, from a source it may not name, or from a CIDR
+// outside the NodePort range. Why says which (Refused*).
 type Refused struct {
 	SG    string      `json:"sg"`
 	Owner string      `json:"owner"`
 	Rule  sgrules.Key `json:"rule"`
+	Why   string      `json:"why"`
+	// Denial is the reference authorizer's answer about the rule's source (RefusedSource).
+	Denial *authz.Denial `json:"denial,omitempty"`
 }
 
 // Networking plans authorize and revoke calls per target SG (one call of each at most per
@@ -138,6 +156,8 @@ func Networking(in NetworkingInput) Plan { return PlanNetworking(in).Plan }
 // stack that could not be computed) changes nothing on another.
 func PlanNetworking(in NetworkingInput) NetworkingResult {
 	res := NetworkingResult{Held: map[string][]string{}, For: map[string]map[sgrules.Key][]string{}}
+	in, exact, refused := in.restricted()
+	res.Refused = refused
 	b := &builder{owner: "cluster/" + in.Cluster}
 	ids := map[string]bool{}
 	for id := range in.Needs {
@@ -149,6 +169,9 @@ func PlanNetworking(in NetworkingInput) NetworkingResult {
 	for id := range in.CIDROwners {
 		ids[id] = true
 	}
+	for id := range exact {
+		ids[id] = true
+	}
 	backend := in.backendSGToEmpty(ids)
 	for id := range in.Observed {
 		ids[id] = true
@@ -158,7 +181,7 @@ func PlanNetworking(in NetworkingInput) NetworkingResult {
 		if !ok || id == backend {
 			continue // not found in AWS (nothing to change there), or emptied below
 		}
-		t := in.target(id, cur, &res)
+		t := in.target(id, cur, exact[id], &res)
 		grant, revoke, held := t.fit(&res)
 		if holders := t.holders(held); len(holders) > 0 {
 			res.Held[id] = holders
@@ -227,17 +250,23 @@ type targetSG struct {
 	cidrIndex map[sgrules.Key][]string
 }
 
-func (in *NetworkingInput) target(id string, cur state.SecurityGroup, res *NetworkingResult) *targetSG {
+// target is the planning state of target SG id; exact are the SG-sourced rules of
+// restricted owners there, which the rule budget never merges.
+func (in *NetworkingInput) target(id string, cur state.SecurityGroup, exact []sgrules.Rule, res *NetworkingResult) *targetSG {
 	t := &targetSG{in: in, id: id, cur: cur, desc: sgrules.OwnerDescription(in.Cluster),
 		owned: sgrules.OwnedBy(in.Cluster, in.OurSources), cidr: map[string][]sgrules.Rule{}}
 	t.base = sgrules.TargetRules(in.Needs[id], in.Budget, in.NodePorts, t.desc)
+	for _, r := range sgrules.Uncovered(sgrules.Dedup(exact), t.base) {
+		r.Description = t.desc
+		t.base = append(t.base, r)
+	}
 	if rules := in.CIDRRules[id]; len(rules) > 0 {
 		t.cidr[""] = rules
 	}
 	for owner, rules := range in.CIDROwners[id] {
 		rules, refused := in.refuseOutsideNodePorts(owner, sgrules.Dedup(rules))
 		for _, r := range refused {
-			res.Refused = append(res.Refused, Refused{SG: id, Owner: owner, Rule: r.Key})
+			res.Refused = append(res.Refused, Refused{SG: id, Owner: owner, Rule: r.Key, Why: RefusedOutsideNodePorts})
 		}
 		if len(rules) > 0 {
 			t.cidr[owner] = append(t.cidr[owner], rules...)
@@ -252,12 +281,13 @@ func (in *NetworkingInput) target(id string, cur state.SecurityGroup, res *Netwo
 }
 
 // refuseOutsideNodePorts splits an owner's CIDR rules into those that may land on a target
-// SG and those refused: a client CIDR rule of an NLB without security groups on a port
-// outside the NodePort range would open that port (sshd, the kubelet) on every ENI the
-// shared SG is on, not only on the owner's targets.
+// SG and those refused: a client CIDR rule of an NLB without security groups, or a CIDR
+// rule of a restricted owner, on a port outside the NodePort range would open that port
+// (sshd, the kubelet) on every ENI the shared SG is on, not only on the owner's targets.
 func (in *NetworkingInput) refuseOutsideNodePorts(owner string, rules []sgrules.Rule) (ok, refused []sgrules.Rule) {
 	np := in.NodePorts
-	if np == (sgrules.PortRange{}) || in.AllowClientCIDROutsideNodePorts || !slices.Contains(in.ClientCIDROwners, owner) {
+	_, restricted := in.Restricted[owner]
+	if np == (sgrules.PortRange{}) || in.AllowClientCIDROutsideNodePorts || (!restricted && !slices.Contains(in.ClientCIDROwners, owner)) {
 		return rules, nil
 	}
 	for _, r := range rules {

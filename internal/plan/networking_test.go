@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/lbsg/lbsg/internal/sgrules"
 	"github.com/lbsg/lbsg/internal/state"
@@ -75,7 +76,7 @@ type networkingCase struct {
 
 func networkingCases() []networkingCase {
 	backend := "sg-0backend"
-	return []networkingCase{{
+	return append([]networkingCase{{
 		name: "an owner over the rule quota does not block another owner's rules or a stale revoke on the same SG",
 		in: NetworkingInput{
 			CIDROwners: map[string]map[string][]sgrules.Rule{"sg-node": {
@@ -256,8 +257,8 @@ func networkingCases() []networkingCase {
 			"revoke sg-node tcp 22 from 0.0.0.0/0",
 		},
 		refused: []Refused{
-			{SG: "sg-node", Owner: "Service a/ssh", Rule: cidr(10250, "0.0.0.0/0").Key},
-			{SG: "sg-node", Owner: "Service a/ssh", Rule: cidr(22, "0.0.0.0/0").Key},
+			{SG: "sg-node", Owner: "Service a/ssh", Rule: cidr(10250, "0.0.0.0/0").Key, Why: RefusedOutsideNodePorts},
+			{SG: "sg-node", Owner: "Service a/ssh", Rule: cidr(22, "0.0.0.0/0").Key, Why: RefusedOutsideNodePorts},
 		},
 	}, {
 		name: "the platform may allow client CIDR rules outside the NodePort range",
@@ -319,7 +320,7 @@ func networkingCases() []networkingCase {
 			"authorize sg-node tcp 30001 from 10.0.2.0/24",
 		},
 		overQuota: []OverQuota{{SG: "sg-node", Count: 5, Limit: 4, Family: "IPv4", Owners: []string{"Service b/two"}}},
-	}}
+	}}, restrictedCases(backend)...)
 }
 
 func TestNetworkingIsolation(t *testing.T) {
@@ -340,7 +341,8 @@ func TestNetworkingIsolation(t *testing.T) {
 			if diff := cmp.Diff(tt.held, res.Held); diff != "" {
 				t.Errorf("held mismatch (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.refused, res.Refused); diff != "" {
+			// The denials' text is TestRestrictedSourceDenialsNameTheSourceItsOwnerAndTheFix's.
+			if diff := cmp.Diff(tt.refused, res.Refused, cmpopts.IgnoreFields(Refused{}, "Denial")); diff != "" {
 				t.Errorf("refused mismatch (-want +got):\n%s", diff)
 			}
 		})

@@ -189,7 +189,10 @@ func controllerHasFinalizer(fs []string) bool {
 // revokes the rule) when deleted.
 func TestTargetGroupBindingIPTargetsFollowPods(t *testing.T) {
 	h := newHarness(t, localenv.WorldOptions{})
-	h.startController()
+	// The binding's CIDR rule is on the Pods' port, outside the NodePort range: the
+	// platform allows it (TestTargetGroupBindingCIDRRuleOnAPodPortIsRefusedOutsideTheNodePortRange
+	// shows the default).
+	h.startController("--allow-client-cidr-rules-outside-node-port-range")
 	arn := h.userTargetGroup("terraform-ip", h.world.VPCID, elbtypes.TargetTypeEnumIp, nil)
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "tgb-pods"},
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"role": "tgb-web"},
