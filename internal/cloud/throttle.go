@@ -48,11 +48,13 @@ func (t Throttle) String() string {
 // a bucket every other tool in the account shares. Each rule's actions are those AWS puts
 // in the bucket, so that a call takes a token from exactly the buckets AWS charges it to.
 //
-//   - EC2 ("Request throttling for the Amazon EC2 API"): non-mutating actions (Describe*,
-//     Get*, List*, Search*) bucket 100, refill 20/s; mutating actions (the SG creates and
-//     deletes, egress rules) 200, 5/s; AuthorizeSecurityGroupIngress and
-//     RevokeSecurityGroupIngress are resource-intensive actions with their own bucket, 50,
-//     5/s; CreateTags and DeleteTags have their own, 100, 10/s.
+//   - EC2 ("Request throttling for the Amazon EC2 API"): each API has a bucket of its own
+//     ("each API is evaluated individually"), sized by its category: non-mutating actions
+//     (Describe*) bucket 100, refill 20/s; mutating actions (the SG creates and deletes)
+//     50, 5/s; AuthorizeSecurityGroupIngress and RevokeSecurityGroupIngress are
+//     resource-intensive, 50, 5/s; CreateTags and DeleteTags 100, 10/s. So lbsg has one
+//     rule per EC2 action it calls: a rule shared by several actions would hold lbsg below
+//     AWS's limits.
 //   - ELBv2 ("Request throttling for the Elastic Load Balancing API"): every action draws
 //     on the account-level bucket, 40, 10/s (the non-mutating actions' bucket has the
 //     same size and rate, so this rule is theirs too); RegisterTargets and
@@ -66,10 +68,17 @@ func DefaultThrottle() Throttle {
 		return ThrottleRule{Service: service, Operation: regexp.MustCompile(op), Rate: r, Burst: burst}
 	}
 	return Throttle{
-		rule(ServiceEC2, "^(Describe|Get|List|Search)", 20, 100),
-		rule(ServiceEC2, "^((Create|Delete)SecurityGroup|(Authorize|Revoke)SecurityGroupEgress)$", 5, 200),
-		rule(ServiceEC2, "^(Authorize|Revoke)SecurityGroupIngress$", 5, 50),
-		rule(ServiceEC2, "^(Create|Delete)Tags$", 10, 100),
+		rule(ServiceEC2, "^DescribeSecurityGroups$", 20, 100),
+		rule(ServiceEC2, "^DescribeInstances$", 20, 100),
+		rule(ServiceEC2, "^DescribeNetworkInterfaces$", 20, 100),
+		rule(ServiceEC2, "^DescribeSubnets$", 20, 100),
+		rule(ServiceEC2, "^DescribeVpcs$", 20, 100),
+		rule(ServiceEC2, "^CreateSecurityGroup$", 5, 50),
+		rule(ServiceEC2, "^DeleteSecurityGroup$", 5, 50),
+		rule(ServiceEC2, "^AuthorizeSecurityGroupIngress$", 5, 50),
+		rule(ServiceEC2, "^RevokeSecurityGroupIngress$", 5, 50),
+		rule(ServiceEC2, "^CreateTags$", 10, 100),
+		rule(ServiceEC2, "^DeleteTags$", 10, 100),
 		rule(ServiceELBV2, ".*", 10, 40),
 		rule(ServiceELBV2, "^(RegisterTargets|DeregisterTargets)$", 4, 20),
 		rule(ServiceELBV2, "^(CreateLoadBalancer|SetSubnets)$", 0.2, 10),
