@@ -85,14 +85,15 @@ demo: check-moto
 	@assets=$$(bash hack/testbin.sh) && \
 	  KUBEBUILDER_ASSETS=$$assets $(GO) run -tags demo ./cmd/lbsg demo $(ARGS)
 
-## bench: measure AWS calls by action, seconds to converge, peak RSS and CPU of `lbsg controller`
+## bench: measure AWS calls by action, seconds to converge (against what the client-side limits
+## allow), peak RSS and CPU of `lbsg controller`
 ## for BENCH_SIZES NLB Services (plus an Ingress group of 3, a no-op change, BENCH_STEADY of
 ## steady state, endpoint churn, delete) and under throttling + 5xx, through lbsg's counting
 ## proxy in front of moto, then its memory while a tenant creates 1,000 Pods with 250 KiB
 ## annotations; writes docs/benchmarks.md and docs/benchmarks.png. A benchmark,
 ## not a test: `make bench BENCH_SIZES=1,20 BENCH_STEADY=30s` is a quick run; BENCH_ARGS passes
 ## more flags (`go run ./hack/bench -h` lists them).
-BENCH_SIZES  ?= 1,20,100,500
+BENCH_SIZES  ?= 1,20,100,500,1000
 BENCH_STEADY ?= 2m
 bench: check-moto
 	@assets=$$(bash hack/testbin.sh) && \

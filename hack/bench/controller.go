@@ -13,25 +13,23 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/localenv"
 )
 
 // controllerProc is one `lbsg controller` subprocess, so that its memory and CPU are its own.
 type controllerProc struct {
-	cmd     *exec.Cmd
-	pid     int
-	metrics string // http://127.0.0.1:PORT/metrics
-	logPath string
-	exited  chan struct{}
-	waitErr error
+	cmd        *exec.Cmd
+	pid        int
+	metricsURL string // http://127.0.0.1:PORT/metrics
+	logPath    string
+	exited     chan struct{}
+	waitErr    error
 }
 
 // controllerStartTimeout bounds how long the controller may take to report ready.
@@ -85,7 +83,7 @@ func startController(ctx context.Context, bin, kubeconfig, endpoint, vpcID, logP
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	p := &controllerProc{cmd: cmd, logPath: logPath, exited: make(chan struct{}),
-		metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)}
+		metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)}
 	// Pdeathsig fires when the thread that started the child ends: keep it for the child's life.
 	started := make(chan error, 1)
 	go func() {
@@ -228,43 +226,21 @@ func (p *controllerProc) usage() (usage, error) {
 // clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
 const clockTicks = 100
 
-var metricLine = regexp.MustCompile(`^lbsg_aws_api_calls_total\{([^}]*)\} ([0-9.e+]+)$`)
-var labelPair = regexp.MustCompile(`(\w+)="((?:[^"\\]|\\.)*)"`)
-
-// ownCounts reads the controller's own count of AWS calls (lbsg_aws_api_calls_total), to
-// set beside what the proxy saw.
-func (p *controllerProc) ownCounts(ctx context.Context) (cloud.Counts, error) {
+// metrics reads the controller's /metrics: its own count of AWS calls
+// (lbsg_aws_api_calls_total), to set beside what the proxy saw, and its target-SG pass.
+func (p *controllerProc) metrics(ctx context.Context) (controllerMetrics, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.metrics, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.metricsURL, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("reading the controller's metrics: %w", err)
+		return controllerMetrics{}, fmt.Errorf("reading the controller's metrics: %w", err)
 	}
 	defer resp.Body.Close()
-	out := cloud.Counts{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for sc.Scan() {
-		m := metricLine.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
-		var k cloud.CallKey
-		for _, lp := range labelPair.FindAllStringSubmatch(m[1], -1) {
-			switch lp[1] {
-			case "service":
-				k.Service = lp[2]
-			case "action":
-				k.Action = lp[2]
-			case "outcome":
-				k.Outcome = lp[2]
-			}
-		}
-		n, _ := strconv.ParseFloat(m[2], 64)
-		out[k] += int(n)
+	if resp.StatusCode != http.StatusOK {
+		return controllerMetrics{}, fmt.Errorf("reading the controller's metrics: HTTP %d", resp.StatusCode)
 	}
-	return out, sc.Err()
+	return parseMetrics(resp.Body)
 }
 
 func freePort() (int, error) {

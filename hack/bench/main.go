@@ -5,8 +5,8 @@
 // fault-injecting proxy (internal/awsproxy), runs `lbsg controller` as a subprocess against
 // them, and for each number N of NLB Services counts the AWS calls, by action, of creating
 // them (and an Ingress group of 3), a no-op change, a steady state, endpoint churn and
-// deleting everything, with the seconds each took to converge and the controller's peak RSS
-// and CPU time; then the same create and delete of a few Services under throttling and
+// deleting everything, with the seconds each took to converge against the least time the
+// controller's client-side limits allow, and the controller's peak RSS and CPU time; then the same create and delete of a few Services under throttling and
 // server errors; then its memory while a tenant creates many Pods with large annotations.
 // It writes docs/benchmarks.md and docs/benchmarks.png.
 //
@@ -58,7 +58,7 @@ type options struct {
 func main() {
 	var o options
 	var sizes string
-	flag.StringVar(&sizes, "sizes", "1,20,100,500", "numbers of NLB Services to measure, comma-separated (none: skip)")
+	flag.StringVar(&sizes, "sizes", "1,20,100,500,1000", "numbers of NLB Services to measure, comma-separated (none: skip)")
 	flag.DurationVar(&o.steady, "steady", 2*time.Minute, "how long to count calls in the steady state")
 	flag.IntVar(&o.churn, "churn-services", 3, "ip-target Services whose Pods are replaced in the endpoint churn")
 	flag.IntVar(&o.nodes, "nodes", 3, "nodes (EC2 instances) of the seeded cluster")
@@ -66,11 +66,11 @@ func main() {
 	flag.Float64Var(&o.throttle, "fault-throttle", 0.25, "share of requests answered with a throttling error in the fault mix")
 	flag.Float64Var(&o.serverError, "fault-5xx", 0.05, "share of requests answered with HTTP 500/503 in the fault mix")
 	flag.Int64Var(&o.seed, "fault-seed", 1, "seed of the proxy's fault draw")
-	flag.DurationVar(&o.quiet, "quiet", 5*time.Second, "a phase ends once the controller made no AWS call for this long")
-	flag.DurationVar(&o.settle, "settle", 60*time.Second, "at most this long waiting for the quiet after a phase converged")
+	flag.DurationVar(&o.quiet, "quiet", 5*time.Second, "a phase ends once the target-SG pass that follows its change ran and neither an AWS call nor a pass came for this long")
+	flag.DurationVar(&o.settle, "settle", 60*time.Second, "at most this long waiting for a phase's end after it converged")
 	flag.DurationVar(&o.phaseTimeout, "phase-timeout", 3*time.Minute, "base time a phase may take to converge")
-	flag.DurationVar(&o.perObject, "per-object", 2*time.Second, "extra time a phase may take per object it creates or deletes")
-	flag.DurationVar(&o.total, "timeout", 4*time.Hour, "the whole bench's time limit")
+	flag.DurationVar(&o.perObject, "per-object", 2*time.Second, "extra time a phase may take per object it creates or deletes, besides twice what the client-side limits allow")
+	flag.DurationVar(&o.total, "timeout", 6*time.Hour, "the whole bench's time limit")
 	flag.StringVar(&o.markdown, "out", "docs/benchmarks.md", "the report to write")
 	flag.StringVar(&o.plot, "plot", "docs/benchmarks.png", "the plot to write")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the controller logs (their directory is printed)")

@@ -15,7 +15,8 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// writePlot draws calls per Service (left) and seconds to converge (right) against N.
+// writePlot draws calls per Service (left) and seconds to converge, with the bound the
+// client-side limits set (dashed), (right) against N.
 func writePlot(r *report, path string) error {
 	perService := func(phase string) func(*runResult) (float64, bool) {
 		return func(s *runResult) (float64, bool) {
@@ -34,15 +35,27 @@ func writePlot(r *report, path string) error {
 	}
 	blue, red := color.RGBA{R: 31, G: 119, B: 180, A: 255}, color.RGBA{R: 214, G: 39, B: 40, A: 255}
 	left, err := linePlot("AWS calls per Service", "calls / N", []line{
-		{"create", r.series(perService(phaseCreate)), blue},
-		{"delete", r.series(perService(phaseDelete)), red},
+		{"create", r.series(perService(phaseCreate)), blue, false},
+		{"delete", r.series(perService(phaseDelete)), red, false},
 	})
 	if err != nil {
 		return err
 	}
+	bound := func(phase string) func(*runResult) (float64, bool) {
+		return func(s *runResult) (float64, bool) {
+			p := s.phase(phase)
+			if p == nil || !p.Converged {
+				return 0, false
+			}
+			d, _, _ := phaseBound(p)
+			return d.Seconds(), true
+		}
+	}
 	right, err := linePlot("seconds to converge", "seconds", []line{
-		{"create", r.series(secs(phaseCreate)), blue},
-		{"delete", r.series(secs(phaseDelete)), red},
+		{"create", r.series(secs(phaseCreate)), blue, false},
+		{"create: bound of the limits", r.series(bound(phaseCreate)), blue, true},
+		{"delete", r.series(secs(phaseDelete)), red, false},
+		{"delete: bound of the limits", r.series(bound(phaseDelete)), red, true},
 	})
 	if err != nil {
 		return err
@@ -69,6 +82,7 @@ type line struct {
 	name   string
 	points [][2]float64
 	color  color.Color
+	dashed bool
 }
 
 func linePlot(title, ylabel string, lines []line) (*plot.Plot, error) {
@@ -93,6 +107,9 @@ func linePlot(title, ylabel string, lines []line) (*plot.Plot, error) {
 			return nil, fmt.Errorf("plotting %s: %w", l.name, err)
 		}
 		ln.Color, pts.Color = l.color, l.color
+		if l.dashed {
+			ln.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		}
 		pts.Shape = draw.CircleGlyph{}
 		p.Add(ln, pts)
 		p.Legend.Add(l.name, ln, pts)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lbsg/lbsg/internal/awsproxy"
+	"github.com/lbsg/lbsg/internal/cloud"
 )
 
 // report is everything one bench run measured.
@@ -187,7 +188,7 @@ func smallestTarget(phase string, limit int) func(*report) string {
 	}
 }
 
-var targets = []target{
+var targets7 = []target{
 	{"one NLB Service create ≤ 15 calls in all", limitTarget(1, phaseCreate, 15)},
 	{"its delete ≤ 10", limitTarget(1, phaseDelete, 10)},
 	{"no-op change ≤ 2", limitTarget(1, phaseNoop, 2)},
@@ -279,6 +280,125 @@ var targets = []target{
 	}},
 }
 
+// upstreamConverge100 is the upstream controller's seconds to converge 100 NLB Services,
+// measured on the reference machine (issue 17).
+const upstreamConverge100 = 31.0
+
+var targets17 = []target{
+	{"one NLB Service create ≤ 12 calls in all", limitTarget(1, phaseCreate, 12)},
+	{"its delete ≤ 8", limitTarget(1, phaseDelete, 8)},
+	{"no-op change: 0", limitTarget(1, phaseNoop, 0)},
+	{"ALB Ingress with 2 ports ≤ 16", smallestTarget(phaseALB, 16)},
+	{"Ingress group of 3 ≤ 25", smallestTarget(phaseIngress, 25)},
+	{"20 Services ≤ 180", limitTarget(20, phaseCreate, 180)},
+	{"calls per Service flat up to N = 1,000: no size above 20 costs more per Service to create than N = 20", flatTarget},
+	{"convergence at N = 100 no slower than upstream (31 s on the reference machine), against the bound the client-side limits allow", func(r *report) string {
+		s := r.size(100)
+		if s == nil {
+			return notRun
+		}
+		p := s.phase(phaseCreate)
+		if p == nil || !p.Converged {
+			return "did not converge"
+		}
+		d, _, _ := phaseBound(p)
+		verdict := "met"
+		if p.Seconds > upstreamConverge100 {
+			verdict = "**not met**"
+			if d.Seconds() > upstreamConverge100 {
+				verdict += " (the limits alone allow no less than " + secondsText(d) + ")"
+			}
+		}
+		return fmt.Sprintf("%.1f s; bound %s, ratio %s: %s", p.Seconds, secondsText(d), ratio(p.Seconds, d), verdict)
+	}},
+}
+
+// flatTarget compares the create's calls per Service of every size above 20 with N = 20's.
+func flatTarget(r *report) string {
+	base, ok := phaseTotal(r.size(20), phaseCreate)
+	if !ok {
+		return notRun + " (needs N = 20)"
+	}
+	per20 := float64(base) / 20
+	var parts []string
+	verdict, largest := "met", 20
+	for i := range r.Sizes {
+		s := &r.Sizes[i]
+		if s.N <= 20 {
+			continue
+		}
+		t, ok := phaseTotal(s, phaseCreate)
+		if !ok {
+			parts = append(parts, fmt.Sprintf("N = %d: did not converge", s.N))
+			verdict = "**not met**"
+			continue
+		}
+		per := float64(t) / float64(s.N)
+		parts = append(parts, fmt.Sprintf("N = %d: %.1f", s.N, per))
+		if per > per20 {
+			verdict = "**not met**"
+		}
+		largest = max(largest, s.N)
+	}
+	if len(parts) == 0 {
+		return notRun + " (needs a size above 20)"
+	}
+	out := fmt.Sprintf("%s (N = 20: %.1f): %s", strings.Join(parts, ", "), per20, verdict)
+	if largest < 1000 {
+		out += fmt.Sprintf(" up to N = %d; N = 1,000 not run", largest)
+	}
+	return out
+}
+
+// callCounts turns the proxy's counts into the limits' input.
+func callCounts(c awsproxy.Counts) []cloud.CallCount {
+	out := make([]cloud.CallCount, 0, len(c))
+	for k, n := range c {
+		out = append(out, cloud.CallCount{Service: k.Service, Action: k.Action, N: n})
+	}
+	return out
+}
+
+// phaseBound is the least time the controller's client-side limits allow for the calls a
+// phase made until its condition held, and the bucket that sets it.
+func phaseBound(p *phaseResult) (time.Duration, cloud.BucketTime, bool) {
+	return benchThrottle.Bound(callCounts(p.Converge))
+}
+
+func secondsText(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+
+// ratio renders seconds / bound, "-" when the limits held nothing back.
+func ratio(seconds float64, bound time.Duration) string {
+	if bound <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", seconds/bound.Seconds())
+}
+
+// bucketText names a bucket for a table cell: service, actions, size and refill, calls.
+func bucketText(b cloud.BucketTime) string {
+	service := b.Rule.Service
+	if service == cloud.ServiceELBV2 {
+		service = "ELBv2"
+	}
+	re := strings.ReplaceAll(b.Rule.Operation.String(), "|", `\|`)
+	return fmt.Sprintf("%s `%s` (%d calls; %d at once, then %g/s)", service, re, b.Calls, b.Rule.Burst, b.Rule.Rate)
+}
+
+// convergeRow renders seconds, bound, ratio and the bucket that sets the bound of a phase.
+func convergeRow(res *runResult, phase string) string {
+	p := res.phase(phase)
+	if p == nil || !p.Converged {
+		return "did not converge | | |"
+	}
+	d, by, ok := phaseBound(p)
+	set := "no limit held a call back"
+	if ok {
+		set = bucketText(by)
+	}
+	return fmt.Sprintf("%.1f s | %s | %s | %s", p.Seconds, secondsText(d), ratio(p.Seconds, d), set)
+}
+
 // rssSlope is the bytes of peak RSS each Service adds, from the smallest to the largest size.
 func (r *report) rssSlope() (base *runResult, slope float64, ok bool) {
 	var lo, hi *runResult
@@ -321,13 +441,29 @@ func (r *report) markdown(plotName string) string {
 		p(", and the memory run with a tenant's %d Pods", r.Tenant.Pods)
 	}
 	p("; the steady state was counted over %s, starting just after a drift check (so the window holds one check per whole `--drift-check-interval`). ", r.Opts.steady)
-	p("`make bench` measures N = 1, 20, 100 and 500 by default; `make bench BENCH_SIZES=1,20` is a quick run.\n\n")
+	p("`make bench` measures N = 1, 20, 100, 500 and 1,000 by default; `make bench BENCH_SIZES=1,20` is a quick run.\n\n")
 	p("Every figure comes from one run of the real parts: kube-apiserver and etcd (envtest), the moto AWS emulator, ")
-	p("and `lbsg controller` as a subprocess with upstream's default flags (leader election off, loopback ports). ")
+	p("and `lbsg controller` as a subprocess with upstream's default flags (leader election off, loopback ports) ")
+	p("and lbsg's default client-side limits, given explicitly (`--aws-api-throttle`, at AWS's published request buckets: ")
+	p("[flags.md](flags.md#client-side-rate-limits---aws-api-throttle)). ")
 	p("AWS calls are the requests lbsg's counting proxy (`internal/awsproxy`) received from the controller, ")
-	p("failed and retried attempts included; the bench's own reads go straight to the emulator and are not counted. ")
-	p("A phase's calls are counted from its first change until the controller made no call for %s; ", r.Opts.quiet)
-	p("its seconds run until its condition held. Call counts are deterministic; times depend on the machine.\n\n")
+	p("failed and retried attempts included; the bench's own reads go straight to the emulator and are not counted.\n\n")
+	p("**Counting rule.** A phase's calls are counted as an observer outside the controller counts them: from its first change ")
+	p("until nothing more is called because of it. The target-SG pass runs after every change (and at every drift check), ")
+	p("so a phase ends only once the pass that follows its change has run, no pass is running, queued or due for a retry ")
+	p("after a failure, and neither an AWS call nor a pass came for %s (the time the controller's watches take to queue the pass ", r.Opts.quiet)
+	p("a change causes). The bench reads the pass from the controller's metrics (`controller_runtime_reconcile_total`, ")
+	p("`controller_runtime_active_workers` and `workqueue_depth` of the `%s` controller). ", passController)
+	p("A change the pass does not watch (the no-op) waits for no pass. A phase whose end did not come within %s is ", r.Opts.settle)
+	p("counted until then, and says so below. A phase's seconds run from its first change until its condition held. ")
+	p("What the controller reads when it starts (its discovery and first pass, before any Service exists) is the start-up ")
+	p("phase's: an observer who starts the controller and creates the first Service at once counts it with the create.\n\n")
+	p("**Bound.** The least time the client-side limits allow for the calls a phase made until its condition held: ")
+	p("each bucket starts full, lets its burst through at once and then refills at its rate, a call waits for every bucket ")
+	p("it draws on, and the slowest bucket sets the bound. The ratio of seconds to bound says how close the controller ")
+	p("came to what the limits allow: 1 is as fast as they allow; buckets that did not start full, and the bench's ")
+	p("polling of the condition, make it higher.\n\n")
+	p("Call counts are deterministic; times depend on the machine.\n\n")
 
 	p("## Machine\n\n")
 	m := r.Machine
@@ -348,8 +484,25 @@ func (r *report) markdown(plotName string) string {
 		p("| %s | %s | %s | %s |\n", row.work, row.upstream, row.before, row.got(r))
 	}
 	p("\n## Targets of issue 7\n\n| target | this run |\n|---|---|\n")
-	for _, t := range targets {
+	for _, t := range targets7 {
 		p("| %s | %s |\n", t.text, t.eval(r))
+	}
+	p("\n## Targets of issue 17\n\n")
+	p("Counted as the counting rule above says, the target-SG pass included. Upstream sets no client-side limit on ELBv2, ")
+	p("so against the emulator nothing holds it back; in AWS, AWS's own buckets do, at the same rates as lbsg's limits.\n\n")
+	p("| target | this run |\n|---|---|\n")
+	for _, t := range targets17 {
+		p("| %s | %s |\n", t.text, t.eval(r))
+	}
+	p("\n## Convergence against the client-side limits\n\n")
+	p("Seconds to converge, the bound the limits allow for the same calls, their ratio, and the bucket that sets the bound.\n\n")
+	p("| N | create | bound | ratio | set by | delete | bound | ratio | set by |\n|---|---|---|---|---|---|---|---|---|\n")
+	for i := range r.Sizes {
+		s := &r.Sizes[i]
+		p("| %d | %s | %s |\n", s.N, convergeRow(s, phaseCreate), convergeRow(s, phaseDelete))
+	}
+	if f := r.Faults; f != nil {
+		p("| %d under faults | %s | %s |\n", f.N, convergeRow(f, phaseCreate), convergeRow(f, phaseDelete))
 	}
 
 	p("\n## By size\n\n")
@@ -387,6 +540,7 @@ func (r *report) markdown(plotName string) string {
 			p("\nN = %d did not complete: `%s`\n", s.N, oneLine(s.Err))
 		}
 	}
+	r.notesMarkdown(p)
 	p("\n![calls per Service and seconds to converge against N](%s)\n", plotName)
 
 	if f := r.Faults; f != nil {
@@ -413,7 +567,9 @@ func (r *report) markdown(plotName string) string {
 
 	p("\n## Calls by action\n\n")
 	p("Each phase's calls by action, total (mutating actions in bold). \"own\" is the controller's own count of its ")
-	p("attempts (`lbsg_aws_api_calls_total`) over the same window, as a cross-check of the proxy.\n")
+	p("attempts (`lbsg_aws_api_calls_total`) over the same window, as a cross-check of the proxy; \"target-SG passes\" ")
+	p("the passes that finished in it; \"bound s\" the least time the client-side limits allow for its calls until its ")
+	p("condition held.\n")
 	runs := slices.Clone(r.Sizes)
 	if r.Faults != nil {
 		runs = append(runs, *r.Faults)
@@ -466,14 +622,27 @@ func (r *report) markdown(plotName string) string {
 				p(" %d |", ph.Own)
 			}
 		}
+		p("\n| target-SG passes |")
+		for _, ph := range s.Phases {
+			if ph.Passes < 0 {
+				p(" ? |")
+			} else {
+				p(" %d |", ph.Passes)
+			}
+		}
 		p("\n| seconds |")
 		for _, ph := range s.Phases {
 			p(" %.1f |", ph.Seconds)
 		}
+		p("\n| bound s |")
+		for i := range s.Phases {
+			d, _, _ := phaseBound(&s.Phases[i])
+			p(" %.1f |", d.Seconds())
+		}
 		p("\n\n</details>\n")
 	}
 	p("\n## How to run\n\n")
-	p("```\nmake bench                                     # N = 1, 20, 100, 500, the fault mix and the memory run\n")
+	p("```\nmake bench                                     # N = 1, 20, 100, 500, 1,000, the fault mix and the memory run\n")
 	p("make bench BENCH_SIZES=1,20 BENCH_STEADY=30s    # a quick run\n")
 	p("go run ./hack/bench --sizes none --fault-services 0 --tenant-pods 1000 --out /tmp/memory.md --plot /tmp/memory.png\n")
 	p("                                               # the memory run alone\n")
@@ -481,6 +650,27 @@ func (r *report) markdown(plotName string) string {
 	p("\nIt needs what `make test` needs (kube-apiserver and etcd from `make testbin`, moto for python3) and ")
 	p("writes this file and %s. Every wait is bounded; everything it starts is stopped on exit or Ctrl-C.\n", plotName)
 	return b.String()
+}
+
+// notesMarkdown lists the phases that did not end as the counting rule says, and why.
+func (r *report) notesMarkdown(p func(format string, args ...any)) {
+	runs := slices.Clone(r.Sizes)
+	if r.Faults != nil {
+		runs = append(runs, *r.Faults)
+	}
+	first := true
+	for _, s := range runs {
+		for _, ph := range s.Phases {
+			if ph.Note == "" || !ph.Converged {
+				continue
+			}
+			if first {
+				p("\nPhases whose end did not come in time (their calls are counted until the limit):\n\n")
+				first = false
+			}
+			p("- N = %d, %s: %s\n", s.N, ph.Name, oneLine(ph.Note))
+		}
+	}
 }
 
 func oneLine(s string) string {

@@ -17,6 +17,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/lbsg/lbsg/internal/awsproxy"
+	"github.com/lbsg/lbsg/internal/cloud"
 	"github.com/lbsg/lbsg/internal/localenv"
 )
 
@@ -40,18 +41,26 @@ const (
 type phaseResult struct {
 	Name string
 	// Calls are the requests the proxy received from the controller, by action, from the
-	// phase's first change until AWS was quiet again.
+	// phase's first change until the phase ended (see phaseEnd): the target-SG pass that
+	// follows the change ran, and then neither a call nor a pass came for opts.quiet.
 	Calls awsproxy.Counts
+	// Converge are the ones made until the phase's condition held, from which the bound
+	// on its seconds is computed.
+	Converge awsproxy.Counts
 	// Injected is the number of those the proxy answered with a fault.
 	Injected int
 	// Own is the controller's own count of its attempts (lbsg_aws_api_calls_total) over
 	// the same window, -1 if it could not be read.
 	Own int
+	// Passes is the number of target-SG passes that finished in the window, -1 if unknown.
+	Passes int
 	// Seconds is the time from the first change until the phase's condition held (for
 	// the steady state: the window's length).
 	Seconds   float64
 	Converged bool
-	Note      string
+	// Note says why the phase did not converge, or what its end still waited for when
+	// opts.settle ran out.
+	Note string
 }
 
 // runResult is one controller run: one size, or the fault mix.
@@ -119,7 +128,8 @@ func (r *runner) run(ctx context.Context, n int, faults *awsproxy.Faults, phases
 		logPath := filepath.Join(r.dir, fmt.Sprintf("controller-%s.log", runName(n, faults)))
 		r.logf("  controller log: %s", logPath)
 		t0 := time.Now()
-		if s.ctrl, err = startController(ctx, r.bin, r.plane.Kubeconfig, s.proxy.URL, s.w.w.VPCID, logPath); err != nil {
+		if s.ctrl, err = startController(ctx, r.bin, r.plane.Kubeconfig, s.proxy.URL, s.w.w.VPCID, logPath,
+			"--aws-api-throttle="+benchThrottle.String()); err != nil {
 			return err
 		}
 		defer func() {
@@ -130,10 +140,14 @@ func (r *runner) run(ctx context.Context, n int, faults *awsproxy.Faults, phases
 		// The start-up reads (the first target-SG pass, its discovery) are the start-up's,
 		// not the first phase's.
 		ready := time.Since(t0).Seconds()
-		s.settle(ctx)
+		note := s.settle(ctx, passState{}, true)
 		snap := s.proxy.Snapshot()
-		res.Phases = append(res.Phases, phaseResult{Name: phaseStart, Calls: snap.Calls, Injected: snap.InjectedTotal(),
-			Own: s.own(ctx, nil), Seconds: ready, Converged: true})
+		m, err := s.ctrl.metrics(ctx)
+		if err != nil {
+			return err
+		}
+		res.Phases = append(res.Phases, phaseResult{Name: phaseStart, Calls: snap.Calls, Converge: snap.Calls, Injected: snap.InjectedTotal(),
+			Own: m.Calls.Total(), Passes: m.Pass.Runs, Seconds: ready, Converged: true, Note: note})
 		if faults != nil {
 			res.Faults = *faults
 			if err := s.proxy.SetFaults(*faults); err != nil {
@@ -162,32 +176,20 @@ func runName(n int, faults *awsproxy.Faults) string {
 	return strconv.Itoa(n)
 }
 
-// own returns the controller's own count of its AWS attempts since before (nil: since start).
-func (s *session) own(ctx context.Context, before *int) int {
-	c, err := s.ctrl.ownCounts(ctx)
-	if err != nil {
-		return -1
-	}
-	n := c.Total()
-	if before != nil {
-		if *before < 0 {
-			return -1
-		}
-		n -= *before
-	}
-	return n
-}
-
 // measure runs act, then polls done until it returns "" (the phase converged) or the
-// timeout passes, then waits until the controller makes no AWS call for a while, and
-// records the calls of the whole window.
-func (s *session) measure(ctx context.Context, name string, timeout time.Duration, act func() error, done func() (string, error)) error {
+// timeout passes, then waits for the phase's end (phaseEnd: the target-SG pass that
+// follows the change ran, needPass says whether the change makes it run, and then the
+// controller was quiet), and records the calls of the whole window.
+func (s *session) measure(ctx context.Context, name string, timeout time.Duration, needPass bool, act func() error, done func() (string, error)) error {
 	s.logf("  %s ...", name)
 	before := s.proxy.Snapshot()
-	ownBefore := s.own(ctx, nil)
+	m0, err := s.ctrl.metrics(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	start := time.Now()
 	p := phaseResult{Name: name}
-	err := act()
+	err = act()
 	last := ""
 	if err == nil {
 		deadline := start.Add(timeout)
@@ -210,15 +212,22 @@ func (s *session) measure(ctx context.Context, name string, timeout time.Duratio
 	}
 	p.Seconds = time.Since(start).Seconds()
 	p.Converged = err == nil
+	p.Converge = s.proxy.Snapshot().Sub(before).Calls
 	if err == nil {
-		s.settle(ctx)
+		p.Note = s.settle(ctx, m0.Pass, needPass)
 	} else {
 		p.Note = err.Error()
 	}
 	d := s.proxy.Snapshot().Sub(before)
-	p.Calls, p.Injected, p.Own = d.Calls, d.InjectedTotal(), s.own(ctx, &ownBefore)
+	p.Calls, p.Injected, p.Own, p.Passes = d.Calls, d.InjectedTotal(), -1, -1
+	if m1, merr := s.ctrl.metrics(ctx); merr == nil {
+		p.Own, p.Passes = m1.Calls.Total()-m0.Calls.Total(), m1.Pass.Runs-m0.Pass.Runs
+	}
 	s.res.Phases = append(s.res.Phases, p)
-	s.logf("  %s: %d calls (%d mutating) in %.1f s", name, p.Calls.Total(), p.Calls.Mutating(), p.Seconds)
+	s.logf("  %s: %d calls (%d mutating), %d target-SG passes, in %.1f s", name, p.Calls.Total(), p.Calls.Mutating(), p.Passes, p.Seconds)
+	if p.Note != "" {
+		s.logf("  %s: %s", name, p.Note)
+	}
 	return err
 }
 
@@ -229,16 +238,27 @@ func (s *session) pollInterval() time.Duration {
 	return 500 * time.Millisecond
 }
 
-// settle waits until the controller made no AWS call for opts.quiet, at most opts.settle.
-func (s *session) settle(ctx context.Context) {
+// settle waits, at most opts.settle, for the end of a phase whose condition holds (see
+// phaseEnd), before being the target-SG pass before the phase's change. It returns "" when
+// the phase ended, else what the end still waited for.
+func (s *session) settle(ctx context.Context, before passState, needPass bool) string {
+	end := newPhaseEnd(s.opts.quiet, needPass, before)
 	deadline := time.Now().Add(s.opts.settle)
-	last, since := s.proxy.Snapshot().Calls.Total(), time.Now()
-	for time.Now().Before(deadline) && time.Since(since) < s.opts.quiet {
-		if sleep(ctx, 250*time.Millisecond) != nil {
-			return
+	for {
+		m, err := s.ctrl.metrics(ctx)
+		switch {
+		case errors.Is(err, errNoPass) && time.Now().Before(deadline):
+			// The controller has not started its pass yet.
+		case err != nil:
+			return err.Error()
+		case end.observe(sample{At: time.Now(), Calls: s.proxy.Snapshot().Calls.Total(), Pass: m.Pass}):
+			return ""
 		}
-		if now := s.proxy.Snapshot().Calls.Total(); now != last {
-			last, since = now, time.Now()
+		if time.Now().After(deadline) {
+			return fmt.Sprintf("counted until the %s settle limit: %s", s.opts.settle, end.waitingFor())
+		}
+		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+			return err.Error()
 		}
 	}
 }
@@ -247,15 +267,20 @@ func (s *session) settle(ctx context.Context) {
 func (s *session) window(ctx context.Context, name string, d time.Duration) error {
 	s.logf("  %s for %s ...", name, d)
 	before := s.proxy.Snapshot()
-	ownBefore := s.own(ctx, nil)
+	m0, err := s.ctrl.metrics(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	start := time.Now()
-	err := sleep(ctx, d)
-	if err == nil {
+	if err = sleep(ctx, d); err == nil {
 		err = s.ctrl.alive()
 	}
 	diff := s.proxy.Snapshot().Sub(before)
-	p := phaseResult{Name: name, Calls: diff.Calls, Injected: diff.InjectedTotal(), Own: s.own(ctx, &ownBefore),
+	p := phaseResult{Name: name, Calls: diff.Calls, Converge: diff.Calls, Injected: diff.InjectedTotal(), Own: -1, Passes: -1,
 		Seconds: time.Since(start).Seconds(), Converged: err == nil}
+	if m1, merr := s.ctrl.metrics(ctx); merr == nil {
+		p.Own, p.Passes = m1.Calls.Total()-m0.Calls.Total(), m1.Pass.Runs-m0.Pass.Runs
+	}
 	if err != nil {
 		p.Note = err.Error()
 	}
@@ -266,8 +291,13 @@ func (s *session) window(ctx context.Context, name string, d time.Duration) erro
 
 // afterDriftCheck waits (at most a little more than lbsg's default drift-check interval)
 // for the controller's next DescribeLoadBalancers, the first read of a drift check, then
-// for the controller to be quiet again.
+// for the drift check's pass to end.
 func (s *session) afterDriftCheck(ctx context.Context) {
+	m, err := s.ctrl.metrics(ctx)
+	if err != nil {
+		s.logf("  %v", err)
+		return
+	}
 	lbReads := func() int { return s.proxy.Snapshot().Calls.ByAction()["DescribeLoadBalancers"] }
 	before := lbReads()
 	deadline := time.Now().Add(75 * time.Second)
@@ -276,7 +306,9 @@ func (s *session) afterDriftCheck(ctx context.Context) {
 			return
 		}
 	}
-	s.settle(ctx)
+	if note := s.settle(ctx, m.Pass, true); note != "" {
+		s.logf("  after the drift check: %s", note)
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -290,9 +322,42 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// timeout bounds a phase over n objects.
-func (s *session) timeout(n int) time.Duration {
-	return s.opts.phaseTimeout + time.Duration(n)*s.opts.perObject
+// benchThrottle are the client-side limits the controller runs with: lbsg's defaults, given
+// on its command line so that a --bin build runs with the same. Every bound comes from them.
+var benchThrottle = cloud.DefaultThrottle()
+
+// The calls each object of a phase makes at least, of the actions the limits hold back
+// most, to size the phase's timeout by what the limits allow.
+var (
+	createCosts = []cloud.CallCount{
+		{Service: cloud.ServiceEC2, Action: "CreateSecurityGroup", N: 1},
+		{Service: cloud.ServiceEC2, Action: "AuthorizeSecurityGroupIngress", N: 1},
+		{Service: cloud.ServiceELBV2, Action: "CreateLoadBalancer", N: 1},
+		{Service: cloud.ServiceELBV2, Action: "CreateTargetGroup", N: 1},
+		{Service: cloud.ServiceELBV2, Action: "CreateListener", N: 1},
+		{Service: cloud.ServiceELBV2, Action: "RegisterTargets", N: 1},
+	}
+	deleteCosts = []cloud.CallCount{
+		{Service: cloud.ServiceEC2, Action: "DeleteSecurityGroup", N: 1},
+		{Service: cloud.ServiceELBV2, Action: "DeleteLoadBalancer", N: 1},
+		{Service: cloud.ServiceELBV2, Action: "DeleteTargetGroup", N: 1},
+	}
+	churnCosts = []cloud.CallCount{
+		{Service: cloud.ServiceELBV2, Action: "RegisterTargets", N: 1},
+		{Service: cloud.ServiceELBV2, Action: "DeregisterTargets", N: 1},
+	}
+)
+
+// timeout bounds a phase over n objects that each cost AWS at least each: a base, a time
+// per object, and twice what the client-side limits allow for the least those make.
+func (s *session) timeout(n int, each []cloud.CallCount) time.Duration {
+	all := make([]cloud.CallCount, len(each))
+	for i, c := range each {
+		c.N *= n
+		all[i] = c
+	}
+	bound, _, _ := benchThrottle.Bound(all)
+	return s.opts.phaseTimeout + time.Duration(n)*s.opts.perObject + 2*bound
 }
 
 func nlbName(i int) string { return fmt.Sprintf("nlb-%04d", i) }
@@ -300,7 +365,7 @@ func nlbName(i int) string { return fmt.Sprintf("nlb-%04d", i) }
 // createNLBs creates n instance-target NLB Services and waits until each has its hostname
 // and its node port is open to the backend SG.
 func (s *session) createNLBs(ctx context.Context, n int) error {
-	return s.measure(ctx, phaseCreate, s.timeout(n), func() error {
+	return s.measure(ctx, phaseCreate, s.timeout(n, createCosts), true, func() error {
 		for i := 0; i < n; i++ {
 			if err := s.w.create(ctx, nlbService(nlbName(i), "instance")); err != nil {
 				return err
@@ -313,7 +378,7 @@ func (s *session) createNLBs(ctx context.Context, n int) error {
 // deleteNLBs deletes the NLB Services and waits until they are gone (finalizers removed)
 // and the emulator holds nothing of lbsg's.
 func (s *session) deleteNLBs(ctx context.Context, n int) error {
-	return s.measure(ctx, phaseDelete, s.timeout(n), func() error {
+	return s.measure(ctx, phaseDelete, s.timeout(n, deleteCosts), true, func() error {
 		return s.w.deleteServices(ctx, "nlb")
 	}, func() (string, error) {
 		if left, err := s.w.gone(ctx, &corev1.ServiceList{}, "nlb"); err != nil || left != "" {
@@ -343,7 +408,7 @@ func (s *session) createIngresses(ctx context.Context, c ingressCase) error {
 	if err := s.w.ensureIngressClass(ctx); err != nil {
 		return err
 	}
-	return s.measure(ctx, c.create, s.timeout(len(c.names)), func() error {
+	return s.measure(ctx, c.create, s.timeout(len(c.names), createCosts), true, func() error {
 		for i, n := range c.names {
 			if err := s.w.create(ctx, backendService(n, c.kind)); err != nil {
 				return err
@@ -364,7 +429,7 @@ func (s *session) createIngresses(ctx context.Context, c ingressCase) error {
 // deleteIngresses deletes the case's Ingresses and backend Services and waits until the
 // Ingresses are gone and no ALB is left.
 func (s *session) deleteIngresses(ctx context.Context, c ingressCase) error {
-	return s.measure(ctx, c.delete, s.timeout(len(c.names)), func() error {
+	return s.measure(ctx, c.delete, s.timeout(len(c.names), deleteCosts), true, func() error {
 		for _, n := range c.names {
 			if err := s.w.k8s.Delete(ctx, albIngress(n, c.kind, c.group, 0, c.listenPorts)); err != nil {
 				return fmt.Errorf("deleting Ingress %s: %w", n, err)
@@ -382,7 +447,7 @@ func (s *session) deleteIngresses(ctx context.Context, c ingressCase) error {
 // noop puts an unrelated annotation on every NLB Service.
 func (s *session) noop(ctx context.Context, n int) error {
 	stamp := time.Now().UTC().Format(time.RFC3339Nano)
-	return s.measure(ctx, phaseNoop, s.timeout(n), func() error {
+	return s.measure(ctx, phaseNoop, s.timeout(n, nil), false, func() error {
 		for i := 0; i < n; i++ {
 			if err := s.w.touch(ctx, nlbName(i), stamp); err != nil {
 				return fmt.Errorf("annotating %s: %w", nlbName(i), err)
@@ -402,7 +467,7 @@ const podsPerIPService = 2
 
 func (s *session) createIPServices(ctx context.Context, c int) ([]*ipService, error) {
 	var svcs []*ipService
-	err := s.measure(ctx, phaseIPCreate, s.timeout(c), func() error {
+	err := s.measure(ctx, phaseIPCreate, s.timeout(c, createCosts), true, func() error {
 		for i := 0; i < c; i++ {
 			ip := &ipService{name: fmt.Sprintf("ip-%02d", i)}
 			svc := nlbService(ip.name, "ip")
@@ -449,7 +514,7 @@ func (s *session) targetsReady(ctx context.Context, svcs []*ipService) (string, 
 // churn replaces every Pod of the ip-target Services, as a rollout does.
 func (s *session) churn(ctx context.Context, svcs []*ipService) error {
 	s.res.Churned = len(svcs)
-	return s.measure(ctx, phaseChurn, s.timeout(len(svcs)), func() error {
+	return s.measure(ctx, phaseChurn, s.timeout(len(svcs), churnCosts), true, func() error {
 		for _, ip := range svcs {
 			pods, slice, err := s.w.replacePods(ctx, ip.name, podsPerIPService, ip.pods, ip.slice)
 			if err != nil {
@@ -462,7 +527,7 @@ func (s *session) churn(ctx context.Context, svcs []*ipService) error {
 }
 
 func (s *session) deleteIPServices(ctx context.Context, c int) error {
-	return s.measure(ctx, phaseIPDelete, s.timeout(c), func() error {
+	return s.measure(ctx, phaseIPDelete, s.timeout(c, deleteCosts), true, func() error {
 		return s.w.deleteServices(ctx, "ip")
 	}, func() (string, error) {
 		if left, err := s.w.gone(ctx, &corev1.ServiceList{}, "ip"); err != nil || left != "" {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
@@ -41,30 +42,99 @@ func (t Throttle) String() string {
 }
 
 // DefaultThrottle returns the limits lbsg applies when --aws-api-throttle does not name a
-// service. They keep lbsg below the request-rate buckets AWS publishes per account and
-// Region (each default is at most 80 % of AWS's refill rate and bucket size), so that
-// lbsg alone never drains a bucket that every other tool in the account shares:
+// service: the request-rate token buckets AWS publishes per account and Region, one rule
+// per bucket, at AWS's size and refill rate. A limit below AWS's only slows lbsg down; one
+// above it (or none) lets lbsg's calls fail with AWS's throttling error and be retried, on
+// a bucket every other tool in the account shares. Each rule's actions are those AWS puts
+// in the bucket, so that a call takes a token from exactly the buckets AWS charges it to.
 //
-//   - EC2 (AWS: non-mutating actions refill 20/s, bucket 100; mutating actions refill
-//     5/s, bucket 200): Describe* 16/s, burst 80; the security-group and tag writes lbsg
-//     makes 4/s, burst 80.
-//   - ELBv2 (AWS: Describe* refill 10/s, bucket 40): Describe* 8/s, burst 32, where
-//     upstream allows 50/s, burst 200, above AWS's bucket. Upstream's limits on
-//     RegisterTargets/DeregisterTargets (4/s, burst 20) and Modify* (3/s, burst 20) are
-//     kept.
+//   - EC2 ("Request throttling for the Amazon EC2 API"): each API has a bucket of its own
+//     ("each API is evaluated individually"), sized by its category: non-mutating actions
+//     (Describe*) bucket 100, refill 20/s; mutating actions (the SG creates and deletes)
+//     50, 5/s; AuthorizeSecurityGroupIngress and RevokeSecurityGroupIngress are
+//     resource-intensive, 50, 5/s; CreateTags and DeleteTags 100, 10/s. So lbsg has one
+//     rule per EC2 action it calls: a rule shared by several actions would hold lbsg below
+//     AWS's limits.
+//   - ELBv2 ("Request throttling for the Elastic Load Balancing API"): every action draws
+//     on the account-level bucket, 40, 10/s (the non-mutating actions' bucket has the
+//     same size and rate, so this rule is theirs too); RegisterTargets and
+//     DeregisterTargets also on the registration bucket, 20, 4/s; CreateLoadBalancer and
+//     SetSubnets on the resource-intensive bucket, 10, 0.2/s; the other writes on the
+//     mutating bucket, 20, 3/s.
 //
-// docs/flags.md lists them in the flag's syntax.
+// docs/flags.md lists them in the flag's syntax, with the sources.
 func DefaultThrottle() Throttle {
 	rule := func(service, op string, r float64, burst int) ThrottleRule {
 		return ThrottleRule{Service: service, Operation: regexp.MustCompile(op), Rate: r, Burst: burst}
 	}
 	return Throttle{
-		rule(ServiceEC2, "^Describe", 16, 80),
-		rule(ServiceEC2, "^(Authorize|Revoke|Create|Delete|Modify)", 4, 80),
-		rule(ServiceELBV2, "^RegisterTargets|^DeregisterTargets", 4, 20),
-		rule(ServiceELBV2, "^Describe", 8, 32),
-		rule(ServiceELBV2, "^Modify", 3, 20),
+		rule(ServiceEC2, "^DescribeSecurityGroups$", 20, 100),
+		rule(ServiceEC2, "^DescribeInstances$", 20, 100),
+		rule(ServiceEC2, "^DescribeNetworkInterfaces$", 20, 100),
+		rule(ServiceEC2, "^DescribeSubnets$", 20, 100),
+		rule(ServiceEC2, "^DescribeVpcs$", 20, 100),
+		rule(ServiceEC2, "^CreateSecurityGroup$", 5, 50),
+		rule(ServiceEC2, "^DeleteSecurityGroup$", 5, 50),
+		rule(ServiceEC2, "^AuthorizeSecurityGroupIngress$", 5, 50),
+		rule(ServiceEC2, "^RevokeSecurityGroupIngress$", 5, 50),
+		rule(ServiceEC2, "^CreateTags$", 10, 100),
+		rule(ServiceEC2, "^DeleteTags$", 10, 100),
+		rule(ServiceELBV2, ".*", 10, 40),
+		rule(ServiceELBV2, "^(RegisterTargets|DeregisterTargets)$", 4, 20),
+		rule(ServiceELBV2, "^(CreateLoadBalancer|SetSubnets)$", 0.2, 10),
+		rule(ServiceELBV2, "^(Add|Remove|Delete|Modify)|^Create(Listener|Rule|TargetGroup)$|^Set(IpAddressType|RulePriorities|SecurityGroups)$", 3, 20),
 	}
+}
+
+// CallCount is a number of calls of one API action of one service (an SDK service ID).
+type CallCount struct {
+	Service, Action string
+	N               int
+}
+
+// BucketTime is how long one rule's token bucket holds back the calls it matches.
+type BucketTime struct {
+	Rule  ThrottleRule
+	Calls int           // calls the rule matches
+	Time  time.Duration // the least time those calls take under the rule alone
+}
+
+// Buckets returns, for each rule that matches any of the calls, how long its bucket holds
+// them back when it starts full: Burst calls go at once, then one every 1/Rate seconds, so
+// n calls take (n − Burst)/Rate, or nothing when n ≤ Burst. Rules come in t's order.
+func (t Throttle) Buckets(calls []CallCount) []BucketTime {
+	var out []BucketTime
+	for _, r := range t {
+		n := 0
+		for _, c := range calls {
+			if c.N > 0 && r.Service == c.Service && r.Operation.MatchString(c.Action) {
+				n += c.N
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		var d time.Duration
+		if over := n - r.Burst; over > 0 {
+			d = time.Duration(float64(over) / r.Rate * float64(time.Second))
+		}
+		out = append(out, BucketTime{Rule: r, Calls: n, Time: d})
+	}
+	return out
+}
+
+// Bound returns the least time the calls can take under t, each bucket starting full, and
+// the bucket that sets it (ok is false when no bucket holds any call back). A call waits
+// for a token of every rule it matches, so no bucket's calls finish before that bucket
+// lets them through: the slowest bucket is a lower bound on the whole. It is not always
+// reached: calls that wait on one bucket may let another refill meanwhile.
+func (t Throttle) Bound(calls []CallCount) (d time.Duration, by BucketTime, ok bool) {
+	for _, b := range t.Buckets(calls) {
+		if b.Time > d {
+			d, by, ok = b.Time, b, true
+		}
+	}
+	return d, by, ok
 }
 
 // throttler holds one token bucket per rule, shared by every client built with it.

@@ -3,8 +3,10 @@ package cloud
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"testing"
 	"time"
@@ -110,52 +112,150 @@ func TestThrottleWaitEndsWithTheContext(t *testing.T) {
 	}
 }
 
-// awsPublished are the request-rate buckets AWS documents per account and Region for the
-// actions lbsg calls (EC2: "Request throttling for the Amazon EC2 API"; ELBv2: "Request
-// throttling for the Elastic Load Balancing API").
+// bucket is one of AWS's published request-rate token buckets.
+type bucket struct{ refill, size float64 }
+
+var (
+	// EC2, "Request throttling for the Amazon EC2 API", request token bucket sizes and
+	// refill rates.
+	ec2NonMutating       = bucket{20, 100}
+	ec2Mutating          = bucket{5, 50}
+	ec2ResourceIntensive = bucket{5, 50}
+	ec2Tags              = bucket{10, 100} // CreateTags and DeleteTags, uncategorized
+	// ELBv2, "Request throttling for the Elastic Load Balancing API": every action also
+	// draws on the account-level bucket, which has the non-mutating actions' size and rate.
+	elbAccount           = bucket{10, 40}
+	elbRegistration      = bucket{4, 20}
+	elbResourceIntensive = bucket{0.2, 10}
+	elbMutating          = bucket{3, 20}
+)
+
+// awsPublished lists every action lbsg calls with the buckets AWS charges it to.
 var awsPublished = []struct {
-	service       string
-	actions       []string
-	refill, burst float64
+	service string
+	actions []string
+	buckets []bucket
 }{
-	{ServiceEC2, []string{"DescribeSecurityGroups", "DescribeInstances", "DescribeNetworkInterfaces", "DescribeVpcs", "DescribeSubnets", "DescribeSecurityGroupRules"}, 20, 100},
-	{ServiceEC2, []string{"AuthorizeSecurityGroupIngress", "RevokeSecurityGroupIngress", "CreateSecurityGroup", "DeleteSecurityGroup", "CreateTags", "DeleteTags", "ModifyNetworkInterfaceAttribute"}, 5, 200},
-	{ServiceELBV2, []string{"DescribeLoadBalancers", "DescribeTargetGroups", "DescribeListeners", "DescribeTags", "DescribeTargetHealth", "DescribeRules", "DescribeLoadBalancerAttributes"}, 10, 40},
+	{ServiceEC2, []string{"DescribeSecurityGroups", "DescribeInstances", "DescribeNetworkInterfaces", "DescribeVpcs",
+		"DescribeSubnets"}, []bucket{ec2NonMutating}},
+	{ServiceEC2, []string{"CreateSecurityGroup", "DeleteSecurityGroup"}, []bucket{ec2Mutating}},
+	{ServiceEC2, []string{"AuthorizeSecurityGroupIngress", "RevokeSecurityGroupIngress"}, []bucket{ec2ResourceIntensive}},
+	{ServiceEC2, []string{"CreateTags", "DeleteTags"}, []bucket{ec2Tags}},
+	{ServiceELBV2, []string{"DescribeLoadBalancers", "DescribeTargetGroups", "DescribeListeners", "DescribeListenerCertificates",
+		"DescribeListenerAttributes", "DescribeTags", "DescribeTargetHealth", "DescribeRules", "DescribeLoadBalancerAttributes",
+		"DescribeTargetGroupAttributes"}, []bucket{elbAccount}},
+	{ServiceELBV2, []string{"RegisterTargets", "DeregisterTargets"}, []bucket{elbAccount, elbRegistration}},
+	{ServiceELBV2, []string{"CreateLoadBalancer", "SetSubnets"}, []bucket{elbAccount, elbResourceIntensive}},
+	{ServiceELBV2, []string{"AddListenerCertificates", "AddTags", "CreateListener", "CreateRule", "CreateTargetGroup",
+		"DeleteListener", "DeleteLoadBalancer", "DeleteRule", "DeleteTargetGroup", "ModifyListener", "ModifyListenerAttributes",
+		"ModifyLoadBalancerAttributes", "ModifyRule", "ModifyTargetGroup", "ModifyTargetGroupAttributes",
+		"RemoveListenerCertificates", "RemoveTags", "SetIpAddressType", "SetRulePriorities", "SetSecurityGroups"},
+		[]bucket{elbAccount, elbMutating}},
 }
 
-func TestDefaultThrottleStaysBelowAWSPublishedLimits(t *testing.T) {
+// TestDefaultThrottleIsAWSPublishedBuckets: each action lbsg calls takes a token from
+// exactly the buckets AWS charges it to, each at AWS's size and refill rate: never below
+// (which only slows lbsg down), never above or missing (which lets AWS throttle it).
+func TestDefaultThrottleIsAWSPublishedBuckets(t *testing.T) {
 	def := DefaultThrottle()
-	for _, b := range awsPublished {
-		for _, a := range b.actions {
-			matched := false
-			for _, r := range def {
-				if r.Service != b.service || !r.Operation.MatchString(a) {
-					continue
-				}
-				matched = true
-				if r.Rate > 0.8*b.refill || float64(r.Burst) > 0.8*b.burst {
-					t.Errorf("%s %s: default %s is above 80 %% of AWS's %v/s, bucket %v", b.service, a, r, b.refill, b.burst)
+	// EC2 throttles each API on its own: no default rule may hold two EC2 actions.
+	for _, r := range def {
+		if r.Service != ServiceEC2 {
+			continue
+		}
+		n := 0
+		for _, b := range awsPublished {
+			for _, a := range b.actions {
+				if b.service == ServiceEC2 && r.Operation.MatchString(a) {
+					n++
 				}
 			}
-			if !matched {
-				t.Errorf("%s %s: no default limit", b.service, a)
+		}
+		if n != 1 {
+			t.Errorf("EC2 rule %s matches %d actions lbsg calls: AWS gives each EC2 API a bucket of its own", r, n)
+		}
+	}
+	for _, b := range awsPublished {
+		for _, a := range b.actions {
+			var got []bucket
+			for _, r := range def {
+				if r.Service == b.service && r.Operation.MatchString(a) {
+					got = append(got, bucket{r.Rate, float64(r.Burst)})
+				}
+			}
+			if !reflect.DeepEqual(got, b.buckets) {
+				t.Errorf("%s %s: default buckets %v, want AWS's %v", b.service, a, got, b.buckets)
 			}
 		}
 	}
-	// Upstream's limits on target registration stay.
-	for _, a := range []string{"RegisterTargets", "DeregisterTargets"} {
-		n := 0
-		for _, r := range def {
-			if r.Service == ServiceELBV2 && r.Operation.MatchString(a) {
-				n++
-				if r.Rate > 4 || r.Burst > 20 {
-					t.Errorf("%s: %s is above upstream's 4:20", a, r)
-				}
+}
+
+func TestThrottleBound(t *testing.T) {
+	th := Throttle{
+		throttleRule(ServiceEC2, "^Describe", 20, 100),
+		throttleRule(ServiceEC2, "^(Authorize|Revoke)SecurityGroupIngress$", 5, 50),
+		throttleRule(ServiceELBV2, ".*", 10, 40),
+		throttleRule(ServiceELBV2, "^CreateLoadBalancer$", 0.2, 10),
+	}
+	ec2 := func(a string, n int) CallCount { return CallCount{Service: ServiceEC2, Action: a, N: n} }
+	elb := func(a string, n int) CallCount { return CallCount{Service: ServiceELBV2, Action: a, N: n} }
+	tests := []struct {
+		name  string
+		calls []CallCount
+		want  time.Duration
+		by    string // the rule that sets the bound, "" when none holds a call back
+	}{
+		{"no calls", nil, 0, ""},
+		{"within every burst", []CallCount{ec2("DescribeVpcs", 100), elb("CreateLoadBalancer", 10)}, 0, ""},
+		{"one over a burst waits one refill", []CallCount{ec2("DescribeVpcs", 101)}, 50 * time.Millisecond, "EC2:^Describe=20:100"},
+		{"a bucket counts every action it matches", []CallCount{ec2("AuthorizeSecurityGroupIngress", 40), ec2("RevokeSecurityGroupIngress", 20)},
+			2 * time.Second, "EC2:^(Authorize|Revoke)SecurityGroupIngress$=5:50"},
+		{"calls no rule matches are free", []CallCount{ec2("CreateSecurityGroup", 1000)}, 0, ""},
+		{"another service's rule never applies", []CallCount{{Service: ServiceELBV2, Action: "DescribeVpcs", N: 140}},
+			10 * time.Second, "Elastic Load Balancing v2:.*=10:40"},
+		{"a call waits on every rule it matches: the slowest bucket sets the bound",
+			[]CallCount{elb("CreateLoadBalancer", 100), elb("CreateListener", 100), elb("DescribeLoadBalancers", 101)},
+			450 * time.Second, "Elastic Load Balancing v2:^CreateLoadBalancer$=0.2:10"},
+		{"the shared bucket can be the slowest", []CallCount{elb("CreateLoadBalancer", 10), elb("DescribeTags", 430)},
+			40 * time.Second, "Elastic Load Balancing v2:.*=10:40"},
+		{"zero and negative counts are nothing", []CallCount{ec2("DescribeVpcs", 0), ec2("DescribeVpcs", -5)}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, by, ok := th.Bound(tt.calls)
+			if got != tt.want {
+				t.Errorf("Bound = %s, want %s", got, tt.want)
 			}
-		}
-		if n == 0 {
-			t.Errorf("%s: no default limit", a)
-		}
+			gotBy := ""
+			if ok {
+				gotBy = by.Rule.String()
+			}
+			if gotBy != tt.by {
+				t.Errorf("set by %q, want %q", gotBy, tt.by)
+			}
+		})
+	}
+}
+
+// TestThrottleBuckets: each matched rule with its calls and time, in the rules' order.
+func TestThrottleBuckets(t *testing.T) {
+	th := Throttle{
+		throttleRule(ServiceELBV2, ".*", 10, 40),
+		throttleRule(ServiceELBV2, "^(RegisterTargets|DeregisterTargets)$", 4, 20),
+		throttleRule(ServiceELBV2, "^Modify", 3, 20),
+	}
+	got := th.Buckets([]CallCount{
+		{Service: ServiceELBV2, Action: "RegisterTargets", N: 30},
+		{Service: ServiceELBV2, Action: "DeregisterTargets", N: 10},
+		{Service: ServiceELBV2, Action: "DescribeTargetHealth", N: 20},
+	})
+	want := []string{"Elastic Load Balancing v2:.*=10:40 60 2s", "Elastic Load Balancing v2:^(RegisterTargets|DeregisterTargets)$=4:20 40 5s"}
+	var s []string
+	for _, b := range got {
+		s = append(s, fmt.Sprintf("%s %d %s", b.Rule, b.Calls, b.Time))
+	}
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("Buckets =\n%v\nwant\n%v", s, want)
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // FlagAWSAPIThrottle is upstream's flag for client-side AWS rate limits.
 const FlagAWSAPIThrottle = "aws-api-throttle"
 
-const throttleSyntax = `serviceID:operationRegex=rate:burst, e.g. "EC2:^Describe=16:80"`
+const throttleSyntax = `serviceID:operationRegex=rate:burst, e.g. "EC2:^Describe=20:100"`
 
 // ParseThrottle parses upstream's --aws-api-throttle syntax: comma-separated entries
 //

@@ -29,6 +29,8 @@ func TestAWSAPIThrottleFlag(t *testing.T) {
 		want string // the resulting rules in flag syntax
 	}{
 		{"defaults", nil, def.String()},
+		{"the defaults, written out in the flag's syntax, are the defaults",
+			[]string{"--aws-api-throttle=" + def.String()}, def.String()},
 		{"upstream's documented example replaces the ELBv2 defaults only",
 			[]string{"--aws-api-throttle=Elastic Load Balancing v2:RegisterTargets|DeregisterTargets=4:20,Elastic Load Balancing v2:.*=10:40"},
 			defaultsOf(cloud.ServiceEC2) + ",Elastic Load Balancing v2:RegisterTargets|DeregisterTargets=4:20,Elastic Load Balancing v2:.*=10:40"},
